@@ -1,0 +1,257 @@
+// Package capture opens frame sources you pull from: a video file (OpenCV's
+// FFMPEG backend), a webcam by index, or a still image. Each Read fills a
+// caller-owned BGR Mat, so the caller decides where frames live (a pool).
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// Kind says what a source reads from.
+type Kind int
+
+// Source kinds.
+const (
+	KindFile Kind = iota
+	KindCamera
+	KindImage
+)
+
+func (k Kind) String() string {
+	return [...]string{"file", "camera", "image"}[k]
+}
+
+// Props describes a source.
+type Props struct {
+	Kind          Kind
+	Name          string // path, or "camera N"
+	Width, Height int
+	// Rate is the frame rate, exact for files (30000/1001 stays so).
+	Rate pipeline.Rate
+	// Frames is the frame count the container declares; 0 if unknown.
+	Frames int64
+}
+
+// Source is an open frame source.
+type Source interface {
+	Props() Props
+	// Read fills dst with the next BGR frame, reusing dst's memory when it
+	// has the right size, and returns its timing; io.EOF after the last.
+	Read(dst *gocv.Mat) (pipeline.Timing, error)
+	Close() error
+}
+
+// ErrInput means the input cannot be opened or read.
+var ErrInput = errors.New("input")
+
+// IsImagePath reports whether a path names a still image OpenCV reads and
+// writes, by its extension.
+func IsImagePath(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm":
+		return true
+	}
+	return false
+}
+
+// Open opens a source: "cam:N" (or a bare number N when no file of that name
+// exists) is webcam N, an image path a single-frame source, anything else a
+// video file.
+func Open(spec string, log *slog.Logger) (Source, error) {
+	if n, ok := cameraIndex(spec); ok {
+		return openCamera(n, log)
+	}
+	st, err := os.Stat(spec)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("%w %s: no such file", ErrInput, spec)
+	case err != nil:
+		return nil, fmt.Errorf("%w %s: %w", ErrInput, spec, err)
+	case st.IsDir():
+		return nil, fmt.Errorf("%w %s is a directory, not a video or image file", ErrInput, spec)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("%w %s is an empty file", ErrInput, spec)
+	}
+	if f, err := os.Open(spec); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrInput, spec, err)
+	} else {
+		f.Close()
+	}
+	if IsImagePath(spec) {
+		return openImage(spec)
+	}
+	return openFile(spec, log)
+}
+
+func cameraIndex(spec string) (int, bool) {
+	s, explicit := strings.CutPrefix(spec, "cam:")
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	if !explicit {
+		if _, err := os.Stat(spec); err == nil {
+			return 0, false // a file named like a number
+		}
+	}
+	return n, true
+}
+
+// videoSource reads a file or a camera through cv::VideoCapture.
+type videoSource struct {
+	vc    *gocv.VideoCapture
+	props Props
+	next  int64
+	start time.Time
+	log   *slog.Logger
+}
+
+func openFile(path string, log *slog.Logger) (Source, error) {
+	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
+	if err != nil || !vc.IsOpened() {
+		if vc != nil {
+			vc.Close()
+		}
+		return nil, fmt.Errorf("%w %s: cannot decode as video (not a video file, no video stream, or a codec OpenCV lacks)", ErrInput, path)
+	}
+	s := &videoSource{vc: vc, log: log}
+	s.props = Props{
+		Kind:   KindFile,
+		Name:   path,
+		Width:  int(vc.Get(gocv.VideoCaptureFrameWidth)),
+		Height: int(vc.Get(gocv.VideoCaptureFrameHeight)),
+		Rate:   RateFromFloat(vc.Get(gocv.VideoCaptureFPS)),
+		Frames: int64(vc.Get(gocv.VideoCaptureFrameCount)),
+	}
+	if s.props.Width <= 0 || s.props.Height <= 0 {
+		vc.Close()
+		return nil, fmt.Errorf("%w %s: no video stream", ErrInput, path)
+	}
+	if s.props.Rate.Num <= 0 {
+		log.Warn("input declares no frame rate: assuming 30 fps", "input", path)
+		s.props.Rate = pipeline.Rate{Num: 30, Den: 1}
+	}
+	return s, nil
+}
+
+func openCamera(n int, log *slog.Logger) (Source, error) {
+	vc, err := gocv.VideoCaptureDevice(n)
+	if err != nil || !vc.IsOpened() {
+		if vc != nil {
+			vc.Close()
+		}
+		return nil, fmt.Errorf("%w camera %d: cannot open (no such device, or it is busy)", ErrInput, n)
+	}
+	s := &videoSource{vc: vc, log: log, start: time.Now()}
+	s.props = Props{
+		Kind:   KindCamera,
+		Name:   fmt.Sprintf("camera %d", n),
+		Width:  int(vc.Get(gocv.VideoCaptureFrameWidth)),
+		Height: int(vc.Get(gocv.VideoCaptureFrameHeight)),
+		Rate:   RateFromFloat(vc.Get(gocv.VideoCaptureFPS)),
+	}
+	if s.props.Rate.Num <= 0 {
+		s.props.Rate = pipeline.Rate{Num: 30, Den: 1}
+	}
+	return s, nil
+}
+
+func (s *videoSource) Props() Props { return s.props }
+
+func (s *videoSource) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	if ok := s.vc.Read(dst); !ok || dst.Empty() {
+		// OpenCV reports truncation and corruption exactly like the end.
+		if s.props.Kind == KindFile && s.props.Frames > 0 && s.next < s.props.Frames {
+			s.log.Warn(fmt.Sprintf("input ended at frame %d of %d (truncated or corrupt): keeping what was read", s.next, s.props.Frames))
+		}
+		return pipeline.Timing{}, io.EOF
+	}
+	t := pipeline.Timing{Index: s.next}
+	if s.props.Kind == KindCamera {
+		t.PTS = time.Since(s.start)
+	} else {
+		t.PTS = time.Duration(s.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))
+	}
+	s.next++
+	return t, nil
+}
+
+func (s *videoSource) Close() error { return s.vc.Close() }
+
+// imageSource yields one still image.
+type imageSource struct {
+	img   gocv.Mat
+	props Props
+	done  bool
+}
+
+func openImage(path string) (Source, error) {
+	m := gocv.IMRead(path, gocv.IMReadColor)
+	if m.Empty() {
+		m.Close()
+		return nil, fmt.Errorf("%w %s: not an image OpenCV can read", ErrInput, path)
+	}
+	return &imageSource{img: m, props: Props{
+		Kind: KindImage, Name: path, Width: m.Cols(), Height: m.Rows(),
+		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1,
+	}}, nil
+}
+
+func (s *imageSource) Props() Props { return s.props }
+
+func (s *imageSource) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	if s.done {
+		return pipeline.Timing{}, io.EOF
+	}
+	s.done = true
+	s.img.CopyTo(dst)
+	return pipeline.Timing{}, nil
+}
+
+func (s *imageSource) Close() error { return s.img.Close() }
+
+// RateFromFloat recovers the exact frame rate behind OpenCV's floating-point
+// FPS: NTSC rates (n·1000/1001) and whole numbers first, then the closest
+// fraction with a denominator up to 100000.
+func RateFromFloat(fps float64) pipeline.Rate {
+	if !(fps > 0) || math.IsInf(fps, 0) {
+		return pipeline.Rate{}
+	}
+	const eps = 1e-6
+	if n := math.Round(fps); math.Abs(fps-n) < eps*fps {
+		return pipeline.Rate{Num: int(n), Den: 1}
+	}
+	if n := math.Round(fps * 1001 / 1000); math.Abs(fps-n*1000/1001) < eps*fps {
+		return pipeline.Rate{Num: int(n) * 1000, Den: 1001}
+	}
+	// Continued fraction expansion.
+	h0, h1, k0, k1 := 0.0, 1.0, 1.0, 0.0
+	x := fps
+	for range 32 {
+		a := math.Floor(x)
+		h0, h1 = h1, a*h1+h0
+		k0, k1 = k1, a*k1+k0
+		if k1 > 100000 {
+			h1, k1 = h0, k0
+			break
+		}
+		if math.Abs(fps-h1/k1) < eps*fps || x == a {
+			break
+		}
+		x = 1 / (x - a)
+	}
+	return pipeline.Rate{Num: int(h1), Den: int(k1)}
+}

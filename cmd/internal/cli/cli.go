@@ -1,0 +1,216 @@
+// Package cli is the vidstyle command line: it parses flags, wires a source,
+// a stylizer and an output into a pipeline, reports progress, and turns
+// errors and signals into one-line messages and exit codes.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// options are the parsed flags.
+type options struct {
+	in, out     string
+	model       string
+	size        string
+	scale       float64
+	device      string
+	threads     int
+	ortLib      string
+	frames      int64
+	crf         int
+	preset      string
+	serial      bool
+	quiet       bool
+	verbose     bool
+	statsPeriod time.Duration
+}
+
+const usageHead = `vidstyle paints video in the style of an artwork, with a neural image
+transform net (Johnson et al. 2016) run by ONNX Runtime.
+
+Usage:
+  vidstyle -in INPUT -out OUTPUT [options]
+
+Examples:
+  vidstyle -in movie.mp4 -out styled.mp4
+        every frame in the built-in "toon" style; same size, frame rate and audio
+  vidstyle -in movie.mp4 -out styled.mkv -model udnie.onnx -scale 0.5
+        a neural style, processed at half size (4x faster) and scaled back up
+  vidstyle -in photo.jpg -out styled.png -model pencil
+        one image
+  vidstyle -in movie.mp4 -out styled.webm -size 640x360 -device cuda -frames 300
+        VP9 + Opus, first 300 frames, on an NVIDIA GPU
+
+INPUT is a video file, an image (.jpg .png …), or cam:N for webcam N.
+OUTPUT is .mp4 .m4v .mov .mkv or .webm for video (H.264 or VP9, audio kept),
+or an image type for an image input.
+Built-in styles: %s. Any ONNX model taking float32 [1,3,H,W] RGB 0..255 works too.
+Ctrl-C stops a transcode and keeps a playable file of the frames done so far;
+a second Ctrl-C aborts at once.
+
+Options:
+`
+
+func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("vidstyle", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.in, "in", "", "input: video file, image, or cam:N")
+	fs.StringVar(&o.out, "out", "", "output file; its extension picks the format")
+	fs.StringVar(&o.model, "model", models.DefaultStyle, "style: a built-in name or an ONNX file")
+	fs.StringVar(&o.size, "size", "", "processing size WxH, e.g. 640x360 (output keeps the input size)")
+	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
+	fs.StringVar(&o.device, "device", stylize.DeviceAuto, "auto, cpu, cuda or tensorrt (auto: the best GPU provider that loads, else cpu)")
+	fs.IntVar(&o.threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
+	fs.StringVar(&o.ortLib, "ort-lib", "", "ONNX Runtime library `path` (default: $"+stylize.LibraryEnv+", then lib/ beside the binary)")
+	fs.Int64Var(&o.frames, "frames", 0, "stop after this many frames (0: all)")
+	fs.IntVar(&o.crf, "crf", 0, "encoder quality, lower is better (default 18 for H.264, 32 for VP9)")
+	fs.StringVar(&o.preset, "preset", "veryfast", "x264 speed preset")
+	fs.BoolVar(&o.serial, "serial", false, "turn double buffering off (for benchmarks)")
+	fs.BoolVar(&o.quiet, "q", false, "quiet: warnings and errors only")
+	fs.BoolVar(&o.verbose, "v", false, "verbose: debug messages too")
+	fs.DurationVar(&o.statsPeriod, "stats-period", 5*time.Second, "how often progress is logged when stderr is not a terminal")
+	fs.Usage = func() {
+		var names []string
+		for _, b := range models.Builtins() {
+			names = append(names, b.Name)
+		}
+		fmt.Fprintf(stderr, usageHead, strings.Join(names, ", "))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Main runs vidstyle with args (without the program name) and returns the
+// process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlagSet(&o, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "vidstyle: unexpected argument %q (flags come as -name value; see -h)\n", fs.Arg(0))
+		return exitUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := o.validate(set); err != nil {
+		fmt.Fprintf(stderr, "vidstyle: %v (see -h)\n", err)
+		return exitUsage
+	}
+
+	tty := false
+	if f, ok := stderr.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	c := &console{w: stderr, tty: tty, minimum: slog.LevelInfo}
+	switch {
+	case o.quiet:
+		c.minimum = slog.LevelWarn
+	case o.verbose:
+		c.minimum = slog.LevelDebug
+	}
+	log := slog.New(&handler{c: c})
+	code, err := transcode(o, c, log)
+	if err != nil {
+		c.clearBar()
+		c.line("vidstyle: error: " + oneLine(err))
+	}
+	return code
+}
+
+func (o *options) validate(set map[string]bool) error {
+	if o.in == "" {
+		return errors.New("-in is required")
+	}
+	if o.out == "" {
+		return errors.New("-out is required")
+	}
+	if set["size"] && set["scale"] {
+		return errors.New("give -size or -scale, not both")
+	}
+	if set["size"] {
+		if _, _, err := parseSize(o.size); err != nil {
+			return err
+		}
+	}
+	if set["scale"] && !(o.scale > 0 && o.scale <= 8) {
+		return fmt.Errorf("-scale %v: must be above 0 and at most 8", o.scale)
+	}
+	switch o.device {
+	case stylize.DeviceAuto, stylize.DeviceCPU, stylize.DeviceCUDA, stylize.DeviceTensorRT:
+	default:
+		return fmt.Errorf("-device %q: use auto, cpu, cuda or tensorrt", o.device)
+	}
+	if o.threads < 0 || o.frames < 0 || o.crf < 0 {
+		return errors.New("-threads, -frames and -crf cannot be negative")
+	}
+	if o.statsPeriod <= 0 {
+		return errors.New("-stats-period must be positive")
+	}
+	return nil
+}
+
+// parseSize reads "WxH".
+func parseSize(s string) (int, int, error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(s), "x")
+	w, errW := strconv.Atoi(ws)
+	h, errH := strconv.Atoi(hs)
+	if !ok || errW != nil || errH != nil {
+		return 0, 0, fmt.Errorf("-size %q: want WIDTHxHEIGHT, e.g. 640x360", s)
+	}
+	if w < stylize.MinSize || h < stylize.MinSize || w > 16384 || h > 16384 {
+		return 0, 0, fmt.Errorf("-size %s: each side must be %d to 16384", s, stylize.MinSize)
+	}
+	return w, h, nil
+}
+
+// processingSize is the size frames are stylized at.
+func (o *options) processingSize(p capture.Props) (int, int, error) {
+	switch {
+	case o.size != "":
+		return parseSize(o.size)
+	case o.scale > 0:
+		w := int(float64(p.Width)*o.scale + 0.5)
+		h := int(float64(p.Height)*o.scale + 0.5)
+		if w < stylize.MinSize || h < stylize.MinSize {
+			return 0, 0, fmt.Errorf("-scale %v makes %dx%d frames, below the %dx%d minimum", o.scale, w, h, stylize.MinSize, stylize.MinSize)
+		}
+		return w, h, nil
+	}
+	return p.Width, p.Height, nil
+}
+
+// oneLine keeps the first line of an error's text.
+func oneLine(err error) string {
+	s := strings.TrimSpace(err.Error())
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

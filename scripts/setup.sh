@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Installs everything vidstyle needs on Debian 12 and builds bin/vidstyle.
+# Idempotent: a second run only checks. Run as root (or with sudo).
+#
+#   scripts/setup.sh          system packages, ONNX Runtime (CPU) into lib/, bin/vidstyle
+#   scripts/setup.sh --gpu    also the CUDA/TensorRT provider libraries (about 230 MB)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+gpu=0
+for arg in "$@"; do
+	case $arg in
+	--gpu) gpu=1 ;;
+	-h | --help)
+		sed -n '2,7p' "$0"
+		exit 0
+		;;
+	*)
+		echo "setup: unknown option $arg (use --gpu)" >&2
+		exit 2
+		;;
+	esac
+done
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+# System packages. Everything the binary and the tests use comes from Debian.
+packages=(
+	ca-certificates git gcc g++ libc6-dev pkg-config
+	libopencv-dev ffmpeg
+	npm
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing ${missing[*]}"
+	$sudo apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Go 1.24 or newer. Debian 12 ships 1.19, so when no recent Go is present the
+# toolchain is taken from the Go module proxy (module golang.org/toolchain),
+# fetched with Debian's Go.
+go_version=1.26.8
+go_ok() { "$1" version 2>/dev/null | grep -Eq 'go1\.(2[4-9]|[3-9][0-9])'; }
+gobin=""
+for g in go /usr/local/go/bin/go "$root/.toolchain/go/bin/go"; do
+	if command -v "$g" >/dev/null && go_ok "$g"; then
+		gobin=$(command -v "$g")
+		break
+	fi
+done
+if [ -z "$gobin" ]; then
+	say "no Go 1.24+ found: fetching go$go_version through the Go module proxy"
+	command -v go >/dev/null || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends golang-go
+	tmp=$(mktemp -d)
+	dir=$(GOPATH="$tmp" GOFLAGS=-modcacherw go mod download -json "golang.org/toolchain@v0.0.1-go$go_version.linux-amd64" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -n "$dir" ] || { say "could not fetch the Go toolchain"; exit 1; }
+	rm -rf "$root/.toolchain/go"
+	mkdir -p "$root/.toolchain"
+	cp -r "$dir" "$root/.toolchain/go"
+	chmod -R u+w "$root/.toolchain/go"
+	chmod +x "$root/.toolchain/go/bin/"* "$root/.toolchain/go/pkg/tool/"*/*
+	rm -rf "$tmp"
+	gobin="$root/.toolchain/go/bin/go"
+	go_ok "$gobin" || { say "fetched Go does not run"; exit 1; }
+fi
+say "using $("$gobin" version)"
+
+# ONNX Runtime CPU library from the onnxruntime-node npm package (MIT), checked
+# by sha256. npm pack fetches the tarball without running its install script.
+ort_version=1.24.1
+ort_sha256=53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4
+fetch_npm() { # package@version member destination
+	local tmp
+	tmp=$(mktemp -d)
+	(cd "$tmp" && npm pack --silent "$1" >/dev/null)
+	tar -xzf "$tmp"/*.tgz -C "$tmp" "$2"
+	mv "$tmp/$2" "$3"
+	rm -rf "$tmp"
+}
+mkdir -p lib
+lib=lib/libonnxruntime.so.1
+if ! echo "$ort_sha256  $lib" | sha256sum -c --status 2>/dev/null; then
+	say "fetching ONNX Runtime $ort_version (npm onnxruntime-node)"
+	fetch_npm "onnxruntime-node@$ort_version" package/bin/napi-v6/linux/x64/libonnxruntime.so.1 "$lib.tmp"
+	echo "$ort_sha256  $lib.tmp" | sha256sum -c --status || {
+		rm -f "$lib.tmp"
+		say "checksum mismatch for libonnxruntime.so.1"
+		exit 1
+	}
+	mv "$lib.tmp" "$lib"
+fi
+
+# GPU providers (only on request; never in CI). They need the matching core
+# library (1.29) and, at run time, CUDA 13 and cuDNN 9 from the system.
+if [ "$gpu" = 1 ]; then
+	mkdir -p lib/gpu
+	if [ ! -f lib/gpu/libonnxruntime_providers_cuda.so ]; then
+		say "fetching ONNX Runtime GPU providers (about 230 MB)"
+		tmp=$(mktemp -d)
+		(cd "$tmp" && npm pack --silent com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 >/dev/null && tar -xzf ./*.tgz)
+		find "$tmp" -name 'libonnxruntime_providers_*.so' -exec mv {} lib/gpu/ \;
+		rm -rf "$tmp"
+		fetch_npm onnxruntime-node@1.29.0 package/bin/napi-v6/linux/x64/libonnxruntime.so.1 lib/gpu/libonnxruntime.so.1
+	fi
+	say "GPU libraries in lib/gpu: run with -ort-lib lib/gpu/libonnxruntime.so.1 -device cuda (needs CUDA 13 + cuDNN 9)"
+fi
+
+# The binary finds lib/ through ../lib next to bin/.
+say "building bin/vidstyle"
+"$gobin" build -o bin/vidstyle ./cmd/vidstyle
+say "ready: $root/bin/vidstyle"

@@ -1,0 +1,62 @@
+package stylize
+
+// The two conversions between OpenCV's interleaved BGR bytes and the model's
+// planar RGB float32 planes. They are plain loops over slices: no cgo, no
+// allocation, and (per FIELD-NOTES) faster than cv::dnn::blobFromImage.
+
+// PadTo4 rounds n up to a multiple of 4, the stride of the transform nets'
+// two down-sampling convolutions.
+func PadTo4(n int) int { return (n + 3) &^ 3 }
+
+// Pack writes the w×h BGR image src (rows stride bytes apart) into the
+// planar RGB planes dst (3 planes of pw×ph, pw ≥ w, ph ≥ h). Columns and rows
+// past the image repeat its last column and row.
+func Pack(dst []float32, pw, ph int, src []byte, w, h, stride int) {
+	plane := pw * ph
+	r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
+	for y := 0; y < ph; y++ {
+		sy := min(y, h-1)
+		row := src[sy*stride : sy*stride+3*w]
+		o := y * pw
+		rr, gg, bb := r[o:o+pw], g[o:o+pw], b[o:o+pw]
+		for x := 0; x < w; x++ {
+			px := row[3*x : 3*x+3]
+			bb[x] = float32(px[0])
+			gg[x] = float32(px[1])
+			rr[x] = float32(px[2])
+		}
+		for x := w; x < pw; x++ {
+			rr[x], gg[x], bb[x] = rr[w-1], gg[w-1], bb[w-1]
+		}
+	}
+}
+
+// Unpack writes the top-left w×h of the planar RGB planes src (pw×ph) into
+// the BGR image dst (rows stride bytes apart), rounding to the nearest level
+// and clamping to 0..255 (NaN becomes 0).
+func Unpack(dst []byte, w, h, stride int, src []float32, pw, ph int) {
+	plane := pw * ph
+	r, g, b := src[:plane], src[plane:2*plane], src[2*plane:3*plane]
+	for y := 0; y < h; y++ {
+		o := y * pw
+		rr, gg, bb := r[o:o+w], g[o:o+w], b[o:o+w]
+		row := dst[y*stride : y*stride+3*w]
+		for x := 0; x < w; x++ {
+			px := row[3*x : 3*x+3]
+			px[0] = toByte(bb[x])
+			px[1] = toByte(gg[x])
+			px[2] = toByte(rr[x])
+		}
+	}
+}
+
+func toByte(v float32) byte {
+	v += 0.5
+	if !(v >= 0) { // also NaN
+		return 0
+	}
+	if v >= 255 {
+		return 255
+	}
+	return byte(v)
+}

@@ -1,0 +1,412 @@
+// Package stylize runs an image transform net on video frames with ONNX
+// Runtime. It owns the cgo edge to the runtime: the shared library, the
+// session, the tensors, and the conversions between OpenCV BGR Mats and the
+// model's planar RGB float32 tensors.
+//
+// A Stylizer has two slots, each an input/output tensor pair. A slot is always
+// owned by exactly one of three steps — Prepare (frame → input tensor), Infer
+// (the model), Finish (output tensor → frame) — so that while Infer runs on
+// one slot, the other slot can be finished and prepared for the next frame.
+package stylize
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+	"gocv.io/x/gocv"
+)
+
+// Devices that Config.Device accepts.
+const (
+	DeviceAuto     = "auto"
+	DeviceCPU      = "cpu"
+	DeviceCUDA     = "cuda"
+	DeviceTensorRT = "tensorrt"
+)
+
+// NumSlots is the number of input/output tensor pairs (double buffering).
+const NumSlots = 2
+
+// MinSize is the smallest frame side a Stylizer takes.
+const MinSize = 16
+
+// Config says how to run a model.
+type Config struct {
+	// FrameWidth and FrameHeight are the size of the frames given to Prepare
+	// and produced by Finish.
+	FrameWidth, FrameHeight int
+	// Width and Height are the processing size: frames are resized to it
+	// before the model and back after. Zero means the frame size.
+	Width, Height int
+	// Device is auto, cpu, cuda or tensorrt. Empty means auto.
+	Device string
+	// Threads is ONNX Runtime's intra-op thread count; 0 lets it choose.
+	Threads int
+	// CacheDir holds TensorRT engines between runs; empty disables the cache.
+	CacheDir string
+	// Log receives the device choice and warnings.
+	Log *slog.Logger
+}
+
+// Model is a named serialized ONNX graph.
+type Model struct {
+	Name string
+	ONNX []byte
+}
+
+// Stylizer runs one model at one processing size.
+type Stylizer struct {
+	mu     sync.Mutex
+	closed bool
+
+	sess      *ort.DynamicAdvancedSession
+	name      string
+	device    string
+	fw, fh    int // frame size
+	w, h      int // processing size
+	pw, ph    int // processing size padded to a multiple of 4
+	slots     [NumSlots]slot
+	inputs    [NumSlots][]ort.Value
+	outputs   [NumSlots][]ort.Value
+	resizeIn  gocv.InterpolationFlags
+	resizeOut gocv.InterpolationFlags
+}
+
+type slot struct {
+	in, out *ort.Tensor[float32]
+	// small holds the frame at the processing size when it differs from the
+	// frame size: the resized input in Prepare, the result in Finish (the two
+	// never overlap on one slot).
+	small gocv.Mat
+}
+
+// New loads model into rt for frames of cfg's size.
+func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
+	if rt.isClosed() {
+		return nil, fmt.Errorf("%w: runtime", ErrClosed)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Width == 0 && cfg.Height == 0 {
+		cfg.Width, cfg.Height = cfg.FrameWidth, cfg.FrameHeight
+	}
+	if cfg.FrameWidth < MinSize || cfg.FrameHeight < MinSize {
+		return nil, fmt.Errorf("%w: %dx%d is smaller than the %dx%d minimum", ErrFrame, cfg.FrameWidth, cfg.FrameHeight, MinSize, MinSize)
+	}
+	if cfg.Width < MinSize || cfg.Height < MinSize {
+		return nil, fmt.Errorf("%w: processing size %dx%d is smaller than the %dx%d minimum", ErrFrame, cfg.Width, cfg.Height, MinSize, MinSize)
+	}
+	inName, outName, err := checkContract(model)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stylizer{
+		name: model.Name,
+		fw:   cfg.FrameWidth, fh: cfg.FrameHeight,
+		w: cfg.Width, h: cfg.Height,
+		pw: PadTo4(cfg.Width), ph: PadTo4(cfg.Height),
+		resizeIn: gocv.InterpolationArea, resizeOut: gocv.InterpolationLinear,
+	}
+	if s.w > s.fw || s.h > s.fh {
+		s.resizeIn, s.resizeOut = gocv.InterpolationLinear, gocv.InterpolationArea
+	}
+	s.sess, s.device, err = openSession(model, inName, outName, cfg)
+	if err != nil {
+		return nil, err
+	}
+	shape := ort.NewShape(1, 3, int64(s.ph), int64(s.pw))
+	for i := range s.slots {
+		sl := &s.slots[i]
+		if sl.in, err = ort.NewEmptyTensor[float32](shape); err == nil {
+			sl.out, err = ort.NewEmptyTensor[float32](shape)
+		}
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%w %s: tensors %v: %w", ErrModel, model.Name, shape, err)
+		}
+		if s.w != s.fw || s.h != s.fh {
+			sl.small = gocv.NewMatWithSize(s.h, s.w, gocv.MatTypeCV8UC3)
+		}
+		s.inputs[i] = []ort.Value{sl.in}
+		s.outputs[i] = []ort.Value{sl.out}
+	}
+	return s, nil
+}
+
+// checkContract reads the model's inputs and outputs and checks that it is an
+// image transform: one float32 [1,3,H,W] input and one float32 [1,3,H,W]
+// output. It returns their names.
+func checkContract(model Model) (in, out string, err error) {
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model.ONNX)
+	if err != nil {
+		return "", "", fmt.Errorf("%w %s is not a valid ONNX model: %s", ErrModel, model.Name, oneLine(err))
+	}
+	if len(ins) != 1 || len(outs) != 1 {
+		return "", "", fmt.Errorf("%w %s: needs one input and one output, has %d and %d", ErrModel, model.Name, len(ins), len(outs))
+	}
+	for _, io := range []struct {
+		what string
+		info ort.InputOutputInfo
+	}{{"input", ins[0]}, {"output", outs[0]}} {
+		d := io.info.Dimensions
+		switch {
+		case io.info.OrtValueType != ort.ONNXTypeTensor:
+			return "", "", fmt.Errorf("%w %s: %s %q is a %v, not a tensor", ErrModel, model.Name, io.what, io.info.Name, io.info.OrtValueType)
+		case io.info.DataType != ort.TensorElementDataTypeFloat:
+			return "", "", fmt.Errorf("%w %s: %s %q is %v, vidstyle runs float32 [1,3,H,W] RGB 0..255 models", ErrModel, model.Name, io.what, io.info.Name, io.info.DataType)
+		case len(d) != 4 || (d[0] != 1 && d[0] >= 0) || d[1] != 3:
+			return "", "", fmt.Errorf("%w %s: %s %q has shape %v, vidstyle runs [1,3,H,W] models", ErrModel, model.Name, io.what, io.info.Name, d)
+		case io.what == "input" && (d[2] > 0 || d[3] > 0):
+			return "", "", fmt.Errorf("%w %s: input %q has a fixed size %v; models that take any frame size are supported", ErrModel, model.Name, io.info.Name, d)
+		}
+	}
+	return ins[0].Name, outs[0].Name, nil
+}
+
+// openSession creates the session on the asked device. For auto it tries
+// TensorRT, then CUDA, then the CPU, and logs one line saying which and why.
+func openSession(model Model, in, out string, cfg Config) (*ort.DynamicAdvancedSession, string, error) {
+	device := cfg.Device
+	if device == "" {
+		device = DeviceAuto
+	}
+	var order []string
+	switch device {
+	case DeviceAuto:
+		order = []string{DeviceTensorRT, DeviceCUDA, DeviceCPU}
+	case DeviceCPU, DeviceCUDA, DeviceTensorRT:
+		order = []string{device}
+	default:
+		return nil, "", fmt.Errorf("%w %q: use auto, cpu, cuda or tensorrt", ErrDevice, device)
+	}
+	var skipped []string // "device unavailable: reason", devices with one reason joined
+	skip := func(d, reason string) {
+		for i, sk := range skipped {
+			if devs, r, _ := strings.Cut(sk, " unavailable: "); r == reason {
+				skipped[i] = devs + ", " + d + " unavailable: " + r
+				return
+			}
+		}
+		skipped = append(skipped, d+" unavailable: "+reason)
+	}
+	for _, d := range order {
+		sess, err := trySession(model, in, out, d, cfg)
+		if err == nil {
+			if device == DeviceAuto {
+				why := "a GPU provider loaded"
+				if len(skipped) > 0 {
+					why = strings.Join(skipped, "; ")
+				}
+				cfg.Log.Info("device "+d, "why", why)
+			} else {
+				cfg.Log.Debug("device "+d, "why", "asked for")
+			}
+			return sess, d, nil
+		}
+		if errors.Is(err, ErrModel) || d == DeviceCPU || device != DeviceAuto {
+			return nil, "", err
+		}
+		var pe *providerError
+		if errors.As(err, &pe) {
+			skip(d, pe.reason())
+		} else {
+			skip(d, oneLine(err))
+		}
+	}
+	return nil, "", fmt.Errorf("%w: no provider could run %s", ErrDevice, model.Name)
+}
+
+func trySession(model Model, in, out, device string, cfg Config) (*ort.DynamicAdvancedSession, error) {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("%w: session options: %w", ErrModel, err)
+	}
+	defer opts.Destroy()
+	if cfg.Threads > 0 {
+		if err := opts.SetIntraOpNumThreads(cfg.Threads); err != nil {
+			return nil, fmt.Errorf("%w: threads: %w", ErrModel, err)
+		}
+	}
+	if err := opts.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("%w: threads: %w", ErrModel, err)
+	}
+	switch device {
+	case DeviceCUDA:
+		cuda, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			return nil, &providerError{device, err}
+		}
+		defer cuda.Destroy()
+		if err := cuda.Update(map[string]string{"device_id": "0", "cudnn_conv_algo_search": "EXHAUSTIVE"}); err != nil {
+			return nil, &providerError{device, err}
+		}
+		if err := opts.AppendExecutionProviderCUDA(cuda); err != nil {
+			return nil, &providerError{device, err}
+		}
+	case DeviceTensorRT:
+		trt, err := ort.NewTensorRTProviderOptions()
+		if err != nil {
+			return nil, &providerError{device, err}
+		}
+		defer trt.Destroy()
+		settings := map[string]string{"device_id": "0", "trt_fp16_enable": "1"}
+		if cfg.CacheDir != "" {
+			settings["trt_engine_cache_enable"] = "1"
+			settings["trt_engine_cache_path"] = cfg.CacheDir
+		}
+		if err := trt.Update(settings); err != nil {
+			return nil, &providerError{device, err}
+		}
+		if err := opts.AppendExecutionProviderTensorRT(trt); err != nil {
+			return nil, &providerError{device, err}
+		}
+	}
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model.ONNX, []string{in}, []string{out}, opts)
+	if err != nil {
+		if device == DeviceCPU {
+			return nil, fmt.Errorf("%w %s: cannot load: %s", ErrModel, model.Name, oneLine(err))
+		}
+		return nil, &providerError{device, err}
+	}
+	return sess, nil
+}
+
+// providerError is a GPU execution provider that could not be used.
+type providerError struct {
+	device string
+	err    error
+}
+
+func (e *providerError) Error() string {
+	return fmt.Sprintf("%v %s: %s", ErrDevice, e.device, e.reason())
+}
+
+// reason says in a few words why the provider is unavailable.
+func (e *providerError) reason() string {
+	msg := oneLine(e.err)
+	if strings.Contains(msg, "libonnxruntime_providers_") && strings.Contains(msg, "cannot open shared object") {
+		return "this ONNX Runtime has no GPU provider libraries beside it (scripts/setup.sh --gpu installs them)"
+	}
+	return msg
+}
+
+func (e *providerError) Unwrap() error { return ErrDevice }
+
+// oneLine keeps the first line of an error's text, without ONNX Runtime's
+// source location prefix.
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := strings.TrimSpace(err.Error())
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	// "/onnxruntime_src/….cc:1957 … [ONNXRuntimeError] : 1 : FAIL : message"
+	if i := strings.Index(s, "[ONNXRuntimeError]"); i >= 0 {
+		rest := s[i:]
+		for range 3 {
+			if j := strings.Index(rest, " : "); j >= 0 {
+				rest = rest[j+3:]
+			}
+		}
+		s = rest
+	}
+	return s
+}
+
+// Name is the model's name.
+func (s *Stylizer) Name() string { return s.name }
+
+// Device is the execution provider in use: cpu, cuda or tensorrt.
+func (s *Stylizer) Device() string { return s.device }
+
+// Size is the processing size.
+func (s *Stylizer) Size() (w, h int) { return s.w, s.h }
+
+// Slots is the number of slots (NumSlots).
+func (s *Stylizer) Slots() int { return NumSlots }
+
+// Prepare converts src, a BGR frame of the configured frame size, into the
+// input tensor of slot i. src is not kept: the caller may reuse it at once.
+func (s *Stylizer) Prepare(i int, src *gocv.Mat) error {
+	if src.Empty() || src.Type() != gocv.MatTypeCV8UC3 || src.Cols() != s.fw || src.Rows() != s.fh {
+		return fmt.Errorf("%w: expected a %dx%d BGR frame, got %dx%d type %v", ErrFrame, s.fw, s.fh, src.Cols(), src.Rows(), src.Type())
+	}
+	sl := &s.slots[i]
+	img := src
+	if s.w != s.fw || s.h != s.fh {
+		gocv.Resize(*src, &sl.small, image.Pt(s.w, s.h), 0, 0, s.resizeIn)
+		img = &sl.small
+	}
+	data, err := img.DataPtrUint8()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrFrame, err)
+	}
+	Pack(sl.in.GetData(), s.pw, s.ph, data, s.w, s.h, int(img.Step()))
+	return nil
+}
+
+// Infer runs the model on slot i.
+func (s *Stylizer) Infer(i int) error {
+	if err := s.sess.Run(s.inputs[i], s.outputs[i]); err != nil {
+		return fmt.Errorf("%w %s: run: %s", ErrModel, s.name, oneLine(err))
+	}
+	return nil
+}
+
+// Finish writes slot i's result into dst at the frame size, (re)allocating
+// dst only when it does not already hold a BGR image of that size.
+func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
+	if dst.Rows() != s.fh || dst.Cols() != s.fw || dst.Type() != gocv.MatTypeCV8UC3 {
+		dst.Close()
+		*dst = gocv.NewMatWithSize(s.fh, s.fw, gocv.MatTypeCV8UC3)
+	}
+	sl := &s.slots[i]
+	img := dst
+	if s.w != s.fw || s.h != s.fh {
+		img = &sl.small
+	}
+	data, err := img.DataPtrUint8()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrFrame, err)
+	}
+	Unpack(data, s.w, s.h, int(img.Step()), sl.out.GetData(), s.pw, s.ph)
+	if img != dst {
+		gocv.Resize(*img, dst, image.Pt(s.fw, s.fh), 0, 0, s.resizeOut)
+	}
+	return nil
+}
+
+// Close frees the session, tensors and Mats. It is idempotent.
+func (s *Stylizer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	if s.sess != nil {
+		errs = append(errs, s.sess.Destroy())
+	}
+	for i := range s.slots {
+		sl := &s.slots[i]
+		if sl.in != nil {
+			errs = append(errs, sl.in.Destroy())
+		}
+		if sl.out != nil {
+			errs = append(errs, sl.out.Destroy())
+		}
+		if sl.small.Ptr() != nil {
+			errs = append(errs, sl.small.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
