@@ -18,6 +18,10 @@ type ImageFile struct {
 	frames int64
 }
 
+// CheckImagePath checks, before any work is done, that an image can be
+// written at path.
+func CheckImagePath(path string) error { return checkWritable(path) }
+
 // CreateImage checks that path can be written.
 func CreateImage(path string) (*ImageFile, error) {
 	tmp, err := tempBeside(path)

@@ -164,14 +164,16 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	} else {
 		args = append(args, "-preset", cfg.Preset, "-crf", fmt.Sprint(orDefault(cfg.CRF, 18)))
 	}
+	// No -shortest: ffmpeg 5.1 ends the output as soon as the audio input
+	// is read to its end, which for a short clip comes before the last
+	// frames arrive through the pipe.
 	switch {
 	case audio == "":
 	case c.copyable(audio):
-		args = append(args, "-c:a", "copy", "-shortest")
+		args = append(args, "-c:a", "copy")
 	default:
 		cfg.Log.Info(fmt.Sprintf("audio %s cannot go into %s as is: re-encoding it", audio, filepath.Ext(cfg.Path)))
 		args = append(args, c.audio...)
-		args = append(args, "-shortest")
 	}
 	args = append(args, "-f", c.format, tmp)
 
@@ -201,6 +203,24 @@ func orDefault(v, d int) int {
 		return d
 	}
 	return v
+}
+
+// CheckVideoPath checks, before any work is done, that a video can be
+// written at path: a known container, an existing folder that accepts files.
+func CheckVideoPath(path string) error {
+	if _, err := containerFor(path); err != nil {
+		return err
+	}
+	return checkWritable(path)
+}
+
+// checkWritable creates and removes a temporary file beside path.
+func checkWritable(path string) error {
+	tmp, err := tempBeside(path)
+	if err != nil {
+		return err
+	}
+	return os.Remove(tmp)
 }
 
 // tempBeside creates the hidden file a writer fills before renaming it to

@@ -1,44 +1,267 @@
 package stylize_test
 
 import (
-	"fmt"
+	"bytes"
+	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
-// rt is the process's one ONNX Runtime, loaded by TestMain.
-var rt *stylize.Runtime
-
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	wd, _ := os.Getwd()
-	path, err := stylize.FindLibrary(os.Getenv(stylize.LibraryEnv), "", wd)
-	if err == nil {
-		rt, err = stylize.Load(path, slog.New(slog.DiscardHandler))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "stylize tests need ONNX Runtime (run scripts/setup.sh):", err)
-		return 1
-	}
-	defer rt.Close()
-	return m.Run()
-}
-
-// sharedModel returns a model from ../shared/models, or skips the test.
-func sharedModel(t testing.TB, name string) string {
+// sharedModel returns a pretrained model from ../shared/models, or skips.
+func sharedModel(t testing.TB, name string) stylize.Model {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	p := filepath.Join(filepath.Dir(file), "..", "..", "shared", "models", name+".onnx")
-	if _, err := os.Stat(p); err != nil {
+	data, err := os.ReadFile(p)
+	if err != nil {
 		t.Skipf("pretrained model %s not present (%v): skipping", name, err)
 	}
-	return p
+	return stylize.Model{Name: name, ONNX: data}
+}
+
+func builtin(t testing.TB, name string) stylize.Model {
+	t.Helper()
+	m, err := models.Resolve(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.ONNX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stylize.Model{Name: name, ONNX: data}
+}
+
+func newStylizer(t testing.TB, m stylize.Model, cfg stylize.Config) *stylize.Stylizer {
+	t.Helper()
+	if cfg.Device == "" {
+		cfg.Device = stylize.DeviceCPU
+	}
+	s, err := stylize.New(stylize.SharedRuntime(), m, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func randomBGR(w, h int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, 3*w*h)
+	for i := range b {
+		b[i] = byte(r.UintN(256))
+	}
+	return b
+}
+
+func TestPackUnpackRoundTripIsExact(t *testing.T) {
+	for _, sz := range [][2]int{{16, 16}, {17, 33}, {560, 320}, {101, 75}} {
+		w, h := sz[0], sz[1]
+		pw, ph := stylize.PadTo4(w), stylize.PadTo4(h)
+		src := randomBGR(w, h, uint64(w*h))
+		planes := make([]float32, 3*pw*ph)
+		stylize.Pack(planes, pw, ph, src, w, h, 3*w)
+		dst := make([]byte, len(src))
+		stylize.Unpack(dst, w, h, 3*w, planes, pw, ph)
+		if !bytes.Equal(src, dst) {
+			t.Errorf("%dx%d: round trip changed pixels", w, h)
+		}
+		// The padding repeats the last column and row.
+		if pw > w && planes[pw-1] != planes[w-1] {
+			t.Errorf("%dx%d: right padding %v, want %v", w, h, planes[pw-1], planes[w-1])
+		}
+	}
+}
+
+func TestUnpackRoundsAndClamps(t *testing.T) {
+	planes := []float32{-20, 254.6, 300, 127.49, // R
+		0.5, 1.49, float32(nanValue()), 255, // G
+		10, 20, 30, 40} // B
+	dst := make([]byte, 12)
+	stylize.Unpack(dst, 4, 1, 12, planes, 4, 1)
+	want := []byte{10, 1, 0, 20, 1, 255, 30, 0, 255, 40, 255, 127}
+	if !bytes.Equal(dst, want) {
+		t.Fatalf("got %v, want %v", dst, want)
+	}
+}
+
+func nanValue() float64 {
+	zero := 0.0
+	return zero / zero
+}
+
+func TestRedFrameReachesModelAsR255(t *testing.T) {
+	const w, h = 18, 17 // not multiples of 4: padding is checked too
+	s := newStylizer(t, builtin(t, "toon"), stylize.Config{FrameWidth: w, FrameHeight: h})
+	red := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(0, 0, 255, 0), h, w, gocv.MatTypeCV8UC3) // BGR
+	defer red.Close()
+	if err := s.Prepare(1, &red); err != nil {
+		t.Fatal(err)
+	}
+	in := s.InputPlanes(1)
+	plane := len(in) / 3
+	if plane != 20*20 {
+		t.Fatalf("input plane has %d values, want 20x20", plane)
+	}
+	for i := 0; i < plane; i++ {
+		if in[i] != 255 || in[plane+i] != 0 || in[2*plane+i] != 0 {
+			t.Fatalf("value %d: RGB = %v %v %v, want 255 0 0", i, in[i], in[plane+i], in[2*plane+i])
+		}
+	}
+	// And the toon style keeps red red: R high, G and B low.
+	if err := s.Infer(1); err != nil {
+		t.Fatal(err)
+	}
+	out := gocv.NewMat()
+	defer out.Close()
+	if err := s.Finish(1, &out); err != nil {
+		t.Fatal(err)
+	}
+	px := out.GetVecbAt(h/2, w/2)
+	if px[2] < 200 || px[0] > 60 || px[1] > 60 {
+		t.Errorf("centre pixel BGR %v: red did not stay red", px)
+	}
+}
+
+func TestOddSizesComeBackAtTheirOwnSize(t *testing.T) {
+	ms := []stylize.Model{builtin(t, "toon"), builtin(t, "pencil")}
+	if _, err := os.Stat(filepath.Join("..", "..", "shared", "models", "udnie.onnx")); err == nil {
+		ms = append(ms, sharedModel(t, "udnie"))
+	} else {
+		t.Log("pretrained udnie not present: checking built-in styles only")
+	}
+	for _, m := range ms {
+		for _, sz := range [][4]int{{17, 33, 0, 0}, {101, 75, 0, 0}, {16, 16, 0, 0}, {130, 98, 65, 49}, {64, 36, 128, 72}} {
+			s := newStylizer(t, m, stylize.Config{FrameWidth: sz[0], FrameHeight: sz[1], Width: sz[2], Height: sz[3]})
+			frame := gocv.NewMatWithSize(sz[1], sz[0], gocv.MatTypeCV8UC3)
+			gocv.RandU(&frame, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+			out := gocv.NewMat()
+			for slot := range s.Slots() {
+				if err := s.Prepare(slot, &frame); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Infer(slot); err != nil {
+					t.Fatalf("%s %v: %v", m.Name, sz, err)
+				}
+				if err := s.Finish(slot, &out); err != nil {
+					t.Fatal(err)
+				}
+				if out.Cols() != sz[0] || out.Rows() != sz[1] || out.Type() != gocv.MatTypeCV8UC3 {
+					t.Errorf("%s %v: output %dx%d type %v", m.Name, sz, out.Cols(), out.Rows(), out.Type())
+				}
+			}
+			frame.Close()
+			out.Close()
+			s.Close()
+		}
+	}
+}
+
+func TestPrepareRejectsFrameOfAnotherSize(t *testing.T) {
+	s := newStylizer(t, builtin(t, "toon"), stylize.Config{FrameWidth: 32, FrameHeight: 32})
+	m := gocv.NewMatWithSize(20, 32, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	if err := s.Prepare(0, &m); !errors.Is(err, stylize.ErrFrame) {
+		t.Fatalf("err = %v, want ErrFrame", err)
+	}
+}
+
+func TestNewRejectsTinyFramesAndBadModels(t *testing.T) {
+	rt := stylize.SharedRuntime()
+	cases := []struct {
+		name  string
+		model stylize.Model
+		cfg   stylize.Config
+		want  string
+	}{
+		{"tiny frame", builtin(t, "toon"), stylize.Config{FrameWidth: 15, FrameHeight: 40}, "smaller than the 16x16 minimum"},
+		{"tiny processing size", builtin(t, "toon"), stylize.Config{FrameWidth: 64, FrameHeight: 64, Width: 8, Height: 8}, "processing size 8x8"},
+		{"not onnx", stylize.Model{Name: "notes.onnx", ONNX: []byte("hello, I am text")}, stylize.Config{FrameWidth: 64, FrameHeight: 64}, "not a valid ONNX model"},
+		{"truncated", stylize.Model{Name: "half", ONNX: builtin(t, "toon").ONNX[:300]}, stylize.Config{FrameWidth: 64, FrameHeight: 64}, "not a valid ONNX model"},
+		{"bad device", builtin(t, "toon"), stylize.Config{FrameWidth: 64, FrameHeight: 64, Device: "tpu"}, `device "tpu"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := stylize.New(rt, c.model, c.cfg)
+			if err == nil {
+				s.Close()
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %q, want one line containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestDeviceAutoFallsBackToCPUAndSaysWhy(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	s := newStylizer(t, builtin(t, "toon"), stylize.Config{FrameWidth: 32, FrameHeight: 32, Device: stylize.DeviceAuto, Log: log})
+	if s.Device() != stylize.DeviceCPU {
+		t.Skipf("a GPU provider loaded (%s): no fallback to check", s.Device())
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `msg="device cpu"`) || !strings.Contains(lines[0], "cuda unavailable") {
+		t.Fatalf("log = %q, want one line choosing cpu and saying why", buf.String())
+	}
+	// Asking for CUDA outright is an error, not a silent fallback.
+	if _, err := stylize.New(stylize.SharedRuntime(), builtin(t, "toon"), stylize.Config{FrameWidth: 32, FrameHeight: 32, Device: stylize.DeviceCUDA}); !errors.Is(err, stylize.ErrDevice) {
+		t.Fatalf("-device cuda on a CPU-only runtime: err = %v, want ErrDevice", err)
+	}
+}
+
+func TestFindLibrary(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := stylize.FindLibrary(filepath.Join(dir, "nope.so"), "", ""); !errors.Is(err, stylize.ErrLibrary) {
+		t.Errorf("missing explicit path: err = %v", err)
+	}
+	lib := filepath.Join(dir, "lib", stylize.LibraryName)
+	os.MkdirAll(filepath.Dir(lib), 0o755)
+	os.WriteFile(lib, []byte("x"), 0o644)
+	if p, err := stylize.FindLibrary(filepath.Join(dir, "lib"), "", ""); err != nil || p != lib {
+		t.Errorf("folder: %q %v", p, err)
+	}
+	// Beside the binary: bin/../lib.
+	if p, _ := stylize.FindLibrary("", filepath.Join(dir, "bin"), ""); p != lib {
+		t.Errorf("exe-relative: %q, want %q", p, lib)
+	}
+	// In the checkout that holds the working directory.
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module x\n"), 0o644)
+	deep := filepath.Join(dir, "a", "b")
+	os.MkdirAll(deep, 0o755)
+	if p, _ := stylize.FindLibrary("", "", deep); p != lib {
+		t.Errorf("checkout: %q, want %q", p, lib)
+	}
+	if p, _ := stylize.FindLibrary("", "", t.TempDir()); p != stylize.LibraryName {
+		t.Errorf("fallback: %q, want the bare name", p)
+	}
+}
+
+func TestLoadTwiceIsRefused(t *testing.T) {
+	if _, err := stylize.Load(stylize.SharedRuntime().Path(), slog.New(slog.DiscardHandler)); !errors.Is(err, stylize.ErrLibrary) {
+		t.Fatalf("second Load: err = %v", err)
+	}
+}
+
+func BenchmarkPackUnpack640x360(b *testing.B) {
+	const w, h = 640, 360
+	src := randomBGR(w, h, 7)
+	planes := make([]float32, 3*w*h)
+	dst := make([]byte, len(src))
+	b.ReportAllocs()
+	for b.Loop() {
+		stylize.Pack(planes, w, h, src, w, h, 3*w)
+		stylize.Unpack(dst, w, h, 3*w, planes, w, h)
+	}
 }

@@ -136,6 +136,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		c.minimum = slog.LevelDebug
 	}
 	log := slog.New(&handler{c: c})
+	// FFmpeg and OpenCV print their own warnings (pages of them for a file
+	// that is not a video); vidstyle says what went wrong in one line.
+	for k, v := range map[string]string{"OPENCV_FFMPEG_LOGLEVEL": "-8", "OPENCV_LOG_LEVEL": "ERROR"} {
+		if _, set := os.LookupEnv(k); !set {
+			os.Setenv(k, v)
+		}
+	}
 	code, err := transcode(o, c, log)
 	if err != nil {
 		c.clearBar()

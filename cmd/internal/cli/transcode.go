@@ -45,18 +45,35 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 		return exitUsage, fmt.Errorf("output %s would overwrite the input", o.out)
 	}
 	var ffmpeg string
-	if !outImage {
+	if outImage {
+		if err := stream.CheckImagePath(o.out); err != nil {
+			return exitError, err
+		}
+	} else {
+		if err := stream.CheckVideoPath(o.out); err != nil {
+			return exitError, err
+		}
 		var err error
 		if ffmpeg, err = stream.CheckFFmpeg(""); err != nil {
 			return exitError, err
 		}
 	}
 
+	// C resources are freed in reverse order on the way out, but not after
+	// an abort: then the pipeline may still be inside OpenCV or ONNX Runtime,
+	// and the process is about to exit anyway.
+	var closers []func()
+	aborted := false
+	defer func() {
+		for i := len(closers) - 1; i >= 0 && !aborted; i-- {
+			closers[i]()
+		}
+	}()
 	src, err := capture.Open(o.in, log)
 	if err != nil {
 		return exitError, err
 	}
-	defer src.Close()
+	closers = append(closers, func() { src.Close() })
 	props := src.Props()
 	if props.Width < stylize.MinSize || props.Height < stylize.MinSize {
 		return exitError, fmt.Errorf("input %s: frames are %dx%d, smaller than the %dx%d minimum", o.in, props.Width, props.Height, stylize.MinSize, stylize.MinSize)
@@ -78,7 +95,7 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	defer rt.Close()
+	closers = append(closers, func() { rt.Close() })
 	cache, _ := os.UserCacheDir()
 	if cache != "" {
 		cache = filepath.Join(cache, "vidstyle", "tensorrt")
@@ -90,7 +107,7 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	defer sty.Close()
+	closers = append(closers, func() { sty.Close() })
 
 	var out output
 	if outImage {
@@ -122,8 +139,7 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	closeMat := func(m *gocv.Mat) { m.Close() }
 	in := pipeline.NewPool(newMat, closeMat)
 	outPool := pipeline.NewPool(newMat, closeMat)
-	defer in.Close()
-	defer outPool.Close()
+	closers = append(closers, in.Close, outPool.Close)
 
 	// First signal: stop reading and finish the file. Second: abort now.
 	ctx, stop := context.WithCancel(context.Background())
@@ -163,6 +179,7 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	select {
 	case res = <-done:
 	case <-abort:
+		aborted = true
 		pr.done()
 		out.Abort()
 		return exitInterrupted, errors.New("aborted: no output written")

@@ -1,0 +1,181 @@
+package capture_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// smallMP4 is the clip that ships inside the gocv module.
+func smallMP4(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
+	if err != nil {
+		t.Fatalf("locating the gocv module: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
+}
+
+func TestRateFromFloat(t *testing.T) {
+	cases := []struct {
+		fps  float64
+		want pipeline.Rate
+	}{
+		{30, pipeline.Rate{Num: 30, Den: 1}},
+		{30000.0 / 1001, pipeline.Rate{Num: 30000, Den: 1001}},
+		{24000.0 / 1001, pipeline.Rate{Num: 24000, Den: 1001}},
+		{60000.0 / 1001, pipeline.Rate{Num: 60000, Den: 1001}},
+		{25, pipeline.Rate{Num: 25, Den: 1}},
+		{12.5, pipeline.Rate{Num: 25, Den: 2}},
+		{15.0 / 1.001, pipeline.Rate{Num: 15000, Den: 1001}},
+		{0, pipeline.Rate{}},
+	}
+	for _, c := range cases {
+		if got := capture.RateFromFloat(c.fps); got != c.want {
+			t.Errorf("RateFromFloat(%v) = %v, want %v", c.fps, got, c.want)
+		}
+	}
+}
+
+func TestReadSmallMP4(t *testing.T) {
+	src, err := capture.Open(smallMP4(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	p := src.Props()
+	if p.Kind != capture.KindFile || p.Width != 560 || p.Height != 320 || p.Rate != (pipeline.Rate{Num: 30, Den: 1}) || p.Frames != 166 {
+		t.Fatalf("props %+v", p)
+	}
+	m := gocv.NewMat()
+	defer m.Close()
+	var n int64
+	last := int64(-1)
+	for {
+		tm, err := src.Read(&m)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tm.Index != n || int64(tm.PTS) <= last || m.Cols() != 560 || m.Type() != gocv.MatTypeCV8UC3 {
+			t.Fatalf("frame %d: timing %+v, %dx%d", n, tm, m.Cols(), m.Rows())
+		}
+		last = int64(tm.PTS)
+		n++
+	}
+	if n != 166 {
+		t.Fatalf("read %d frames, want 166", n)
+	}
+}
+
+func TestTruncatedFileWarnsAndEndsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "faststart.mp4")
+	// Index first (as a web download would have it), then cut the data.
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", smallMP4(t), "-c", "copy", "-movflags", "+faststart", full).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	data, _ := os.ReadFile(full)
+	cut := filepath.Join(dir, "cut.mp4")
+	os.WriteFile(cut, data[:len(data)/2], 0o644)
+
+	var logs bytes.Buffer
+	src, err := capture.Open(cut, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	m := gocv.NewMat()
+	defer m.Close()
+	var n int64
+	for {
+		if _, err := src.Read(&m); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+		n++
+	}
+	if n == 0 || n >= 166 {
+		t.Fatalf("read %d frames from half a file", n)
+	}
+	want := fmt.Sprintf("ended at frame %d of 166", n)
+	if !strings.Contains(logs.String(), want) {
+		t.Fatalf("log %q, want %q", logs.String(), want)
+	}
+}
+
+func TestImageSourceYieldsOneFrame(t *testing.T) {
+	src, err := capture.Open(filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if p := src.Props(); p.Kind != capture.KindImage || p.Width != 640 || p.Height != 480 {
+		t.Fatalf("props %+v", p)
+	}
+	m := gocv.NewMat()
+	defer m.Close()
+	if _, err := src.Read(&m); err != nil || m.Cols() != 640 {
+		t.Fatalf("first read: %v", err)
+	}
+	if _, err := src.Read(&m); !errors.Is(err, io.EOF) {
+		t.Fatalf("second read: %v, want EOF", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.mp4")
+	os.WriteFile(text, []byte("this is not a video\n"), 0o644)
+	empty := filepath.Join(dir, "empty.mp4")
+	os.WriteFile(empty, nil, 0o644)
+	badImage := filepath.Join(dir, "broken.png")
+	os.WriteFile(badImage, []byte("not a png"), 0o644)
+	cases := []struct{ spec, want string }{
+		{filepath.Join(dir, "missing.mp4"), "no such file"},
+		{dir, "is a directory"},
+		{empty, "is an empty file"},
+		{text, "cannot decode as video"},
+		{badImage, "not an image OpenCV can read"},
+		{"cam:97", "camera 97: cannot open"},
+	}
+	for _, c := range cases {
+		src, err := capture.Open(c.spec, slog.New(slog.DiscardHandler))
+		if err == nil {
+			src.Close()
+			t.Errorf("%s: no error", c.spec)
+			continue
+		}
+		if !errors.Is(err, capture.ErrInput) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %q, want %q", c.spec, err, c.want)
+		}
+	}
+}
+
+func TestBareNumberIsACameraOnlyWithoutSuchFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if _, err := capture.Open("98", slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "camera 98") {
+		t.Fatalf("bare 98 without a file: err = %v, want a camera error", err)
+	}
+	os.WriteFile("98", []byte("text"), 0o644)
+	if _, err := capture.Open("98", slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "cannot decode as video") {
+		t.Fatalf("bare 98 with a file: err = %v, want the file opened as video", err)
+	}
+}

@@ -1,0 +1,247 @@
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// These tests run the real vidstyle binary on real media with the real
+// ffmpeg, OpenCV and ONNX Runtime.
+var (
+	binary   string           // built by TestMain
+	repoRoot string           // the checkout
+	ortLib   string           // the ONNX Runtime library the tests use
+	rt       *stylize.Runtime // loaded in this process for reference runs
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	_, file, _, _ := runtime.Caller(0)
+	repoRoot = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	dir, err := os.MkdirTemp("", "vidstyle-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binary = filepath.Join(dir, "vidstyle")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building vidstyle:", err)
+		return 1
+	}
+	ortLib, err = stylize.FindLibrary(os.Getenv(stylize.LibraryEnv), "", repoRoot)
+	if err == nil {
+		rt, err = stylize.Load(ortLib, slog.New(slog.DiscardHandler))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "these tests need ONNX Runtime (run scripts/setup.sh):", err)
+		return 1
+	}
+	defer rt.Close()
+	return m.Run()
+}
+
+// smallMP4 is the clip that ships inside the gocv module: 560x320, 30 fps,
+// 166 frames, AAC audio.
+func smallMP4(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
+	if err != nil {
+		t.Fatalf("locating the gocv module: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
+}
+
+// sharedModel is a pretrained model from ../shared/models, or a skip.
+func sharedModel(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(repoRoot, "..", "shared", "models", name+".onnx")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("pretrained model %s not present (%v): skipping", name, err)
+	}
+	return p
+}
+
+// vidstyle runs the binary in dir and returns its exit code and stderr.
+func vidstyle(t testing.TB, dir string, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := command(dir, env, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			t.Fatalf("vidstyle %v died of %v:\n%s", args, ws.Signal(), stderr.String())
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, stderr.String()
+}
+
+func command(dir string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), stylize.LibraryEnv+"="+ortLib), env...)
+	return cmd
+}
+
+// lines reads a command's stderr line by line into a channel.
+func lines(t testing.TB, r io.Reader) <-chan string {
+	ch := make(chan string, 100)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			t.Log(sc.Text())
+			ch <- sc.Text()
+		}
+	}()
+	return ch
+}
+
+// ffmpeg makes test media.
+func ffmpeg(t testing.TB, args ...string) {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", append([]string{"-hide_banner", "-v", "error", "-y"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
+	}
+}
+
+type stream struct {
+	CodecType    string `json:"codec_type"`
+	CodecName    string `json:"codec_name"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	RFrameRate   string `json:"r_frame_rate"`
+	AvgFrameRate string `json:"avg_frame_rate"`
+	NbReadFrames string `json:"nb_read_frames"`
+	Duration     string `json:"duration"`
+}
+
+// probe reads a media file's streams with ffprobe, counting video frames by
+// decoding them.
+func probe(t testing.TB, path string) (video stream, audio *stream) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-show_entries",
+		"stream=codec_type,codec_name,width,height,r_frame_rate,avg_frame_rate,nb_read_frames,duration", "-of", "json", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var res struct{ Streams []stream }
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range res.Streams {
+		switch s.CodecType {
+		case "video":
+			video = s
+		case "audio":
+			audio = &res.Streams[i]
+		}
+	}
+	if video.CodecType == "" {
+		t.Fatalf("%s has no video stream", path)
+	}
+	return video, audio
+}
+
+func (s stream) frames() int {
+	n, _ := strconv.Atoi(s.NbReadFrames)
+	return n
+}
+
+func (s stream) seconds() float64 {
+	f, _ := strconv.ParseFloat(s.Duration, 64)
+	return f
+}
+
+// decodeAll reads every frame of a video with OpenCV.
+func decodeAll(t testing.TB, path string) []gocv.Mat {
+	t.Helper()
+	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	var frames []gocv.Mat
+	for {
+		m := gocv.NewMat()
+		if !vc.Read(&m) || m.Empty() {
+			m.Close()
+			break
+		}
+		frames = append(frames, m)
+	}
+	t.Cleanup(func() {
+		for _, m := range frames {
+			m.Close()
+		}
+	})
+	return frames
+}
+
+// psnr compares two BGR images of one size, in dB.
+func psnr(a, b gocv.Mat) float64 {
+	da, _ := a.DataPtrUint8()
+	db, _ := b.DataPtrUint8()
+	var sum float64
+	for i := range da {
+		d := float64(da[i]) - float64(db[i])
+		sum += d * d
+	}
+	mse := sum / float64(len(da))
+	if mse == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/mse)
+}
+
+// meanAbsDiff is the mean absolute difference per channel value.
+func meanAbsDiff(a, b gocv.Mat) float64 {
+	da, _ := a.DataPtrUint8()
+	db, _ := b.DataPtrUint8()
+	var sum float64
+	for i := range da {
+		sum += math.Abs(float64(da[i]) - float64(db[i]))
+	}
+	return sum / float64(len(da))
+}
+
+// listDir names the files in dir.
+func listDir(t testing.TB, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}

@@ -1,0 +1,338 @@
+package main_test
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+func TestTranscodeSmallMP4WithTheBuiltinStyle(t *testing.T) {
+	dir := t.TempDir()
+	in := smallMP4(t)
+	code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", "styled.mp4")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	out := filepath.Join(dir, "styled.mp4")
+	if !strings.Contains(stderr, "wrote "+out) {
+		t.Errorf("stderr does not say where the file is:\n%s", stderr)
+	}
+	if n := strings.Count(stderr, "device cpu why="); n != 1 {
+		t.Errorf("want one line saying the device and why, got %d:\n%s", n, stderr)
+	}
+	inV, inA := probe(t, in)
+	outV, outA := probe(t, out)
+	if outV.CodecName != "h264" || outV.Width != inV.Width || outV.Height != inV.Height ||
+		outV.frames() != inV.frames() || outV.RFrameRate != inV.RFrameRate || outV.frames() != 166 {
+		t.Fatalf("video: in %+v, out %+v", inV, outV)
+	}
+	if outA == nil || outA.CodecName != inA.CodecName {
+		t.Fatalf("audio: in %+v, out %+v", inA, outA)
+	}
+	if d := math.Abs(outA.seconds() - inA.seconds()); d > 0.1 {
+		t.Errorf("audio lasts %.3f s, input %.3f s", outA.seconds(), inA.seconds())
+	}
+	data, _ := os.ReadFile(out)
+	if m, d := bytes.Index(data, []byte("moov")), bytes.Index(data, []byte("mdat")); m < 0 || m > d {
+		t.Errorf("not +faststart: moov at %d, mdat at %d", m, d)
+	}
+	src, dst := decodeAll(t, in), decodeAll(t, out)
+	for _, i := range []int{0, 80, 165} {
+		if d := meanAbsDiff(src[i], dst[i]); d < 8 {
+			t.Errorf("frame %d differs from the input by only %.1f levels: not stylized", i, d)
+		}
+	}
+	if entries := listDir(t, dir); len(entries) != 1 {
+		t.Errorf("left in the output folder: %v", entries)
+	}
+}
+
+func TestContainersKeepExactRateAndAudio(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "ntsc.mov") // PCM audio: MP4 cannot hold it as is
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=30000/1001", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-frames:v", "45", "-t", "1.5", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", in)
+	cases := []struct{ out, video, audio string }{
+		{"a.mp4", "h264", "aac"},
+		{"a.mkv", "h264", "pcm_s16le"},
+		{"a.webm", "vp9", "opus"},
+		{"a.mov", "h264", "pcm_s16le"},
+	}
+	for _, c := range cases {
+		t.Run(c.out, func(t *testing.T) {
+			code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", c.out, "-model", "pencil")
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, stderr)
+			}
+			v, a := probe(t, filepath.Join(dir, c.out))
+			if v.CodecName != c.video || v.RFrameRate != "30000/1001" || v.frames() != 45 || v.Width != 160 || v.Height != 96 {
+				t.Errorf("video %+v", v)
+			}
+			if a == nil || a.CodecName != c.audio {
+				t.Errorf("audio %+v, want %s", a, c.audio)
+			}
+		})
+	}
+}
+
+func TestNeuralStyleMatchesADirectRunFrameByFrame(t *testing.T) {
+	model := sharedModel(t, "udnie")
+	dir := t.TempDir()
+	in := smallMP4(t)
+	const pw, ph = 160, 96
+	code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", "udnie.mp4", "-model", model, "-size", "160x96")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	graph, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := decodeAll(t, in)
+	sty, err := stylize.New(rt, stylize.Model{Name: "udnie", ONNX: graph}, stylize.Config{
+		FrameWidth: src[0].Cols(), FrameHeight: src[0].Rows(), Width: pw, Height: ph, Device: stylize.DeviceCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sty.Close()
+	ref := make([]gocv.Mat, len(src))
+	for i := range src {
+		ref[i] = gocv.NewMat()
+		defer ref[i].Close()
+		if err := sty.Prepare(0, &src[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := sty.Infer(0); err != nil {
+			t.Fatal(err)
+		}
+		if err := sty.Finish(0, &ref[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := decodeAll(t, filepath.Join(dir, "udnie.mp4"))
+	if len(out) != len(src) {
+		t.Fatalf("%d frames out, %d in", len(out), len(src))
+	}
+	worst := math.Inf(1)
+	for i := range out {
+		p := psnr(out[i], ref[i])
+		worst = min(worst, p)
+		if p < 35 {
+			t.Errorf("frame %d: PSNR %.1f dB against a direct run, want ≥ 35", i, p)
+		}
+		// Order: where neighbouring frames really differ, frame i is
+		// closer to its own reference than to its neighbour's.
+		if i+1 < len(out) && psnr(ref[i], ref[i+1]) < 30 && psnr(out[i], ref[i+1]) >= p {
+			t.Errorf("frame %d looks more like reference %d than its own: frames swapped", i, i+1)
+		}
+	}
+	t.Logf("worst PSNR against a direct run: %.1f dB", worst)
+}
+
+func TestImageToImage(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg")
+	code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", "face.png", "-scale", "0.5")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	a := gocv.IMRead(in, gocv.IMReadColor)
+	defer a.Close()
+	b := gocv.IMRead(filepath.Join(dir, "face.png"), gocv.IMReadColor)
+	defer b.Close()
+	if b.Cols() != a.Cols() || b.Rows() != a.Rows() {
+		t.Fatalf("output %dx%d, input %dx%d", b.Cols(), b.Rows(), a.Cols(), a.Rows())
+	}
+	if d := meanAbsDiff(a, b); d < 8 {
+		t.Errorf("output differs from the input by only %.1f levels", d)
+	}
+}
+
+var progressLine = regexp.MustCompile(`progress: frame (\d+)`)
+
+// interruptible starts a transcode of a 10 s clip and waits until it has
+// written at least 5 frames.
+func interruptible(t *testing.T, dir string, args ...string) (cmdWait func() (int, string), signal func(), next <-chan string) {
+	in := filepath.Join(dir, "long.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine=frequency=300",
+		"-t", "10", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", in)
+	cmd := command(dir, nil, append([]string{"-in", in, "-out", "cut.mp4", "-stats-period", "20ms"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ch := lines(t, stderr)
+	var all []string
+	for l := range ch {
+		all = append(all, l)
+		if m := progressLine.FindStringSubmatch(l); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n >= 5 {
+				break
+			}
+		}
+	}
+	wait := func() (int, string) {
+		for l := range ch {
+			all = append(all, l)
+		}
+		err := cmd.Wait()
+		code := 0
+		if ee, ok := err.(interface{ ExitCode() int }); ok {
+			code = ee.ExitCode()
+		}
+		return code, strings.Join(all, "\n")
+	}
+	return wait, func() { cmd.Process.Signal(syscall.SIGINT) }, ch
+}
+
+func TestCtrlCKeepsAPlayableFileOfTheFramesDone(t *testing.T) {
+	dir := t.TempDir()
+	wait, interrupt, _ := interruptible(t, dir, "-model", "toon")
+	interrupt()
+	code, stderr := wait()
+	if code != 130 {
+		t.Fatalf("exit %d, want 130:\n%s", code, stderr)
+	}
+	last := stderr[strings.LastIndexByte(stderr, '\n')+1:]
+	m := regexp.MustCompile(`interrupted: kept (\d+) frames in `).FindStringSubmatch(last)
+	if m == nil {
+		t.Fatalf("last line %q, want the interrupted message", last)
+	}
+	v, a := probe(t, filepath.Join(dir, "cut.mp4"))
+	if kept, _ := strconv.Atoi(m[1]); v.frames() != kept || kept < 5 || kept >= 300 {
+		t.Fatalf("file has %d frames, message says %s (of 300)", v.frames(), m[1])
+	}
+	if a == nil {
+		t.Errorf("audio lost")
+	}
+}
+
+func TestSecondCtrlCAbortsAtOnce(t *testing.T) {
+	model := sharedModel(t, "udnie") // slow enough that finishing takes a while
+	dir := t.TempDir()
+	wait, interrupt, next := interruptible(t, dir, "-model", model, "-size", "320x180")
+	interrupt()
+	for l := range next {
+		if strings.Contains(l, "stopping:") {
+			break
+		}
+	}
+	start := time.Now()
+	interrupt()
+	code, stderr := wait()
+	if code != 130 || !strings.HasSuffix(stderr, "aborted: no output written") {
+		t.Fatalf("exit %d, want 130 and the abort message:\n%s", code, stderr)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v to abort", d)
+	}
+	for _, name := range listDir(t, dir) {
+		if name != "long.mp4" {
+			t.Errorf("left behind: %s", name)
+		}
+	}
+}
+
+// TestBadInput: each case is a clear one-line error, a non-zero exit, no
+// crash and nothing left in the output folder.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	textMP4 := write("notes.mp4", []byte("this is a text file\n"))
+	notONNX := write("notes.onnx", []byte("this is a text file\n"))
+	tiny := filepath.Join(dir, "tiny.png")
+	m := gocv.NewMatWithSize(8, 8, gocv.MatTypeCV8UC3)
+	gocv.IMWrite(tiny, m)
+	m.Close()
+	noFFmpeg := t.TempDir() // a PATH with no ffmpeg in it
+	small := smallMP4(t)
+	photo := filepath.Join(filepath.Dir(small), "face.jpg")
+
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want string
+	}{
+		{"missing input", nil, []string{"-in", "nope.mp4", "-out", "o.mp4"}, 1, "input nope.mp4: no such file"},
+		{"directory as input", nil, []string{"-in", dir, "-out", "o.mp4"}, 1, "is a directory"},
+		{"empty file", []string{}, []string{"-in", write("empty.mp4", nil), "-out", "o.mp4"}, 1, "is an empty file"},
+		{"text named .mp4", nil, []string{"-in", textMP4, "-out", "o.mp4"}, 1, "cannot decode as video"},
+		{"output folder missing", nil, []string{"-in", small, "-out", "no/such/dir/o.mp4"}, 1, "folder no/such/dir/"},
+		{"output folder not writable", nil, []string{"-in", small, "-out", "/proc/o.mp4"}, 1, "cannot write in /proc/"},
+		{"unknown output type", nil, []string{"-in", small, "-out", "o.avi"}, 1, ".avi is not a video type"},
+		{"video into an image", nil, []string{"-in", small, "-out", "o.png"}, 2, "is a video: give a video output"},
+		{"ffmpeg missing", []string{"PATH=" + noFFmpeg}, []string{"-in", small, "-out", "o.mp4"}, 1, "ffmpeg not found"},
+		{"model not ONNX", nil, []string{"-in", photo, "-out", "o.png", "-model", notONNX}, 1, "is not a valid ONNX model"},
+		{"model unknown", nil, []string{"-in", photo, "-out", "o.png", "-model", "mosaic"}, 1, `unknown model "mosaic"`},
+		{"ONNX Runtime missing", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", "/nonexistent/libonnxruntime.so.1"}, 1, "ONNX Runtime library /nonexistent/libonnxruntime.so.1"},
+		{"ONNX Runtime not a library", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", notONNX}, 1, "not a shared library"},
+		{"ONNX Runtime some other library", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", "/lib/x86_64-linux-gnu/libz.so.1"}, 1, "not an ONNX Runtime library"},
+		{"frames under 16x16", nil, []string{"-in", tiny, "-out", "o.png"}, 1, "8x8, smaller than the 16x16 minimum"},
+		{"scale too small", nil, []string{"-in", photo, "-out", "o.png", "-scale", "0.01"}, 2, "below the 16x16 minimum"},
+		{"size 0x0", nil, []string{"-in", photo, "-out", "o.png", "-size", "0x0"}, 2, "-size 0x0"},
+		{"negative scale", nil, []string{"-in", photo, "-out", "o.png", "-scale", "-1"}, 2, "-scale -1"},
+		{"size and scale", nil, []string{"-in", photo, "-out", "o.png", "-size", "64x64", "-scale", "0.5"}, 2, "not both"},
+		{"no input", nil, []string{"-out", "o.mp4"}, 2, "-in is required"},
+		{"bad device", nil, []string{"-in", photo, "-out", "o.png", "-device", "tpu"}, 2, `-device "tpu"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := t.TempDir()
+			code, stderr := vidstyle(t, out, c.env, c.args...)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if code != c.code || len(lines) != 1 || !strings.HasPrefix(lines[0], "vidstyle: ") || !strings.Contains(lines[0], c.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and one line containing %q", code, stderr, c.code, c.want)
+			}
+			if left := listDir(t, out); len(left) != 0 {
+				t.Errorf("left in the output folder: %v", left)
+			}
+		})
+	}
+}
+
+func TestFindsONNXRuntimeWithoutSettings(t *testing.T) {
+	if os.Getenv(stylize.LibraryEnv) != "" {
+		t.Skipf("%s is set: the default lookup is not what the tests use", stylize.LibraryEnv)
+	}
+	out := filepath.Join(t.TempDir(), "o.png")
+	cmd := command(repoRoot, nil, "-in", filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg"), "-out", out, "-q")
+	cmd.Env = append(os.Environ(), stylize.LibraryEnv+"=")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, msg)
+	}
+	img := gocv.IMRead(out, gocv.IMReadColor)
+	defer img.Close()
+	if img.Size()[0] != 480 {
+		t.Fatalf("output size %v", img.Size())
+	}
+}
+
+func TestHelpShowsExamples(t *testing.T) {
+	code, stderr := vidstyle(t, t.TempDir(), nil, "-h")
+	if code != 0 || !strings.Contains(stderr, "Examples:") || !strings.Contains(stderr, "vidstyle -in movie.mp4 -out styled.mp4") || !strings.Contains(stderr, "-device") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+}
+

@@ -1,0 +1,30 @@
+package stylize
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+)
+
+// testRT is the process's one ONNX Runtime, loaded by TestMain for the
+// internal and external tests of this package.
+var testRT *Runtime
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	wd, _ := os.Getwd()
+	path, err := FindLibrary(os.Getenv(LibraryEnv), "", wd)
+	if err == nil {
+		testRT, err = Load(path, slog.New(slog.DiscardHandler))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stylize tests need ONNX Runtime (run scripts/setup.sh):", err)
+		return 1
+	}
+	defer testRT.Close()
+	return m.Run()
+}
