@@ -68,6 +68,9 @@ func (w *ImageFile) Close() error {
 	return nil
 }
 
+// CloseEarly is Close: an image has no end to cut.
+func (w *ImageFile) CloseEarly() error { return w.Close() }
+
 // Abort removes the unfinished image.
 func (w *ImageFile) Abort() {
 	if w.tmp != "" {

@@ -104,6 +104,9 @@ type VideoFile struct {
 	exited  chan struct{}
 	waitErr error
 	frames  int64
+	ffmpeg  string
+	format  string
+	audio   bool
 
 	mu     sync.Mutex
 	closed bool
@@ -177,7 +180,8 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	}
 	args = append(args, "-f", c.format, tmp)
 
-	v := &VideoFile{cfg: cfg, tmp: tmp, stderr: &tailBuffer{max: 8 << 10}, exited: make(chan struct{})}
+	v := &VideoFile{cfg: cfg, tmp: tmp, stderr: &tailBuffer{max: 8 << 10}, exited: make(chan struct{}),
+		ffmpeg: ffmpeg, format: c.format, audio: audio != ""}
 	v.cmd = exec.Command(ffmpeg, args...)
 	v.cmd.Stderr = v.stderr
 	// Its own process group: the terminal's Ctrl-C reaches vidstyle only,
@@ -280,7 +284,13 @@ func (v *VideoFile) Frames() int64 { return v.frames }
 // Close finishes the file: ffmpeg gets end of input, writes the trailer (and
 // moves the index to the front for +faststart), and the file is renamed to
 // its path. On failure nothing is left at the path.
-func (v *VideoFile) Close() error {
+func (v *VideoFile) Close() error { return v.close(false) }
+
+// CloseEarly finishes a file whose job was stopped before the input's end:
+// as Close, and the audio is cut where the video ends.
+func (v *VideoFile) CloseEarly() error { return v.close(true) }
+
+func (v *VideoFile) close(early bool) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.closed {
@@ -297,6 +307,9 @@ func (v *VideoFile) Close() error {
 		os.Remove(v.tmp)
 		return fmt.Errorf("%w %s: no frames were written", ErrOutput, v.cfg.Path)
 	}
+	if early && v.audio {
+		v.trimAudio()
+	}
 	if err := os.Chmod(v.tmp, 0o644); err != nil {
 		return fmt.Errorf("%w: %w", ErrOutput, err)
 	}
@@ -307,18 +320,46 @@ func (v *VideoFile) Close() error {
 	return nil
 }
 
+// trimAudio cuts the finished temporary file at the end of its video, by
+// copying its streams into a second file. If that fails, the file keeps its
+// whole audio track, which still plays.
+func (v *VideoFile) trimAudio() {
+	seconds := float64(v.frames) * float64(v.cfg.Rate.Den) / float64(v.cfg.Rate.Num)
+	trimmed := v.tmp + ".trim"
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", v.tmp,
+		"-map", "0", "-c", "copy", "-t", fmt.Sprintf("%.6f", seconds)}
+	if v.format == "mp4" || v.format == "mov" {
+		args = append(args, "-movflags", "+faststart")
+	}
+	args = append(args, "-f", v.format, trimmed)
+	cmd := exec.Command(v.ffmpeg, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(trimmed)
+		v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", strings.TrimSpace(string(out)))
+		return
+	}
+	if err := os.Rename(trimmed, v.tmp); err != nil {
+		os.Remove(trimmed)
+	}
+}
+
 // Abort kills ffmpeg and removes the unfinished file. It is safe to call
 // after Close (it then does nothing) and from another goroutine.
 func (v *VideoFile) Abort() {
+	select {
+	case <-v.exited:
+	default:
+		// Killed before taking the lock: a Close that is waiting for ffmpeg
+		// to finish then returns at once.
+		syscall.Kill(-v.cmd.Process.Pid, syscall.SIGKILL)
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.closed {
 		return
 	}
 	v.closed = true
-	if v.cmd.Process != nil {
-		syscall.Kill(-v.cmd.Process.Pid, syscall.SIGKILL)
-	}
 	v.stdin.Close()
 	<-v.exited
 	os.Remove(v.tmp)

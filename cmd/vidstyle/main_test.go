@@ -336,3 +336,22 @@ func TestHelpShowsExamples(t *testing.T) {
 	}
 }
 
+// TestNoMatLeaks runs with -tags matprofile (scripts/test.sh does): the
+// binary then counts the Mats still open at exit, which must be none.
+func TestNoMatLeaks(t *testing.T) {
+	if buildTags == nil {
+		t.Skip("needs -tags matprofile")
+	}
+	dir := t.TempDir()
+	photo := filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg")
+	for _, args := range [][]string{
+		{"-in", smallMP4(t), "-out", "v.mp4", "-frames", "40", "-scale", "0.5"},
+		{"-in", photo, "-out", "p.png"},
+		{"-in", photo, "-out", "p.png", "-model", "nope"}, // an error path
+	} {
+		_, stderr := vidstyle(t, dir, []string{"VIDSTYLE_DEBUG_MATS=1"}, args...)
+		if !strings.Contains(stderr, "live Mats at exit: 0\n") {
+			t.Errorf("%v:\n%s", args, stderr)
+		}
+	}
+}

@@ -29,6 +29,10 @@ const (
 	exitInterrupted = 130
 )
 
+// debugMatsEnv, when set in a matprofile build, makes vidstyle report the
+// OpenCV Mats left open at exit.
+const debugMatsEnv = "VIDSTYLE_DEBUG_MATS"
+
 // options are the parsed flags.
 type options struct {
 	in, out     string
@@ -147,6 +151,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		c.clearBar()
 		c.line("vidstyle: error: " + oneLine(err))
+	}
+	// Leak check for tests and debugging: a binary built with -tags
+	// matprofile reports the Mats still open once everything is closed.
+	if n, ok := liveMats(); ok && os.Getenv(debugMatsEnv) != "" && code != exitInterrupted {
+		c.line(fmt.Sprintf("vidstyle: debug: live Mats at exit: %d", n))
 	}
 	return code
 }

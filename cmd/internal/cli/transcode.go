@@ -26,6 +26,7 @@ type output interface {
 	pipeline.Sink[*gocv.Mat]
 	Frames() int64
 	Close() error
+	CloseEarly() error
 	Abort()
 }
 
@@ -188,7 +189,11 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	if res.err != nil {
 		return exitError, res.err
 	}
-	if err := out.Close(); err != nil {
+	closeOut := out.Close
+	if ctx.Err() != nil {
+		closeOut = out.CloseEarly
+	}
+	if err := closeOut(); err != nil {
 		return exitError, err
 	}
 	elapsed := time.Since(start)
