@@ -3,22 +3,28 @@
 # Idempotent: a second run only checks. Run as root (or with sudo).
 #
 #   scripts/setup.sh          system packages, ONNX Runtime (CPU) into lib/, bin/vidstyle
+#   scripts/setup.sh --demo   the same, then stylize the clip that ships inside gocv
+#                             into ./styled.mp4 (in the folder you ran it from)
 #   scripts/setup.sh --gpu    also the CUDA/TensorRT provider libraries (about 230 MB)
 set -euo pipefail
 
+here=$(pwd)
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+. scripts/common.sh
 
 gpu=0
+demo=0
 for arg in "$@"; do
 	case $arg in
 	--gpu) gpu=1 ;;
+	--demo) demo=1 ;;
 	-h | --help)
-		sed -n '2,7p' "$0"
+		sed -n '2,9p' "$0"
 		exit 0
 		;;
 	*)
-		echo "setup: unknown option $arg (use --gpu)" >&2
+		echo "setup: unknown option $arg (use --demo, --gpu)" >&2
 		exit 2
 		;;
 	esac
@@ -32,12 +38,13 @@ sudo=""
 packages=(
 	ca-certificates git gcc g++ libc6-dev pkg-config
 	libopencv-dev ffmpeg
-	npm
 )
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm only fetches ONNX Runtime; a Node.js from elsewhere brings its own.
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
 	say "installing ${missing[*]}"
 	$sudo apt-get update -q
@@ -48,15 +55,7 @@ fi
 # toolchain is taken from the Go module proxy (module golang.org/toolchain),
 # fetched with Debian's Go.
 go_version=1.26.8
-go_ok() { "$1" version 2>/dev/null | grep -Eq 'go1\.(2[4-9]|[3-9][0-9])'; }
-gobin=""
-for g in go /usr/local/go/bin/go "$root/.toolchain/go/bin/go"; do
-	if command -v "$g" >/dev/null && go_ok "$g"; then
-		gobin=$(command -v "$g")
-		break
-	fi
-done
-if [ -z "$gobin" ]; then
+if ! gobin=$(find_go); then
 	say "no Go 1.24+ found: fetching go$go_version through the Go module proxy"
 	command -v go >/dev/null || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends golang-go
 	tmp=$(mktemp -d)
@@ -68,8 +67,7 @@ if [ -z "$gobin" ]; then
 	chmod -R u+w "$root/.toolchain/go"
 	chmod +x "$root/.toolchain/go/bin/"* "$root/.toolchain/go/pkg/tool/"*/*
 	rm -rf "$tmp"
-	gobin="$root/.toolchain/go/bin/go"
-	go_ok "$gobin" || { say "fetched Go does not run"; exit 1; }
+	gobin=$(find_go) || { say "the fetched Go does not run"; exit 1; }
 fi
 say "using $("$gobin" version)"
 
@@ -117,3 +115,9 @@ fi
 say "building bin/vidstyle"
 "$gobin" build -o bin/vidstyle ./cmd/vidstyle
 say "ready: $root/bin/vidstyle"
+
+if [ "$demo" = 1 ]; then
+	clip="$("$gobin" list -m -f '{{.Dir}}' gocv.io/x/gocv)/images/small.mp4"
+	cd "$here"
+	"$root/bin/vidstyle" -in "$clip" -out styled.mp4
+fi

@@ -26,5 +26,10 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer testRT.Close()
-	return m.Run()
+	code := m.Run()
+	if n := liveMats(); n != 0 && code == 0 {
+		fmt.Fprintf(os.Stderr, "%d Mats left open\n", n)
+		code = 1
+	}
+	return code
 }

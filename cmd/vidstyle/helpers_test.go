@@ -44,7 +44,14 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "vidstyle")
-	build := exec.Command("go", append(append([]string{"build"}, buildTags...), "-o", binary, ".")...)
+	args := []string{"build", "-o", binary}
+	if matprofileBuild {
+		args = append(args, "-tags", "matprofile")
+	}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building vidstyle:", err)

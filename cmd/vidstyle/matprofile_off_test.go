@@ -2,5 +2,5 @@
 
 package main_test
 
-// buildTags builds the binary under test like the test itself.
-var buildTags []string
+// matprofileBuild: the binary under test is built with -tags matprofile too.
+const matprofileBuild = false

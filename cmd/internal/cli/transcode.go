@@ -34,113 +34,32 @@ type output interface {
 // code; a non-nil error is printed by the caller as one line.
 func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	start := time.Now()
-	inImage := capture.IsImagePath(o.in)
-	outImage := capture.IsImagePath(o.out)
-	if inImage && !outImage {
-		return exitUsage, fmt.Errorf("input %s is an image: give an image output (.png, .jpg, …), not %s", o.in, o.out)
-	}
-	if !inImage && outImage {
-		return exitUsage, fmt.Errorf("input %s is a video: give a video output (.mp4, .mkv, .mov, .webm), not %s", o.in, o.out)
-	}
-	if abs(o.in) == abs(o.out) {
-		return exitUsage, fmt.Errorf("output %s would overwrite the input", o.out)
-	}
-	var ffmpeg string
-	if outImage {
-		if err := stream.CheckImagePath(o.out); err != nil {
-			return exitError, err
-		}
-	} else {
-		if err := stream.CheckVideoPath(o.out); err != nil {
-			return exitError, err
-		}
+	var rt *stylize.Runtime
+	j, code, err := prepare(o, log, func() (*stylize.Runtime, error) {
 		var err error
-		if ffmpeg, err = stream.CheckFFmpeg(""); err != nil {
-			return exitError, err
-		}
-	}
-
-	// C resources are freed in reverse order on the way out, but not after
-	// an abort: then the pipeline may still be inside OpenCV or ONNX Runtime,
-	// and the process is about to exit anyway.
-	var closers []func()
+		rt, err = loadRuntime(o.ortLib, log)
+		return rt, err
+	})
+	// C resources are freed on the way out, but not after an abort: then the
+	// pipeline may still be inside OpenCV or ONNX Runtime, and the process is
+	// about to exit anyway.
 	aborted := false
 	defer func() {
-		for i := len(closers) - 1; i >= 0 && !aborted; i-- {
-			closers[i]()
+		if !aborted && rt != nil {
+			rt.Close()
 		}
 	}()
-	src, err := capture.Open(o.in, log)
 	if err != nil {
-		return exitError, err
+		return code, err
 	}
-	closers = append(closers, func() { src.Close() })
-	props := src.Props()
-	if props.Width < stylize.MinSize || props.Height < stylize.MinSize {
-		return exitError, fmt.Errorf("input %s: frames are %dx%d, smaller than the %dx%d minimum", o.in, props.Width, props.Height, stylize.MinSize, stylize.MinSize)
-	}
-	pw, ph, err := o.processingSize(props)
-	if err != nil {
-		return exitUsage, err
-	}
-
-	model, err := models.Resolve(o.model)
-	if err != nil {
-		return exitError, err
-	}
-	graph, err := model.ONNX()
-	if err != nil {
-		return exitError, err
-	}
-	rt, err := loadRuntime(o.ortLib, log)
-	if err != nil {
-		return exitError, err
-	}
-	closers = append(closers, func() { rt.Close() })
-	cache, _ := os.UserCacheDir()
-	if cache != "" {
-		cache = filepath.Join(cache, "vidstyle", "tensorrt")
-	}
-	sty, err := stylize.New(rt, stylize.Model{Name: model.Name, ONNX: graph}, stylize.Config{
-		FrameWidth: props.Width, FrameHeight: props.Height, Width: pw, Height: ph,
-		Device: o.device, Threads: o.threads, CacheDir: cache, Log: log,
-	})
-	if err != nil {
-		return exitError, err
-	}
-	closers = append(closers, func() { sty.Close() })
-
-	var out output
-	if outImage {
-		out, err = stream.CreateImage(o.out)
-	} else {
-		out, err = stream.CreateVideo(stream.VideoConfig{
-			Path: o.out, Width: props.Width, Height: props.Height, Rate: props.Rate,
-			AudioFrom: audioSource(props), CRF: o.crf, Preset: o.preset, FFmpeg: ffmpeg, Log: log,
-		})
-	}
-	if err != nil {
-		return exitError, err
-	}
-	defer out.Abort() // no-op once closed
-
-	total := props.Frames
-	if o.frames > 0 && (total == 0 || o.frames < total) {
-		total = o.frames
-	}
-	what := fmt.Sprintf("%dx%d", props.Width, props.Height)
-	if props.Kind != capture.KindImage {
-		what += fmt.Sprintf(", %s fps, %s", props.Rate, frameCount(total))
-	}
-	log.Info(fmt.Sprintf("stylizing %s (%s) with %s at %dx%d on %s into %s", o.in, what, model.Name, pw, ph, sty.Device(), o.out))
-
-	pr := &progress{c: c, log: log, total: total, period: o.statsPeriod, quiet: o.quiet, start: time.Now()}
+	defer func() {
+		if !aborted {
+			j.close()
+		}
+	}()
+	log.Info(j.describe(o))
+	pr := &progress{c: c, log: log, total: j.total, period: o.statsPeriod, quiet: o.quiet, start: time.Now()}
 	pr.last = pr.start
-	newMat := func() *gocv.Mat { m := gocv.NewMat(); return &m }
-	closeMat := func(m *gocv.Mat) { m.Close() }
-	in := pipeline.NewPool(newMat, closeMat)
-	outPool := pipeline.NewPool(newMat, closeMat)
-	closers = append(closers, in.Close, outPool.Close)
 
 	// First signal: stop reading and finish the file. Second: abort now.
 	ctx, stop := context.WithCancel(context.Background())
@@ -172,8 +91,7 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		st, err := pipeline.Run(ctx, pipeline.Config{Serial: o.serial, OnFrame: pr.update},
-			limit(src, o.frames), sty, out, in, outPool)
+		st, err := j.run(ctx, pr.update)
 		done <- result{st, err}
 	}()
 	var res result
@@ -182,22 +100,22 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	case <-abort:
 		aborted = true
 		pr.done()
-		out.Abort()
+		j.out.Abort()
 		return exitInterrupted, errors.New("aborted: no output written")
 	}
 	pr.done()
 	if res.err != nil {
 		return exitError, res.err
 	}
-	closeOut := out.Close
+	closeOut := j.out.Close
 	if ctx.Err() != nil {
-		closeOut = out.CloseEarly
+		closeOut = j.out.CloseEarly
 	}
 	if err := closeOut(); err != nil {
 		return exitError, err
 	}
 	elapsed := time.Since(start)
-	written := out.Frames()
+	written := j.out.Frames()
 	where, _ := filepath.Abs(o.out)
 	if ctx.Err() != nil {
 		return exitInterrupted, fmt.Errorf("interrupted: kept %s in %s", frameCount(written), where)
@@ -205,6 +123,142 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	log.Info(fmt.Sprintf("wrote %s: %s in %s (%.1f fps; model %s/frame)", where, frameCount(written),
 		elapsed.Round(time.Millisecond*100), float64(written)/elapsed.Seconds(), res.st.Infer.Mean().Round(time.Millisecond/10)))
 	return exitOK, nil
+}
+
+// job is one transcode, opened and ready to run.
+type job struct {
+	props       capture.Props
+	model       string
+	pw, ph      int
+	total       int64 // frames expected, 0 if unknown
+	src         pipeline.Source[*gocv.Mat]
+	sty         *stylize.Stylizer
+	out         output
+	in, outPool *pipeline.Pool[*gocv.Mat]
+	serial      bool
+	closers     []func()
+}
+
+// prepare checks the options and opens the input, the model and the
+// output, cheapest checks first. It calls runtime when it needs ONNX
+// Runtime; the caller owns what runtime returns. On error nothing is left
+// open and no output file exists.
+func prepare(o options, log *slog.Logger, runtime func() (*stylize.Runtime, error)) (_ *job, code int, err error) {
+	inImage := capture.IsImagePath(o.in)
+	outImage := capture.IsImagePath(o.out)
+	if inImage && !outImage {
+		return nil, exitUsage, fmt.Errorf("input %s is an image: give an image output (.png, .jpg, …), not %s", o.in, o.out)
+	}
+	if !inImage && outImage {
+		return nil, exitUsage, fmt.Errorf("input %s is a video: give a video output (.mp4, .mkv, .mov, .webm), not %s", o.in, o.out)
+	}
+	if abs(o.in) == abs(o.out) {
+		return nil, exitUsage, fmt.Errorf("output %s would overwrite the input", o.out)
+	}
+	var ffmpeg string
+	if outImage {
+		err = stream.CheckImagePath(o.out)
+	} else if err = stream.CheckVideoPath(o.out); err == nil {
+		ffmpeg, err = stream.CheckFFmpeg("")
+	}
+	if err != nil {
+		return nil, exitError, err
+	}
+
+	j := &job{serial: o.serial}
+	defer func() {
+		if err != nil {
+			j.close()
+		}
+	}()
+	src, err := capture.Open(o.in, log)
+	if err != nil {
+		return nil, exitError, err
+	}
+	j.closers = append(j.closers, func() { src.Close() })
+	j.src = limit(src, o.frames)
+	j.props = src.Props()
+	p := j.props
+	if p.Width < stylize.MinSize || p.Height < stylize.MinSize {
+		return nil, exitError, fmt.Errorf("input %s: frames are %dx%d, smaller than the %dx%d minimum", o.in, p.Width, p.Height, stylize.MinSize, stylize.MinSize)
+	}
+	if j.pw, j.ph, err = o.processingSize(p); err != nil {
+		return nil, exitUsage, err
+	}
+	j.total = p.Frames
+	if o.frames > 0 && (j.total == 0 || o.frames < j.total) {
+		j.total = o.frames
+	}
+
+	model, err := models.Resolve(o.model)
+	if err != nil {
+		return nil, exitError, err
+	}
+	j.model = model.Name
+	graph, err := model.ONNX()
+	if err != nil {
+		return nil, exitError, err
+	}
+	rt, err := runtime()
+	if err != nil {
+		return nil, exitError, err
+	}
+	cache, _ := os.UserCacheDir()
+	if cache != "" {
+		cache = filepath.Join(cache, "vidstyle", "tensorrt")
+	}
+	j.sty, err = stylize.New(rt, stylize.Model{Name: model.Name, ONNX: graph}, stylize.Config{
+		FrameWidth: p.Width, FrameHeight: p.Height, Width: j.pw, Height: j.ph,
+		Device: o.device, Threads: o.threads, CacheDir: cache, Log: log,
+	})
+	if err != nil {
+		return nil, exitError, err
+	}
+	j.closers = append(j.closers, func() { j.sty.Close() })
+
+	if outImage {
+		j.out, err = stream.CreateImage(o.out)
+	} else {
+		j.out, err = stream.CreateVideo(stream.VideoConfig{
+			Path: o.out, Width: p.Width, Height: p.Height, Rate: p.Rate,
+			AudioFrom: audioSource(p), CRF: o.crf, Preset: o.preset, FFmpeg: ffmpeg, Log: log,
+		})
+	}
+	if err != nil {
+		return nil, exitError, err
+	}
+	j.closers = append(j.closers, j.out.Abort) // a no-op once closed
+
+	newMat := func() *gocv.Mat { m := gocv.NewMat(); return &m }
+	closeMat := func(m *gocv.Mat) { m.Close() }
+	j.in = pipeline.NewPool(newMat, closeMat)
+	j.outPool = pipeline.NewPool(newMat, closeMat)
+	j.closers = append(j.closers, j.in.Close, j.outPool.Close)
+	return j, exitOK, nil
+}
+
+// run moves the frames; cancelling ctx stops reading and finishes the
+// frames in flight.
+func (j *job) run(ctx context.Context, onFrame func(int64)) (*pipeline.Stats, error) {
+	return pipeline.Run(ctx, pipeline.Config{Serial: j.serial, OnFrame: onFrame}, j.src, j.sty, j.out, j.in, j.outPool)
+}
+
+// close frees what prepare opened, in reverse order.
+func (j *job) close() {
+	for i := len(j.closers) - 1; i >= 0; i-- {
+		j.closers[i]()
+	}
+	j.closers = nil
+}
+
+// describe is the line that says what is about to happen.
+func (j *job) describe(o options) string {
+	p := j.props
+	what := fmt.Sprintf("%dx%d", p.Width, p.Height)
+	if p.Kind != capture.KindImage {
+		what += fmt.Sprintf(", %s fps, %s", p.Rate, frameCount(j.total))
+	}
+	return fmt.Sprintf("stylizing %s (%s) with %s at %dx%d on %s into %s", o.in, what, j.model, j.pw, j.ph, j.sty.Device(), o.out)
 }
 
 // audioSource is the file whose audio the output keeps.

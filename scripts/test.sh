@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: gofmt, go vet, go mod tidy, all tests with the
+# race detector, then the OpenCV Mat leak checks (-tags matprofile).
+# Needs what scripts/setup.sh installs. Extra arguments go to both go test runs
+# (for example -run TestBadInput).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+. scripts/common.sh
+gobin=$(find_go) || { echo "test: no Go 1.24+ found: run scripts/setup.sh first" >&2; exit 1; }
+export PATH="$(dirname "$gobin"):$PATH" # the tests run go build and go list
+[ -f lib/libonnxruntime.so.1 ] || { echo "test: lib/libonnxruntime.so.1 is missing: run scripts/setup.sh first" >&2; exit 1; }
+[ -d ../shared/models ] || echo "test: ../shared/models is absent: tests with pretrained models will be skipped" >&2
+
+step() { printf '\n== %s\n' "$*" >&2; }
+step gofmt
+bad=$(gofmt -l .)
+[ -z "$bad" ] || { echo "not gofmt-ed: $bad" >&2; exit 1; }
+step go vet
+go vet ./...
+go vet -tags matprofile ./...
+step go mod tidy
+go mod tidy -diff
+step "go test -race"
+go test -race -count=1 "$@" ./...
+step "go test -tags matprofile (Mat leaks)"
+go test -tags matprofile -count=1 "$@" ./capture ./stylize ./cmd/vidstyle

@@ -1,0 +1,79 @@
+package stream
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+func TestContainerFor(t *testing.T) {
+	for ext, format := range map[string]string{".mp4": "mp4", ".M4V": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"} {
+		c, err := containerFor("x" + ext)
+		if err != nil || c.format != format {
+			t.Errorf("%s: %q %v", ext, c.format, err)
+		}
+	}
+	for _, bad := range []string{"x.avi", "x", "x.png"} {
+		if _, err := containerFor(bad); !errors.Is(err, ErrOutput) {
+			t.Errorf("%s: err = %v", bad, err)
+		}
+	}
+}
+
+// TestFFmpegDyingMidRun: the next write fails with ffmpeg's own words, no
+// hang, and nothing is left behind.
+func TestFFmpegDyingMidRun(t *testing.T) {
+	dir := t.TempDir()
+	v, err := CreateVideo(VideoConfig{Path: filepath.Join(dir, "o.mp4"), Width: 64, Height: 48, Rate: pipeline.Rate{Num: 25, Den: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	for range 3 {
+		if err := v.WriteMat(&frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.cmd.Process.Kill()
+	<-v.exited
+	start := time.Now()
+	var werr error
+	for range 100 { // the pipe holds some frames before the write fails
+		if werr = v.WriteMat(&frame); werr != nil {
+			break
+		}
+	}
+	if !errors.Is(werr, ErrFFmpeg) || !strings.Contains(werr.Error(), "stopped after") {
+		t.Fatalf("write after ffmpeg died: %v", werr)
+	}
+	if err := v.Close(); !errors.Is(err, ErrFFmpeg) {
+		t.Fatalf("Close: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 0 {
+		t.Errorf("left behind: %v", es)
+	}
+}
+
+func TestWrongFrameSizeIsAnError(t *testing.T) {
+	v, err := CreateVideo(VideoConfig{Path: filepath.Join(t.TempDir(), "o.mkv"), Width: 64, Height: 48, Rate: pipeline.Rate{Num: 25, Den: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Abort()
+	m := gocv.NewMatWithSize(40, 64, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	if err := v.WriteMat(&m); !errors.Is(err, ErrOutput) {
+		t.Fatalf("err = %v", err)
+	}
+}
