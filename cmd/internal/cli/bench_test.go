@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// benchRT is the process's ONNX Runtime, loaded by TestMain.
+var benchRT *stylize.Runtime
+
+func TestMain(m *testing.M) {
+	_, file, _, _ := runtime.Caller(0)
+	path, err := stylize.FindLibrary(os.Getenv(stylize.LibraryEnv), "", filepath.Dir(file))
+	if err == nil {
+		benchRT, err = stylize.Load(path, slog.New(slog.DiscardHandler))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "these tests need ONNX Runtime (run scripts/setup.sh):", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	benchRT.Close()
+	os.Exit(code)
+}
+
+// BenchmarkPipelineVsRaw measures, in one run, the model alone (ONNX
+// Runtime on a pre-made tensor) and the whole pipeline (decode → prepare →
+// infer → finish → H.264 encode to a file) at 640x360, and reports their
+// frame rates and ratio. Rates are steady state: from the first finished
+// frame to the last. Run it with
+//
+//	go test ./cmd/internal/cli -run '^$' -bench PipelineVsRaw -benchtime 1x
+func BenchmarkPipelineVsRaw(b *testing.B) {
+	clip := clip640x360(b)
+	udnie := filepath.Join(repoRoot(), "..", "shared", "models", "udnie.onnx")
+	cases := []struct {
+		name, model string
+		frames      int64
+	}{
+		{"toon", models.DefaultStyle, 166},
+		{"udnie", udnie, 24},
+	}
+	for _, c := range cases {
+		for _, serial := range []bool{false, true} {
+			name := c.name
+			if serial {
+				name += "/serial"
+			}
+			b.Run(name, func(b *testing.B) {
+				if _, err := os.Stat(c.model); c.model == udnie && err != nil {
+					b.Skipf("pretrained model not present: %v", err)
+				}
+				var raw, pipe float64
+				for range b.N {
+					raw += rawFPS(b, c.model, c.frames)
+					pipe += pipelineFPS(b, clip, c.model, c.frames, serial)
+				}
+				raw /= float64(b.N)
+				pipe /= float64(b.N)
+				b.ReportMetric(raw, "raw-fps")
+				b.ReportMetric(pipe, "pipeline-fps")
+				b.ReportMetric(pipe/raw, "ratio")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
+}
+
+func rawFPS(b *testing.B, model string, frames int64) float64 {
+	m, err := models.Resolve(model)
+	if err != nil {
+		b.Fatal(err)
+	}
+	graph, err := m.ONNX()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sty, err := stylize.New(benchRT, stylize.Model{Name: m.Name, ONNX: graph}, stylize.Config{FrameWidth: 640, FrameHeight: 360, Device: stylize.DeviceCPU})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sty.Close()
+	frame := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	gocv.RandU(&frame, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	if err := sty.Prepare(0, &frame); err != nil {
+		b.Fatal(err)
+	}
+	if err := sty.Infer(0); err != nil { // warm-up
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for range frames - 1 {
+		if err := sty.Infer(0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(frames-1) / time.Since(start).Seconds()
+}
+
+func pipelineFPS(b *testing.B, clip, model string, frames int64, serial bool) float64 {
+	o := options{in: clip, out: filepath.Join(b.TempDir(), "out.mp4"), model: model, device: stylize.DeviceCPU,
+		frames: frames, preset: "veryfast", serial: serial}
+	j, _, err := prepare(o, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.close()
+	var first, last time.Time
+	_, err = j.run(context.Background(), func(n int64) {
+		last = time.Now()
+		if n == 1 {
+			first = last
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := j.out.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if n := j.out.Frames(); n != frames {
+		b.Fatalf("wrote %d frames, want %d", n, frames)
+	}
+	return float64(frames-1) / last.Sub(first).Seconds()
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// clip640x360 scales the clip that ships with gocv to 640x360.
+func clip640x360(b *testing.B) string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	small := filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
+	clip := filepath.Join(b.TempDir(), "clip640x360.mp4")
+	if msg, err := exec.Command("ffmpeg", "-v", "error", "-i", small, "-vf", "scale=640:360", "-c:v", "libx264", "-crf", "16", "-c:a", "copy", clip).CombinedOutput(); err != nil {
+		b.Fatalf("ffmpeg: %v %s", err, msg)
+	}
+	return clip
+}
