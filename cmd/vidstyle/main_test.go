@@ -140,6 +140,31 @@ func TestNeuralStyleMatchesADirectRunFrameByFrame(t *testing.T) {
 	t.Logf("worst PSNR against a direct run: %.1f dB", worst)
 }
 
+// TestTruncatedInputIsNotAnError: a file cut short (index first, as a web
+// download has it) warns, keeps what was decoded, and exits 0.
+func TestTruncatedInputIsNotAnError(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full.mp4")
+	ffmpeg(t, "-i", smallMP4(t), "-c", "copy", "-movflags", "+faststart", full)
+	data, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.mp4")
+	if err := os.WriteFile(cut, data[:len(data)*6/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := vidstyle(t, dir, nil, "-in", cut, "-out", "out.mp4")
+	m := regexp.MustCompile(`warning: input ended at frame (\d+) of 166`).FindStringSubmatch(stderr)
+	if code != 0 || m == nil {
+		t.Fatalf("exit %d, want 0 and the warning:\n%s", code, stderr)
+	}
+	v, _ := probe(t, filepath.Join(dir, "out.mp4"))
+	if n, _ := strconv.Atoi(m[1]); v.frames() != n || n == 0 || n >= 166 {
+		t.Fatalf("output has %d frames, warning says %s", v.frames(), m[1])
+	}
+}
+
 func TestImageToImage(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg")
