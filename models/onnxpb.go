@@ -17,11 +17,22 @@ const (
 	tensorFloat = 1 // TensorProto.DataType FLOAT
 	tensorInt64 = 7 // TensorProto.DataType INT64
 
-	attrFloat  = 1 // AttributeProto.AttributeType
-	attrInt    = 2
+	attrInt    = 2 // AttributeProto.AttributeType
 	attrString = 3
-	attrInts   = 7
 )
+
+// Field writers: each appends one field (tag and value) to b.
+func putString(b []byte, field protowire.Number, v string) []byte {
+	return protowire.AppendString(protowire.AppendTag(b, field, protowire.BytesType), v)
+}
+
+func putBytes(b []byte, field protowire.Number, v []byte) []byte {
+	return protowire.AppendBytes(protowire.AppendTag(b, field, protowire.BytesType), v)
+}
+
+func putVarint(b []byte, field protowire.Number, v uint64) []byte {
+	return protowire.AppendVarint(protowire.AppendTag(b, field, protowire.VarintType), v)
+}
 
 // graphBuilder writes an ONNX ModelProto with nothing but protowire: the
 // built-in styles are small, fixed graphs, so a full protobuf code generator
@@ -37,44 +48,16 @@ type attr []byte
 
 func intAttr(name string, v int64) attr {
 	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendString(b, name)
-	b = protowire.AppendTag(b, 3, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(v))
-	b = protowire.AppendTag(b, 20, protowire.VarintType)
-	return protowire.AppendVarint(b, attrInt)
-}
-
-func intsAttr(name string, vs ...int64) attr {
-	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendString(b, name)
-	for _, v := range vs {
-		b = protowire.AppendTag(b, 8, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(v))
-	}
-	b = protowire.AppendTag(b, 20, protowire.VarintType)
-	return protowire.AppendVarint(b, attrInts)
-}
-
-func floatAttr(name string, v float32) attr {
-	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendString(b, name)
-	b = protowire.AppendTag(b, 2, protowire.Fixed32Type)
-	b = protowire.AppendFixed32(b, math.Float32bits(v))
-	b = protowire.AppendTag(b, 20, protowire.VarintType)
-	return protowire.AppendVarint(b, attrFloat)
+	b = putString(b, 1, name)
+	b = putVarint(b, 3, uint64(v))
+	return putVarint(b, 20, attrInt)
 }
 
 func stringAttr(name, v string) attr {
 	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendString(b, name)
-	b = protowire.AppendTag(b, 4, protowire.BytesType)
-	b = protowire.AppendString(b, v)
-	b = protowire.AppendTag(b, 20, protowire.VarintType)
-	return protowire.AppendVarint(b, attrString)
+	b = putString(b, 1, name)
+	b = putString(b, 4, v)
+	return putVarint(b, 20, attrString)
 }
 
 // op adds a node with one output and returns the output's name.
@@ -83,18 +66,13 @@ func (g *graphBuilder) op(opType string, inputs []string, attrs ...attr) string 
 	out := fmt.Sprintf("%s_%d", opType, g.next)
 	var b []byte
 	for _, in := range inputs {
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, in)
+		b = putString(b, 1, in)
 	}
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	b = protowire.AppendString(b, out)
-	b = protowire.AppendTag(b, 3, protowire.BytesType)
-	b = protowire.AppendString(b, out)
-	b = protowire.AppendTag(b, 4, protowire.BytesType)
-	b = protowire.AppendString(b, opType)
+	b = putString(b, 2, out)
+	b = putString(b, 3, out)
+	b = putString(b, 4, opType)
 	for _, a := range attrs {
-		b = protowire.AppendTag(b, 5, protowire.BytesType)
-		b = protowire.AppendBytes(b, a)
+		b = putBytes(b, 5, a)
 	}
 	g.nodes = append(g.nodes, b)
 	return out
@@ -128,15 +106,11 @@ func (g *graphBuilder) initializer(dataType uint64, dims []int64, raw []byte) st
 	name := fmt.Sprintf("const_%d", g.next)
 	var b []byte
 	for _, d := range dims {
-		b = protowire.AppendTag(b, 1, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(d))
+		b = putVarint(b, 1, uint64(d))
 	}
-	b = protowire.AppendTag(b, 2, protowire.VarintType)
-	b = protowire.AppendVarint(b, dataType)
-	b = protowire.AppendTag(b, 8, protowire.BytesType)
-	b = protowire.AppendString(b, name)
-	b = protowire.AppendTag(b, 9, protowire.BytesType)
-	b = protowire.AppendBytes(b, raw)
+	b = putVarint(b, 2, dataType)
+	b = putString(b, 8, name)
+	b = putBytes(b, 9, raw)
 	g.initializers = append(g.initializers, b)
 	return name
 }
@@ -146,14 +120,11 @@ func imageValueInfo(name string) []byte {
 	dim := func(b []byte, value int64, param string) []byte {
 		var d []byte
 		if param != "" {
-			d = protowire.AppendTag(d, 2, protowire.BytesType)
-			d = protowire.AppendString(d, param)
+			d = putString(d, 2, param)
 		} else {
-			d = protowire.AppendTag(d, 1, protowire.VarintType)
-			d = protowire.AppendVarint(d, uint64(value))
+			d = putVarint(d, 1, uint64(value))
 		}
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		return protowire.AppendBytes(b, d)
+		return putBytes(b, 1, d)
 	}
 	var shape []byte
 	shape = dim(shape, 1, "")
@@ -161,18 +132,13 @@ func imageValueInfo(name string) []byte {
 	shape = dim(shape, 0, "height")
 	shape = dim(shape, 0, "width")
 	var tensor []byte
-	tensor = protowire.AppendTag(tensor, 1, protowire.VarintType)
-	tensor = protowire.AppendVarint(tensor, tensorFloat)
-	tensor = protowire.AppendTag(tensor, 2, protowire.BytesType)
-	tensor = protowire.AppendBytes(tensor, shape)
+	tensor = putVarint(tensor, 1, tensorFloat)
+	tensor = putBytes(tensor, 2, shape)
 	var typ []byte
-	typ = protowire.AppendTag(typ, 1, protowire.BytesType)
-	typ = protowire.AppendBytes(typ, tensor)
+	typ = putBytes(typ, 1, tensor)
 	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendString(b, name)
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	return protowire.AppendBytes(b, typ)
+	b = putString(b, 1, name)
+	return putBytes(b, 2, typ)
 }
 
 // model encodes the graph as a ModelProto whose input is named in and whose
@@ -181,42 +147,28 @@ func (g *graphBuilder) model(graphName, in, result, out, doc string, meta map[st
 	var graph []byte
 	nodes := append([][]byte(nil), g.nodes...)
 	var id []byte
-	id = protowire.AppendTag(id, 1, protowire.BytesType)
-	id = protowire.AppendString(id, result)
-	id = protowire.AppendTag(id, 2, protowire.BytesType)
-	id = protowire.AppendString(id, out)
-	id = protowire.AppendTag(id, 4, protowire.BytesType)
-	id = protowire.AppendString(id, "Identity")
+	id = putString(id, 1, result)
+	id = putString(id, 2, out)
+	id = putString(id, 4, "Identity")
 	nodes = append(nodes, id)
 	for _, n := range nodes {
-		graph = protowire.AppendTag(graph, 1, protowire.BytesType)
-		graph = protowire.AppendBytes(graph, n)
+		graph = putBytes(graph, 1, n)
 	}
-	graph = protowire.AppendTag(graph, 2, protowire.BytesType)
-	graph = protowire.AppendString(graph, graphName)
+	graph = putString(graph, 2, graphName)
 	for _, t := range g.initializers {
-		graph = protowire.AppendTag(graph, 5, protowire.BytesType)
-		graph = protowire.AppendBytes(graph, t)
+		graph = putBytes(graph, 5, t)
 	}
-	graph = protowire.AppendTag(graph, 11, protowire.BytesType)
-	graph = protowire.AppendBytes(graph, imageValueInfo(in))
-	graph = protowire.AppendTag(graph, 12, protowire.BytesType)
-	graph = protowire.AppendBytes(graph, imageValueInfo(out))
+	graph = putBytes(graph, 11, imageValueInfo(in))
+	graph = putBytes(graph, 12, imageValueInfo(out))
 
 	var m []byte
-	m = protowire.AppendTag(m, 1, protowire.VarintType)
-	m = protowire.AppendVarint(m, onnxIRVersion)
-	m = protowire.AppendTag(m, 2, protowire.BytesType)
-	m = protowire.AppendString(m, "vidstyle")
-	m = protowire.AppendTag(m, 6, protowire.BytesType)
-	m = protowire.AppendString(m, doc)
-	m = protowire.AppendTag(m, 7, protowire.BytesType)
-	m = protowire.AppendBytes(m, graph)
+	m = putVarint(m, 1, onnxIRVersion)
+	m = putString(m, 2, "vidstyle")
+	m = putString(m, 6, doc)
+	m = putBytes(m, 7, graph)
 	var opset []byte
-	opset = protowire.AppendTag(opset, 2, protowire.VarintType)
-	opset = protowire.AppendVarint(opset, onnxOpset)
-	m = protowire.AppendTag(m, 8, protowire.BytesType)
-	m = protowire.AppendBytes(m, opset)
+	opset = putVarint(opset, 2, onnxOpset)
+	m = putBytes(m, 8, opset)
 	keys := make([]string, 0, len(meta))
 	for k := range meta {
 		keys = append(keys, k)
@@ -224,12 +176,9 @@ func (g *graphBuilder) model(graphName, in, result, out, doc string, meta map[st
 	sort.Strings(keys)
 	for _, k := range keys {
 		var e []byte
-		e = protowire.AppendTag(e, 1, protowire.BytesType)
-		e = protowire.AppendString(e, k)
-		e = protowire.AppendTag(e, 2, protowire.BytesType)
-		e = protowire.AppendString(e, meta[k])
-		m = protowire.AppendTag(m, 14, protowire.BytesType)
-		m = protowire.AppendBytes(m, e)
+		e = putString(e, 1, k)
+		e = putString(e, 2, meta[k])
+		m = putBytes(m, 14, e)
 	}
 	return m
 }

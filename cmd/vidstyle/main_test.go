@@ -320,6 +320,7 @@ func TestBadInput(t *testing.T) {
 		{"negative scale", nil, []string{"-in", photo, "-out", "o.png", "-scale", "-1"}, 2, "-scale -1"},
 		{"size and scale", nil, []string{"-in", photo, "-out", "o.png", "-size", "64x64", "-scale", "0.5"}, 2, "not both"},
 		{"no input", nil, []string{"-out", "o.mp4"}, 2, "-in is required"},
+		{"unknown flag", nil, []string{"-in", photo, "-out", "o.png", "-ss", "3"}, 2, "flag provided but not defined: -ss"},
 		{"bad device", nil, []string{"-in", photo, "-out", "o.png", "-device", "tpu"}, 2, `-device "tpu"`},
 	}
 	for _, c := range cases {

@@ -77,9 +77,9 @@ a second Ctrl-C aborts at once.
 Options:
 `
 
-func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
+func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("vidstyle", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are reported in one line by Main
 	fs.StringVar(&o.in, "in", "", "input: video file, image, or cam:N")
 	fs.StringVar(&o.out, "out", "", "output file; its extension picks the format")
 	fs.StringVar(&o.model, "model", models.DefaultStyle, "style: a built-in name or an ONNX file")
@@ -100,7 +100,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 		for _, b := range models.Builtins() {
 			names = append(names, b.Name)
 		}
-		fmt.Fprintf(stderr, usageHead, strings.Join(names, ", "))
+		fmt.Fprintf(fs.Output(), usageHead, strings.Join(names, ", "))
 		fs.PrintDefaults()
 	}
 	return fs
@@ -110,11 +110,14 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 // process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	var o options
-	fs := newFlagSet(&o, stderr)
+	fs := newFlagSet(&o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
 			return exitOK
 		}
+		fmt.Fprintf(stderr, "vidstyle: %v (see -h)\n", err)
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
