@@ -17,8 +17,10 @@ const (
 	tensorFloat = 1 // TensorProto.DataType FLOAT
 	tensorInt64 = 7 // TensorProto.DataType INT64
 
-	attrInt    = 2 // AttributeProto.AttributeType
+	attrFloat  = 1 // AttributeProto.AttributeType
+	attrInt    = 2
 	attrString = 3
+	attrInts   = 7
 )
 
 // Field writers: each appends one field (tag and value) to b.
@@ -40,7 +42,14 @@ func putVarint(b []byte, field protowire.Number, v uint64) []byte {
 type graphBuilder struct {
 	nodes        [][]byte
 	initializers [][]byte
+	valueInfo    [][]byte
 	next         int
+	// opset is the ai.onnx opset (default 13); inDims and outDims the
+	// image shapes (default [1,3,height,width]).
+	opset           int64
+	inDims, outDims []Dim
+	inType          int32    // element type of the input (default float32)
+	extraInputs     []string // more graph inputs, for tests of bad models
 }
 
 // attr is one encoded AttributeProto.
@@ -51,6 +60,23 @@ func intAttr(name string, v int64) attr {
 	b = putString(b, 1, name)
 	b = putVarint(b, 3, uint64(v))
 	return putVarint(b, 20, attrInt)
+}
+
+func intsAttr(name string, vs ...int64) attr {
+	var b []byte
+	b = putString(b, 1, name)
+	for _, v := range vs {
+		b = putVarint(b, 8, uint64(v))
+	}
+	return putVarint(b, 20, attrInts)
+}
+
+func floatAttr(name string, v float32) attr {
+	var b []byte
+	b = putString(b, 1, name)
+	b = protowire.AppendTag(b, 2, protowire.Fixed32Type)
+	b = protowire.AppendFixed32(b, math.Float32bits(v))
+	return putVarint(b, 20, attrFloat)
 }
 
 func stringAttr(name, v string) attr {
@@ -115,31 +141,31 @@ func (g *graphBuilder) initializer(dataType uint64, dims []int64, raw []byte) st
 	return name
 }
 
-// imageValueInfo describes a float32 [1,3,H,W] tensor with symbolic H and W.
-func imageValueInfo(name string) []byte {
-	dim := func(b []byte, value int64, param string) []byte {
-		var d []byte
-		if param != "" {
-			d = putString(d, 2, param)
-		} else {
-			d = putVarint(d, 1, uint64(value))
-		}
-		return putBytes(b, 1, d)
-	}
+// encodeValue writes a ValueInfoProto for a tensor.
+func encodeValue(v Value) []byte {
 	var shape []byte
-	shape = dim(shape, 1, "")
-	shape = dim(shape, 3, "")
-	shape = dim(shape, 0, "height")
-	shape = dim(shape, 0, "width")
+	for _, d := range v.Dims {
+		var e []byte
+		switch {
+		case d.Param != "":
+			e = putString(e, 2, d.Param)
+		case d.Value > 0:
+			e = putVarint(e, 1, uint64(d.Value))
+		}
+		shape = putBytes(shape, 1, e)
+	}
 	var tensor []byte
-	tensor = putVarint(tensor, 1, tensorFloat)
+	tensor = putVarint(tensor, 1, uint64(v.ElemType))
 	tensor = putBytes(tensor, 2, shape)
 	var typ []byte
 	typ = putBytes(typ, 1, tensor)
 	var b []byte
-	b = putString(b, 1, name)
+	b = putString(b, 1, v.Name)
 	return putBytes(b, 2, typ)
 }
+
+// imageDims is [1,3,height,width].
+func imageDims() []Dim { return []Dim{{Value: 1}, {Value: 3}, {Param: "height"}, {Param: "width"}} }
 
 // model encodes the graph as a ModelProto whose input is named in and whose
 // output is the value result, renamed to out by a final Identity node.
@@ -158,8 +184,25 @@ func (g *graphBuilder) model(graphName, in, result, out, doc string, meta map[st
 	for _, t := range g.initializers {
 		graph = putBytes(graph, 5, t)
 	}
-	graph = putBytes(graph, 11, imageValueInfo(in))
-	graph = putBytes(graph, 12, imageValueInfo(out))
+	inDims, outDims := g.inDims, g.outDims
+	if inDims == nil {
+		inDims = imageDims()
+	}
+	if outDims == nil {
+		outDims = imageDims()
+	}
+	inType := g.inType
+	if inType == 0 {
+		inType = tensorFloat
+	}
+	graph = putBytes(graph, 11, encodeValue(Value{Name: in, ElemType: inType, Dims: inDims}))
+	for _, x := range g.extraInputs {
+		graph = putBytes(graph, 11, encodeValue(Value{Name: x, ElemType: tensorFloat, Dims: imageDims()}))
+	}
+	graph = putBytes(graph, 12, encodeValue(Value{Name: out, ElemType: tensorFloat, Dims: outDims}))
+	for _, v := range g.valueInfo {
+		graph = putBytes(graph, 13, v)
+	}
 
 	var m []byte
 	m = putVarint(m, 1, onnxIRVersion)
@@ -167,7 +210,11 @@ func (g *graphBuilder) model(graphName, in, result, out, doc string, meta map[st
 	m = putString(m, 6, doc)
 	m = putBytes(m, 7, graph)
 	var opset []byte
-	opset = putVarint(opset, 2, onnxOpset)
+	version := g.opset
+	if version == 0 {
+		version = onnxOpset
+	}
+	opset = putVarint(opset, 2, uint64(version))
 	m = putBytes(m, 8, opset)
 	keys := make([]string, 0, len(meta))
 	for k := range meta {

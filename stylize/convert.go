@@ -60,3 +60,63 @@ func toByte(v float32) byte {
 	}
 	return byte(v)
 }
+
+// PadTo rounds n up to a multiple of m (m ≥ 1).
+func PadTo(n, m int) int { return (n + m - 1) / m * m }
+
+// Layout is how a model takes its pixels, for PackWith and UnpackWith.
+type Layout struct {
+	NHWC   bool    // interleaved [H,W,3] instead of three planes
+	BGR    bool    // channel order of the tensor
+	Scale  float64 // tensor value = pixel × Scale + Offset
+	Offset float64
+}
+
+// PackWith is Pack for any layout, channel order and value range.
+func PackWith(dst []float32, pw, ph int, src []byte, w, h, stride int, l Layout) {
+	scale, offset := float32(l.Scale), float32(l.Offset)
+	ch := [3]int{2, 1, 0} // tensor channel c takes BGR byte ch[c]
+	if l.BGR {
+		ch = [3]int{0, 1, 2}
+	}
+	plane := pw * ph
+	for y := 0; y < ph; y++ {
+		row := src[min(y, h-1)*stride:]
+		for x := 0; x < pw; x++ {
+			px := row[3*min(x, w-1):]
+			for c := 0; c < 3; c++ {
+				v := float32(px[ch[c]])*scale + offset
+				if l.NHWC {
+					dst[(y*pw+x)*3+c] = v
+				} else {
+					dst[c*plane+y*pw+x] = v
+				}
+			}
+		}
+	}
+}
+
+// UnpackWith is Unpack for any layout, channel order and value range.
+func UnpackWith(dst []byte, w, h, stride int, src []float32, pw, ph int, l Layout) {
+	scale, offset := float32(1/l.Scale), float32(-l.Offset/l.Scale)
+	ch := [3]int{2, 1, 0}
+	if l.BGR {
+		ch = [3]int{0, 1, 2}
+	}
+	plane := pw * ph
+	for y := 0; y < h; y++ {
+		row := dst[y*stride:]
+		for x := 0; x < w; x++ {
+			px := row[3*x:]
+			for c := 0; c < 3; c++ {
+				var v float32
+				if l.NHWC {
+					v = src[(y*pw+x)*3+c]
+				} else {
+					v = src[c*plane+y*pw+x]
+				}
+				px[ch[c]] = toByte(v*scale + offset)
+			}
+		}
+	}
+}

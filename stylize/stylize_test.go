@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -263,5 +264,90 @@ func BenchmarkPackUnpack640x360(b *testing.B) {
 	for b.Loop() {
 		stylize.Pack(planes, w, h, src, w, h, 3*w)
 		stylize.Unpack(dst, w, h, 3*w, planes, w, h)
+	}
+}
+
+func TestImportedZooShapedModelRunsAtAnySize(t *testing.T) {
+	fixed := models.JohnsonGraph(models.JohnsonOptions{Size: 224})
+	free, changed, err := models.FreeSize(fixed)
+	if err != nil || !changed {
+		t.Fatal(changed, err)
+	}
+	for _, sz := range [][2]int{{560, 320}, {640, 360}} {
+		s := newStylizer(t, stylize.Model{Name: "zoo", ONNX: free}, stylize.Config{FrameWidth: sz[0], FrameHeight: sz[1]})
+		if w, h := s.Size(); w != sz[0] || h != sz[1] {
+			t.Fatalf("processing size %dx%d", w, h)
+		}
+		frame := gocv.NewMatWithSize(sz[1], sz[0], gocv.MatTypeCV8UC3)
+		out := gocv.NewMat()
+		if err := s.Prepare(0, &frame); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Infer(0); err != nil {
+			t.Fatalf("%v: %v", sz, err)
+		}
+		if err := s.Finish(0, &out); err != nil {
+			t.Fatal(err)
+		}
+		if out.Cols() != sz[0] || out.Rows() != sz[1] {
+			t.Errorf("output %dx%d", out.Cols(), out.Rows())
+		}
+		frame.Close()
+		out.Close()
+		s.Close()
+	}
+	// Not rewritten: it runs at its own size, with a warning, and frames are
+	// resized to it and back.
+	var logs bytes.Buffer
+	s := newStylizer(t, stylize.Model{Name: "zoo224", ONNX: fixed}, stylize.Config{FrameWidth: 560, FrameHeight: 320, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if w, h := s.Size(); w != 224 || h != 224 || !strings.Contains(logs.String(), "takes only 224x224 frames") {
+		t.Fatalf("fixed model: size %dx%d, log %q", w, h, logs.String())
+	}
+	frame := gocv.NewMatWithSize(320, 560, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	out := gocv.NewMat()
+	defer out.Close()
+	if err := s.Prepare(1, &frame); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Infer(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(1, &out); err != nil || out.Cols() != 560 || out.Rows() != 320 {
+		t.Fatalf("fixed model output %dx%d %v", out.Cols(), out.Rows(), err)
+	}
+}
+
+func TestPackWithLayouts(t *testing.T) {
+	const w, h = 5, 3
+	src := randomBGR(w, h, 3)
+	for _, l := range []stylize.Layout{
+		{Scale: 1},
+		{NHWC: true, Scale: 1},
+		{BGR: true, Scale: 1.0 / 255},
+		{NHWC: true, BGR: true, Scale: 2.0 / 255, Offset: -1},
+	} {
+		pw, ph := stylize.PadTo(w, 4), stylize.PadTo(h, 4)
+		planes := make([]float32, 3*pw*ph)
+		stylize.PackWith(planes, pw, ph, src, w, h, 3*w, l)
+		// Pixel (1,2): check where its red value went.
+		x, y := 1, 2
+		red := float64(src[(y*w+x)*3+2])*l.Scale + l.Offset
+		c := 0
+		if l.BGR {
+			c = 2
+		}
+		idx := c*pw*ph + y*pw + x
+		if l.NHWC {
+			idx = (y*pw+x)*3 + c
+		}
+		if math.Abs(float64(planes[idx])-red) > 1e-5 {
+			t.Errorf("%+v: red at %d is %v, want %v", l, idx, planes[idx], red)
+		}
+		dst := make([]byte, len(src))
+		stylize.UnpackWith(dst, w, h, 3*w, planes, pw, ph, l)
+		if !bytes.Equal(dst, src) {
+			t.Errorf("%+v: round trip changed pixels", l)
+		}
 	}
 }

@@ -19,6 +19,8 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/models"
 )
 
 // Devices that Config.Device accepts.
@@ -53,10 +55,13 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// Model is a named serialized ONNX graph.
+// Model is a named serialized ONNX graph and how to feed it.
 type Model struct {
 	Name string
 	ONNX []byte
+	// Convention is the model's layout, channel order, value range and size
+	// multiple; the zero value is the Johnson convention.
+	Convention models.Convention
 }
 
 // Stylizer runs one model at one processing size.
@@ -69,7 +74,9 @@ type Stylizer struct {
 	device    string
 	fw, fh    int // frame size
 	w, h      int // processing size
-	pw, ph    int // processing size padded to a multiple of 4
+	pw, ph    int // processing size padded to the model's multiple
+	conv      models.Convention
+	layout    Layout
 	slots     [NumSlots]slot
 	inputs    [NumSlots][]ort.Value
 	outputs   [NumSlots][]ort.Value
@@ -102,16 +109,26 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 	if cfg.Width < MinSize || cfg.Height < MinSize {
 		return nil, fmt.Errorf("%w: processing size %dx%d is smaller than the %dx%d minimum", ErrFrame, cfg.Width, cfg.Height, MinSize, MinSize)
 	}
-	inName, outName, err := checkContract(model)
+	conv := model.Convention.WithDefaults()
+	inName, outName, fixedW, fixedH, err := checkContract(model, conv.NHWC)
 	if err != nil {
 		return nil, err
+	}
+	if fixedW > 0 && (fixedW != cfg.Width || fixedH != cfg.Height) {
+		cfg.Log.Warn(fmt.Sprintf("model %s takes only %dx%d frames: processing at that size (vidstyle models import makes a model size-free)", model.Name, fixedW, fixedH))
+		cfg.Width, cfg.Height = fixedW, fixedH
 	}
 	s := &Stylizer{
 		name: model.Name,
 		fw:   cfg.FrameWidth, fh: cfg.FrameHeight,
 		w: cfg.Width, h: cfg.Height,
-		pw: PadTo4(cfg.Width), ph: PadTo4(cfg.Height),
+		pw: PadTo(cfg.Width, conv.Multiple), ph: PadTo(cfg.Height, conv.Multiple),
+		conv:     conv,
+		layout:   Layout{NHWC: conv.NHWC, BGR: conv.BGR, Scale: conv.Scale, Offset: conv.Offset},
 		resizeIn: gocv.InterpolationArea, resizeOut: gocv.InterpolationLinear,
+	}
+	if fixedW > 0 {
+		s.pw, s.ph = fixedW, fixedH
 	}
 	if s.w > s.fw || s.h > s.fh {
 		s.resizeIn, s.resizeOut = gocv.InterpolationLinear, gocv.InterpolationArea
@@ -121,6 +138,9 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		return nil, err
 	}
 	shape := ort.NewShape(1, 3, int64(s.ph), int64(s.pw))
+	if conv.NHWC {
+		shape = ort.NewShape(1, int64(s.ph), int64(s.pw), 3)
+	}
 	for i := range s.slots {
 		sl := &s.slots[i]
 		if sl.in, err = ort.NewEmptyTensor[float32](shape); err == nil {
@@ -139,16 +159,21 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 	return s, nil
 }
 
-// checkContract reads the model's inputs and outputs and checks that it is an
-// image transform: one float32 [1,3,H,W] input and one float32 [1,3,H,W]
-// output. It returns their names.
-func checkContract(model Model) (in, out string, err error) {
+// checkContract reads the model's inputs and outputs and checks that it is
+// an image transform: one float32 image input ([1,3,H,W], or [1,H,W,3] for
+// NHWC) and one float32 image output. It returns their names, and the
+// input's height and width when they are fixed (0 when symbolic).
+func checkContract(model Model, nhwc bool) (in, out string, fixedW, fixedH int, err error) {
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model.ONNX)
 	if err != nil {
-		return "", "", fmt.Errorf("%w %s is not a valid ONNX model: %s", ErrModel, model.Name, oneLine(err))
+		return "", "", 0, 0, fmt.Errorf("%w %s is not a valid ONNX model: %s", ErrModel, model.Name, oneLine(err))
 	}
 	if len(ins) != 1 || len(outs) != 1 {
-		return "", "", fmt.Errorf("%w %s: needs one input and one output, has %d and %d", ErrModel, model.Name, len(ins), len(outs))
+		return "", "", 0, 0, fmt.Errorf("%w %s: needs one image input and one output, has %d inputs and %d outputs", ErrModel, model.Name, len(ins), len(outs))
+	}
+	cAxis, hAxis, wAxis, layout := 1, 2, 3, "[1,3,H,W]"
+	if nhwc {
+		cAxis, hAxis, wAxis, layout = 3, 1, 2, "[1,H,W,3]"
 	}
 	for _, io := range []struct {
 		what string
@@ -157,16 +182,22 @@ func checkContract(model Model) (in, out string, err error) {
 		d := io.info.Dimensions
 		switch {
 		case io.info.OrtValueType != ort.ONNXTypeTensor:
-			return "", "", fmt.Errorf("%w %s: %s %q is a %v, not a tensor", ErrModel, model.Name, io.what, io.info.Name, io.info.OrtValueType)
+			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q is a %v, not a tensor", ErrModel, model.Name, io.what, io.info.Name, io.info.OrtValueType)
 		case io.info.DataType != ort.TensorElementDataTypeFloat:
-			return "", "", fmt.Errorf("%w %s: %s %q is %v, vidstyle runs float32 [1,3,H,W] RGB 0..255 models", ErrModel, model.Name, io.what, io.info.Name, io.info.DataType)
-		case len(d) != 4 || (d[0] != 1 && d[0] >= 0) || d[1] != 3:
-			return "", "", fmt.Errorf("%w %s: %s %q has shape %v, vidstyle runs [1,3,H,W] models", ErrModel, model.Name, io.what, io.info.Name, d)
-		case io.what == "input" && (d[2] > 0 || d[3] > 0):
-			return "", "", fmt.Errorf("%w %s: input %q has a fixed size %v; models that take any frame size are supported", ErrModel, model.Name, io.info.Name, d)
+			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q is %v; vidstyle runs float32 image models", ErrModel, model.Name, io.what, io.info.Name, io.info.DataType)
+		case len(d) != 4:
+			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q has shape %v, not a %s image", ErrModel, model.Name, io.what, io.info.Name, d, layout)
+		case d[0] > 1:
+			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q has batch %d; vidstyle runs batch 1", ErrModel, model.Name, io.what, io.info.Name, d[0])
+		case d[cAxis] != 3:
+			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q has shape %v: not 3 channels in a %s image", ErrModel, model.Name, io.what, io.info.Name, d, layout)
 		}
 	}
-	return ins[0].Name, outs[0].Name, nil
+	d := ins[0].Dimensions
+	if d[hAxis] > 0 && d[wAxis] > 0 {
+		fixedW, fixedH = int(d[wAxis]), int(d[hAxis])
+	}
+	return ins[0].Name, outs[0].Name, fixedW, fixedH, nil
 }
 
 // openSession creates the session on the asked device. For auto it tries
@@ -349,7 +380,11 @@ func (s *Stylizer) Prepare(i int, src *gocv.Mat) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFrame, err)
 	}
-	Pack(sl.in.GetData(), s.pw, s.ph, data, s.w, s.h, int(img.Step()))
+	if s.conv.IsJohnson() {
+		Pack(sl.in.GetData(), s.pw, s.ph, data, s.w, s.h, int(img.Step()))
+	} else {
+		PackWith(sl.in.GetData(), s.pw, s.ph, data, s.w, s.h, int(img.Step()), s.layout)
+	}
 	return nil
 }
 
@@ -377,7 +412,11 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFrame, err)
 	}
-	Unpack(data, s.w, s.h, int(img.Step()), sl.out.GetData(), s.pw, s.ph)
+	if s.conv.IsJohnson() {
+		Unpack(data, s.w, s.h, int(img.Step()), sl.out.GetData(), s.pw, s.ph)
+	} else {
+		UnpackWith(data, s.w, s.h, int(img.Step()), sl.out.GetData(), s.pw, s.ph, s.layout)
+	}
 	if img != dst {
 		gocv.Resize(*img, dst, image.Pt(s.fw, s.fh), 0, 0, s.resizeOut)
 	}
