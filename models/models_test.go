@@ -48,8 +48,27 @@ func TestResolve(t *testing.T) {
 	if data, err := m.ONNX(); err != nil || string(data) != "x" {
 		t.Fatalf("file bytes: %q %v", data, err)
 	}
-	if _, err := models.Resolve("mosaic"); !errors.Is(err, models.ErrUnknownModel) || !strings.Contains(err.Error(), "toon, pencil") {
+	if m, err := models.Resolve("mosaic"); err != nil || m.Catalog == nil || m.Path != "" {
+		t.Fatalf("catalog: %+v %v", m, err)
+	}
+	if _, err := models.Resolve("nonesuch"); !errors.Is(err, models.ErrUnknownModel) || !strings.Contains(err.Error(), "toon, pencil") {
 		t.Fatalf("unknown: %v", err)
+	}
+	// The models folder comes before built-ins and the catalog.
+	store := models.Store{Dir: t.TempDir()}
+	for _, name := range []string{"toon", "mosaic", "mine"} {
+		if _, err := store.Put(name, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := store.Resolve(name); err != nil || m.Path != store.Path(name) || m.IsBuiltin() || m.Catalog != nil {
+			t.Fatalf("%s in the folder: %+v %v", name, m, err)
+		}
+	}
+	if names, err := store.Names(); err != nil || strings.Join(names, ",") != "mine,mosaic,toon" {
+		t.Fatalf("names %v %v", names, err)
+	}
+	if _, err := store.Put("../evil", []byte("x")); err == nil {
+		t.Fatal("a name with a slash was stored")
 	}
 	if _, err := models.Resolve(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Fatalf("directory: %v", err)

@@ -44,6 +44,9 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "vidstyle")
+	// A models folder of the tests' own: nothing the user stored can shadow
+	// a built-in name.
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	args := []string{"build", "-o", binary}
 	if matprofileBuild {
 		args = append(args, "-tags", "matprofile")

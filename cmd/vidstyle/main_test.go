@@ -310,7 +310,7 @@ func TestBadInput(t *testing.T) {
 		{"video into an image", nil, []string{"-in", small, "-out", "o.png"}, 2, "is a video: give a video output"},
 		{"ffmpeg missing", []string{"PATH=" + noFFmpeg}, []string{"-in", small, "-out", "o.mp4"}, 1, "ffmpeg not found"},
 		{"model not ONNX", nil, []string{"-in", photo, "-out", "o.png", "-model", notONNX}, 1, "is not a valid ONNX model"},
-		{"model unknown", nil, []string{"-in", photo, "-out", "o.png", "-model", "mosaic"}, 1, `unknown model "mosaic"`},
+		{"model unknown", nil, []string{"-in", photo, "-out", "o.png", "-model", "nonesuch"}, 1, `unknown model "nonesuch"`},
 		{"ONNX Runtime missing", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", "/nonexistent/libonnxruntime.so.1"}, 1, "ONNX Runtime library /nonexistent/libonnxruntime.so.1"},
 		{"ONNX Runtime not a library", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", notONNX}, 1, "not a shared library"},
 		{"ONNX Runtime some other library", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", "/lib/x86_64-linux-gnu/libz.so.1"}, 1, "not an ONNX Runtime library"},
@@ -373,7 +373,7 @@ func TestNoMatLeaks(t *testing.T) {
 	for _, args := range [][]string{
 		{"-in", smallMP4(t), "-out", "v.mp4", "-frames", "40", "-scale", "0.5"},
 		{"-in", photo, "-out", "p.png"},
-		{"-in", photo, "-out", "p.png", "-model", "nope"}, // an error path
+		{"-in", photo, "-out", "p.png", "-model", "nonesuch"}, // an error path
 	} {
 		_, stderr := vidstyle(t, dir, []string{"VIDSTYLE_DEBUG_MATS=1"}, args...)
 		if !strings.Contains(stderr, "live Mats at exit: 0\n") {

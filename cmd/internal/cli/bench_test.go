@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -114,7 +115,7 @@ func rawFPS(b *testing.B, model string, frames int64) float64 {
 func pipelineFPS(b *testing.B, clip, model string, frames int64, serial bool) float64 {
 	o := options{in: clip, out: filepath.Join(b.TempDir(), "out.mp4"), model: model, device: stylize.DeviceCPU,
 		frames: frames, preset: "veryfast", serial: serial}
-	j, _, err := prepare(o, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
+	j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -46,6 +46,8 @@ type options struct {
 	crf         int
 	preset      string
 	serial      bool
+	modelsDir   string
+	mirror      string
 	quiet       bool
 	verbose     bool
 	statsPeriod time.Duration
@@ -82,7 +84,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.SetOutput(io.Discard) // errors are reported in one line by Main
 	fs.StringVar(&o.in, "in", "", "input: video file, image, or cam:N")
 	fs.StringVar(&o.out, "out", "", "output file; its extension picks the format")
-	fs.StringVar(&o.model, "model", models.DefaultStyle, "style: a built-in name or an ONNX file")
+	fs.StringVar(&o.model, "model", models.DefaultStyle, "style: an ONNX file, a name in the models folder, a built-in or a catalog name (see vidstyle models list)")
+	fs.StringVar(&o.modelsDir, "models-dir", models.DefaultStoreDir(), "the models folder")
+	fs.StringVar(&o.mirror, "catalog-mirror", "", "fetch catalog models from this base `URL` instead of their source")
 	fs.StringVar(&o.size, "size", "", "processing size WxH, e.g. 640x360 (output keeps the input size)")
 	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
 	fs.StringVar(&o.device, "device", stylize.DeviceAuto, "auto, cpu, cuda or tensorrt (auto: the best GPU provider that loads, else cpu)")
@@ -109,6 +113,10 @@ func newFlagSet(o *options) *flag.FlagSet {
 // Main runs vidstyle with args (without the program name) and returns the
 // process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	quietLibraries()
+	if len(args) > 0 && args[0] == "models" {
+		return modelsMain(args[1:], stdout, stderr)
+	}
 	var o options
 	fs := newFlagSet(&o)
 	if err := fs.Parse(args); err != nil {
@@ -131,25 +139,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	tty := false
-	if f, ok := stderr.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	c := &console{w: stderr, tty: tty, minimum: slog.LevelInfo}
-	switch {
-	case o.quiet:
-		c.minimum = slog.LevelWarn
-	case o.verbose:
-		c.minimum = slog.LevelDebug
-	}
+	c := newConsole(stderr, o.quiet, o.verbose)
 	log := slog.New(&handler{c: c})
-	// FFmpeg and OpenCV print their own warnings (pages of them for a file
-	// that is not a video); vidstyle says what went wrong in one line.
-	for k, v := range map[string]string{"OPENCV_FFMPEG_LOGLEVEL": "-8", "OPENCV_LOG_LEVEL": "ERROR"} {
-		if _, set := os.LookupEnv(k); !set {
-			os.Setenv(k, v)
-		}
-	}
 	code, err := transcode(o, c, log)
 	if err != nil {
 		c.clearBar()
@@ -161,6 +152,33 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		c.line(fmt.Sprintf("vidstyle: debug: live Mats at exit: %d", n))
 	}
 	return code
+}
+
+// newConsole makes the stderr console: a terminal gets a progress bar.
+func newConsole(stderr io.Writer, quiet, verbose bool) *console {
+	tty := false
+	if f, ok := stderr.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	c := &console{w: stderr, tty: tty, minimum: slog.LevelInfo}
+	switch {
+	case quiet:
+		c.minimum = slog.LevelWarn
+	case verbose:
+		c.minimum = slog.LevelDebug
+	}
+	return c
+}
+
+// quietLibraries keeps FFmpeg and OpenCV from printing their own warnings
+// (pages of them for a file that is not a video): vidstyle says what went
+// wrong in one line.
+func quietLibraries() {
+	for k, v := range map[string]string{"OPENCV_FFMPEG_LOGLEVEL": "-8", "OPENCV_LOG_LEVEL": "ERROR"} {
+		if _, set := os.LookupEnv(k); !set {
+			os.Setenv(k, v)
+		}
+	}
 }
 
 func (o *options) validate(set map[string]bool) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,7 +36,7 @@ type output interface {
 func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	start := time.Now()
 	var rt *stylize.Runtime
-	j, code, err := prepare(o, log, func() (*stylize.Runtime, error) {
+	j, code, err := prepare(o, c, log, func() (*stylize.Runtime, error) {
 		var err error
 		rt, err = loadRuntime(o.ortLib, log)
 		return rt, err
@@ -143,7 +144,7 @@ type job struct {
 // output, cheapest checks first. It calls runtime when it needs ONNX
 // Runtime; the caller owns what runtime returns. On error nothing is left
 // open and no output file exists.
-func prepare(o options, log *slog.Logger, runtime func() (*stylize.Runtime, error)) (_ *job, code int, err error) {
+func prepare(o options, c *console, log *slog.Logger, runtime func() (*stylize.Runtime, error)) (_ *job, code int, err error) {
 	inImage := capture.IsImagePath(o.in)
 	outImage := capture.IsImagePath(o.out)
 	if inImage && !outImage {
@@ -190,24 +191,43 @@ func prepare(o options, log *slog.Logger, runtime func() (*stylize.Runtime, erro
 		j.total = o.frames
 	}
 
-	model, err := models.Resolve(o.model)
+	store := models.Store{Dir: o.modelsDir}
+	model, err := store.Resolve(o.model)
 	if err != nil {
 		return nil, exitError, err
 	}
 	j.model = model.Name
+	rt, err := runtime()
+	if err != nil {
+		return nil, exitError, err
+	}
+	if model.Catalog != nil { // first use of a catalog model: pull it
+		log.Info(fmt.Sprintf("%s is not downloaded yet: pulling it into %s", model.Name, store.Dir))
+		e := &env{c: c, log: log, store: store, mirror: o.mirror, rt: rt, client: &http.Client{Timeout: 10 * time.Minute}}
+		if _, err := e.pull(context.Background(), model.Catalog.WithMirror(o.mirror)); err != nil {
+			return nil, exitError, err
+		}
+		if model, err = store.Resolve(model.Name); err != nil {
+			return nil, exitError, err
+		}
+	}
 	graph, err := model.ONNX()
 	if err != nil {
 		return nil, exitError, err
 	}
-	rt, err := runtime()
+	g, err := models.ParseGraph(graph)
 	if err != nil {
-		return nil, exitError, err
+		return nil, exitError, fmt.Errorf("model %s is not a valid ONNX model: %w", model.Name, err)
+	}
+	conv, err := models.ResolveConvention(g, model.Sidecar())
+	if err != nil {
+		return nil, exitError, fmt.Errorf("model %s: %w", model.Name, err)
 	}
 	cache, _ := os.UserCacheDir()
 	if cache != "" {
 		cache = filepath.Join(cache, "vidstyle", "tensorrt")
 	}
-	j.sty, err = stylize.New(rt, stylize.Model{Name: model.Name, ONNX: graph}, stylize.Config{
+	j.sty, err = stylize.New(rt, stylize.Model{Name: model.Name, ONNX: graph, Convention: conv}, stylize.Config{
 		FrameWidth: p.Width, FrameHeight: p.Height, Width: j.pw, Height: j.ph,
 		Device: o.device, Threads: o.threads, CacheDir: cache, Log: log,
 	})
@@ -258,7 +278,8 @@ func (j *job) describe(o options) string {
 	if p.Kind != capture.KindImage {
 		what += fmt.Sprintf(", %s fps, %s", p.Rate, frameCount(j.total))
 	}
-	return fmt.Sprintf("stylizing %s (%s) with %s at %dx%d on %s into %s", o.in, what, j.model, j.pw, j.ph, j.sty.Device(), o.out)
+	w, h := j.sty.Size()
+	return fmt.Sprintf("stylizing %s (%s) with %s at %dx%d on %s into %s", o.in, what, j.model, w, h, j.sty.Device(), o.out)
 }
 
 // audioSource is the file whose audio the output keeps.
