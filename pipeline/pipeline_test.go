@@ -55,10 +55,11 @@ type doubler struct {
 	inferGap  chan struct{} // closed to let infer return; nil: return at once
 	failInfer int64
 	calls     atomic.Int64
+	mul, add  int64 // the "style": v*mul + add
 }
 
 func newDoubler(t *testing.T) *doubler {
-	return &doubler{t: t, state: []string{"free", "free"}, vals: make([]int64, 2), failInfer: -1}
+	return &doubler{t: t, state: []string{"free", "free"}, vals: make([]int64, 2), failInfer: -1, mul: 2, add: 1}
 }
 
 func (d *doubler) Slots() int { return 2 }
@@ -105,7 +106,7 @@ func (d *doubler) Infer(slot int) error {
 	if d.calls.Add(1)-1 == d.failInfer {
 		return errors.New("model exploded")
 	}
-	d.vals[slot] = d.vals[slot]*2 + 1
+	d.vals[slot] = d.vals[slot]*d.mul + d.add
 	// Give the other stages time to run alongside a "slow model".
 	for range 50 {
 		runtime.Gosched()

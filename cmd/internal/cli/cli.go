@@ -46,6 +46,7 @@ type options struct {
 	crf         int
 	preset      string
 	serial      bool
+	preload     bool
 	modelsDir   string
 	mirror      string
 	quiet       bool
@@ -84,7 +85,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.SetOutput(io.Discard) // errors are reported in one line by Main
 	fs.StringVar(&o.in, "in", "", "input: video file, image, or cam:N")
 	fs.StringVar(&o.out, "out", "", "output file; its extension picks the format")
-	fs.StringVar(&o.model, "model", models.DefaultStyle, "style: an ONNX file, a name in the models folder, a built-in or a catalog name (see vidstyle models list)")
+	fs.StringVar(&o.model, "model", models.DefaultStyle, "style: an ONNX file, a name in the models folder, a built-in or a catalog name (see vidstyle models list); several as a,b,c or a folder to switch between")
+	fs.BoolVar(&o.preload, "preload", false, "load every -model style at the start so that switching is instant")
 	fs.StringVar(&o.modelsDir, "models-dir", models.DefaultStoreDir(), "the models folder")
 	fs.StringVar(&o.mirror, "catalog-mirror", "", "fetch catalog models from this base `URL` instead of their source")
 	fs.StringVar(&o.size, "size", "", "processing size WxH, e.g. 640x360 (output keeps the input size)")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -133,7 +132,8 @@ type job struct {
 	pw, ph      int
 	total       int64 // frames expected, 0 if unknown
 	src         pipeline.Source[*gocv.Mat]
-	sty         *stylize.Stylizer
+	sty         *stylize.Stylizer // the first style
+	styles      *styleSet
 	out         output
 	in, outPool *pipeline.Pool[*gocv.Mat]
 	serial      bool
@@ -191,50 +191,32 @@ func prepare(o options, c *console, log *slog.Logger, runtime func() (*stylize.R
 		j.total = o.frames
 	}
 
-	store := models.Store{Dir: o.modelsDir}
-	model, err := store.Resolve(o.model)
+	specs, err := modelSpecs(o.model)
+	if err != nil {
+		return nil, exitUsage, err
+	}
+	ms, err := loadModels(specs, models.Store{Dir: o.modelsDir}, o.mirror, c, log, runtime)
 	if err != nil {
 		return nil, exitError, err
 	}
-	j.model = model.Name
+	j.model = ms[0].Name
 	rt, err := runtime()
 	if err != nil {
 		return nil, exitError, err
-	}
-	if model.Catalog != nil { // first use of a catalog model: pull it
-		log.Info(fmt.Sprintf("%s is not downloaded yet: pulling it into %s", model.Name, store.Dir))
-		e := &env{c: c, log: log, store: store, mirror: o.mirror, rt: rt, client: &http.Client{Timeout: 10 * time.Minute}}
-		if _, err := e.pull(context.Background(), model.Catalog.WithMirror(o.mirror)); err != nil {
-			return nil, exitError, err
-		}
-		if model, err = store.Resolve(model.Name); err != nil {
-			return nil, exitError, err
-		}
-	}
-	graph, err := model.ONNX()
-	if err != nil {
-		return nil, exitError, err
-	}
-	g, err := models.ParseGraph(graph)
-	if err != nil {
-		return nil, exitError, fmt.Errorf("model %s is not a valid ONNX model: %w", model.Name, err)
-	}
-	conv, err := models.ResolveConvention(g, model.Sidecar())
-	if err != nil {
-		return nil, exitError, fmt.Errorf("model %s: %w", model.Name, err)
 	}
 	cache, _ := os.UserCacheDir()
 	if cache != "" {
 		cache = filepath.Join(cache, "vidstyle", "tensorrt")
 	}
-	j.sty, err = stylize.New(rt, stylize.Model{Name: model.Name, ONNX: graph, Convention: conv}, stylize.Config{
+	j.styles, err = newStyleSet(rt, ms, stylize.Config{
 		FrameWidth: p.Width, FrameHeight: p.Height, Width: j.pw, Height: j.ph,
 		Device: o.device, Threads: o.threads, CacheDir: cache, Log: log,
-	})
+	}, o.preload)
 	if err != nil {
 		return nil, exitError, err
 	}
-	j.closers = append(j.closers, func() { j.sty.Close() })
+	j.sty = j.styles.first
+	j.closers = append(j.closers, j.styles.close)
 
 	if outImage {
 		j.out, err = stream.CreateImage(o.out)
@@ -260,7 +242,7 @@ func prepare(o options, c *console, log *slog.Logger, runtime func() (*stylize.R
 // run moves the frames; cancelling ctx stops reading and finishes the
 // frames in flight.
 func (j *job) run(ctx context.Context, onFrame func(int64)) (*pipeline.Stats, error) {
-	return pipeline.Run(ctx, pipeline.Config{Serial: j.serial, OnFrame: onFrame}, j.src, j.sty, j.out, j.in, j.outPool)
+	return pipeline.Run(ctx, pipeline.Config{Serial: j.serial, OnFrame: onFrame}, j.src, j.styles.swap, j.out, j.in, j.outPool)
 }
 
 // close frees what prepare opened, in reverse order.

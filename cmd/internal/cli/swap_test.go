@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+func smallClip(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
+}
+
+func decodeFrames(t testing.TB, path string) []gocv.Mat {
+	t.Helper()
+	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	var frames []gocv.Mat
+	for {
+		m := gocv.NewMat()
+		if !vc.Read(&m) || m.Empty() {
+			m.Close()
+			break
+		}
+		frames = append(frames, m)
+	}
+	t.Cleanup(func() {
+		for _, m := range frames {
+			m.Close()
+		}
+	})
+	return frames
+}
+
+func psnr(a, b gocv.Mat) float64 {
+	da, _ := a.DataPtrUint8()
+	db, _ := b.DataPtrUint8()
+	var sum float64
+	for i := range da {
+		d := float64(da[i]) - float64(db[i])
+		sum += d * d
+	}
+	return 10 * math.Log10(255*255/max(sum/float64(len(da)), 1e-9))
+}
+
+// styleAlone runs each frame through one model by itself.
+func styleAlone(t *testing.T, name string, frames []gocv.Mat) []gocv.Mat {
+	m, _ := models.Resolve(name)
+	graph, _ := m.ONNX()
+	s, err := stylize.New(benchRT, stylize.Model{Name: name, ONNX: graph}, stylize.Config{FrameWidth: frames[0].Cols(), FrameHeight: frames[0].Rows(), Device: stylize.DeviceCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out := make([]gocv.Mat, len(frames))
+	for i := range frames {
+		out[i] = gocv.NewMat()
+		if err := s.Prepare(0, &frames[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Infer(0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Finish(0, &out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, m := range out {
+			m.Close()
+		}
+	})
+	return out
+}
+
+// TestSwitchWhileTranscoding: a switch from toon to pencil requested while
+// small.mp4 is transcoded gives one frame k before which every frame is
+// toon's and from which every frame is pencil's, with all 166 frames.
+func TestSwitchWhileTranscoding(t *testing.T) {
+	in := smallClip(t)
+	src := decodeFrames(t, in)
+	refA, refB := styleAlone(t, "toon", src), styleAlone(t, "pencil", src)
+	for _, preload := range []bool{true, false} {
+		out := filepath.Join(t.TempDir(), "switch.mp4")
+		o := options{in: in, out: out, model: "toon,pencil", device: stylize.DeviceCPU, preset: "veryfast", preload: preload}
+		j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		request := make(chan struct{})
+		switched := make(chan error, 1)
+		go func() {
+			<-request
+			switched <- j.styles.Switch(1)
+		}()
+		_, err = j.run(context.Background(), func(n int64) {
+			if n == 60 {
+				close(request)
+			}
+		})
+		if err == nil {
+			err = <-switched
+		}
+		if err == nil {
+			err = j.out.Close()
+		}
+		j.close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := decodeFrames(t, out)
+		if len(got) != len(src) {
+			t.Fatalf("preload=%v: %d frames out of %d", preload, len(got), len(src))
+		}
+		k := -1
+		for i := range got {
+			a, b := psnr(got[i], refA[i]), psnr(got[i], refB[i])
+			isB := b > a
+			if max(a, b) < 30 {
+				t.Errorf("preload=%v: frame %d matches neither style alone (%.1f / %.1f dB)", preload, i, a, b)
+			}
+			switch {
+			case isB && k < 0:
+				k = i
+			case !isB && k >= 0:
+				t.Fatalf("preload=%v: frame %d is toon's again after the switch at %d", preload, i, k)
+			}
+		}
+		if k < 60 {
+			t.Fatalf("preload=%v: switch at frame %d, requested after 60 were written", preload, k)
+		}
+		t.Logf("preload=%v: frames 0..%d toon, %d..165 pencil", preload, k-1, k)
+	}
+}
+
+// TestSwitchToABrokenModelIsRefused: the current style keeps running.
+func TestSwitchToABrokenModelIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.onnx")
+	// A well-formed graph with an operator no runtime has.
+	toon, _ := models.LookupBuiltin("toon")
+	os.WriteFile(broken, bytes.Replace(toon.ONNX(), []byte("Floor"), []byte("Flxor"), -1), 0o644)
+	o := options{in: smallClip(t), out: filepath.Join(dir, "o.mp4"), model: "toon," + broken, device: stylize.DeviceCPU, preset: "veryfast", frames: 5}
+	j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	if err := j.styles.Switch(1); err == nil || !strings.Contains(err.Error(), "switch to broken refused") {
+		t.Fatalf("err = %v", err)
+	}
+	if j.styles.swap.Active() != "toon" {
+		t.Fatalf("active %s", j.styles.swap.Active())
+	}
+}
+
+// BenchmarkSwitchLatency measures the time from a switch request to the
+// first finished frame in the new style, with the styles preloaded and
+// loaded on demand, at 320x180.
+//
+//	go test ./cmd/internal/cli -run '^$' -bench SwitchLatency -benchtime 5x
+func BenchmarkSwitchLatency(b *testing.B) {
+	spec := "toon,pencil"
+	shared := filepath.Join(repoRoot(), "..", "shared", "models")
+	if _, err := os.Stat(filepath.Join(shared, "udnie.onnx")); err == nil {
+		spec = filepath.Join(shared, "udnie.onnx") + "," + filepath.Join(shared, "wave.onnx")
+	}
+	for _, preload := range []bool{true, false} {
+		name := "on-demand"
+		if preload {
+			name = "preloaded"
+		}
+		b.Run(name, func(b *testing.B) {
+			var total time.Duration
+			for range b.N {
+				o := options{in: smallClip(b), out: filepath.Join(b.TempDir(), "o.mp4"), model: spec, size: "320x180", device: stylize.DeviceCPU,
+					preset: "veryfast", preload: preload, frames: 40}
+				j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
+				if err != nil {
+					b.Fatal(err)
+				}
+				var asked time.Time
+				seen := make(chan time.Duration, 1)
+				j.styles.swap.OnFirstFrame(func(string) { seen <- time.Since(asked) })
+				request := make(chan struct{})
+				go func() {
+					<-request
+					asked = time.Now()
+					if err := j.styles.Switch(1); err != nil {
+						b.Error(err)
+					}
+				}()
+				if _, err := j.run(context.Background(), func(n int64) {
+					if n == 10 {
+						close(request)
+					}
+				}); err != nil {
+					b.Fatal(err)
+				}
+				j.out.Close()
+				j.close()
+				total += <-seen
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/switch")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
