@@ -19,6 +19,13 @@ type JohnsonOptions struct {
 	Size int64
 	// Seed picks the random weights.
 	Seed uint64
+	// NHWC, BGR and Range make the graph take and give its pixels in
+	// another convention (recorded in its metadata where the shape does not
+	// tell): it converts to the Johnson convention at its input and back at
+	// its output, so for one seed every variant paints the same picture.
+	NHWC  bool
+	BGR   bool
+	Range string // "", "0..255", "0..1" or "-1..1"
 }
 
 // JohnsonGraph writes a Johnson-architecture transform net in the
@@ -39,10 +46,16 @@ func JohnsonGraph(o JohnsonOptions) []byte {
 	}
 	g := &graphBuilder{opset: o.Opset}
 	r := rand.New(rand.NewPCG(o.Seed, 0x6a6f686e736f6e))
+	h, w := Dim{Param: "height"}, Dim{Param: "width"}
 	if o.Size > 0 {
-		fixed := []Dim{{Value: 1}, {Value: 3}, {Value: o.Size}, {Value: o.Size}}
-		g.inDims, g.outDims = fixed, fixed
+		h, w = Dim{Value: o.Size}, Dim{Value: o.Size}
 	}
+	g.inDims = []Dim{{Value: 1}, {Value: 3}, h, w}
+	if o.NHWC {
+		g.inDims = []Dim{{Value: 1}, h, w, {Value: 3}}
+	}
+	g.outDims = g.inDims
+	meta := map[string]string{"architecture": "johnson-upsample-conv", "weights": "random"}
 	pad := func(x string, p int64) string {
 		if p == 0 {
 			return x
@@ -80,7 +93,28 @@ func JohnsonGraph(o JohnsonOptions) []byte {
 		return g.op("Resize", []string{x, roi, scales}, stringAttr("mode", "nearest"))
 	}
 
-	x := relu(norm(conv(o.Input, 3, 32, 9, 1), 32))
+	// Into the Johnson convention: NCHW, RGB, 0..255.
+	swapRB := func(x string) string {
+		return g.op("Conv", []string{x, g.floats([]int64{3, 3, 1, 1}, []float32{0, 0, 1, 0, 1, 0, 1, 0, 0})})
+	}
+	x := o.Input
+	if o.NHWC {
+		x = g.op("Transpose", []string{x}, intsAttr("perm", 0, 3, 1, 2))
+	}
+	if o.BGR {
+		x = swapRB(x)
+		meta["vidstyle.channels"] = "BGR"
+	}
+	switch o.Range {
+	case "0..1":
+		x = g.op("Mul", []string{x, g.scalar(255)})
+		meta["vidstyle.range"] = o.Range
+	case "-1..1":
+		x = g.op("Mul", []string{g.op("Add", []string{x, g.scalar(1)}), g.scalar(127.5)})
+		meta["vidstyle.range"] = o.Range
+	}
+
+	x = relu(norm(conv(x, 3, 32, 9, 1), 32))
 	if o.Size > 0 { // a stale annotation of the kind exporters leave
 		g.valueInfo = append(g.valueInfo, encodeValue(Value{Name: x, ElemType: tensorFloat,
 			Dims: []Dim{{Value: 1}, {Value: 32}, {Value: o.Size}, {Value: o.Size}}}))
@@ -94,10 +128,23 @@ func JohnsonGraph(o JohnsonOptions) []byte {
 	}
 	x = relu(norm(conv(up(x), 128, 64, 3, 1), 64))
 	x = relu(norm(conv(up(x), 64, 32, 3, 1), 32))
-	// The zoo's nets end in a plain conv; add 127.5 so that the random
-	// output sits around mid-grey.
-	x = g.op("Add", []string{conv(x, 32, 3, 9, 1), g.scalar(127.5)})
+	// The zoo's nets end in a plain conv; scale and shift it so that the
+	// random output spreads around mid-grey instead of sitting on it.
+	x = g.op("Add", []string{g.op("Mul", []string{conv(x, 32, 3, 9, 1), g.scalar(40)}), g.scalar(127.5)})
+
+	// And back out of it.
+	switch o.Range {
+	case "0..1":
+		x = g.op("Div", []string{x, g.scalar(255)})
+	case "-1..1":
+		x = g.op("Sub", []string{g.op("Div", []string{x, g.scalar(127.5)}), g.scalar(1)})
+	}
+	if o.BGR {
+		x = swapRB(x)
+	}
+	if o.NHWC {
+		x = g.op("Transpose", []string{x}, intsAttr("perm", 0, 2, 3, 1))
+	}
 	return g.model("johnson_upsample", o.Input, x, o.Output,
-		"Johnson-architecture transform net (up-sample + conv) with random weights, written by vidstyle for tests and benchmarks.",
-		map[string]string{"architecture": "johnson-upsample-conv", "weights": "random"})
+		"Johnson-architecture transform net (up-sample + conv) with random weights, written by vidstyle for tests and benchmarks.", meta)
 }

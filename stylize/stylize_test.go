@@ -351,3 +351,56 @@ func TestPackWithLayouts(t *testing.T) {
 		}
 	}
 }
+
+// TestConventionsPaintTheSamePicture: a graph that takes NHWC, BGR or
+// another value range (and converts inside) paints, when fed by its
+// convention, what the plain Johnson graph with the same weights paints.
+func TestConventionsPaintTheSamePicture(t *testing.T) {
+	const w, h = 66, 50
+	frame := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	gocv.RandU(&frame, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	paint := func(o models.JohnsonOptions) gocv.Mat {
+		data := models.JohnsonGraph(o)
+		g, err := models.ParseGraph(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, err := models.ResolveConvention(g, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newStylizer(t, stylize.Model{Name: "j", ONNX: data, Convention: conv}, stylize.Config{FrameWidth: w, FrameHeight: h})
+		out := gocv.NewMat()
+		if err := s.Prepare(0, &frame); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Infer(0); err != nil {
+			t.Fatalf("%+v: %v", o, err)
+		}
+		if err := s.Finish(0, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	plain := paint(models.JohnsonOptions{Opset: 13, Seed: 3})
+	defer plain.Close()
+	for _, o := range []models.JohnsonOptions{
+		{Opset: 13, Seed: 3, NHWC: true},
+		{Opset: 13, Seed: 3, BGR: true},
+		{Opset: 13, Seed: 3, Range: "0..1"},
+		{Opset: 13, Seed: 3, NHWC: true, BGR: true, Range: "-1..1"},
+	} {
+		got := paint(o)
+		diff := gocv.NewMat()
+		gocv.AbsDiff(plain, got, &diff)
+		flat := diff.Reshape(1, 0)
+		_, worst, _, _ := gocv.MinMaxLoc(flat)
+		if worst > 1 {
+			t.Errorf("%+v: differs from the plain graph by up to %v levels", o, worst)
+		}
+		flat.Close()
+		diff.Close()
+		got.Close()
+	}
+}

@@ -24,10 +24,11 @@ import (
 // These tests run the real vidstyle binary on real media with the real
 // ffmpeg, OpenCV and ONNX Runtime.
 var (
-	binary   string           // built by TestMain
-	repoRoot string           // the checkout
-	ortLib   string           // the ONNX Runtime library the tests use
-	rt       *stylize.Runtime // loaded in this process for reference runs
+	binary    string           // built by TestMain
+	repoRoot  string           // the checkout
+	ortLib    string           // the ONNX Runtime library the tests use
+	rt        *stylize.Runtime // loaded in this process for reference runs
+	cacheHome string           // XDG_CACHE_HOME of the binary under test
 )
 
 func TestMain(m *testing.M) {
@@ -44,9 +45,10 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "vidstyle")
-	// A models folder of the tests' own: nothing the user stored can shadow
-	// a built-in name.
-	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	// A models folder of the tests' own, so that nothing the user stored
+	// can shadow a built-in name (given to the binary only: go itself keeps
+	// its build cache under the same variable).
+	cacheHome = filepath.Join(dir, "cache")
 	args := []string{"build", "-o", binary}
 	if matprofileBuild {
 		args = append(args, "-tags", "matprofile")
@@ -115,7 +117,7 @@ func vidstyle(t testing.TB, dir string, env []string, args ...string) (int, stri
 func command(dir string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), stylize.LibraryEnv+"="+ortLib), env...)
+	cmd.Env = append(append(os.Environ(), stylize.LibraryEnv+"="+ortLib, "XDG_CACHE_HOME="+cacheHome), env...)
 	return cmd
 }
 

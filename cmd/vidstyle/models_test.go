@@ -126,8 +126,8 @@ func TestModelsPull(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "no sha256 to check") || !strings.Contains(stderr, hash) {
 		t.Fatalf("pull URL: exit %d: %s", code, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(store, "net.onnx")); err != nil {
-		t.Fatal(err)
+	if code, stderr := vidstyle(t, dir, nil, "-in", smallMP4(t), "-out", "net.mp4", "-models-dir", store, "-model", "net", "-frames", "2", "-scale", "0.5"); code != 0 {
+		t.Fatalf("running the pulled model: exit %d: %s", code, stderr)
 	}
 	code, _, stderr = vidstyleOut(t, dir, "models", "pull", "-models-dir", store, "-sha256", hash, srv.URL+"/net.onnx")
 	if code != 0 || !strings.Contains(stderr, "already in the models folder") {
