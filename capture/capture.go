@@ -191,6 +191,21 @@ func (s *videoSource) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 
 func (s *videoSource) Close() error { return s.vc.Close() }
 
+// Rewinder is a source that can start again from its first frame (-loop).
+type Rewinder interface {
+	Rewind() error
+}
+
+// Rewind starts a file again from its first frame.
+func (s *videoSource) Rewind() error {
+	if s.props.Kind != KindFile {
+		return fmt.Errorf("%w %s: a camera cannot rewind", ErrInput, s.props.Name)
+	}
+	s.vc.Set(gocv.VideoCapturePosFrames, 0)
+	s.next = 0
+	return nil
+}
+
 // imageSource yields one still image.
 type imageSource struct {
 	img   gocv.Mat

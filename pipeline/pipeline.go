@@ -26,6 +26,9 @@ type Timing struct {
 	Index int64
 	// PTS is the frame's presentation time from the source.
 	PTS time.Duration
+	// Captured is when a live source delivered the frame (zero for files
+	// read as fast as possible); the live view measures latency from it.
+	Captured time.Time
 }
 
 // Frame is one picture with its timing. Image belongs to a Pool.

@@ -34,10 +34,13 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
-# System packages. Everything the binary and the tests use comes from Debian.
+# System packages. Everything the binary and the tests use comes from Debian
+# (the last line: a virtual X server, key presses and screenshots for the
+# preview window's tests).
 packages=(
 	ca-certificates git gcc g++ libc6-dev pkg-config
 	libopencv-dev ffmpeg
+	xvfb xdotool imagemagick
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -47,6 +47,9 @@ type options struct {
 	preset      string
 	serial      bool
 	preload     bool
+	live        bool
+	loop        bool
+	snapshots   string
 	modelsDir   string
 	mirror      string
 	quiet       bool
@@ -58,7 +61,9 @@ const usageHead = `vidstyle paints video in the style of an artwork, with a neur
 transform net (Johnson et al. 2016) run by ONNX Runtime.
 
 Usage:
-  vidstyle -in INPUT -out OUTPUT [options]
+  vidstyle -in INPUT -out OUTPUT [options]     stylize a file
+  vidstyle -in cam:N [options]                 live preview window of a webcam
+  vidstyle models list|pull|info|import …      the styles (see vidstyle models -h)
 
 Examples:
   vidstyle -in movie.mp4 -out styled.mp4
@@ -69,6 +74,13 @@ Examples:
         one image
   vidstyle -in movie.mp4 -out styled.webm -size 640x360 -device cuda -frames 300
         VP9 + Opus, first 300 frames, on an NVIDIA GPU
+  vidstyle -in cam:0 -model toon,pencil,udnie.onnx -scale 0.5
+        webcam preview window; keys switch styles (press h)
+  vidstyle -in movie.mp4 -live -loop -model toon,pencil
+        a file played in the preview window as if it were a camera
+
+Preview window keys:
+%s
 
 INPUT is a video file, an image (.jpg .png …), or cam:N for webcam N.
 OUTPUT is .mp4 .m4v .mov .mkv or .webm for video (H.264 or VP9, audio kept),
@@ -98,6 +110,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.crf, "crf", 0, "encoder quality, lower is better (default 18 for H.264, 32 for VP9)")
 	fs.StringVar(&o.preset, "preset", "veryfast", "x264 speed preset")
 	fs.BoolVar(&o.serial, "serial", false, "turn double buffering off (for benchmarks)")
+	fs.BoolVar(&o.live, "live", false, "play a video file through the live preview, paced at its frame rate, as if it were a camera")
+	fs.BoolVar(&o.loop, "loop", false, "with -live: start the file again at its end")
+	fs.StringVar(&o.snapshots, "snapshots", ".", "folder for the preview window's snapshots (key s)")
 	fs.BoolVar(&o.quiet, "q", false, "quiet: warnings and errors only")
 	fs.BoolVar(&o.verbose, "v", false, "verbose: debug messages too")
 	fs.DurationVar(&o.statsPeriod, "stats-period", 5*time.Second, "how often progress is logged when stderr is not a terminal")
@@ -106,7 +121,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 		for _, b := range models.Builtins() {
 			names = append(names, b.Name)
 		}
-		fmt.Fprintf(fs.Output(), usageHead, strings.Join(names, ", "))
+		fmt.Fprintf(fs.Output(), usageHead, indent(hotKeys), strings.Join(names, ", "))
 		fs.PrintDefaults()
 	}
 	return fs
@@ -143,7 +158,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 	c := newConsole(stderr, o.quiet, o.verbose)
 	log := slog.New(&handler{c: c})
-	code, err := transcode(o, c, log)
+	run := transcode
+	if o.out == "" {
+		run = runLive
+	}
+	code, err := run(o, c, log)
 	if err != nil {
 		c.clearBar()
 		c.line("vidstyle: error: " + oneLine(err))
@@ -176,7 +195,8 @@ func newConsole(stderr io.Writer, quiet, verbose bool) *console {
 // (pages of them for a file that is not a video): vidstyle says what went
 // wrong in one line.
 func quietLibraries() {
-	for k, v := range map[string]string{"OPENCV_FFMPEG_LOGLEVEL": "-8", "OPENCV_LOG_LEVEL": "ERROR"} {
+	for k, v := range map[string]string{"OPENCV_FFMPEG_LOGLEVEL": "-8", "OPENCV_LOG_LEVEL": "ERROR",
+		"QT_LOGGING_RULES": "default.warning=false"} {
 		if _, set := os.LookupEnv(k); !set {
 			os.Setenv(k, v)
 		}
@@ -187,8 +207,16 @@ func (o *options) validate(set map[string]bool) error {
 	if o.in == "" {
 		return errors.New("-in is required")
 	}
-	if o.out == "" {
-		return errors.New("-out is required")
+	if o.out == "" && !o.live && !strings.HasPrefix(o.in, "cam:") {
+		if _, err := strconv.Atoi(o.in); err != nil {
+			return errors.New("-out is required (or -live to watch a file in the preview window)")
+		}
+	}
+	if o.loop && !o.live {
+		return errors.New("-loop goes with -live")
+	}
+	if o.live && o.out != "" {
+		return errors.New("-live is for the preview window: leave out -out")
 	}
 	if set["size"] && set["scale"] {
 		return errors.New("give -size or -scale, not both")
@@ -243,6 +271,11 @@ func (o *options) processingSize(p capture.Props) (int, int, error) {
 		return w, h, nil
 	}
 	return p.Width, p.Height, nil
+}
+
+// indent puts two spaces before each line.
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
 // oneLine keeps the first line of an error's text.

@@ -191,30 +191,10 @@ func prepare(o options, c *console, log *slog.Logger, runtime func() (*stylize.R
 		j.total = o.frames
 	}
 
-	specs, err := modelSpecs(o.model)
-	if err != nil {
-		return nil, exitUsage, err
-	}
-	ms, err := loadModels(specs, models.Store{Dir: o.modelsDir}, o.mirror, c, log, runtime)
-	if err != nil {
+	if j.styles, err = openStyles(o, p, j.pw, j.ph, c, log, runtime); err != nil {
 		return nil, exitError, err
 	}
-	j.model = ms[0].Name
-	rt, err := runtime()
-	if err != nil {
-		return nil, exitError, err
-	}
-	cache, _ := os.UserCacheDir()
-	if cache != "" {
-		cache = filepath.Join(cache, "vidstyle", "tensorrt")
-	}
-	j.styles, err = newStyleSet(rt, ms, stylize.Config{
-		FrameWidth: p.Width, FrameHeight: p.Height, Width: j.pw, Height: j.ph,
-		Device: o.device, Threads: o.threads, CacheDir: cache, Log: log,
-	}, o.preload)
-	if err != nil {
-		return nil, exitError, err
-	}
+	j.model = j.styles.models[0].Name
 	j.sty = j.styles.first
 	j.closers = append(j.closers, j.styles.close)
 
@@ -237,6 +217,30 @@ func prepare(o options, c *console, log *slog.Logger, runtime func() (*stylize.R
 	j.outPool = pipeline.NewPool(newMat, closeMat)
 	j.closers = append(j.closers, j.in.Close, j.outPool.Close)
 	return j, exitOK, nil
+}
+
+// openStyles loads the -model styles for frames of the source's size.
+func openStyles(o options, p capture.Props, pw, ph int, c *console, log *slog.Logger, runtime func() (*stylize.Runtime, error)) (*styleSet, error) {
+	specs, err := modelSpecs(o.model)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := loadModels(specs, models.Store{Dir: o.modelsDir}, o.mirror, c, log, runtime)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := runtime()
+	if err != nil {
+		return nil, err
+	}
+	cache, _ := os.UserCacheDir()
+	if cache != "" {
+		cache = filepath.Join(cache, "vidstyle", "tensorrt")
+	}
+	return newStyleSet(rt, ms, stylize.Config{
+		FrameWidth: p.Width, FrameHeight: p.Height, Width: pw, Height: ph,
+		Device: o.device, Threads: o.threads, CacheDir: cache, Log: log,
+	}, o.preload)
 }
 
 // run moves the frames; cancelling ctx stops reading and finishes the

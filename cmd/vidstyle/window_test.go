@@ -1,0 +1,234 @@
+package main_test
+
+import (
+	"bufio"
+	"image"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// xvfb starts a private X server and returns its DISPLAY. It learns the
+// display number from Xvfb itself (-displayfd), once the server is ready.
+func xvfb(t *testing.T) string {
+	t.Helper()
+	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is missing: scripts/setup.sh installs xvfb, xdotool and imagemagick", tool)
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x720x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(r).ReadString('\n')
+	r.Close()
+	if err != nil {
+		t.Fatalf("Xvfb did not start: %v", err)
+	}
+	return ":" + strings.TrimSpace(line)
+}
+
+// screenshot grabs a window's pixels.
+func screenshot(t *testing.T, display, wid string) gocv.Mat {
+	t.Helper()
+	cmd := exec.Command("import", "-window", wid, "png:-")
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	m, err := gocv.IMDecode(out, gocv.IMReadColor)
+	if err != nil || m.Empty() {
+		t.Fatalf("decoding the screenshot: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// look measures mean saturation and brightness below the HUD.
+func look(m gocv.Mat) (sat, val float64) {
+	region := m.Region(image.Rect(0, m.Rows()/3, m.Cols(), m.Rows()))
+	defer region.Close()
+	hsv := gocv.NewMat()
+	defer hsv.Close()
+	gocv.CvtColor(region, &hsv, gocv.ColorBGRToHSV)
+	mean := hsv.Mean()
+	return mean.Val2, mean.Val3
+}
+
+func equalMats(a, b gocv.Mat) bool {
+	if a.Rows() != b.Rows() || a.Cols() != b.Cols() {
+		return false
+	}
+	da, _ := a.DataPtrUint8()
+	db, _ := b.DataPtrUint8()
+	return string(da) == string(db)
+}
+
+// TestPreviewWindowHotKeys drives the real window under Xvfb with real key
+// presses from xdotool.
+func TestPreviewWindowHotKeys(t *testing.T) {
+	display := xvfb(t)
+	dir := t.TempDir()
+	cmd := command(dir, []string{"DISPLAY=" + display, "VIDSTYLE_DEBUG_MATS=1"},
+		"-in", smallMP4(t), "-live", "-loop", "-model", "toon,pencil", "-scale", "0.5", "-snapshots", dir, "-stats-period", "1h")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	logs := lines(t, stderr)
+	waitFor := func(re string) []string {
+		t.Helper()
+		pattern := regexp.MustCompile(re)
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-logs:
+				if !ok {
+					t.Fatalf("vidstyle ended before %q", re)
+				}
+				if m := pattern.FindStringSubmatch(l); m != nil {
+					return m
+				}
+			case <-timeout:
+				t.Fatalf("no %q within 30 s", re)
+			}
+		}
+	}
+	waitFor("preview window open")
+	find := exec.Command("xdotool", "search", "--sync", "--name", "^vidstyle$")
+	find.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := find.Output()
+	if err != nil {
+		t.Fatalf("xdotool search: %v", err)
+	}
+	wid := strings.Fields(string(out))[0]
+	key := func(k string) {
+		t.Helper()
+		c := exec.Command("xdotool", "key", "--window", wid, k)
+		c.Env = append(os.Environ(), "DISPLAY="+display)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("xdotool key %s: %v %s", k, err, out)
+		}
+	}
+
+	toon := screenshot(t, display, wid)
+	if toon.Cols() != 560 || toon.Rows() != 320 {
+		t.Fatalf("window is %dx%d, want the frame's 560x320", toon.Cols(), toon.Rows())
+	}
+	sat, val := look(toon)
+	t.Logf("toon: saturation %.0f, brightness %.0f", sat, val)
+	if sat < 80 {
+		t.Errorf("toon should be colourful: saturation %.0f", sat)
+	}
+
+	// n: the next style, pencil: nearly grey strokes on light paper.
+	key("n")
+	waitFor("showing pencil")
+	pencil := screenshot(t, display, wid)
+	sat, val = look(pencil)
+	t.Logf("pencil: saturation %.0f, brightness %.0f", sat, val)
+	if sat > 40 || val < 170 {
+		t.Errorf("after n the picture does not look like pencil: saturation %.0f, brightness %.0f", sat, val)
+	}
+
+	// space: frozen.
+	key("space")
+	waitFor("paused")
+	a := screenshot(t, display, wid)
+	time.Sleep(500 * time.Millisecond) // the interval the freeze must hold
+	b := screenshot(t, display, wid)
+	if !equalMats(a, b) {
+		t.Errorf("paused, but two screenshots 0.5 s apart differ")
+	}
+
+	// s: a PNG of exactly what the window shows.
+	key("s")
+	m := waitFor(`snapshot saved to (\S+\.png)`)
+	snap := gocv.IMRead(m[1], gocv.IMReadColor)
+	defer snap.Close()
+	if p := psnr(snap, b); p < 50 {
+		t.Errorf("snapshot differs from the window: PSNR %.1f dB", p)
+	}
+
+	// o: the original picture of the same (frozen) frame.
+	key("o")
+	waitFor("view: original")
+	orig := screenshot(t, display, wid)
+	best := 0.0
+	for _, f := range decodeAll(t, smallMP4(t)) {
+		best = max(best, psnrBelow(orig, f, 100)) // below the HUD
+	}
+	if best < 30 {
+		t.Errorf("after o the window matches no input frame (best PSNR %.1f dB)", best)
+	}
+
+	// q: gone within a second, exit 0, no Mat left open.
+	start := time.Now()
+	key("q")
+	var rest []string
+	for l := range logs {
+		rest = append(rest, l)
+	}
+	err = cmd.Wait()
+	limit := time.Second
+	if raceBuild {
+		// The race runtime's own exit takes about a second more (measured:
+		// 1.05 s against 0.03 s for the same binary without -race).
+		limit = 3 * time.Second
+	}
+	if d := time.Since(start); d > limit {
+		t.Errorf("q took %v to exit", d)
+	}
+	if err != nil {
+		t.Fatalf("exit: %v\n%s", err, strings.Join(rest, "\n"))
+	}
+	if matprofileBuild && !strings.Contains(strings.Join(rest, "\n"), "live Mats at exit: 0") {
+		t.Errorf("Mats left open:\n%s", strings.Join(rest, "\n"))
+	}
+}
+
+// psnrBelow compares two images below their first rows (the HUD).
+func psnrBelow(a, b gocv.Mat, rows int) float64 {
+	if a.Rows() != b.Rows() || a.Cols() != b.Cols() {
+		return 0
+	}
+	ra := a.Region(image.Rect(0, rows, a.Cols(), a.Rows()))
+	rb := b.Region(image.Rect(0, rows, b.Cols(), b.Rows()))
+	defer ra.Close()
+	defer rb.Close()
+	ca, cb := ra.Clone(), rb.Clone()
+	defer ca.Close()
+	defer cb.Close()
+	return psnr(ca, cb)
+}
+
+func TestPreviewWindowNeedsADisplay(t *testing.T) {
+	for _, display := range []string{"", ":97"} {
+		code, stderr := vidstyle(t, t.TempDir(), []string{"DISPLAY=" + display}, "-in", smallMP4(t), "-live")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "no display") || !strings.Contains(lines[0], "-out FILE") {
+			t.Errorf("DISPLAY=%q: exit %d:\n%s", display, code, stderr)
+		}
+	}
+}
