@@ -5,6 +5,7 @@ import (
 	"image"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -230,5 +231,37 @@ func TestPreviewWindowNeedsADisplay(t *testing.T) {
 		if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "no display") || !strings.Contains(lines[0], "-out FILE") {
 			t.Errorf("DISPLAY=%q: exit %d:\n%s", display, code, stderr)
 		}
+	}
+}
+
+// TestWindowBesideAFile: -window shows the frames while the file is
+// written; the file is complete.
+func TestWindowBesideAFile(t *testing.T) {
+	display := xvfb(t)
+	dir := t.TempDir()
+	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", smallMP4(t), "-out", "w.mp4", "-window", "-frames", "90", "-model", "toon")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	find := exec.Command("xdotool", "search", "--sync", "--name", "^vidstyle$")
+	find.Env = append(os.Environ(), "DISPLAY="+display)
+	found := make(chan error, 1)
+	go func() { found <- find.Run() }()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v:\n%s", err, stderr.String())
+	}
+	select {
+	case err := <-found:
+		if err != nil {
+			t.Fatalf("no window: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		find.Process.Kill()
+		t.Fatal("the window never appeared")
+	}
+	if v, _ := probe(t, filepath.Join(dir, "w.mp4")); v.frames() != 90 {
+		t.Fatalf("file has %d frames", v.frames())
 	}
 }

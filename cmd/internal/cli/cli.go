@@ -49,6 +49,7 @@ type options struct {
 	preload     bool
 	live        bool
 	loop        bool
+	window      bool
 	snapshots   string
 	modelsDir   string
 	mirror      string
@@ -112,6 +113,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.serial, "serial", false, "turn double buffering off (for benchmarks)")
 	fs.BoolVar(&o.live, "live", false, "play a video file through the live preview, paced at its frame rate, as if it were a camera")
 	fs.BoolVar(&o.loop, "loop", false, "with -live: start the file again at its end")
+	fs.BoolVar(&o.window, "window", false, "with -out: also show the frames in a preview window as they are written (q stops, n/p switch styles)")
 	fs.StringVar(&o.snapshots, "snapshots", ".", "folder for the preview window's snapshots (key s)")
 	fs.BoolVar(&o.quiet, "q", false, "quiet: warnings and errors only")
 	fs.BoolVar(&o.verbose, "v", false, "verbose: debug messages too")

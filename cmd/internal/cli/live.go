@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -102,6 +103,7 @@ type live struct {
 	modelDur time.Duration
 
 	// Shared with the other goroutines.
+	modelNs    atomic.Int64 // modelDur, for the report
 	mu         sync.Mutex
 	notice     string
 	latency    time.Duration
@@ -323,6 +325,7 @@ func (lv *live) paint(ctx context.Context) {
 				lv.modelDur = d
 			}
 			lv.modelDur = (lv.modelDur*7 + d) / 8
+			lv.modelNs.Store(int64(lv.modelDur))
 			if lv.orig != nil {
 				lv.orig.Release()
 			}
@@ -536,7 +539,8 @@ func (lv *live) report(ctx context.Context) {
 			lv.mu.Lock()
 			rate, lat, n := lv.shownRate, lv.latency, lv.shownCount
 			lv.mu.Unlock()
-			lv.log.Info(fmt.Sprintf("live: shown %d frames, %.1f fps, latency %d ms, dropped %d", n, rate, lat.Milliseconds(), lv.frames.Dropped()))
+			model := time.Duration(lv.modelNs.Load())
+			lv.log.Info(fmt.Sprintf("live: shown %d frames, %.1f fps, latency %d ms, model %d ms/frame, dropped %d", n, rate, lat.Milliseconds(), model.Milliseconds(), lv.frames.Dropped()))
 		}
 	}
 }

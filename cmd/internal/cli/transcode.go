@@ -34,6 +34,11 @@ type output interface {
 // code; a non-nil error is printed by the caller as one line.
 func transcode(o options, c *console, log *slog.Logger) (int, error) {
 	start := time.Now()
+	if o.window {
+		if err := stream.CheckDisplay(); err != nil {
+			return exitError, err
+		}
+	}
 	var rt *stylize.Runtime
 	j, code, err := prepare(o, c, log, func() (*stylize.Runtime, error) {
 		var err error
@@ -85,6 +90,40 @@ func transcode(o options, c *console, log *slog.Logger) (int, error) {
 		}
 	}()
 
+	// -window: watch the frames as they are written (newest wins); q stops
+	// like Ctrl-C, n/p/1-9 switch styles.
+	winDone := make(chan struct{})
+	if o.window {
+		winCtx, closeWin := context.WithCancel(context.Background())
+		defer func() {
+			closeWin()
+			<-winDone
+		}()
+		shown := pipeline.NewLatest[*gocv.Mat]()
+		defer shown.Close()
+		j.tee = shown
+		go func() {
+			defer close(winDone)
+			err := stream.RunWindow(winCtx, stream.WindowConfig{Title: "vidstyle", Frames: shown, OnKey: func(key int) {
+				cmd, ok := keyCommand(key)
+				switch {
+				case !ok:
+				case cmd.kind == "quit":
+					stop()
+				case cmd.kind == "next":
+					go j.styles.Next()
+				case cmd.kind == "pick":
+					go j.styles.Switch(cmd.arg)
+				}
+			}})
+			if err != nil {
+				log.Warn("preview window: " + oneLine(err))
+			}
+		}()
+	} else {
+		close(winDone)
+	}
+
 	type result struct {
 		st  *pipeline.Stats
 		err error
@@ -135,6 +174,7 @@ type job struct {
 	sty         *stylize.Stylizer // the first style
 	styles      *styleSet
 	out         output
+	tee         *pipeline.Latest[*gocv.Mat] // -window: frames to show too
 	in, outPool *pipeline.Pool[*gocv.Mat]
 	serial      bool
 	closers     []func()
@@ -246,7 +286,26 @@ func openStyles(o options, p capture.Props, pw, ph int, c *console, log *slog.Lo
 // run moves the frames; cancelling ctx stops reading and finishes the
 // frames in flight.
 func (j *job) run(ctx context.Context, onFrame func(int64)) (*pipeline.Stats, error) {
-	return pipeline.Run(ctx, pipeline.Config{Serial: j.serial, OnFrame: onFrame}, j.src, j.styles.swap, j.out, j.in, j.outPool)
+	var sink pipeline.Sink[*gocv.Mat] = j.out
+	if j.tee != nil {
+		sink = teeSink{j.out, j.tee}
+	}
+	return pipeline.Run(ctx, pipeline.Config{Serial: j.serial, OnFrame: onFrame}, j.src, j.styles.swap, sink, j.in, j.outPool)
+}
+
+// teeSink writes each frame and also offers it to the preview window.
+type teeSink struct {
+	out    pipeline.Sink[*gocv.Mat]
+	window *pipeline.Latest[*gocv.Mat]
+}
+
+func (t teeSink) Write(f pipeline.Frame[*gocv.Mat]) error {
+	if err := t.out.Write(f); err != nil {
+		return err
+	}
+	f.Image.Retain()
+	t.window.Put(f)
+	return nil
 }
 
 // close frees what prepare opened, in reverse order.
