@@ -42,3 +42,22 @@ func TestMainRejectsStrayArguments(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 }
+
+func TestKeyCommands(t *testing.T) {
+	cases := map[int]command{
+		'n': {kind: "next"}, 'p': {kind: "prev"}, '1': {kind: "pick", arg: 0}, '9': {kind: "pick", arg: 8},
+		' ': {kind: "pause"}, 's': {kind: "snapshot"}, 'o': {kind: "view"}, '+': {kind: "stronger"},
+		'=': {kind: "stronger"}, '-': {kind: "weaker"}, 'f': {kind: "hud"}, 'h': {kind: "help"},
+		'q': {kind: "quit"}, 27: {kind: "quit"},
+	}
+	for key, want := range cases {
+		if got, ok := keyCommand(key); !ok || got != want {
+			t.Errorf("key %q: %+v %v, want %+v", rune(key), got, ok, want)
+		}
+	}
+	for _, key := range []int{'x', 13, 82, -1} {
+		if _, ok := keyCommand(key); ok {
+			t.Errorf("key %d should do nothing", key)
+		}
+	}
+}

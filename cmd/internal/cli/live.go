@@ -89,6 +89,8 @@ type live struct {
 	views  *pipeline.Pool[*gocv.Mat]
 	cmds   chan command
 	quit   context.CancelFunc
+	// reopen opens the source again after a camera was lost.
+	reopen func() (capture.Source, error)
 
 	// Owned by the model loop.
 	styled   gocv.Mat
@@ -161,6 +163,7 @@ func runLive(o options, c *console, log *slog.Logger) (int, error) {
 		frames: pipeline.NewLatest[*gocv.Mat](), shown: pipeline.NewLatest[*gocv.Mat](),
 		in: pipeline.NewPool(newMat, closeMat), views: pipeline.NewPool(newMat, closeMat),
 		cmds: make(chan command, 16), styled: gocv.NewMat(), strength: 1, hud: true,
+		reopen: func() (capture.Source, error) { return capture.Open(o.in, log) },
 	}
 	defer lv.close()
 	styles.swap.OnFirstFrame(func(name string) { log.Info("showing " + name) })
@@ -254,7 +257,7 @@ func (lv *live) capture(ctx context.Context) {
 				return
 			}
 			backoff = min(2*backoff, 4*time.Second)
-			if src, err := capture.Open(lv.o.in, lv.log); err == nil {
+			if src, err := lv.reopen(); err == nil {
 				lv.src.Close()
 				lv.src = src
 				lv.setNotice("")
