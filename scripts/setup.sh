@@ -36,11 +36,12 @@ sudo=""
 
 # System packages. Everything the binary and the tests use comes from Debian
 # (the last line: a virtual X server, key presses and screenshots for the
-# preview window's tests).
+# preview window's tests, and ip to bring up loopback in the tests' own
+# network namespace).
 packages=(
 	ca-certificates git gcc g++ libc6-dev pkg-config
-	libopencv-dev ffmpeg
-	xvfb xdotool imagemagick
+	libopencv-dev ffmpeg libvpx-dev
+	xvfb xdotool imagemagick iproute2
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -50,6 +50,11 @@ type options struct {
 	live        bool
 	loop        bool
 	window      bool
+	serve       bool
+	listen      string
+	token       string
+	maxViewers  int
+	bitrate     int
 	snapshots   string
 	modelsDir   string
 	mirror      string
@@ -115,6 +120,11 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.loop, "loop", false, "with -live: start the file again at its end")
 	fs.BoolVar(&o.window, "window", false, "with -out: also show the frames in a preview window as they are written (q stops, n/p switch styles)")
 	fs.StringVar(&o.snapshots, "snapshots", ".", "folder for the preview window's snapshots (key s)")
+	fs.BoolVar(&o.serve, "serve", false, "live: serve the stylized video to browsers over WebRTC (page, OBS overlay, WHEP)")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "with -serve: the HOST:PORT to listen on (off loopback a token is required)")
+	fs.StringVar(&o.token, "token", "", "with -serve: the access token (default: none on loopback, a random one elsewhere)")
+	fs.IntVar(&o.maxViewers, "max-viewers", 16, "with -serve: the most browsers at once")
+	fs.IntVar(&o.bitrate, "bitrate", 0, "with -serve: VP8 bitrate in kbit/s (0: from the frame size)")
 	fs.BoolVar(&o.quiet, "q", false, "quiet: warnings and errors only")
 	fs.BoolVar(&o.verbose, "v", false, "verbose: debug messages too")
 	fs.DurationVar(&o.statsPeriod, "stats-period", 5*time.Second, "how often progress is logged when stderr is not a terminal")
@@ -218,7 +228,13 @@ func (o *options) validate(set map[string]bool) error {
 		return errors.New("-loop goes with -live")
 	}
 	if o.live && o.out != "" {
-		return errors.New("-live is for the preview window: leave out -out")
+		return errors.New("-live is for the preview window and web page: leave out -out")
+	}
+	if o.serve && o.out != "" {
+		return errors.New("-serve is live: leave out -out")
+	}
+	if o.maxViewers < 1 {
+		return errors.New("-max-viewers must be at least 1")
 	}
 	if set["size"] && set["scale"] {
 		return errors.New("give -size or -scale, not both")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/pipeline"
 	"github.com/vidstyle/vidstyle/stream"
+	"github.com/vidstyle/vidstyle/stream/web"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
@@ -35,8 +37,9 @@ h          this help                  q Esc quit`
 // command is what a key (or, later, a web page button) asks the live view
 // to do. It is independent of the window library.
 type command struct {
-	kind string // next, prev, pick, pause, snapshot, view, stronger, weaker, hud, help, quit
-	arg  int
+	kind  string // next, prev, pick, pause, snapshot, view, stronger, weaker, hud, help, quit; setstrength, setpause (web)
+	arg   int
+	value float64
 }
 
 // keyCommand maps an OpenCV key code to a command.
@@ -91,6 +94,10 @@ type live struct {
 	quit   context.CancelFunc
 	// reopen opens the source again after a camera was lost.
 	reopen func() (capture.Source, error)
+	// web is the browser preview (-serve), or nil.
+	web *web.Broadcaster
+	// window is whether a preview window shows the frames.
+	window bool
 
 	// Owned by the model loop.
 	styled   gocv.Mat
@@ -107,6 +114,7 @@ type live struct {
 	// Shared with the other goroutines.
 	modelNs    atomic.Int64 // modelDur, for the report
 	mu         sync.Mutex
+	state      web.State // for the web page, updated by the model loop
 	notice     string
 	latency    time.Duration
 	shownCount int64
@@ -118,8 +126,14 @@ type live struct {
 // runLive shows the stylized input in a window until q, Esc, the window is
 // closed, or Ctrl-C.
 func runLive(o options, c *console, log *slog.Logger) (int, error) {
-	if err := stream.CheckDisplay(); err != nil {
-		return exitError, err
+	window := !o.serve || o.window
+	if window {
+		if err := stream.CheckDisplay(); err != nil {
+			if o.serve {
+				return exitError, err
+			}
+			return exitError, fmt.Errorf("%w (or watch it in a browser with -serve)", err)
+		}
 	}
 	src, err := capture.Open(o.in, log)
 	if err != nil {
@@ -164,8 +178,10 @@ func runLive(o options, c *console, log *slog.Logger) (int, error) {
 		in: pipeline.NewPool(newMat, closeMat), views: pipeline.NewPool(newMat, closeMat),
 		cmds: make(chan command, 16), styled: gocv.NewMat(), strength: 1, hud: true,
 		reopen: func() (capture.Source, error) { return capture.Open(o.in, log) },
+		window: window,
 	}
 	defer lv.close()
+	lv.publish()
 	styles.swap.OnFirstFrame(func(name string) { log.Info("showing " + name) })
 	w, h := styles.first.Size()
 	log.Info(fmt.Sprintf("live: %s (%dx%d) with %s at %dx%d on %s; press h in the window for keys", o.in, p.Width, p.Height, styles.models[0].Name, w, h, styles.first.Device()))
@@ -178,22 +194,52 @@ func runLive(o options, c *console, log *slog.Logger) (int, error) {
 	defer signal.Stop(sigs)
 
 	var wg sync.WaitGroup
+	if o.serve {
+		bc, err := web.NewBroadcaster(o.bitrate, log)
+		if err != nil {
+			return exitError, err
+		}
+		srv, err := web.NewServer(web.Config{Addr: o.listen, Token: o.token, MaxViewers: o.maxViewers, Control: lv, Log: log}, bc.Track(), bc.RequestKeyframe)
+		if err != nil {
+			return exitError, err
+		}
+		url, err := srv.Listen()
+		if err != nil {
+			return exitError, err
+		}
+		lv.web = bc
+		defer bc.Close()
+		log.Info("web preview: " + url + "   (OBS overlay: " + overlayURL(url) + ")")
+		wg.Add(2)
+		go func() { defer wg.Done(); bc.Run(ctx) }()
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(); err != nil {
+				log.Error("web preview: " + err.Error())
+			}
+		}()
+		go func() { <-ctx.Done(); srv.Close() }()
+	}
 	wg.Add(2)
 	go func() { defer wg.Done(); lv.capture(ctx) }()
 	go func() { defer wg.Done(); lv.paint(ctx) }()
 	winErr := make(chan error, 1)
-	go func() {
-		winErr <- stream.RunWindow(ctx, stream.WindowConfig{
-			Title: "vidstyle", Frames: lv.shown,
-			OnKey: func(key int) {
-				if cmd, ok := keyCommand(key); ok {
-					lv.cmds <- cmd
-				}
-			},
-			OnShown: lv.onShown,
-		})
-		cancel()
-	}()
+	if window {
+		go func() {
+			winErr <- stream.RunWindow(ctx, stream.WindowConfig{
+				Title: "vidstyle", Frames: lv.shown,
+				OnKey: func(key int) {
+					if cmd, ok := keyCommand(key); ok {
+						lv.cmds <- cmd
+					}
+				},
+				OnShown: lv.onShown,
+			})
+			cancel()
+		}()
+	} else {
+		go func() { <-ctx.Done(); winErr <- nil }()
+	}
 	go lv.report(ctx)
 	select {
 	case <-ctx.Done():
@@ -380,6 +426,14 @@ func (lv *live) apply(cmd command) {
 	case "view":
 		lv.view = (lv.view + 1) % 3
 		lv.log.Info("view: " + [...]string{"stylized", "original", "side by side"}[lv.view])
+	case "setstrength":
+		lv.strength = max(0, min(1, cmd.value))
+	case "setpause":
+		if lv.paused == (cmd.value != 0) {
+			return
+		}
+		lv.paused = cmd.value != 0
+		lv.log.Info(map[bool]string{true: "paused", false: "resumed"}[lv.paused])
 	case "stronger":
 		lv.strength = min(1, lv.strength+0.1)
 		lv.log.Info(fmt.Sprintf("strength %.0f%%", lv.strength*100))
@@ -399,6 +453,58 @@ func (lv *live) apply(cmd command) {
 		return
 	}
 	lv.render() // show the change at once, also while paused
+}
+
+// publish copies what the web page shows; called by the model loop.
+func (lv *live) publish() {
+	lv.styles.mu.Lock()
+	cur := lv.styles.current
+	lv.styles.mu.Unlock()
+	lv.mu.Lock()
+	lv.state = web.State{Styles: lv.styles.Names(), Style: cur, Strength: lv.strength, Paused: lv.paused,
+		FPS: lv.shownRate, LatencyMS: lv.latency.Milliseconds()}
+	lv.mu.Unlock()
+}
+
+// State is web.Control's view of the preview.
+func (lv *live) State() web.State {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	st := lv.state
+	st.Styles = append([]string(nil), st.Styles...)
+	return st
+}
+
+// SetStyle, SetStrength and SetPaused send the same commands as the keys.
+func (lv *live) SetStyle(i int) error {
+	if i < 0 || i >= len(lv.styles.models) {
+		return fmt.Errorf("no style %d", i)
+	}
+	lv.cmds <- command{kind: "pick", arg: i}
+	return nil
+}
+
+func (lv *live) SetStrength(v float64) error {
+	lv.cmds <- command{kind: "setstrength", value: v}
+	return nil
+}
+
+func (lv *live) SetPaused(p bool) error {
+	v := 0.0
+	if p {
+		v = 1
+	}
+	lv.cmds <- command{kind: "setpause", value: v}
+	return nil
+}
+
+// overlayURL is the OBS page beside the preview page's URL.
+func overlayURL(page string) string {
+	base, query, _ := strings.Cut(page, "?")
+	if query != "" {
+		return base + "overlay?" + query
+	}
+	return base + "overlay"
 }
 
 // snapshot saves the view last rendered, exactly as the window shows it.
@@ -447,7 +553,18 @@ func (lv *live) render() {
 	}
 	ref.Retain()
 	lv.last = ref
-	lv.shown.Put(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{Captured: lv.captured}, Image: ref})
+	f := pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{Captured: lv.captured}, Image: ref}
+	if lv.web != nil {
+		ref.Retain()
+		lv.web.Send(f)
+	}
+	if lv.window {
+		lv.shown.Put(f)
+	} else {
+		lv.onShown(f) // no window: count the rendered frame as shown
+		ref.Release()
+	}
+	lv.publish()
 }
 
 // drawHUD writes the style, rates, latency and drops in the top-left

@@ -1,0 +1,338 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v3"
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// fakeControl records what the API asked.
+type fakeControl struct {
+	mu    sync.Mutex
+	state State
+}
+
+func (f *fakeControl) State() State {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state
+}
+func (f *fakeControl) SetStyle(i int) error {
+	f.mu.Lock()
+	f.state.Style = i
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeControl) SetStrength(v float64) error {
+	f.mu.Lock()
+	f.state.Strength = v
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeControl) SetPaused(p bool) error {
+	f.mu.Lock()
+	f.state.Paused = p
+	f.mu.Unlock()
+	return nil
+}
+
+// testServer runs a server fed with 30 fps synthetic frames.
+func testServer(t *testing.T, cfg Config) (*Server, string) {
+	t.Helper()
+	bc, err := NewBroadcaster(0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Control == nil {
+		cfg.Control = &fakeControl{state: State{Styles: []string{"toon", "pencil"}, Strength: 1}}
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	srv, err := NewServer(cfg, bc.Track(), bc.RequestKeyframe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); srv.Serve() }()
+	go func() { defer wg.Done(); bc.Run(ctx) }()
+	pool := pipeline.NewPool(func() *gocv.Mat { m := gocv.NewMatWithSize(180, 320, gocv.MatTypeCV8UC3); return &m }, func(m *gocv.Mat) { m.Close() })
+	go func() { // 30 fps for as long as the test runs
+		defer wg.Done()
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			ref := pool.Get()
+			ref.V.SetTo(gocv.NewScalar(float64(i%255), 128, 64, 0))
+			bc.Send(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{Captured: time.Now()}, Image: ref})
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		srv.Close()
+		wg.Wait()
+		bc.Close()
+		pool.Close()
+	})
+	return srv, strings.TrimSuffix(strings.SplitN(url, "?", 2)[0], "/")
+}
+
+// viewer is a pion client that receives the video over WHEP.
+type viewer struct {
+	pc        *webrtc.PeerConnection
+	location  string
+	keyframes atomic.Int32
+	frames    atomic.Int32
+	ssrc      atomic.Uint32
+	got       chan struct{}
+}
+
+func offer(t *testing.T) (*webrtc.PeerConnection, string) {
+	t.Helper()
+	api, err := newAPI(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(o); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	return pc, pc.LocalDescription().SDP
+}
+
+func post(t *testing.T, url, contentType, token string, body io.Reader) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, body)
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+func connect(t *testing.T, base, token string) *viewer {
+	t.Helper()
+	pc, sdp := offer(t)
+	v := &viewer{pc: pc, got: make(chan struct{}, 1)}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		v.ssrc.Store(uint32(tr.SSRC()))
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			if len(p.Payload) < 5 || p.Payload[0]&0x10 == 0 { // S: first packet of a frame
+				continue
+			}
+			v.frames.Add(1)
+			if p.Payload[0]&0x80 == 0 || p.Payload[1]&0x80 == 0 {
+				continue // no PictureID: the bug this project avoids
+			}
+			if p.Payload[4]&0x01 == 0 { // VP8 P bit clear: a keyframe
+				v.keyframes.Add(1)
+				select {
+				case v.got <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	res := post(t, base+"/whep", "application/sdp", token, strings.NewReader(sdp))
+	if res.StatusCode != http.StatusCreated || res.Header.Get("Content-Type") != "application/sdp" || !strings.HasPrefix(res.Header.Get("Location"), "/whep/") {
+		t.Fatalf("WHEP POST: %s %v", res.Status, res.Header)
+	}
+	answer, _ := io.ReadAll(res.Body)
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
+		t.Fatal(err)
+	}
+	v.location = res.Header.Get("Location")
+	t.Cleanup(func() { pc.Close() })
+	return v
+}
+
+func waitKeyframe(t *testing.T, v *viewer, what string) {
+	t.Helper()
+	select {
+	case <-v.got:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: no keyframe within 10 s (%d frames)", what, v.frames.Load())
+	}
+}
+
+func TestWHEPViewerGetsKeyframesAndCanLeave(t *testing.T) {
+	srv, base := testServer(t, Config{})
+	v := connect(t, base, "")
+	waitKeyframe(t, v, "on joining")
+	for range 200 { // frames keep coming (bounded wait)
+		if v.frames.Load() > 15 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v.frames.Load() <= 15 {
+		t.Fatalf("only %d frames", v.frames.Load())
+	}
+	before := v.keyframes.Load()
+	if err := v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: v.ssrc.Load()}}); err != nil {
+		t.Fatal(err)
+	}
+	waitKeyframe(t, v, "after a PLI")
+	if v.keyframes.Load() <= before {
+		t.Fatalf("no new keyframe after the PLI")
+	}
+	if srv.Viewers() != 1 {
+		t.Fatalf("%d viewers", srv.Viewers())
+	}
+	req, _ := http.NewRequest(http.MethodDelete, base+v.location, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %v %v", res, err)
+	}
+	res.Body.Close()
+	if srv.Viewers() != 0 {
+		t.Fatalf("%d viewers after DELETE", srv.Viewers())
+	}
+	res, _ = http.DefaultClient.Do(req)
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("second DELETE: %s", res.Status)
+	}
+	res.Body.Close()
+}
+
+func TestBadRequests(t *testing.T) {
+	_, base := testServer(t, Config{Addr: "127.0.0.1:0", Token: "s3cret", MaxViewers: 1})
+	_, sdp := offer(t)
+	cases := []struct {
+		name, ctype, token string
+		body               io.Reader
+		want               int
+	}{
+		{"no token", "application/sdp", "", strings.NewReader(sdp), http.StatusUnauthorized},
+		{"wrong token", "application/sdp", "guess", strings.NewReader(sdp), http.StatusUnauthorized},
+		{"not SDP", "application/sdp", "s3cret", strings.NewReader("hello"), http.StatusBadRequest},
+		{"malformed SDP", "application/sdp", "s3cret", strings.NewReader("v=0\r\nm=video x y\r\na=????\r\n"), http.StatusBadRequest},
+		{"10 MB", "application/sdp", "s3cret", bytes.NewReader(bytes.Repeat([]byte("v"), 10<<20)), http.StatusRequestEntityTooLarge},
+		{"wrong type", "text/plain", "s3cret", strings.NewReader(sdp), http.StatusUnsupportedMediaType},
+		{"first viewer", "application/sdp", "s3cret", strings.NewReader(sdp), http.StatusCreated},
+		{"over the cap", "application/sdp", "s3cret", strings.NewReader(sdp), http.StatusServiceUnavailable},
+	}
+	for _, c := range cases {
+		if res := post(t, base+"/whep", c.ctype, c.token, c.body); res.StatusCode != c.want {
+			t.Errorf("%s: %s, want %d", c.name, res.Status, c.want)
+		}
+	}
+	// The API and pages need the token too; ?token= works for OBS.
+	for path, want := range map[string]int{"/api/state": 401, "/overlay": 401, "/overlay?token=s3cret": 200, "/api/state?token=s3cret": 200} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %s: %s, want %d", path, res.Status, want)
+		}
+	}
+}
+
+func TestAPI(t *testing.T) {
+	ctl := &fakeControl{state: State{Styles: []string{"toon", "pencil"}, Strength: 1}}
+	_, base := testServer(t, Config{Control: ctl})
+	for _, c := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/api/style", `{"index":1}`, 200},
+		{"/api/style", `{"name":"toon"}`, 200},
+		{"/api/style", `{"name":"nope"}`, 400},
+		{"/api/strength", `{"value":0.5}`, 200},
+		{"/api/strength", `{"value":2}`, 400},
+		{"/api/pause", `{"paused":true}`, 200},
+		{"/api/pause", `{"paused":true,"extra":1}`, 400},
+		{"/api/pause", `not json`, 400},
+	} {
+		if res := post(t, base+c.path, "application/json", "", strings.NewReader(c.body)); res.StatusCode != c.want {
+			t.Errorf("%s %s: %s, want %d", c.path, c.body, res.Status, c.want)
+		}
+	}
+	if st := ctl.State(); st.Style != 0 || st.Strength != 0.5 || !st.Paused {
+		t.Errorf("state %+v", st)
+	}
+}
+
+// TestViewersInWaves: 60 viewers join and leave in waves below the cap;
+// the server's sessions and goroutines go back to where they were.
+func TestViewersInWaves(t *testing.T) {
+	srv, base := testServer(t, Config{MaxViewers: 16})
+	time.Sleep(100 * time.Millisecond)
+	baseline := runtime.NumGoroutine()
+	for wave := range 6 { // 6 waves × 10 viewers
+		var vs []*viewer
+		for range 10 {
+			vs = append(vs, connect(t, base, ""))
+		}
+		for _, v := range vs {
+			waitKeyframe(t, v, "wave viewer")
+		}
+		for _, v := range vs {
+			req, _ := http.NewRequest(http.MethodDelete, base+v.location, nil)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			v.pc.Close()
+		}
+		if n := srv.Viewers(); n != 0 {
+			t.Fatalf("wave %d: %d viewers left", wave, n)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > baseline+5 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > baseline+5 {
+		t.Errorf("goroutines: %d before the waves, %d after", baseline, n)
+	}
+}
