@@ -36,12 +36,12 @@ sudo=""
 
 # System packages. Everything the binary and the tests use comes from Debian
 # (the last line: a virtual X server, key presses and screenshots for the
-# preview window's tests, and ip to bring up loopback in the tests' own
-# network namespace).
+# preview window's tests, ip to bring up loopback in the tests' own network
+# namespace, and Chromium for the web page's tests).
 packages=(
 	ca-certificates git gcc g++ libc6-dev pkg-config
 	libopencv-dev ffmpeg libvpx-dev
-	xvfb xdotool imagemagick iproute2
+	xvfb xdotool imagemagick iproute2 chromium
 )
 missing=()
 for p in "${packages[@]}"; do

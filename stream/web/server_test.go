@@ -112,7 +112,7 @@ type viewer struct {
 	got       chan struct{}
 }
 
-func offer(t *testing.T) (*webrtc.PeerConnection, string) {
+func offer(t testing.TB) (*webrtc.PeerConnection, string) {
 	t.Helper()
 	api, err := newAPI(true)
 	if err != nil {
@@ -137,7 +137,7 @@ func offer(t *testing.T) (*webrtc.PeerConnection, string) {
 	return pc, pc.LocalDescription().SDP
 }
 
-func post(t *testing.T, url, contentType, token string, body io.Reader) *http.Response {
+func post(t testing.TB, url, contentType, token string, body io.Reader) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url, body)
 	req.Header.Set("Content-Type", contentType)
@@ -152,7 +152,7 @@ func post(t *testing.T, url, contentType, token string, body io.Reader) *http.Re
 	return res
 }
 
-func connect(t *testing.T, base, token string) *viewer {
+func connect(t testing.TB, base, token string) *viewer {
 	t.Helper()
 	pc, sdp := offer(t)
 	v := &viewer{pc: pc, got: make(chan struct{}, 1)}
@@ -276,6 +276,29 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// TestSessionsThatNeverConnectAreReaped: an offer whose peer never
+// answers ICE is closed after ReapAfter.
+func TestSessionsThatNeverConnectAreReaped(t *testing.T) {
+	srv, base := testServer(t, Config{ReapAfter: 300 * time.Millisecond})
+	for range 5 {
+		pc, sdp := offer(t)
+		if res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(sdp)); res.StatusCode != http.StatusCreated {
+			t.Fatalf("POST: %s", res.Status)
+		}
+		pc.Close() // never sets the answer: never connects
+	}
+	if srv.Viewers() != 5 {
+		t.Fatalf("%d sessions, want 5 before the reaping", srv.Viewers())
+	}
+	until := time.Now().Add(5 * time.Second)
+	for srv.Viewers() > 0 && time.Now().Before(until) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := srv.Viewers(); n != 0 {
+		t.Fatalf("%d sessions left after the reap time", n)
+	}
+}
+
 func TestAPI(t *testing.T) {
 	ctl := &fakeControl{state: State{Styles: []string{"toon", "pencil"}, Strength: 1}}
 	_, base := testServer(t, Config{Control: ctl})
@@ -307,6 +330,13 @@ func TestViewersInWaves(t *testing.T) {
 	srv, base := testServer(t, Config{MaxViewers: 16})
 	time.Sleep(100 * time.Millisecond)
 	baseline := runtime.NumGoroutine()
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	heapBefore := heap()
 	for wave := range 6 { // 6 waves × 10 viewers
 		var vs []*viewer
 		for range 10 {
@@ -334,5 +364,8 @@ func TestViewersInWaves(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > baseline+5 {
 		t.Errorf("goroutines: %d before the waves, %d after", baseline, n)
+	}
+	if after := heap(); after > heapBefore+16<<20 {
+		t.Errorf("heap in use: %d MB before the waves, %d MB after", heapBefore>>20, after>>20)
 	}
 }
