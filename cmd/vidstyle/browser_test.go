@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,34 +65,37 @@ func TestBrowserPreview(t *testing.T) {
 		t.Fatal("chromium is missing: scripts/setup.sh installs it")
 	}
 	dir := t.TempDir()
-	cmd := command(dir, nil, "-in", smallMP4(t), "-live", "-loop", "-serve", "-listen", "127.0.0.1:0", "-model", "toon,pencil", "-scale", "0.5")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	}()
-	logs := lines(t, stderr)
-	var url string
-	re := regexp.MustCompile(`web preview: (http://127\.0\.0\.1:\d+/)`)
-	for l := range logs {
-		if m := re.FindStringSubmatch(l); m != nil {
-			url = m[1]
-			break
+	// serve starts vidstyle -serve and returns its URL and a stop function.
+	serve := func(listen string) (string, func()) {
+		cmd := command(dir, nil, "-in", smallMP4(t), "-live", "-loop", "-serve", "-listen", listen, "-model", "toon,pencil", "-scale", "0.5")
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if url == "" {
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stop := func() {
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+		}
+		logs := lines(t, stderr)
+		re := regexp.MustCompile(`web preview: (http://127\.0\.0\.1:\d+/)`)
+		for l := range logs {
+			if m := re.FindStringSubmatch(l); m != nil {
+				go func() {
+					for range logs {
+					}
+				}()
+				return m[1], stop
+			}
+		}
+		stop()
 		t.Fatal("vidstyle printed no URL")
+		return "", nil
 	}
-	go func() {
-		for range logs {
-		}
-	}()
+	url, stop := serve("127.0.0.1:0")
+	defer func() { stop() }()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-quic", true), chromedp.Flag("allow-loopback-in-peer-connection", true),
@@ -182,4 +186,23 @@ func TestBrowserPreview(t *testing.T) {
 	close2()
 	decoding(page1, "page 1 after page 2 closed")
 	decoding(overlay, "overlay after page 2 closed")
+
+	// The overlay reconnects by itself when vidstyle restarts.
+	connects := func() int {
+		n, err := chromedp.Run(overlay, chromedp.Evaluate[int](`window.vidstyleConnects || 0`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := connects()
+	stop()
+	url2, stop2 := serve(strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"))
+	stop = stop2
+	if url2 != url {
+		t.Fatalf("restarted at %s, not %s", url2, url)
+	}
+	until(t, 40*time.Second, "overlay reconnects", func() bool {
+		return connects() > before && statsOf(overlay).F > 10
+	})
 }

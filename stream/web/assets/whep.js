@@ -44,6 +44,7 @@ function play(video, onState) {
     onState && onState("connecting");
     pc = new RTCPeerConnection();
     window.vidstylePC = pc;
+    window.vidstyleConnects = (window.vidstyleConnects || 0) + 1;
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (e) => {
       video.srcObject = e.streams[0] || new MediaStream([e.track]);
