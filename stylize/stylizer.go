@@ -78,14 +78,15 @@ type Stylizer struct {
 	conv      models.Convention
 	layout    Layout
 	slots     [NumSlots]slot
-	inputs    [NumSlots][]ort.Value
-	outputs   [NumSlots][]ort.Value
 	resizeIn  gocv.InterpolationFlags
 	resizeOut gocv.InterpolationFlags
 }
 
 type slot struct {
 	in, out *ort.Tensor[float32]
+	// binding ties the two tensors to the session once, so that a run
+	// allocates nothing in Go.
+	binding *ort.IoBinding
 	// small holds the frame at the processing size when it differs from the
 	// frame size: the resized input in Prepare, the result in Finish (the two
 	// never overlap on one slot).
@@ -153,8 +154,15 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		if s.w != s.fw || s.h != s.fh {
 			sl.small = gocv.NewMatWithSize(s.h, s.w, gocv.MatTypeCV8UC3)
 		}
-		s.inputs[i] = []ort.Value{sl.in}
-		s.outputs[i] = []ort.Value{sl.out}
+		if sl.binding, err = s.sess.CreateIoBinding(); err == nil {
+			if err = sl.binding.BindInput(inName, sl.in); err == nil {
+				err = sl.binding.BindOutput(outName, sl.out)
+			}
+		}
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%w %s: binding tensors: %w", ErrModel, model.Name, err)
+		}
 	}
 	return s, nil
 }
@@ -390,7 +398,7 @@ func (s *Stylizer) Prepare(i int, src *gocv.Mat) error {
 
 // Infer runs the model on slot i.
 func (s *Stylizer) Infer(i int) error {
-	if err := s.sess.Run(s.inputs[i], s.outputs[i]); err != nil {
+	if err := s.sess.RunWithBinding(s.slots[i].binding); err != nil {
 		return fmt.Errorf("%w %s: run: %s", ErrModel, s.name, oneLine(err))
 	}
 	return nil
@@ -432,11 +440,16 @@ func (s *Stylizer) Close() error {
 	}
 	s.closed = true
 	var errs []error
-	if s.sess != nil {
-		errs = append(errs, s.sess.Destroy())
-	}
+	defer func() {
+		if s.sess != nil {
+			s.sess.Destroy()
+		}
+	}()
 	for i := range s.slots {
 		sl := &s.slots[i]
+		if sl.binding != nil {
+			errs = append(errs, sl.binding.Destroy())
+		}
 		if sl.in != nil {
 			errs = append(errs, sl.in.Destroy())
 		}

@@ -70,6 +70,7 @@ Usage:
   vidstyle -in INPUT -out OUTPUT [options]     stylize a file
   vidstyle -in cam:N [options]                 live preview window of a webcam
   vidstyle models list|pull|info|import …      the styles (see vidstyle models -h)
+  vidstyle bench [-model M] [-size WxH] [-json]  measure a model and the pipeline
 
 Examples:
   vidstyle -in movie.mp4 -out styled.mp4
@@ -145,6 +146,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	quietLibraries()
 	if len(args) > 0 && args[0] == "models" {
 		return modelsMain(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "bench" {
+		return benchMain(args[1:], stdout, stderr)
 	}
 	var o options
 	fs := newFlagSet(&o)
