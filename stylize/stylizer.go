@@ -49,6 +49,10 @@ type Config struct {
 	Device string
 	// Threads is ONNX Runtime's intra-op thread count; 0 lets it choose.
 	Threads int
+	// Spin lets ONNX Runtime's intra-op threads spin-wait between
+	// operators (its default). Off, they sleep and leave the cores to
+	// decoding and encoding.
+	Spin bool
 	// CacheDir holds TensorRT engines between runs; empty disables the cache.
 	CacheDir string
 	// Log receives the device choice and warnings.
@@ -274,6 +278,11 @@ func trySession(model Model, in, out, device string, cfg Config) (*ort.DynamicAd
 	}
 	if err := opts.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("%w: threads: %w", ErrModel, err)
+	}
+	if !cfg.Spin {
+		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			return nil, fmt.Errorf("%w: spinning: %w", ErrModel, err)
+		}
 	}
 	switch device {
 	case DeviceCUDA:

@@ -42,6 +42,7 @@ type benchResult struct {
 	Height         int           `json:"height"`
 	Device         string        `json:"device"`
 	Threads        int           `json:"threads"`
+	Spin           bool          `json:"spin"`
 	Frames         int64         `json:"frames"`
 	RawFPS         float64       `json:"raw_fps"`
 	PipelineFPS    float64       `json:"pipeline_fps"`
@@ -83,6 +84,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.in, "in", "", "clip for the pipeline run (default: a generated 10 s clip at -size)")
 	fs.StringVar(&o.device, "device", stylize.DeviceAuto, "auto, cpu, cuda or tensorrt")
 	fs.IntVar(&o.threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
+	fs.BoolVar(&o.spin, "spin", false, "let ONNX Runtime's threads spin-wait")
 	fs.Int64Var(&o.frames, "frames", 0, "frames per measurement (0: about 10 s of inference, 5 to 300)")
 	fs.BoolVar(&o.serial, "serial", false, "double buffering off in the pipeline run")
 	fs.StringVar(&scales, "scales", "1,0.75,0.5,0.25", "processing scales for the raw frames/s table")
@@ -150,13 +152,13 @@ func bench(o options, scaleList string, c *console, log *slog.Logger) (*benchRes
 	if err != nil {
 		return nil, err
 	}
-	res := &benchResult{Model: m.Name, Width: w, Height: h, Threads: o.threads, Serial: o.serial,
+	res := &benchResult{Model: m.Name, Width: w, Height: h, Threads: o.threads, Spin: o.spin, Serial: o.serial,
 		GFLOPPerFrame: cost.GFLOPs(w, h)}
 	res.PeakGFLOPS, res.PeakFormula = peakGFLOPS()
 
 	// Raw inference at the size, and the number of frames for ~10 s.
 	raw := func(w, h int, frames int64) (float64, string, error) {
-		s, err := stylize.New(rt, m, stylize.Config{FrameWidth: w, FrameHeight: h, Device: o.device, Threads: o.threads, Log: slog.New(slog.DiscardHandler)})
+		s, err := stylize.New(rt, m, stylize.Config{FrameWidth: w, FrameHeight: h, Device: o.device, Threads: o.threads, Spin: o.spin, Log: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			return 0, "", err
 		}
@@ -319,4 +321,3 @@ func printBench(w io.Writer, r *benchResult) {
 		fmt.Fprintf(w, "%-6.2f %-11s %8.2f\n", s.Scale, fmt.Sprintf("%dx%d", s.Width, s.Height), s.RawFPS)
 	}
 }
-

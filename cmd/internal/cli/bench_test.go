@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"os"
@@ -156,4 +157,78 @@ func clip640x360(b *testing.B) string {
 		b.Fatalf("ffmpeg: %v %s", err, msg)
 	}
 	return clip
+}
+
+// BenchmarkPeerOpenCVDNN runs one Johnson-architecture graph (up-sample +
+// conv, reflection padding, opset 9: the kind OpenCV 4.6 imports; random
+// weights) on the same 640x360 frame in ONNX Runtime and in OpenCV's DNN
+// module, and reports both rates, their ratio, and how far the two
+// outputs are apart.
+//
+//	go test ./cmd/internal/cli -run '^$' -bench PeerOpenCVDNN -benchtime 1x
+func BenchmarkPeerOpenCVDNN(b *testing.B) {
+	const w, h, n = 640, 360, 4
+	graph := models.JohnsonGraph(models.JohnsonOptions{Opset: 9, Seed: 5})
+	frame := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	gocv.RandU(&frame, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	for range b.N {
+		// ONNX Runtime, through vidstyle's own path.
+		sty, err := stylize.New(benchRT, stylize.Model{Name: "johnson", ONNX: graph}, stylize.Config{FrameWidth: w, FrameHeight: h, Device: stylize.DeviceCPU})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := sty.Prepare(0, &frame); err != nil {
+			b.Fatal(err)
+		}
+		sty.Infer(0) // warm-up
+		t0 := time.Now()
+		for range n {
+			if err := sty.Infer(0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ortFPS := n / time.Since(t0).Seconds()
+		ortOut := gocv.NewMat()
+		sty.Finish(0, &ortOut)
+		sty.Close()
+
+		// OpenCV DNN on the same graph and frame (RGB 0..255 NCHW blob).
+		net, err := gocv.ReadNetFromONNXBytes(graph)
+		if err != nil {
+			b.Fatal(err)
+		}
+		blob := gocv.BlobFromImage(frame, 1, image.Pt(w, h), gocv.NewScalar(0, 0, 0, 0), true, false)
+		net.SetInput(blob, "")
+		warm := net.Forward("")
+		warm.Close()
+		t0 = time.Now()
+		var out gocv.Mat
+		for i := range n {
+			net.SetInput(blob, "")
+			if i > 0 {
+				out.Close()
+			}
+			out = net.Forward("")
+		}
+		cvFPS := n / time.Since(t0).Seconds()
+		// Compare the two outputs: planar RGB floats → BGR bytes.
+		planes, _ := out.DataPtrFloat32()
+		cvOut := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+		data, _ := cvOut.DataPtrUint8()
+		stylize.Unpack(data, w, h, 3*w, planes, w, h)
+		diff := gocv.NewMat()
+		gocv.AbsDiff(ortOut, cvOut, &diff)
+		flat := diff.Reshape(1, 0)
+		_, worst, _, _ := gocv.MinMaxLoc(flat)
+		for _, m := range []*gocv.Mat{&flat, &diff, &cvOut, &out, &ortOut, &blob} {
+			m.Close()
+		}
+		net.Close()
+		b.ReportMetric(ortFPS, "onnxruntime-fps")
+		b.ReportMetric(cvFPS, "opencv-dnn-fps")
+		b.ReportMetric(ortFPS/cvFPS, "ratio")
+		b.ReportMetric(float64(worst), "max-diff-levels")
+		b.ReportMetric(0, "ns/op")
+	}
 }

@@ -41,6 +41,7 @@ type options struct {
 	scale       float64
 	device      string
 	threads     int
+	spin        bool
 	ortLib      string
 	frames      int64
 	crf         int
@@ -112,6 +113,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
 	fs.StringVar(&o.device, "device", stylize.DeviceAuto, "auto, cpu, cuda or tensorrt (auto: the best GPU provider that loads, else cpu)")
 	fs.IntVar(&o.threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
+	fs.BoolVar(&o.spin, "spin", false, "let ONNX Runtime's threads spin-wait between operators (faster alone, slower beside decode and encode: see BENCHMARKS.md)")
 	fs.StringVar(&o.ortLib, "ort-lib", "", "ONNX Runtime library `path` (default: $"+stylize.LibraryEnv+", then lib/ beside the binary)")
 	fs.Int64Var(&o.frames, "frames", 0, "stop after this many frames (0: all)")
 	fs.IntVar(&o.crf, "crf", 0, "encoder quality, lower is better (default 18 for H.264, 32 for VP9)")

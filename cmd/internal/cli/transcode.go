@@ -279,7 +279,7 @@ func openStyles(o options, p capture.Props, pw, ph int, c *console, log *slog.Lo
 	}
 	return newStyleSet(rt, ms, stylize.Config{
 		FrameWidth: p.Width, FrameHeight: p.Height, Width: pw, Height: ph,
-		Device: o.device, Threads: o.threads, CacheDir: cache, Log: log,
+		Device: o.device, Threads: o.threads, Spin: o.spin, CacheDir: cache, Log: log,
 	}, o.preload)
 }
 
