@@ -1,0 +1,45 @@
+package main_test
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestBenchCommand: vidstyle bench -json at a small size reports sane
+// numbers for every field it promises.
+func TestBenchCommand(t *testing.T) {
+	code, out, stderr := vidstyleOut(t, t.TempDir(), "bench", "-model", "toon", "-size", "160x96", "-frames", "20", "-scales", "1,0.5", "-json", "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r struct {
+		Raw     float64 `json:"raw_fps"`
+		Pipe    float64 `json:"pipeline_fps"`
+		Over    float64 `json:"pipeline_over_raw"`
+		Allocs  float64 `json:"go_allocs_per_frame"`
+		GFLOPS  float64 `json:"gflops"`
+		Peak    float64 `json:"peak_gflops"`
+		Formula string  `json:"peak_formula"`
+		Stages  []struct {
+			Name   string  `json:"name"`
+			Median float64 `json:"median_ms"`
+			P95    float64 `json:"p95_ms"`
+		} `json:"stages"`
+		Scales []struct {
+			Width  int     `json:"width"`
+			RawFPS float64 `json:"raw_fps"`
+		} `json:"scales"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if r.Raw <= 0 || r.Pipe <= 0 || r.Over <= 0 || r.GFLOPS <= 0 || r.Peak <= 0 || r.Formula == "" || r.Allocs < 0 {
+		t.Errorf("result %+v", r)
+	}
+	if len(r.Stages) != 5 || r.Stages[2].Name != "infer" || r.Stages[2].Median <= 0 || r.Stages[2].P95 < r.Stages[2].Median {
+		t.Errorf("stages %+v", r.Stages)
+	}
+	if len(r.Scales) != 2 || r.Scales[1].Width != 80 || r.Scales[1].RawFPS <= 0 {
+		t.Errorf("scales %+v", r.Scales)
+	}
+}
