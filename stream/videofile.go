@@ -265,11 +265,15 @@ func (v *VideoFile) WriteMat(m *gocv.Mat) error {
 	}
 	if _, err := v.stdin.Write(data); err != nil {
 		// ffmpeg died or closed its input: its stderr says why.
+		fallback := err.Error()
 		select {
 		case <-v.exited:
+			if v.waitErr != nil {
+				fallback = v.waitErr.Error() // "signal: file size limit exceeded", …
+			}
 		case <-time.After(5 * time.Second):
 		}
-		return fmt.Errorf("%w stopped after %d frames: %s", ErrFFmpeg, v.frames, v.stderr.lastLine(err.Error()))
+		return fmt.Errorf("%w stopped after %d frames: %s", ErrFFmpeg, v.frames, v.stderr.lastLine(fallback))
 	}
 	v.frames++
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
@@ -290,6 +292,21 @@ func TestBadInput(t *testing.T) {
 	gocv.IMWrite(tiny, m)
 	m.Close()
 	noFFmpeg := t.TempDir() // a PATH with no ffmpeg in it
+	audioOnly := filepath.Join(dir, "audio.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:a", "aac", audioOnly)
+	badPNG := write("broken.png", []byte("\x89PNG but not really"))
+	sideDir := t.TempDir()
+	withSidecar := filepath.Join(sideDir, "net.onnx")
+	os.WriteFile(withSidecar, models.JohnsonGraph(models.JohnsonOptions{Opset: 13}), 0o644)
+	os.WriteFile(filepath.Join(sideDir, "net.json"), []byte(`{"range":"0..100"}`), 0o644)
+	var truncated string
+	if udnie := filepath.Join(repoRoot, "..", "shared", "models", "udnie.onnx"); fileExists(udnie) {
+		data, _ := os.ReadFile(udnie)
+		truncated = write("udnie-half.onnx", data[:len(data)/2])
+	} else {
+		good := models.JohnsonGraph(models.JohnsonOptions{Opset: 13})
+		truncated = write("johnson-half.onnx", good[:len(good)/2])
+	}
 	small := smallMP4(t)
 	photo := filepath.Join(filepath.Dir(small), "face.jpg")
 
@@ -309,6 +326,11 @@ func TestBadInput(t *testing.T) {
 		{"unknown output type", nil, []string{"-in", small, "-out", "o.avi"}, 1, ".avi is not a video type"},
 		{"video into an image", nil, []string{"-in", small, "-out", "o.png"}, 2, "is a video: give a video output"},
 		{"ffmpeg missing", []string{"PATH=" + noFFmpeg}, []string{"-in", small, "-out", "o.mp4"}, 1, "ffmpeg not found"},
+		{"audio only", nil, []string{"-in", audioOnly, "-out", "o.mp4"}, 1, "cannot decode as video"},
+		{"unsupported image", nil, []string{"-in", badPNG, "-out", "o.png"}, 1, "not an image OpenCV can read"},
+		{"no such camera", nil, []string{"-in", "cam:7", "-out", "o.mp4"}, 1, "camera 7: cannot open"},
+		{"model truncated", nil, []string{"-in", photo, "-out", "o.png", "-model", truncated}, 1, "is not a valid ONNX model"},
+		{"sidecar with a bad value", nil, []string{"-in", photo, "-out", "o.png", "-model", withSidecar}, 1, `range "0..100"`},
 		{"model not ONNX", nil, []string{"-in", photo, "-out", "o.png", "-model", notONNX}, 1, "is not a valid ONNX model"},
 		{"model unknown", nil, []string{"-in", photo, "-out", "o.png", "-model", "nonesuch"}, 1, `unknown model "nonesuch"`},
 		{"ONNX Runtime missing", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", "/nonexistent/libonnxruntime.so.1"}, 1, "ONNX Runtime library /nonexistent/libonnxruntime.so.1"},
@@ -335,6 +357,34 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("left in the output folder: %v", left)
 			}
 		})
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// TestDiskFullDuringATranscode: the encoder runs out of room (a 200 KB
+// file-size limit stands in for a full disk): one line naming the
+// problem, exit 1, nothing left behind.
+func TestDiskFullDuringATranscode(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", `ulimit -f 200 && exec "$0" "$@"`, binary, "-in", smallMP4(t), "-out", "o.mp4")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), stylize.LibraryEnv+"="+ortLib, "XDG_CACHE_HOME="+cacheHome)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 || !strings.Contains(last, "ffmpeg stopped after") || !strings.Contains(last, "file size limit exceeded") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	if left := listDir(t, dir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }
 

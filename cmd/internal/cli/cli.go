@@ -213,6 +213,9 @@ func newConsole(stderr io.Writer, quiet, verbose bool) *console {
 // (pages of them for a file that is not a video): vidstyle says what went
 // wrong in one line.
 func quietLibraries() {
+	if _, set := os.LookupEnv("OPENCV_LOG_LEVEL"); !set {
+		capture.QuietOpenCV()
+	}
 	for k, v := range map[string]string{"OPENCV_FFMPEG_LOGLEVEL": "-8", "OPENCV_LOG_LEVEL": "ERROR",
 		"QT_LOGGING_RULES": "default.warning=false"} {
 		if _, set := os.LookupEnv(k); !set {
