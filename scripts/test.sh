@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: gofmt, go vet, go mod tidy, all tests with the
-# race detector, then the OpenCV Mat leak checks (-tags matprofile).
+# race detector, the OpenCV Mat leak checks (-tags matprofile), and each
+# fuzz target for a few seconds.
 # Needs what scripts/setup.sh installs. Extra arguments go to both go test runs
 # (for example -run TestBadInput).
 set -euo pipefail
@@ -37,3 +38,9 @@ step "go test -race (in a fresh network namespace)"
 in_netns go test -race -count=1 "$@" ./...
 step "go test -tags matprofile (Mat leaks)"
 in_netns go test -tags matprofile -count=1 "$@" ./capture ./stylize ./cmd/vidstyle
+if [ $# -eq 0 ]; then
+	step "fuzzing, a few seconds per target (make fuzz runs them longer)"
+	for t in models:FuzzParseSidecar models:FuzzParseGraph stream/web:FuzzWHEPOffer stream/web:FuzzAPI; do
+		in_netns go test -run '^$' -fuzz "^${t##*:}\$" -fuzztime 4s "./${t%%:*}"
+	done
+fi

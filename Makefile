@@ -1,0 +1,27 @@
+# Developer shortcuts; scripts/ holds the real steps.
+FUZZTIME ?= 60s
+FUZZ_TARGETS = models:FuzzParseSidecar models:FuzzParseGraph stream/web:FuzzWHEPOffer stream/web:FuzzAPI
+
+.PHONY: help setup test fuzz bench bench-live
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+setup: ## install everything and build bin/vidstyle
+	scripts/setup.sh
+
+test: ## what CI runs: gofmt, vet, tests with -race, Mat leak checks, short fuzzing
+	scripts/test.sh
+
+fuzz: ## run each fuzz target for FUZZTIME (default 60s) in a fresh network namespace
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		unshare -n sh -c "ip link set lo up && GOPROXY=off go test -run '^$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) ./$$pkg" || exit 1; \
+	done
+
+bench: ## vidstyle bench for the built-in style and udnie at 640x360
+	bin/vidstyle bench -model toon
+	bin/vidstyle bench -model ../shared/models/udnie.onnx -frames 16
+
+bench-live: ## latency of the live preview under Xvfb
+	scripts/bench-live.sh

@@ -1,0 +1,66 @@
+package models
+
+import (
+	"testing"
+)
+
+// sidecarCases drives the sidecar fuzz seeds (and documents the format).
+var sidecarCases = []string{
+	`{}`,
+	`{"layout":"NHWC","channels":"BGR","range":"-1..1","multiple":8}`,
+	`{"range":"0..1"}`,
+	`{"range":"0..100"}`,
+	`{"layout":"CHW"}`,
+	`{"gamma":2}`,
+	`not json`,
+	`{"multiple":-3}`,
+	`{"multiple":1e99}`,
+	`{} {}`,
+}
+
+func FuzzParseSidecar(f *testing.F) {
+	for _, c := range sidecarCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSidecar(data)
+		if err != nil {
+			return
+		}
+		var c Convention
+		if err := c.apply(s, "fuzz"); err != nil {
+			return
+		}
+		c = c.WithDefaults()
+		if c.Multiple < 1 || c.Multiple > 64 || c.Scale <= 0 {
+			t.Fatalf("accepted a convention out of range: %+v", c)
+		}
+	})
+}
+
+// FuzzParseGraph feeds the ONNX reader, the cost counter and the size
+// rewriter arbitrary bytes: errors are fine, panics are not, and a
+// rewritten model reads back.
+func FuzzParseGraph(f *testing.F) {
+	f.Add(JohnsonGraph(JohnsonOptions{Size: 224}))
+	f.Add(buildToon())
+	f.Add(badGraph(func(g *graphBuilder) { g.extraInputs = []string{"mask"} }))
+	f.Add([]byte{0x08, 0x07, 0x3a, 0x00})
+	f.Add([]byte("not onnx"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := ParseGraph(data)
+		if err != nil {
+			return
+		}
+		g.Cost()
+		g.CheckImage()
+		ResolveConvention(g, "")
+		out, _, err := FreeSize(data)
+		if err != nil {
+			return
+		}
+		if _, err := ParseGraph(out); err != nil {
+			t.Fatalf("FreeSize wrote a model that does not read back: %v", err)
+		}
+	})
+}
