@@ -191,6 +191,10 @@ var progressLine = regexp.MustCompile(`progress: frame (\d+)`)
 // interruptible starts a transcode of a 10 s clip and waits until it has
 // written at least 5 frames.
 func interruptible(t *testing.T, dir string, args ...string) (cmdWait func() (int, string), signal func(), next <-chan string) {
+	return interruptibleWith(t, dir, syscall.SIGINT, args...)
+}
+
+func interruptibleWith(t *testing.T, dir string, sig syscall.Signal, args ...string) (cmdWait func() (int, string), signal func(), next <-chan string) {
 	in := filepath.Join(dir, "long.mp4")
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine=frequency=300",
 		"-t", "10", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", in)
@@ -223,7 +227,36 @@ func interruptible(t *testing.T, dir string, args ...string) (cmdWait func() (in
 		}
 		return code, strings.Join(all, "\n")
 	}
-	return wait, func() { cmd.Process.Signal(syscall.SIGINT) }, ch
+	return wait, func() { cmd.Process.Signal(sig) }, ch
+}
+
+// TestSIGTERMKeepsAPlayableFile: a service manager's stop is a Ctrl-C.
+func TestSIGTERMKeepsAPlayableFile(t *testing.T) {
+	dir := t.TempDir()
+	wait, term, _ := interruptibleWith(t, dir, syscall.SIGTERM, "-model", "toon")
+	term()
+	code, stderr := wait()
+	if code != 130 || !strings.Contains(stderr, "interrupted: kept") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if v, _ := probe(t, filepath.Join(dir, "cut.mp4")); v.frames() < 5 {
+		t.Fatalf("%d frames kept", v.frames())
+	}
+}
+
+// TestOddSizeWorks: a 17x33 video is stylized; H.264 4:2:0 pads it by a
+// pixel each way, with a warning.
+func TestOddSizeWorks(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "odd.mkv")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25", "-vf", "scale=17:33,format=bgr0", "-frames:v", "20", "-c:v", "ffv1", in)
+	code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", "odd.mp4")
+	if code != 0 || !strings.Contains(stderr, "odd frame size 17x33: padded to 18x34") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if v, _ := probe(t, filepath.Join(dir, "odd.mp4")); v.frames() != 20 || v.Width != 18 || v.Height != 34 {
+		t.Fatalf("output %+v", v)
+	}
 }
 
 func TestCtrlCKeepsAPlayableFileOfTheFramesDone(t *testing.T) {

@@ -279,18 +279,21 @@ func TestBadRequests(t *testing.T) {
 // TestSessionsThatNeverConnectAreReaped: an offer whose peer never
 // answers ICE is closed after ReapAfter.
 func TestSessionsThatNeverConnectAreReaped(t *testing.T) {
-	srv, base := testServer(t, Config{ReapAfter: 300 * time.Millisecond})
-	for range 5 {
-		pc, sdp := offer(t)
+	const n = 100
+	srv, base := testServer(t, Config{ReapAfter: 3 * time.Second, MaxViewers: n})
+	_, sdp := offer(t) // one offer, posted 100 times, never answered
+	for i := range n {
 		if res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(sdp)); res.StatusCode != http.StatusCreated {
-			t.Fatalf("POST: %s", res.Status)
+			t.Fatalf("POST %d: %s", i, res.Status)
 		}
-		pc.Close() // never sets the answer: never connects
 	}
-	if srv.Viewers() != 5 {
-		t.Fatalf("%d sessions, want 5 before the reaping", srv.Viewers())
+	if res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(sdp)); res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("POST %d over the cap: %s", n+1, res.Status)
 	}
-	until := time.Now().Add(5 * time.Second)
+	if srv.Viewers() != n {
+		t.Fatalf("%d sessions, want %d before the reaping", srv.Viewers(), n)
+	}
+	until := time.Now().Add(15 * time.Second)
 	for srv.Viewers() > 0 && time.Now().Before(until) {
 		time.Sleep(50 * time.Millisecond)
 	}
