@@ -2,7 +2,9 @@
 FUZZTIME ?= 60s
 FUZZ_TARGETS = models:FuzzParseSidecar models:FuzzParseGraph stream/web:FuzzWHEPOffer stream/web:FuzzAPI
 
-.PHONY: help setup test fuzz bench bench-live
+SOAK_FRAMES ?= 20000
+
+.PHONY: help setup test fuzz soak bench bench-live
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -18,6 +20,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s) in a fresh network name
 		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		unshare -n sh -c "ip link set lo up && GOPROXY=off go test -run '^$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) ./$$pkg" || exit 1; \
 	done
+
+soak: ## the live path for SOAK_FRAMES painted frames (default 20000) with style switches and web viewers, Mat-counted
+	unshare -n sh -c "ip link set lo up && VIDSTYLE_SOAK_FRAMES=$(SOAK_FRAMES) GOPROXY=off go test -tags matprofile -count=1 -timeout 0 -run '^TestSoak$$' -v ./cmd/internal/cli"
 
 bench: ## vidstyle bench for the built-in style and udnie at 640x360
 	bin/vidstyle bench -model toon

@@ -98,6 +98,9 @@ type live struct {
 	web *web.Broadcaster
 	// window is whether a preview window shows the frames.
 	window bool
+	// unpaced reads a file as fast as it decodes (soak tests), not at its
+	// frame rate.
+	unpaced bool
 
 	// Owned by the model loop.
 	styled   gocv.Mat
@@ -312,7 +315,7 @@ func (lv *live) capture(ctx context.Context) {
 			}
 			continue
 		}
-		if lv.src.Props().Kind == capture.KindFile {
+		if lv.src.Props().Kind == capture.KindFile && !lv.unpaced {
 			if !sleepCtx(ctx, time.Until(start.Add(tm.PTS))) {
 				ref.Release()
 				return
