@@ -550,17 +550,28 @@ func (lv *live) render() {
 		dst.Close()
 		gocv.Line(out, image.Pt(half.Max.X, 0), image.Pt(half.Max.X, orig.Rows()), color.RGBA{255, 255, 255, 0}, 1)
 	}
-	lv.drawHUD(out)
+	timing := pipeline.Timing{Captured: lv.captured}
+	// The web stream (and so the OBS overlay) gets the picture without the
+	// HUD, which is for the window.
+	if lv.web != nil {
+		webRef := ref
+		if lv.window {
+			webRef = lv.views.Get()
+			out.CopyTo(webRef.V)
+		} else {
+			ref.Retain()
+		}
+		lv.web.Send(pipeline.Frame[*gocv.Mat]{Timing: timing, Image: webRef})
+	}
+	if lv.window {
+		lv.drawHUD(out)
+	}
 	if lv.last != nil {
 		lv.last.Release()
 	}
 	ref.Retain()
 	lv.last = ref
-	f := pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{Captured: lv.captured}, Image: ref}
-	if lv.web != nil {
-		ref.Retain()
-		lv.web.Send(f)
-	}
+	f := pipeline.Frame[*gocv.Mat]{Timing: timing, Image: ref}
 	if lv.window {
 		lv.shown.Put(f)
 	} else {
