@@ -4,10 +4,6 @@ package stylize
 // planar RGB float32 planes. They are plain loops over slices: no cgo, no
 // allocation, and (per FIELD-NOTES) faster than cv::dnn::blobFromImage.
 
-// PadTo4 rounds n up to a multiple of 4, the stride of the transform nets'
-// two down-sampling convolutions.
-func PadTo4(n int) int { return (n + 3) &^ 3 }
-
 // Pack writes the w×h BGR image src (rows stride bytes apart) into the
 // planar RGB planes dst (3 planes of pw×ph, pw ≥ w, ph ≥ h). Columns and rows
 // past the image repeat its last column and row.
@@ -61,7 +57,8 @@ func toByte(v float32) byte {
 	return byte(v)
 }
 
-// PadTo rounds n up to a multiple of m (m ≥ 1).
+// PadTo rounds n up to a multiple of m (m ≥ 1); the Johnson nets want 4,
+// the stride of their two down-sampling convolutions.
 func PadTo(n, m int) int { return (n + m - 1) / m * m }
 
 // Layout is how a model takes its pixels, for PackWith and UnpackWith.

@@ -68,7 +68,7 @@ func randomBGR(w, h int, seed uint64) []byte {
 func TestPackUnpackRoundTripIsExact(t *testing.T) {
 	for _, sz := range [][2]int{{16, 16}, {17, 33}, {560, 320}, {101, 75}} {
 		w, h := sz[0], sz[1]
-		pw, ph := stylize.PadTo4(w), stylize.PadTo4(h)
+		pw, ph := stylize.PadTo(w, 4), stylize.PadTo(h, 4)
 		src := randomBGR(w, h, uint64(w*h))
 		planes := make([]float32, 3*pw*ph)
 		stylize.Pack(planes, pw, ph, src, w, h, 3*w)

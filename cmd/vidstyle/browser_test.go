@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -67,7 +69,7 @@ func TestBrowserPreview(t *testing.T) {
 	dir := t.TempDir()
 	// serve starts vidstyle -serve and returns its URL and a stop function.
 	serve := func(listen string) (string, func()) {
-		cmd := command(dir, nil, "-in", smallMP4(t), "-live", "-loop", "-serve", "-listen", listen, "-model", "toon,pencil", "-scale", "0.5")
+		cmd := command(dir, nil, "-in", testmedia.SmallMP4(t), "-live", "-loop", "-serve", "-listen", listen, "-model", "toon,pencil", "-scale", "0.5")
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -74,17 +74,6 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// smallMP4 is the clip that ships inside the gocv module: 560x320, 30 fps,
-// 166 frames, AAC audio.
-func smallMP4(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
-	if err != nil {
-		t.Fatalf("locating the gocv module: %v", err)
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
-}
-
 // sharedModel is a pretrained model from ../shared/models, or a skip.
 func sharedModel(t testing.TB, name string) string {
 	t.Helper()
@@ -190,47 +179,6 @@ func (s stream) frames() int {
 func (s stream) seconds() float64 {
 	f, _ := strconv.ParseFloat(s.Duration, 64)
 	return f
-}
-
-// decodeAll reads every frame of a video with OpenCV.
-func decodeAll(t testing.TB, path string) []gocv.Mat {
-	t.Helper()
-	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vc.Close()
-	var frames []gocv.Mat
-	for {
-		m := gocv.NewMat()
-		if !vc.Read(&m) || m.Empty() {
-			m.Close()
-			break
-		}
-		frames = append(frames, m)
-	}
-	t.Cleanup(func() {
-		for _, m := range frames {
-			m.Close()
-		}
-	})
-	return frames
-}
-
-// psnr compares two BGR images of one size, in dB.
-func psnr(a, b gocv.Mat) float64 {
-	da, _ := a.DataPtrUint8()
-	db, _ := b.DataPtrUint8()
-	var sum float64
-	for i := range da {
-		d := float64(da[i]) - float64(db[i])
-		sum += d * d
-	}
-	mse := sum / float64(len(da))
-	if mse == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/mse)
 }
 
 // meanAbsDiff is the mean absolute difference per channel value.

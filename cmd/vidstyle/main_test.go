@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/models"
@@ -21,7 +23,7 @@ import (
 
 func TestTranscodeSmallMP4WithTheBuiltinStyle(t *testing.T) {
 	dir := t.TempDir()
-	in := smallMP4(t)
+	in := testmedia.SmallMP4(t)
 	code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", "styled.mp4")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
@@ -49,7 +51,7 @@ func TestTranscodeSmallMP4WithTheBuiltinStyle(t *testing.T) {
 	if m, d := bytes.Index(data, []byte("moov")), bytes.Index(data, []byte("mdat")); m < 0 || m > d {
 		t.Errorf("not +faststart: moov at %d, mdat at %d", m, d)
 	}
-	src, dst := decodeAll(t, in), decodeAll(t, out)
+	src, dst := testmedia.DecodeAll(t, in), testmedia.DecodeAll(t, out)
 	for _, i := range []int{0, 80, 165} {
 		if d := meanAbsDiff(src[i], dst[i]); d < 8 {
 			t.Errorf("frame %d differs from the input by only %.1f levels: not stylized", i, d)
@@ -91,7 +93,7 @@ func TestContainersKeepExactRateAndAudio(t *testing.T) {
 func TestNeuralStyleMatchesADirectRunFrameByFrame(t *testing.T) {
 	model := sharedModel(t, "udnie")
 	dir := t.TempDir()
-	in := smallMP4(t)
+	in := testmedia.SmallMP4(t)
 	const pw, ph = 160, 96
 	code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", "udnie.mp4", "-model", model, "-size", "160x96")
 	if code != 0 {
@@ -101,7 +103,7 @@ func TestNeuralStyleMatchesADirectRunFrameByFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := decodeAll(t, in)
+	src := testmedia.DecodeAll(t, in)
 	sty, err := stylize.New(rt, stylize.Model{Name: "udnie", ONNX: graph}, stylize.Config{
 		FrameWidth: src[0].Cols(), FrameHeight: src[0].Rows(), Width: pw, Height: ph, Device: stylize.DeviceCPU})
 	if err != nil {
@@ -122,20 +124,20 @@ func TestNeuralStyleMatchesADirectRunFrameByFrame(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out := decodeAll(t, filepath.Join(dir, "udnie.mp4"))
+	out := testmedia.DecodeAll(t, filepath.Join(dir, "udnie.mp4"))
 	if len(out) != len(src) {
 		t.Fatalf("%d frames out, %d in", len(out), len(src))
 	}
 	worst := math.Inf(1)
 	for i := range out {
-		p := psnr(out[i], ref[i])
+		p := testmedia.PSNR(out[i], ref[i])
 		worst = min(worst, p)
 		if p < 35 {
 			t.Errorf("frame %d: PSNR %.1f dB against a direct run, want ≥ 35", i, p)
 		}
 		// Order: where neighbouring frames really differ, frame i is
 		// closer to its own reference than to its neighbour's.
-		if i+1 < len(out) && psnr(ref[i], ref[i+1]) < 30 && psnr(out[i], ref[i+1]) >= p {
+		if i+1 < len(out) && testmedia.PSNR(ref[i], ref[i+1]) < 30 && testmedia.PSNR(out[i], ref[i+1]) >= p {
 			t.Errorf("frame %d looks more like reference %d than its own: frames swapped", i, i+1)
 		}
 	}
@@ -147,7 +149,7 @@ func TestNeuralStyleMatchesADirectRunFrameByFrame(t *testing.T) {
 func TestTruncatedInputIsNotAnError(t *testing.T) {
 	dir := t.TempDir()
 	full := filepath.Join(dir, "full.mp4")
-	ffmpeg(t, "-i", smallMP4(t), "-c", "copy", "-movflags", "+faststart", full)
+	ffmpeg(t, "-i", testmedia.SmallMP4(t), "-c", "copy", "-movflags", "+faststart", full)
 	data, err := os.ReadFile(full)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +171,7 @@ func TestTruncatedInputIsNotAnError(t *testing.T) {
 
 func TestImageToImage(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg")
+	in := filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg")
 	code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", "face.png", "-scale", "0.5")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
@@ -340,7 +342,7 @@ func TestBadInput(t *testing.T) {
 		good := models.JohnsonGraph(models.JohnsonOptions{Opset: 13})
 		truncated = write("johnson-half.onnx", good[:len(good)/2])
 	}
-	small := smallMP4(t)
+	small := testmedia.SmallMP4(t)
 	photo := filepath.Join(filepath.Dir(small), "face.jpg")
 
 	cases := []struct {
@@ -403,7 +405,7 @@ func fileExists(p string) bool {
 // problem, exit 1, nothing left behind.
 func TestDiskFullDuringATranscode(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command("sh", "-c", `ulimit -f 200 && exec "$0" "$@"`, binary, "-in", smallMP4(t), "-out", "o.mp4")
+	cmd := exec.Command("sh", "-c", `ulimit -f 200 && exec "$0" "$@"`, binary, "-in", testmedia.SmallMP4(t), "-out", "o.mp4")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), stylize.LibraryEnv+"="+ortLib, "XDG_CACHE_HOME="+cacheHome)
 	out, err := cmd.CombinedOutput()
@@ -426,7 +428,7 @@ func TestFindsONNXRuntimeWithoutSettings(t *testing.T) {
 		t.Skipf("%s is set: the default lookup is not what the tests use", stylize.LibraryEnv)
 	}
 	out := filepath.Join(t.TempDir(), "o.png")
-	cmd := command(repoRoot, nil, "-in", filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg"), "-out", out, "-q")
+	cmd := command(repoRoot, nil, "-in", filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg"), "-out", out, "-q")
 	cmd.Env = append(os.Environ(), stylize.LibraryEnv+"=")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, msg)
@@ -452,9 +454,9 @@ func TestNoMatLeaks(t *testing.T) {
 		t.Skip("needs -tags matprofile (scripts/test.sh runs it so)")
 	}
 	dir := t.TempDir()
-	photo := filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg")
+	photo := filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg")
 	for _, args := range [][]string{
-		{"-in", smallMP4(t), "-out", "v.mp4", "-frames", "40", "-scale", "0.5"},
+		{"-in", testmedia.SmallMP4(t), "-out", "v.mp4", "-frames", "40", "-scale", "0.5"},
 		{"-in", photo, "-out", "p.png"},
 		{"-in", photo, "-out", "p.png", "-model", "nonesuch"}, // an error path
 	} {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+
 	"github.com/vidstyle/vidstyle/models"
 )
 
@@ -52,7 +54,7 @@ func TestModelsListShowsBuiltinsStoredAndCatalog(t *testing.T) {
 		}
 	}
 	// Every name listed is one -model takes.
-	photo := filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg")
+	photo := filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg")
 	if code, stderr := vidstyle(t, dir, nil, "-in", photo, "-out", "o.png", "-models-dir", store, "-model", "mine", "-size", "64x48"); code != 0 {
 		t.Fatalf("-model mine: exit %d: %s", code, stderr)
 	}
@@ -89,7 +91,7 @@ func TestModelsImportMakesAZooModelSizeFree(t *testing.T) {
 	if !strings.Contains(out, "input1 float32 [1, 3, height, width]") || !strings.Contains(out, "0.308 MFLOP") {
 		t.Fatalf("info after import:\n%s", out)
 	}
-	code, stderr2 := vidstyle(t, dir, nil, "-in", smallMP4(t), "-out", "z.mp4", "-models-dir", store, "-model", "zoo", "-frames", "2")
+	code, stderr2 := vidstyle(t, dir, nil, "-in", testmedia.SmallMP4(t), "-out", "z.mp4", "-models-dir", store, "-model", "zoo", "-frames", "2")
 	if code != 0 || !strings.Contains(stderr2, "with zoo at 560x320") {
 		t.Fatalf("run at 560x320: exit %d: %s", code, stderr2)
 	}
@@ -126,7 +128,7 @@ func TestModelsPull(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "no sha256 to check") || !strings.Contains(stderr, hash) {
 		t.Fatalf("pull URL: exit %d: %s", code, stderr)
 	}
-	if code, stderr := vidstyle(t, dir, nil, "-in", smallMP4(t), "-out", "net.mp4", "-models-dir", store, "-model", "net", "-frames", "2", "-scale", "0.5"); code != 0 {
+	if code, stderr := vidstyle(t, dir, nil, "-in", testmedia.SmallMP4(t), "-out", "net.mp4", "-models-dir", store, "-model", "net", "-frames", "2", "-scale", "0.5"); code != 0 {
 		t.Fatalf("running the pulled model: exit %d: %s", code, stderr)
 	}
 	code, _, stderr = vidstyleOut(t, dir, "models", "pull", "-models-dir", store, "-sha256", hash, srv.URL+"/net.onnx")
@@ -159,7 +161,7 @@ func TestModelsPull(t *testing.T) {
 
 	// -model with a catalog name pulls on first use (here: from a mirror
 	// whose file is not the real one, so it is refused).
-	code, stderr = vidstyle(t, dir, nil, "-in", filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg"), "-out", "o.png",
+	code, stderr = vidstyle(t, dir, nil, "-in", filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg"), "-out", "o.png",
 		"-models-dir", filepath.Join(dir, "other"), "-catalog-mirror", srv.URL, "-model", "candy")
 	if code == 0 || !strings.Contains(stderr, "pulling it into") || !strings.Contains(stderr, "candy-9.onnx: HTTP 404") {
 		t.Errorf("-model candy: exit %d: %s", code, stderr)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+
 	"gocv.io/x/gocv"
 )
 
@@ -88,7 +90,7 @@ func TestPreviewWindowHotKeys(t *testing.T) {
 	display := xvfb(t)
 	dir := t.TempDir()
 	cmd := command(dir, []string{"DISPLAY=" + display, "VIDSTYLE_DEBUG_MATS=1"},
-		"-in", smallMP4(t), "-live", "-loop", "-model", "toon,pencil", "-scale", "0.5", "-snapshots", dir, "-stats-period", "1h")
+		"-in", testmedia.SmallMP4(t), "-live", "-loop", "-model", "toon,pencil", "-scale", "0.5", "-snapshots", dir, "-stats-period", "1h")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +170,7 @@ func TestPreviewWindowHotKeys(t *testing.T) {
 	m := waitFor(`snapshot saved to (\S+\.png)`)
 	snap := gocv.IMRead(m[1], gocv.IMReadColor)
 	defer snap.Close()
-	if p := psnr(snap, b); p < 50 {
+	if p := testmedia.PSNR(snap, b); p < 50 {
 		t.Errorf("snapshot differs from the window: PSNR %.1f dB", p)
 	}
 
@@ -177,7 +179,7 @@ func TestPreviewWindowHotKeys(t *testing.T) {
 	waitFor("view: original")
 	orig := screenshot(t, display, wid)
 	best := 0.0
-	for _, f := range decodeAll(t, smallMP4(t)) {
+	for _, f := range testmedia.DecodeAll(t, testmedia.SmallMP4(t)) {
 		best = max(best, psnrBelow(orig, f, 100)) // below the HUD
 	}
 	if best < 30 {
@@ -221,12 +223,12 @@ func psnrBelow(a, b gocv.Mat, rows int) float64 {
 	ca, cb := ra.Clone(), rb.Clone()
 	defer ca.Close()
 	defer cb.Close()
-	return psnr(ca, cb)
+	return testmedia.PSNR(ca, cb)
 }
 
 func TestPreviewWindowNeedsADisplay(t *testing.T) {
 	for _, display := range []string{"", ":97"} {
-		code, stderr := vidstyle(t, t.TempDir(), []string{"DISPLAY=" + display}, "-in", smallMP4(t), "-live")
+		code, stderr := vidstyle(t, t.TempDir(), []string{"DISPLAY=" + display}, "-in", testmedia.SmallMP4(t), "-live")
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
 		if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "no display") || !strings.Contains(lines[0], "-out FILE") {
 			t.Errorf("DISPLAY=%q: exit %d:\n%s", display, code, stderr)
@@ -239,7 +241,7 @@ func TestPreviewWindowNeedsADisplay(t *testing.T) {
 func TestWindowBesideAFile(t *testing.T) {
 	display := xvfb(t)
 	dir := t.TempDir()
-	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", smallMP4(t), "-out", "w.mp4", "-window", "-frames", "90", "-model", "toon")
+	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", testmedia.SmallMP4(t), "-out", "w.mp4", "-window", "-frames", "90", "-model", "toon")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

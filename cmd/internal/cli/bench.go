@@ -212,10 +212,8 @@ func bench(o options, scaleList string, c *console, log *slog.Logger) (*benchRes
 	defer os.RemoveAll(tmp)
 	if clip == "" {
 		clip = filepath.Join(tmp, "clip.mp4")
-		gen := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=30", w, h),
-			"-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", clip)
-		if out, err := gen.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("making a clip with ffmpeg: %v %s", err, out)
+		if err := makeClip("", w, h, clip); err != nil {
+			return nil, err
 		}
 	}
 	log.Info(fmt.Sprintf("bench: pipeline on %s, %d frames", clip, n))
@@ -278,6 +276,22 @@ func bench(o options, scaleList string, c *console, log *slog.Logger) (*benchRes
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// makeClip writes a w×h H.264 clip at path for a pipeline run: from, scaled
+// (with its audio), or else 10 s of ffmpeg's test pattern at 30 fps.
+func makeClip(from string, w, h int, path string) error {
+	args := []string{"-v", "error", "-y"}
+	if from != "" {
+		args = append(args, "-i", from, "-vf", fmt.Sprintf("scale=%d:%d", w, h), "-c:a", "copy")
+	} else {
+		args = append(args, "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=30", w, h), "-t", "10")
+	}
+	args = append(args, "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p", path)
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("making a clip with ffmpeg: %v %s", err, out)
+	}
+	return nil
 }
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -7,15 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
@@ -147,14 +146,9 @@ func repoRoot() string {
 
 // clip640x360 scales the clip that ships with gocv to 640x360.
 func clip640x360(b *testing.B) string {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
-	if err != nil {
-		b.Fatal(err)
-	}
-	small := filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
 	clip := filepath.Join(b.TempDir(), "clip640x360.mp4")
-	if msg, err := exec.Command("ffmpeg", "-v", "error", "-i", small, "-vf", "scale=640:360", "-c:v", "libx264", "-crf", "16", "-c:a", "copy", clip).CombinedOutput(); err != nil {
-		b.Fatalf("ffmpeg: %v %s", err, msg)
+	if err := makeClip(testmedia.SmallMP4(b), 640, 360, clip); err != nil {
+		b.Fatal(err)
 	}
 	return clip
 }

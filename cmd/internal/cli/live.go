@@ -243,7 +243,8 @@ func runLive(o options, c *console, log *slog.Logger) (int, error) {
 	} else {
 		go func() { <-ctx.Done(); winErr <- nil }()
 	}
-	go lv.report(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); lv.report(ctx) }()
 	select {
 	case <-ctx.Done():
 	case <-sigs:

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/capture"
@@ -59,7 +61,7 @@ func (s *syncBuffer) String() string {
 // first two reopens fail, the third works and frames flow again.
 func TestLostCameraIsRetriedUntilItComesBack(t *testing.T) {
 	open := func(n int) capture.Source {
-		src, err := capture.Open(smallClip(t), slog.New(slog.DiscardHandler))
+		src, err := capture.Open(testmedia.SmallMP4(t), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/capture"
@@ -62,7 +64,7 @@ func rss(t *testing.T) int64 {
 // the built-in style at 64x36) keep the resident memory flat after
 // warm-up, and the pools hold only what they started with.
 func TestNoCMemoryGrowth(t *testing.T) {
-	o := options{in: smallClip(t), out: filepath.Join(t.TempDir(), "unused.mp4"), model: "toon", size: "64x36", device: stylize.DeviceCPU, preset: "veryfast"}
+	o := options{in: testmedia.SmallMP4(t), out: filepath.Join(t.TempDir(), "unused.mp4"), model: "toon", size: "64x36", device: stylize.DeviceCPU, preset: "veryfast"}
 	j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+
 	"github.com/pion/webrtc/v3"
 	"gocv.io/x/gocv"
 
@@ -90,7 +92,7 @@ func TestSoak(t *testing.T) {
 	}
 	baseGoroutines := runtime.NumGoroutine()
 	log := slog.New(slog.DiscardHandler)
-	src, err := capture.Open(smallClip(t), log)
+	src, err := capture.Open(testmedia.SmallMP4(t), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ func TestSoak(t *testing.T) {
 	newMat := func() *gocv.Mat { m := gocv.NewMat(); return &m }
 	closeMat := func(m *gocv.Mat) { m.Close() }
 	lv := &live{
-		o: options{in: smallClip(t), live: true, loop: true, statsPeriod: time.Hour}, log: log, src: src, styles: styles,
+		o: options{in: testmedia.SmallMP4(t), live: true, loop: true, statsPeriod: time.Hour}, log: log, src: src, styles: styles,
 		frames: pipeline.NewLatest[*gocv.Mat](), shown: pipeline.NewLatest[*gocv.Mat](),
 		in: pipeline.NewPool(newMat, closeMat), views: pipeline.NewPool(newMat, closeMat),
 		cmds: make(chan command, 16), styled: gocv.NewMat(), strength: 1, hud: true, unpaced: true,

@@ -5,63 +5,19 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
 
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
-
-func smallClip(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
-}
-
-func decodeFrames(t testing.TB, path string) []gocv.Mat {
-	t.Helper()
-	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vc.Close()
-	var frames []gocv.Mat
-	for {
-		m := gocv.NewMat()
-		if !vc.Read(&m) || m.Empty() {
-			m.Close()
-			break
-		}
-		frames = append(frames, m)
-	}
-	t.Cleanup(func() {
-		for _, m := range frames {
-			m.Close()
-		}
-	})
-	return frames
-}
-
-func psnr(a, b gocv.Mat) float64 {
-	da, _ := a.DataPtrUint8()
-	db, _ := b.DataPtrUint8()
-	var sum float64
-	for i := range da {
-		d := float64(da[i]) - float64(db[i])
-		sum += d * d
-	}
-	return 10 * math.Log10(255*255/max(sum/float64(len(da)), 1e-9))
-}
 
 // styleAlone runs each frame through one model by itself.
 func styleAlone(t *testing.T, name string, frames []gocv.Mat) []gocv.Mat {
@@ -97,8 +53,8 @@ func styleAlone(t *testing.T, name string, frames []gocv.Mat) []gocv.Mat {
 // small.mp4 is transcoded gives one frame k before which every frame is
 // toon's and from which every frame is pencil's, with all 166 frames.
 func TestSwitchWhileTranscoding(t *testing.T) {
-	in := smallClip(t)
-	src := decodeFrames(t, in)
+	in := testmedia.SmallMP4(t)
+	src := testmedia.DecodeAll(t, in)
 	refA, refB := styleAlone(t, "toon", src), styleAlone(t, "pencil", src)
 	for _, preload := range []bool{true, false} {
 		out := filepath.Join(t.TempDir(), "switch.mp4")
@@ -128,13 +84,13 @@ func TestSwitchWhileTranscoding(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := decodeFrames(t, out)
+		got := testmedia.DecodeAll(t, out)
 		if len(got) != len(src) {
 			t.Fatalf("preload=%v: %d frames out of %d", preload, len(got), len(src))
 		}
 		k := -1
 		for i := range got {
-			a, b := psnr(got[i], refA[i]), psnr(got[i], refB[i])
+			a, b := testmedia.PSNR(got[i], refA[i]), testmedia.PSNR(got[i], refB[i])
 			isB := b > a
 			if max(a, b) < 30 {
 				t.Errorf("preload=%v: frame %d matches neither style alone (%.1f / %.1f dB)", preload, i, a, b)
@@ -160,7 +116,7 @@ func TestSwitchToABrokenModelIsRefused(t *testing.T) {
 	// A well-formed graph with an operator no runtime has.
 	toon, _ := models.LookupBuiltin("toon")
 	os.WriteFile(broken, bytes.Replace(toon.ONNX(), []byte("Floor"), []byte("Flxor"), -1), 0o644)
-	o := options{in: smallClip(t), out: filepath.Join(dir, "o.mp4"), model: "toon," + broken, device: stylize.DeviceCPU, preset: "veryfast", frames: 5}
+	o := options{in: testmedia.SmallMP4(t), out: filepath.Join(dir, "o.mp4"), model: "toon," + broken, device: stylize.DeviceCPU, preset: "veryfast", frames: 5}
 	j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +149,7 @@ func BenchmarkSwitchLatency(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			var total time.Duration
 			for range b.N {
-				o := options{in: smallClip(b), out: filepath.Join(b.TempDir(), "o.mp4"), model: spec, size: "320x180", device: stylize.DeviceCPU,
+				o := options{in: testmedia.SmallMP4(b), out: filepath.Join(b.TempDir(), "o.mp4"), model: spec, size: "320x180", device: stylize.DeviceCPU,
 					preset: "veryfast", preload: preload, frames: 40}
 				j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
 				if err != nil {

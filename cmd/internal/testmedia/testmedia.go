@@ -1,0 +1,66 @@
+// Package testmedia holds what the command's tests share: the sample clip
+// that ships inside the gocv module, decoding a whole video, and PSNR. It
+// is imported by tests only.
+package testmedia
+
+import (
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+)
+
+// SmallMP4 is gocv's images/small.mp4: 560x320, 30 fps, 166 frames, AAC.
+func SmallMP4(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
+	if err != nil {
+		t.Fatalf("locating the gocv module: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
+}
+
+// DecodeAll reads every frame of a video with OpenCV; the Mats are closed
+// when the test ends.
+func DecodeAll(t testing.TB, path string) []gocv.Mat {
+	t.Helper()
+	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	var frames []gocv.Mat
+	for {
+		m := gocv.NewMat()
+		if !vc.Read(&m) || m.Empty() {
+			m.Close()
+			break
+		}
+		frames = append(frames, m)
+	}
+	t.Cleanup(func() {
+		for _, m := range frames {
+			m.Close()
+		}
+	})
+	return frames
+}
+
+// PSNR compares two continuous 8-bit images of one size, in dB (+Inf when
+// equal).
+func PSNR(a, b gocv.Mat) float64 {
+	da, _ := a.DataPtrUint8()
+	db, _ := b.DataPtrUint8()
+	var sum float64
+	for i := range da {
+		d := float64(da[i]) - float64(db[i])
+		sum += d * d
+	}
+	if sum == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/(sum/float64(len(da))))
+}
