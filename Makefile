@@ -18,7 +18,7 @@ test: ## what CI runs: gofmt, vet, tests with -race, Mat leak checks, short fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 60s) in a fresh network namespace
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
-		unshare -n sh -c "ip link set lo up && GOPROXY=off go test -run '^$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) ./$$pkg" || exit 1; \
+		unshare -n sh -c "ip link set lo up && GOPROXY=off go test -run '^$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./$$pkg" || exit 1; \
 	done
 
 soak: ## the live path for SOAK_FRAMES painted frames (default 20000) with style switches and web viewers, Mat-counted

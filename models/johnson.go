@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -147,4 +148,32 @@ func JohnsonGraph(o JohnsonOptions) []byte {
 	}
 	return g.model("johnson_upsample", o.Input, x, o.Output,
 		"Johnson-architecture transform net (up-sample + conv) with random weights, written by vidstyle for tests and benchmarks.", meta)
+}
+
+// Broken image contracts that BrokenGraph can write.
+const (
+	BrokenRank     = "rank"     // input [1,3,H] instead of [1,3,H,W]
+	BrokenChannels = "channels" // input [1,1,H,W]: one channel
+	BrokenFloat16  = "float16"  // float16 input and output only
+)
+
+// BrokenGraph writes a one-operator graph (Relu) whose image input breaks
+// the contract as named (BrokenRank, BrokenChannels, BrokenFloat16). It
+// exists so that tests can hand such models to the real binary.
+func BrokenGraph(how string) ([]byte, error) {
+	g := &graphBuilder{}
+	h, w := Dim{Param: "height"}, Dim{Param: "width"}
+	switch how {
+	case BrokenRank:
+		g.inDims = []Dim{{Value: 1}, {Value: 3}, h}
+	case BrokenChannels:
+		g.inDims = []Dim{{Value: 1}, {Value: 1}, h, w}
+	case BrokenFloat16:
+		g.inType = tensorHalf
+	default:
+		return nil, fmt.Errorf("BrokenGraph: unknown kind %q", how)
+	}
+	g.outDims = g.inDims
+	out := g.op("Relu", []string{"input"})
+	return g.model("broken-"+how, "input", out, "output", "", nil), nil
 }

@@ -101,7 +101,18 @@ func badGraph(mod func(g *graphBuilder)) []byte {
 	return g.model("bad", "input", out, "output", "", nil)
 }
 
+func broken(t *testing.T, how string) []byte {
+	data, err := BrokenGraph(how)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func TestContractErrors(t *testing.T) {
+	if _, err := BrokenGraph("sideways"); err == nil {
+		t.Error("BrokenGraph took an unknown kind")
+	}
 	good := JohnsonGraph(JohnsonOptions{Opset: 13})
 	cases := []struct {
 		name string
@@ -112,10 +123,9 @@ func TestContractErrors(t *testing.T) {
 		{"truncated", good[:len(good)/2], "not an ONNX model"},
 		{"empty", nil, "not an ONNX model"},
 		{"two image inputs", badGraph(func(g *graphBuilder) { g.extraInputs = []string{"mask"} }), "needs one image input, has 2 (input, mask)"},
-		{"one channel", badGraph(func(g *graphBuilder) {
-			g.inDims = []Dim{{Value: 1}, {Value: 1}, {Param: "h"}, {Param: "w"}}
-		}), "no 3-channel axis"},
-		{"fp16", badGraph(func(g *graphBuilder) { g.inType = 10 }), "is float16; vidstyle runs float32"},
+		{"one channel", broken(t, BrokenChannels), "no 3-channel axis"},
+		{"rank 3", broken(t, BrokenRank), "is not a 4-D image"},
+		{"fp16", broken(t, BrokenFloat16), "is float16; vidstyle runs float32"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -14,8 +14,9 @@ const (
 	onnxIRVersion = 7
 	onnxOpset     = 13
 
-	tensorFloat = 1 // TensorProto.DataType FLOAT
-	tensorInt64 = 7 // TensorProto.DataType INT64
+	tensorFloat = 1  // TensorProto.DataType FLOAT
+	tensorHalf  = 10 // TensorProto.DataType FLOAT16
+	tensorInt64 = 7  // TensorProto.DataType INT64
 
 	attrFloat  = 1 // AttributeProto.AttributeType
 	attrInt    = 2
@@ -199,7 +200,7 @@ func (g *graphBuilder) model(graphName, in, result, out, doc string, meta map[st
 	for _, x := range g.extraInputs {
 		graph = putBytes(graph, 11, encodeValue(Value{Name: x, ElemType: tensorFloat, Dims: imageDims()}))
 	}
-	graph = putBytes(graph, 12, encodeValue(Value{Name: out, ElemType: tensorFloat, Dims: outDims}))
+	graph = putBytes(graph, 12, encodeValue(Value{Name: out, ElemType: inType, Dims: outDims}))
 	for _, v := range g.valueInfo {
 		graph = putBytes(graph, 13, v)
 	}

@@ -79,26 +79,8 @@ say "using $("$gobin" version)"
 # by sha256. npm pack fetches the tarball without running its install script.
 ort_version=1.24.1
 ort_sha256=53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4
-fetch_npm() { # package@version member destination
-	local tmp
-	tmp=$(mktemp -d)
-	(cd "$tmp" && npm pack --silent "$1" >/dev/null)
-	tar -xzf "$tmp"/*.tgz -C "$tmp" "$2"
-	mv "$tmp/$2" "$3"
-	rm -rf "$tmp"
-}
 mkdir -p lib
-lib=lib/libonnxruntime.so.1
-if ! echo "$ort_sha256  $lib" | sha256sum -c --status 2>/dev/null; then
-	say "fetching ONNX Runtime $ort_version (npm onnxruntime-node)"
-	fetch_npm "onnxruntime-node@$ort_version" package/bin/napi-v6/linux/x64/libonnxruntime.so.1 "$lib.tmp"
-	echo "$ort_sha256  $lib.tmp" | sha256sum -c --status || {
-		rm -f "$lib.tmp"
-		say "checksum mismatch for libonnxruntime.so.1"
-		exit 1
-	}
-	mv "$lib.tmp" "$lib"
-fi
+fetch_checked "onnxruntime-node@$ort_version" package/bin/napi-v6/linux/x64/libonnxruntime.so.1 lib/libonnxruntime.so.1 "$ort_sha256"
 
 # GPU providers (only on request; never in CI). They need the matching core
 # library (1.29) and, at run time, CUDA 13 and cuDNN 9 from the system.

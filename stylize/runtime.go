@@ -81,6 +81,11 @@ func Load(path string, log *slog.Logger) (*Runtime, error) {
 			return nil, fmt.Errorf("%w %s: %w (run scripts/setup.sh, or set -ort-lib or %s)", ErrLibrary, path, err, LibraryEnv)
 		}
 	}
+	// A too-old library answers the binding's request for the API version
+	// with a message of its own on stderr: ask its version first.
+	if err := checkVersion(libraryVersion(path)); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrLibrary, path, err)
+	}
 	ort.SetSharedLibraryPath(path)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 		return nil, fmt.Errorf("%w %s: %s", ErrLibrary, path, explainLoadError(err))
@@ -95,7 +100,7 @@ func explainLoadError(err error) string {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "Error setting ORT API base: 2"):
-		return "too old: vidstyle needs ONNX Runtime 1.24 or newer (C API version 24)"
+		return fmt.Sprintf("too old: vidstyle needs ONNX Runtime 1.%d or newer (C API version %d)", APIVersion, APIVersion)
 	case strings.Contains(msg, "OrtGetApiBase"):
 		return "not an ONNX Runtime library (no OrtGetApiBase symbol)"
 	case strings.Contains(msg, "Error loading ONNX shared library"):

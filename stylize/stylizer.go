@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -196,13 +197,13 @@ func checkContract(model Model, nhwc bool) (in, out string, fixedW, fixedH int, 
 		case io.info.OrtValueType != ort.ONNXTypeTensor:
 			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q is a %v, not a tensor", ErrModel, model.Name, io.what, io.info.Name, io.info.OrtValueType)
 		case io.info.DataType != ort.TensorElementDataTypeFloat:
-			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q is %v; vidstyle runs float32 image models", ErrModel, model.Name, io.what, io.info.Name, io.info.DataType)
+			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q is %s; vidstyle runs float32 image models", ErrModel, model.Name, io.what, io.info.Name, elemName(io.info.DataType))
 		case len(d) != 4:
-			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q has shape %v, not a %s image", ErrModel, model.Name, io.what, io.info.Name, d, layout)
+			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q has shape %s, not a %s image", ErrModel, model.Name, io.what, io.info.Name, shapeString(d), layout)
 		case d[0] > 1:
 			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q has batch %d; vidstyle runs batch 1", ErrModel, model.Name, io.what, io.info.Name, d[0])
 		case d[cAxis] != 3:
-			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q has shape %v: not 3 channels in a %s image", ErrModel, model.Name, io.what, io.info.Name, d, layout)
+			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q has shape %s: not 3 channels in a %s image", ErrModel, model.Name, io.what, io.info.Name, shapeString(d), layout)
 		}
 	}
 	d := ins[0].Dimensions
@@ -210,6 +211,23 @@ func checkContract(model Model, nhwc bool) (in, out string, fixedW, fixedH int, 
 		fixedW, fixedH = int(d[wAxis]), int(d[hAxis])
 	}
 	return ins[0].Name, outs[0].Name, fixedW, fixedH, nil
+}
+
+// elemName is the short name of a tensor element type ("float16").
+func elemName(t ort.TensorElementDataType) string {
+	return strings.ToLower(strings.TrimPrefix(t.String(), "ONNX_TENSOR_ELEMENT_DATA_TYPE_"))
+}
+
+// shapeString writes a shape as [1,3,?,?], with ? for a symbolic axis.
+func shapeString(d ort.Shape) string {
+	parts := make([]string, len(d))
+	for i, v := range d {
+		parts[i] = "?"
+		if v > 0 {
+			parts[i] = strconv.FormatInt(v, 10)
+		}
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }
 
 // openSession creates the session on the asked device. For auto it tries

@@ -226,16 +226,6 @@ func psnrBelow(a, b gocv.Mat, rows int) float64 {
 	return testmedia.PSNR(ca, cb)
 }
 
-func TestPreviewWindowNeedsADisplay(t *testing.T) {
-	for _, display := range []string{"", ":97"} {
-		code, stderr := vidstyle(t, t.TempDir(), []string{"DISPLAY=" + display}, "-in", testmedia.SmallMP4(t), "-live")
-		lines := strings.Split(strings.TrimSpace(stderr), "\n")
-		if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], "no display") || !strings.Contains(lines[0], "-out FILE") {
-			t.Errorf("DISPLAY=%q: exit %d:\n%s", display, code, stderr)
-		}
-	}
-}
-
 // TestWindowBesideAFile: -window shows the frames while the file is
 // written; the file is complete.
 func TestWindowBesideAFile(t *testing.T) {

@@ -75,7 +75,7 @@ func loadModels(specs []string, store models.Store, mirror string, c *console, l
 		}
 		g, err := models.ParseGraph(graph)
 		if err != nil {
-			return nil, fmt.Errorf("model %s is not a valid ONNX model: %w", m.Name, err)
+			return nil, fmt.Errorf("model %s: %w", m.Name, err)
 		}
 		conv, err := models.ResolveConvention(g, m.Sidecar())
 		if err != nil {

@@ -1,0 +1,235 @@
+package main_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+	"github.com/vidstyle/vidstyle/models"
+)
+
+var updateReliability = flag.Bool("update-reliability", false, "rewrite the bad-input table in RELIABILITY.md with the messages of this run")
+
+// badInput is one row of the bad-input table: the arguments and
+// environment of one run of the binary, the exit code it must give and a
+// part of the one line it must print.
+type badInput struct {
+	name   string
+	env    []string
+	args   []string
+	code   int
+	want   string
+	fileKB int // when > 0, run under ulimit -f fileKB (a full disk)
+}
+
+// badInputFixtures writes the broken files the table refers to into dir.
+type badInputFixtures struct {
+	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG      string
+	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg string
+}
+
+func makeBadInputFixtures(t *testing.T) badInputFixtures {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f := badInputFixtures{dir: dir, small: testmedia.SmallMP4(t)}
+	f.photo = filepath.Join(filepath.Dir(f.small), "face.jpg")
+	write("empty.mp4", nil)
+	f.textMP4 = write("notes.mp4", []byte("this is a text file\n"))
+	f.notONNX = write("notes.onnx", []byte("this is a text file\n"))
+	f.tiny = filepath.Join(dir, "tiny.png")
+	m := gocv.NewMatWithSize(8, 8, gocv.MatTypeCV8UC3)
+	gocv.IMWrite(f.tiny, m)
+	m.Close()
+	f.noFFmpeg = t.TempDir() // a PATH with no ffmpeg in it
+	f.audioOnly = filepath.Join(dir, "audio.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:a", "aac", f.audioOnly)
+	f.badPNG = write("broken.png", []byte("\x89PNG but not really"))
+	sideDir := filepath.Join(dir, "sidecar")
+	os.Mkdir(sideDir, 0o755)
+	f.withSidecar = filepath.Join(sideDir, "net.onnx")
+	os.WriteFile(f.withSidecar, models.JohnsonGraph(models.JohnsonOptions{Opset: 13}), 0o644)
+	os.WriteFile(filepath.Join(sideDir, "net.json"), []byte(`{"range":"0..100"}`), 0o644)
+	if udnie := filepath.Join(repoRoot, "..", "shared", "models", "udnie.onnx"); fileExists(udnie) {
+		data, _ := os.ReadFile(udnie)
+		f.truncated = write("udnie-half.onnx", data[:len(data)/2])
+	} else {
+		good := models.JohnsonGraph(models.JohnsonOptions{Opset: 13})
+		f.truncated = write("johnson-half.onnx", good[:len(good)/2])
+	}
+	for _, b := range []struct {
+		kind string
+		dst  *string
+	}{{models.BrokenRank, &f.rank}, {models.BrokenChannels, &f.channels}, {models.BrokenFloat16, &f.float16}} {
+		data, err := models.BrokenGraph(b.kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*b.dst = write(b.kind+".onnx", data)
+	}
+	f.oldORT = filepath.Join(repoRoot, "lib", "test", "libonnxruntime.so.1.16.3")
+	return f
+}
+
+// badInputs is the bad-input table. RELIABILITY.md shows it with the
+// messages of a real run (go test -run TestBadInput -update-reliability
+// rewrites it there).
+func badInputs(f badInputFixtures) []badInput {
+	photo, small := f.photo, f.small
+	return []badInput{
+		{"missing input", nil, []string{"-in", "nope.mp4", "-out", "o.mp4"}, 1, "input nope.mp4: no such file", 0},
+		{"directory as input", nil, []string{"-in", f.dir, "-out", "o.mp4"}, 1, "is a directory", 0},
+		{"empty file", nil, []string{"-in", filepath.Join(f.dir, "empty.mp4"), "-out", "o.mp4"}, 1, "is an empty file", 0},
+		{"text file named .mp4", nil, []string{"-in", f.textMP4, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
+		{"video with no video stream (audio only)", nil, []string{"-in", f.audioOnly, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
+		{"unsupported image", nil, []string{"-in", f.badPNG, "-out", "o.png"}, 1, "not an image OpenCV can read", 0},
+		{"camera index that does not exist", nil, []string{"-in", "cam:7", "-out", "o.mp4"}, 1, "camera 7: cannot open", 0},
+		{"output folder missing", nil, []string{"-in", small, "-out", "no/such/dir/o.mp4"}, 1, "folder no/such/dir/", 0},
+		{"output folder read-only", nil, []string{"-in", small, "-out", "/proc/o.mp4"}, 1, "cannot write in /proc/", 0},
+		{"output disk full (ulimit -f 200)", nil, []string{"-in", small, "-out", "o.mp4", "-q"}, 1, "file size limit exceeded", 200},
+		{"unknown output type", nil, []string{"-in", small, "-out", "o.avi"}, 1, ".avi is not a video type", 0},
+		{"video into an image", nil, []string{"-in", small, "-out", "o.png"}, 2, "is a video: give a video output", 0},
+		{"ffmpeg missing", []string{"PATH=" + f.noFFmpeg}, []string{"-in", small, "-out", "o.mp4"}, 1, "ffmpeg not found", 0},
+		{"ONNX Runtime missing", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", "/nonexistent/libonnxruntime.so.1"}, 1, "ONNX Runtime library /nonexistent/libonnxruntime.so.1", 0},
+		{"ONNX Runtime: not a library", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", f.notONNX}, 1, "not a shared library", 0},
+		{"ONNX Runtime: some other library", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", "/lib/x86_64-linux-gnu/libz.so.1"}, 1, "not an ONNX Runtime library", 0},
+		{"ONNX Runtime older than the API (1.16.3)", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", f.oldORT}, 1, "version 1.16.3 is too old: vidstyle needs ONNX Runtime 1.24 or newer", 0},
+		{"model file not ONNX", nil, []string{"-in", photo, "-out", "o.png", "-model", f.notONNX}, 1, "not an ONNX model: ", 0},
+		{"model truncated", nil, []string{"-in", photo, "-out", "o.png", "-model", f.truncated}, 1, "not an ONNX model: ", 0},
+		{"model input of wrong rank", nil, []string{"-in", photo, "-out", "o.png", "-model", f.rank}, 1, `has shape [1,3,?], not a [1,3,H,W] image`, 0},
+		{"model input with 1 channel", nil, []string{"-in", photo, "-out", "o.png", "-model", f.channels}, 1, `has shape [1,1,?,?]: not 3 channels`, 0},
+		{"model with float16 input only", nil, []string{"-in", photo, "-out", "o.png", "-model", f.float16}, 1, `is float16; vidstyle runs float32 image models`, 0},
+		{"catalog name unknown", nil, []string{"-in", photo, "-out", "o.png", "-model", "nonesuch"}, 1, `unknown model "nonesuch"`, 0},
+		{"sidecar with a bad value", nil, []string{"-in", photo, "-out", "o.png", "-model", f.withSidecar}, 1, `range "0..100"`, 0},
+		{"-size 0x0", nil, []string{"-in", photo, "-out", "o.png", "-size", "0x0"}, 2, "-size 0x0", 0},
+		{"negative scale", nil, []string{"-in", photo, "-out", "o.png", "-scale", "-1"}, 2, "-scale -1", 0},
+		{"both -size and -scale", nil, []string{"-in", photo, "-out", "o.png", "-size", "64x64", "-scale", "0.5"}, 2, "not both", 0},
+		{"frames under 16x16", nil, []string{"-in", f.tiny, "-out", "o.png"}, 1, "8x8, smaller than the 16x16 minimum", 0},
+		{"scale below 16x16", nil, []string{"-in", photo, "-out", "o.png", "-scale", "0.01"}, 2, "below the 16x16 minimum", 0},
+		{"no display for the window (DISPLAY unset)", []string{"DISPLAY="}, []string{"-in", small, "-live"}, 1, "no display", 0},
+		{"no display for the window (no X server at :97)", []string{"DISPLAY=:97"}, []string{"-in", small, "-live"}, 1, "no display", 0},
+		{"no -in", nil, []string{"-out", "o.mp4"}, 2, "-in is required", 0},
+		{"unknown flag", nil, []string{"-in", photo, "-out", "o.png", "-ss", "3"}, 2, "flag provided but not defined: -ss", 0},
+		{"unknown device", nil, []string{"-in", photo, "-out", "o.png", "-device", "tpu"}, 2, `-device "tpu"`, 0},
+	}
+}
+
+// TestBadInput runs the bad-input table on the real binary: each row is
+// one clear line, its exit code, no crash and nothing left in the output
+// folder.
+func TestBadInput(t *testing.T) {
+	f := makeBadInputFixtures(t)
+	if !fileExists(f.oldORT) {
+		t.Fatalf("%s is missing: scripts/test.sh fetches it (an ONNX Runtime older than the binding's API)", f.oldORT)
+	}
+	cases := badInputs(f)
+	got := make([]string, len(cases))
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := t.TempDir()
+			code, stderr := runLimited(t, out, c)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			got[i] = lines[len(lines)-1]
+			if code != c.code || len(lines) != 1 || !strings.HasPrefix(lines[0], "vidstyle: ") || !strings.Contains(lines[0], c.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and one line containing %q", code, stderr, c.code, c.want)
+			}
+			if left := listDir(t, out); len(left) != 0 {
+				t.Errorf("left in the output folder: %v", left)
+			}
+		})
+	}
+	if t.Failed() {
+		return
+	}
+	doc := filepath.Join(repoRoot, "RELIABILITY.md")
+	if *updateReliability {
+		if err := writeBadInputTable(doc, cases, got, f); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	// The document must show every row with its expected words.
+	text, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		row := fmt.Sprintf("| %s | %d |", c.name, c.code)
+		i := bytes.Index(text, []byte(row))
+		if i < 0 {
+			t.Errorf("RELIABILITY.md has no row %q (go test ./cmd/vidstyle -run TestBadInput -update-reliability)", row)
+			continue
+		}
+		line := text[i:]
+		line = line[:bytes.IndexByte(line, '\n')]
+		if !bytes.Contains(line, []byte(mdEscape(c.want))) {
+			t.Errorf("RELIABILITY.md row %q does not show %q", c.name, c.want)
+		}
+	}
+}
+
+// runLimited runs one row, under ulimit -f when it asks.
+func runLimited(t *testing.T, dir string, c badInput) (int, string) {
+	if c.fileKB == 0 {
+		return vidstyle(t, dir, c.env, c.args...)
+	}
+	cmd := exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -f %d && exec "$0" "$@"`, c.fileKB), binary}, c.args...)...)
+	cmd.Dir = dir
+	cmd.Env = command(dir, c.env).Env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, stderr.String()
+}
+
+const (
+	tableStart = "<!-- bad-input table: written by go test ./cmd/vidstyle -run TestBadInput -update-reliability -->"
+	tableEnd   = "<!-- end of the bad-input table -->"
+)
+
+// writeBadInputTable replaces the table between the markers in doc with the
+// rows and the messages of this run, with the test's temporary paths
+// shortened.
+func writeBadInputTable(doc string, cases []badInput, got []string, f badInputFixtures) error {
+	text, err := os.ReadFile(doc)
+	if err != nil {
+		return err
+	}
+	a, b := bytes.Index(text, []byte(tableStart)), bytes.Index(text, []byte(tableEnd))
+	if a < 0 || b < a {
+		return fmt.Errorf("%s: no table markers", doc)
+	}
+	short := strings.NewReplacer(f.dir+"/", "", f.dir, "TMPDIR", f.small, "small.mp4", f.photo, "face.jpg", repoRoot+"/", "")
+	frames := regexp.MustCompile(`after \d+ frames`)
+	var t strings.Builder
+	t.WriteString(tableStart + "\n\n| input | exit | message (stderr, one line) |\n|---|---|---|\n")
+	for i, c := range cases {
+		msg := frames.ReplaceAllString(short.Replace(got[i]), "after N frames")
+		fmt.Fprintf(&t, "| %s | %d | `%s` |\n", c.name, c.code, strings.ReplaceAll(msg, "`", "'"))
+	}
+	t.WriteString("\n")
+	out := append(append(append([]byte{}, text[:a]...), t.String()...), text[b:]...)
+	return os.WriteFile(doc, out, 0o644)
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "`", "'") }
