@@ -45,6 +45,9 @@ type VideoConfig struct {
 	CRF int
 	// Preset is x264's speed preset (default veryfast).
 	Preset string
+	// Threads is the encoder's thread count; 0 leaves it to ffmpeg (x264:
+	// 1.5 per core).
+	Threads int
 	// FFmpeg is the ffmpeg binary (default: "ffmpeg" on PATH); ffprobe is
 	// taken from the same folder.
 	FFmpeg string
@@ -162,6 +165,9 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		args = append(args, "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2")
 	}
 	args = append(args, c.video...)
+	if cfg.Threads > 0 {
+		args = append(args, "-threads", fmt.Sprint(cfg.Threads))
+	}
 	if c.format == "webm" {
 		args = append(args, "-crf", fmt.Sprint(orDefault(cfg.CRF, 32)))
 	} else {

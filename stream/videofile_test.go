@@ -77,3 +77,34 @@ func TestWrongFrameSizeIsAnError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestEncoderThreads: Threads reaches the encoder, and the file is whole.
+func TestEncoderThreads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.mp4")
+	v, err := CreateVideo(VideoConfig{Path: path, Width: 64, Height: 48, Rate: pipeline.Rate{Num: 25, Den: 1}, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(v.cmd.Args, " "), " -threads 1 ") {
+		v.Abort()
+		t.Fatalf("ffmpeg %v", v.cmd.Args)
+	}
+	m := gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	for range 10 {
+		if err := v.WriteMat(&m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := gocv.VideoCaptureFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n := int(c.Get(gocv.VideoCaptureFrameCount)); n != 10 {
+		t.Errorf("%d frames in the file, want 10", n)
+	}
+}

@@ -50,12 +50,20 @@ type Config struct {
 	Device string
 	// Threads is ONNX Runtime's intra-op thread count; 0 lets it choose.
 	Threads int
+	// InterOpThreads above 1 runs independent operators in parallel (ONNX
+	// Runtime's parallel execution mode) on that many threads; 0 or 1
+	// runs them one after another, each spread over the intra-op threads.
+	InterOpThreads int
 	// Spin lets ONNX Runtime's intra-op threads spin-wait between
 	// operators (its default). Off, they sleep and leave the cores to
 	// decoding and encoding.
 	Spin bool
 	// CacheDir holds TensorRT engines between runs; empty disables the cache.
 	CacheDir string
+	// ProfilePrefix, when set, makes ONNX Runtime time every operator and
+	// write the times, as JSON, to a file named PREFIX_DATE.json when the
+	// Stylizer closes (see ReadProfile).
+	ProfilePrefix string
 	// Log receives the device choice and warnings.
 	Log *slog.Logger
 }
@@ -294,8 +302,18 @@ func trySession(model Model, in, out, device string, cfg Config) (*ort.DynamicAd
 			return nil, fmt.Errorf("%w: threads: %w", ErrModel, err)
 		}
 	}
-	if err := opts.SetInterOpNumThreads(1); err != nil {
+	if cfg.InterOpThreads > 1 {
+		if err := opts.SetExecutionMode(ort.ExecutionModeParallel); err != nil {
+			return nil, fmt.Errorf("%w: execution mode: %w", ErrModel, err)
+		}
+	}
+	if err := opts.SetInterOpNumThreads(max(1, cfg.InterOpThreads)); err != nil {
 		return nil, fmt.Errorf("%w: threads: %w", ErrModel, err)
+	}
+	if cfg.ProfilePrefix != "" {
+		if err := opts.EnableProfiling(cfg.ProfilePrefix); err != nil {
+			return nil, fmt.Errorf("%w: profiling: %w", ErrModel, err)
+		}
 	}
 	if !cfg.Spin {
 		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {

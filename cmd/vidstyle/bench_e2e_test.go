@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +42,48 @@ func TestBenchCommand(t *testing.T) {
 	}
 	if len(r.Scales) != 2 || r.Scales[1].Width != 80 || r.Scales[1].RawFPS <= 0 {
 		t.Errorf("scales %+v", r.Scales)
+	}
+}
+
+// TestBenchSweep: -sweep runs every setting in every round and reports the
+// settings it was given.
+func TestBenchSweep(t *testing.T) {
+	code, out, stderr := vidstyleOut(t, t.TempDir(), "bench", "-model", "toon", "-size", "64x36", "-frames", "6",
+		"-sweep", "default; -serial; -threads 1 -encode-threads 1", "-rounds", "2", "-json", "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []struct {
+		Setting string  `json:"setting"`
+		Ratio   float64 `json:"pipeline_over_raw"`
+		Min     float64 `json:"pipeline_over_raw_min"`
+		Max     float64 `json:"pipeline_over_raw_max"`
+		Runs    []struct {
+			Serial  bool    `json:"serial"`
+			Threads int     `json:"threads"`
+			Encode  int     `json:"encode_threads"`
+			Ratio   float64 `json:"pipeline_over_raw"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if len(rows) != 3 || rows[0].Setting != "default" || rows[1].Setting != "-serial" {
+		t.Fatalf("rows %+v", rows)
+	}
+	for i, row := range rows {
+		if len(row.Runs) != 2 || row.Ratio <= 0 || row.Min > row.Ratio || row.Max < row.Ratio {
+			t.Errorf("row %d: %+v", i, row)
+		}
+	}
+	if r := rows[1].Runs[0]; !r.Serial {
+		t.Errorf("-serial not applied: %+v", r)
+	}
+	if r := rows[2].Runs[1]; r.Threads != 1 || r.Encode != 1 || r.Serial {
+		t.Errorf("-threads 1 -encode-threads 1 not applied: %+v", r)
+	}
+	code, _, stderr = vidstyleOut(t, t.TempDir(), "bench", "-sweep", "default; -fast")
+	if code != 1 || !strings.Contains(stderr, `-sweep entry "-fast"`) {
+		t.Errorf("bad -sweep entry: exit %d: %s", code, stderr)
 	}
 }

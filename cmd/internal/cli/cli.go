@@ -41,6 +41,9 @@ type options struct {
 	scale       float64
 	device      string
 	threads     int
+	interOp     int
+	profile     bool // bench only: ONNX Runtime's per-operator profile
+	encThreads  int
 	spin        bool
 	ortLib      string
 	frames      int64
@@ -113,11 +116,13 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
 	fs.StringVar(&o.device, "device", stylize.DeviceAuto, "auto, cpu, cuda or tensorrt (auto: the best GPU provider that loads, else cpu)")
 	fs.IntVar(&o.threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
+	fs.IntVar(&o.interOp, "interop", 0, "ONNX Runtime inter-op threads: above 1, independent operators run in parallel (0: one after another)")
 	fs.BoolVar(&o.spin, "spin", false, "let ONNX Runtime's threads spin-wait between operators (faster alone, slower beside decode and encode: see BENCHMARKS.md)")
 	fs.StringVar(&o.ortLib, "ort-lib", "", "ONNX Runtime library `path` (default: $"+stylize.LibraryEnv+", then lib/ beside the binary)")
 	fs.Int64Var(&o.frames, "frames", 0, "stop after this many frames (0: all)")
 	fs.IntVar(&o.crf, "crf", 0, "encoder quality, lower is better (default 18 for H.264, 32 for VP9)")
 	fs.StringVar(&o.preset, "preset", "veryfast", "x264 speed preset")
+	fs.IntVar(&o.encThreads, "encode-threads", 0, "video encoder threads (0: ffmpeg's choice)")
 	fs.BoolVar(&o.serial, "serial", false, "turn double buffering off (for benchmarks)")
 	fs.BoolVar(&o.live, "live", false, "play a video file through the live preview, paced at its frame rate, as if it were a camera")
 	fs.BoolVar(&o.loop, "loop", false, "with -live: start the file again at its end")
@@ -261,8 +266,8 @@ func (o *options) validate(set map[string]bool) error {
 	default:
 		return fmt.Errorf("-device %q: use auto, cpu, cuda or tensorrt", o.device)
 	}
-	if o.threads < 0 || o.frames < 0 || o.crf < 0 {
-		return errors.New("-threads, -frames and -crf cannot be negative")
+	if o.threads < 0 || o.interOp < 0 || o.encThreads < 0 || o.frames < 0 || o.crf < 0 {
+		return errors.New("-threads, -interop, -encode-threads, -frames and -crf cannot be negative")
 	}
 	if o.statsPeriod <= 0 {
 		return errors.New("-stats-period must be positive")

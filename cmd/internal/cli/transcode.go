@@ -243,7 +243,7 @@ func prepare(o options, c *console, log *slog.Logger, runtime func() (*stylize.R
 	} else {
 		j.out, err = stream.CreateVideo(stream.VideoConfig{
 			Path: o.out, Width: p.Width, Height: p.Height, Rate: p.Rate,
-			AudioFrom: audioSource(p), CRF: o.crf, Preset: o.preset, FFmpeg: ffmpeg, Log: log,
+			AudioFrom: audioSource(p), CRF: o.crf, Preset: o.preset, Threads: o.encThreads, FFmpeg: ffmpeg, Log: log,
 		})
 	}
 	if err != nil {
@@ -279,7 +279,7 @@ func openStyles(o options, p capture.Props, pw, ph int, c *console, log *slog.Lo
 	}
 	return newStyleSet(rt, ms, stylize.Config{
 		FrameWidth: p.Width, FrameHeight: p.Height, Width: pw, Height: ph,
-		Device: o.device, Threads: o.threads, Spin: o.spin, CacheDir: cache, Log: log,
+		Device: o.device, Threads: o.threads, InterOpThreads: o.interOp, Spin: o.spin, CacheDir: cache, Log: log,
 	}, o.preload)
 }
 
