@@ -291,3 +291,64 @@ func TestRunAllocatesNothingPerFrame(t *testing.T) {
 		t.Errorf("%.3f allocations per frame (%v for 10 frames, %v for 2010)", perFrame, small, large)
 	}
 }
+
+// slowSink takes its time over each frame and counts what it wrote.
+type slowSink struct{ written atomic.Int64 }
+
+func (s *slowSink) Write(f pipeline.Frame[*img]) error {
+	for range 200 {
+		runtime.Gosched()
+	}
+	s.written.Add(1)
+	return nil
+}
+
+// watchedCounter is a counter that records, at each read, how many frames
+// were read but not yet written.
+type watchedCounter struct {
+	counter
+	sink *slowSink
+	most int64
+}
+
+func (c *watchedCounter) Read(dst *img) (pipeline.Timing, error) {
+	if inFlight := c.next - c.sink.written.Load(); inFlight > c.most {
+		c.most = inFlight
+	}
+	return c.counter.Read(dst)
+}
+
+// TestRunKeepsAtMostNFramesInFlight: with a sink slower than the source,
+// backpressure holds the frames in flight, and the buffers made, to a
+// bound set by the queue length, not by the length of the video.
+func TestRunKeepsAtMostNFramesInFlight(t *testing.T) {
+	checkGoroutines(t)
+	const queue, slots, frames = 3, 2, 1000
+	var madeIn, madeOut atomic.Int64
+	in := pipeline.NewPool(func() *img { madeIn.Add(1); return &img{} }, func(*img) {})
+	out := pipeline.NewPool(func() *img { madeOut.Add(1); return &img{} }, func(*img) {})
+	defer in.Close()
+	defer out.Close()
+	sink := &slowSink{}
+	src := &watchedCounter{counter: counter{n: frames, failAt: -1}, sink: sink}
+	if _, err := pipeline.Run(context.Background(), pipeline.Config{Queue: queue}, src, newDoubler(t), sink, in, out); err != nil {
+		t.Fatal(err)
+	}
+	if sink.written.Load() != frames {
+		t.Fatalf("wrote %d of %d frames", sink.written.Load(), frames)
+	}
+	// In flight at most: the read queue and the frame being read, the
+	// slots, the write queue, the frame being finished and the one being
+	// written.
+	const bound = (queue + 1) + slots + (queue + 2)
+	t.Logf("at most %d frames in flight (bound %d); buffers made: %d in, %d out", src.most, bound, madeIn.Load(), madeOut.Load())
+	if src.most > bound {
+		t.Errorf("%d frames in flight, bound %d", src.most, bound)
+	}
+	if src.most < queue {
+		t.Errorf("only %d frames in flight: the source never ran ahead of the slow sink, so the bound was not tested", src.most)
+	}
+	if madeIn.Load() > queue+2 || madeOut.Load() > queue+2 {
+		t.Errorf("buffers made: %d in, %d out; want at most %d each", madeIn.Load(), madeOut.Load(), queue+2)
+	}
+}

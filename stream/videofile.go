@@ -4,7 +4,6 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -409,13 +408,29 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// lastLine is the last non-empty line written, or fallback.
+// lastLine says in one line what ffmpeg said last: its first line that
+// reports an error (usually the cause), then its last line when that is
+// another (usually the consequence); fallback when it said nothing.
 func (t *tailBuffer) lastLine(fallback string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lines := bytes.Split(bytes.TrimSpace(t.buf), []byte("\n"))
-	if s := strings.TrimSpace(string(lines[len(lines)-1])); s != "" {
-		return s
+	var lines []string
+	for _, l := range strings.Split(string(t.buf), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
 	}
-	return fallback
+	if len(lines) == 0 {
+		return fallback
+	}
+	last := lines[len(lines)-1]
+	for _, l := range lines {
+		if strings.Contains(strings.ToLower(l), "error") {
+			if l != last {
+				return l + "; " + last
+			}
+			break
+		}
+	}
+	return last
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ func TestContainerFor(t *testing.T) {
 // TestFFmpegDyingMidRun: the next write fails with ffmpeg's own words, no
 // hang, and nothing is left behind.
 func TestFFmpegDyingMidRun(t *testing.T) {
+	goroutines := runtime.NumGoroutine()
 	dir := t.TempDir()
 	v, err := CreateVideo(VideoConfig{Path: filepath.Join(dir, "o.mp4"), Width: 64, Height: 48, Rate: pipeline.Rate{Num: 25, Den: 1}})
 	if err != nil {
@@ -60,6 +62,38 @@ func TestFFmpegDyingMidRun(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
 	}
+	if es, _ := os.ReadDir(dir); len(es) != 0 {
+		t.Errorf("left behind: %v", es)
+	}
+	for end := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond) // waiting for exited goroutines to be reaped, bounded
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("goroutines: %d before, %d after", goroutines, n)
+	}
+}
+
+// TestFFmpegFailingMidRunSaysWhy: an ffmpeg that stops with an error of its
+// own (here x264 refusing a preset once the first frame arrives) is
+// reported with its words.
+func TestFFmpegFailingMidRunSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	v, err := CreateVideo(VideoConfig{Path: filepath.Join(dir, "o.mp4"), Width: 64, Height: 48, Rate: pipeline.Rate{Num: 25, Den: 1}, Preset: "nonesuch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	var werr error
+	for range 1000 { // bounded: the pipe takes some frames before ffmpeg is gone
+		if werr = v.WriteMat(&frame); werr != nil {
+			break
+		}
+	}
+	if !errors.Is(werr, ErrFFmpeg) || !strings.Contains(werr.Error(), "nonesuch") {
+		t.Fatalf("err = %v, want ffmpeg's own words about the preset", werr)
+	}
+	v.Close()
 	if es, _ := os.ReadDir(dir); len(es) != 0 {
 		t.Errorf("left behind: %v", es)
 	}
@@ -106,5 +140,22 @@ func TestEncoderThreads(t *testing.T) {
 	defer c.Close()
 	if n := int(c.Get(gocv.VideoCaptureFrameCount)); n != 10 {
 		t.Errorf("%d frames in the file, want 10", n)
+	}
+}
+
+func TestTailBufferSaysCauseAndConsequence(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", "fallback"},
+		{"\n  \n", "fallback"},
+		{"just this\n", "just this"},
+		{"x264 [error]: invalid preset 'x'\n[libx264 @ 0x1] Error setting preset\nError initializing output stream 0:0\n",
+			"x264 [error]: invalid preset 'x'; Error initializing output stream 0:0"},
+		{"noise\nConversion failed: error here\n", "Conversion failed: error here"},
+	} {
+		b := &tailBuffer{max: 1 << 10}
+		b.Write([]byte(c.in))
+		if got := b.lastLine("fallback"); got != c.want {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
 	}
 }

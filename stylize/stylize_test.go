@@ -404,3 +404,37 @@ func TestConventionsPaintTheSamePicture(t *testing.T) {
 		got.Close()
 	}
 }
+
+// TestStylizeLoopAllocatesNothing: prepare → infer → finish on both slots,
+// at the frame size and resized, makes no Go heap allocation per frame
+// (tensors are bound once per slot; the Mats are reused).
+func TestStylizeLoopAllocatesNothing(t *testing.T) {
+	for _, cfg := range []stylize.Config{
+		{FrameWidth: 64, FrameHeight: 36},
+		{FrameWidth: 96, FrameHeight: 54, Width: 64, Height: 36},
+	} {
+		s := newStylizer(t, builtin(t, "toon"), cfg)
+		frame := gocv.NewMatWithSize(cfg.FrameHeight, cfg.FrameWidth, gocv.MatTypeCV8UC3)
+		defer frame.Close()
+		out := gocv.NewMatWithSize(cfg.FrameHeight, cfg.FrameWidth, gocv.MatTypeCV8UC3)
+		defer out.Close()
+		slot := 0
+		step := func() {
+			if err := s.Prepare(slot, &frame); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Infer(slot); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Finish(slot, &out); err != nil {
+				t.Fatal(err)
+			}
+			slot = 1 - slot
+		}
+		step() // first use of each slot sizes its buffers
+		step()
+		if n := testing.AllocsPerRun(50, step); n != 0 {
+			t.Errorf("%dx%d processed at %dx%d: %.2f allocations per frame", cfg.FrameWidth, cfg.FrameHeight, cfg.Width, cfg.Height, n)
+		}
+	}
+}

@@ -190,16 +190,7 @@ func runLimited(t *testing.T, dir string, c badInput) (int, string) {
 	cmd := exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -f %d && exec "$0" "$@"`, c.fileKB), binary}, c.args...)...)
 	cmd.Dir = dir
 	cmd.Env = command(dir, c.env).Env
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, stderr.String()
+	return runCmd(t, cmd)
 }
 
 const (

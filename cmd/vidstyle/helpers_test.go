@@ -87,7 +87,13 @@ func sharedModel(t testing.TB, name string) string {
 // vidstyle runs the binary in dir and returns its exit code and stderr.
 func vidstyle(t testing.TB, dir string, env []string, args ...string) (int, string) {
 	t.Helper()
-	cmd := command(dir, env, args...)
+	return runCmd(t, command(dir, env, args...))
+}
+
+// runCmd runs cmd (the binary, or a shell that execs it) and returns its
+// exit code and stderr; a death by signal fails the test.
+func runCmd(t testing.TB, cmd *exec.Cmd) (int, string) {
+	t.Helper()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -95,7 +101,7 @@ func vidstyle(t testing.TB, dir string, env []string, args ...string) (int, stri
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			t.Fatalf("vidstyle %v died of %v:\n%s", args, ws.Signal(), stderr.String())
+			t.Fatalf("%v died of %v:\n%s", cmd.Args, ws.Signal(), stderr.String())
 		}
 	} else if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,9 @@ type State struct {
 	FPS       float64  `json:"fps"`
 	LatencyMS int64    `json:"latency_ms"`
 	Viewers   int      `json:"viewers"`
+	// Notice is what the source is going through ("camera lost -
+	// retrying", "end of input"), empty while frames flow.
+	Notice string `json:"notice,omitempty"`
 }
 
 // Control is the running pipeline as the web page sees it. The live

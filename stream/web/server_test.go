@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -370,5 +371,50 @@ func TestViewersInWaves(t *testing.T) {
 	}
 	if after := heap(); after > heapBefore+16<<20 {
 		t.Errorf("heap in use: %d MB before the waves, %d MB after", heapBefore>>20, after>>20)
+	}
+}
+
+// TestOffLoopbackNeedsAToken: listening beyond loopback with no token
+// makes a random one, and every request without it gets 401.
+func TestOffLoopbackNeedsAToken(t *testing.T) {
+	srv, base := testServer(t, Config{Addr: "0.0.0.0:0"})
+	token := srv.Token()
+	if len(token) != 32 {
+		t.Fatalf("token %q: want 32 random hex digits", token)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := "http://127.0.0.1:" + u.Port()
+	_, sdp := offer(t)
+	for _, c := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{"GET", "/api/state", "", http.StatusUnauthorized},
+		{"GET", "/api/state", "guess", http.StatusUnauthorized},
+		{"GET", "/", "", http.StatusUnauthorized},
+		{"POST", "/whep", "", http.StatusUnauthorized},
+		{"POST", "/whep", token[:31] + "0", http.StatusUnauthorized},
+		{"GET", "/api/state", token, http.StatusOK},
+	} {
+		var body io.Reader
+		if c.method == "POST" {
+			body = strings.NewReader(sdp)
+		}
+		req, _ := http.NewRequest(c.method, local+c.path, body)
+		req.Header.Set("Content-Type", "application/sdp")
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Errorf("%s %s with token %q: %s, want %d", c.method, c.path, c.token, res.Status, c.want)
+		}
 	}
 }

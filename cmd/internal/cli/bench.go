@@ -99,7 +99,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.device, "device", stylize.DeviceAuto, "auto, cpu, cuda or tensorrt")
 	fs.IntVar(&o.threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
 	fs.IntVar(&o.interOp, "interop", 0, "ONNX Runtime inter-op threads (above 1: parallel execution mode)")
-	fs.IntVar(&o.encThreads, "encode-threads", 0, "H.264 encoder threads in the pipeline run (0: ffmpeg's choice)")
+	fs.IntVar(&o.encThreads, "encode-threads", defaultEncodeThreads(), "H.264 encoder threads in the pipeline run (0: ffmpeg's choice)")
 	fs.BoolVar(&o.spin, "spin", false, "let ONNX Runtime's threads spin-wait")
 	fs.Int64Var(&o.frames, "frames", 0, "frames per measurement (0: about 10 s of inference, 5 to 300)")
 	fs.BoolVar(&o.serial, "serial", false, "double buffering off in the pipeline run")

@@ -476,6 +476,7 @@ func (lv *live) State() web.State {
 	defer lv.mu.Unlock()
 	st := lv.state
 	st.Styles = append([]string(nil), st.Styles...)
+	st.Notice = lv.notice
 	return st
 }
 

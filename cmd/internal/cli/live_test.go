@@ -92,6 +92,8 @@ func TestLostCameraIsRetriedUntilItComesBack(t *testing.T) {
 	}()
 	got, sawNotice := 0, false
 	deadline := time.After(20 * time.Second)
+	look := time.NewTicker(10 * time.Millisecond) // the outage lasts over a second: the state is looked at meanwhile
+	defer look.Stop()
 	for got < 40 {
 		select {
 		case <-lv.frames.Ready():
@@ -99,19 +101,22 @@ func TestLostCameraIsRetriedUntilItComesBack(t *testing.T) {
 				f.Image.Release()
 				got++
 			}
+		case <-look.C:
 		case <-deadline:
 			t.Fatalf("%d frames after 20 s; log:\n%s", got, logs.String())
 		}
-		lv.mu.Lock()
-		sawNotice = sawNotice || lv.notice == "camera lost - retrying"
-		lv.mu.Unlock()
+		// The web page's state carries the notice the window's HUD shows.
+		sawNotice = sawNotice || lv.State().Notice == "camera lost - retrying"
 	}
 	cancel()
 	<-done
 	lv.src.Close()
 	lv.frames.Close()
 	lv.in.Close()
-	if attempts != 3 || !sawNotice && !strings.Contains(logs.String(), "stopped delivering frames") || !strings.Contains(logs.String(), "is back") {
+	if lv.State().Notice != "" {
+		t.Errorf("notice %q after the camera came back", lv.State().Notice)
+	}
+	if attempts != 3 || !sawNotice || !strings.Contains(logs.String(), "stopped delivering frames") || !strings.Contains(logs.String(), "is back") {
 		t.Fatalf("attempts %d, notice seen %v, log:\n%s", attempts, sawNotice, logs.String())
 	}
 	if !strings.Contains(logs.String(), "retrying in 500ms") {
