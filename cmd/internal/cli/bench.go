@@ -519,7 +519,7 @@ func peakGFLOPS() (float64, string) {
 }
 
 func printBench(w io.Writer, r *benchResult) {
-	fmt.Fprintf(w, "model %s at %dx%d on %s (%.1f GFLOP per frame)\n\n", r.Model, r.Width, r.Height, r.Device, r.GFLOPPerFrame)
+	fmt.Fprintf(w, "model %s at %dx%d on %s (%.3g GFLOP per frame)\n\n", r.Model, r.Width, r.Height, r.Device, r.GFLOPPerFrame)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "raw inference\t%.2f frames/s\t(ONNX Runtime alone, %d frames, half before and half after the pipeline run)\n", r.RawFPS, r.RawFrames)
 	fmt.Fprintf(tw, "full pipeline\t%.2f frames/s\t(decode → prepare → infer → finish → H.264, %d frames, double buffering %v)\n", r.PipelineFPS, r.Frames, !r.Serial)
