@@ -278,7 +278,7 @@ func (v *VideoFile) WriteMat(m *gocv.Mat) error {
 			}
 		case <-time.After(5 * time.Second):
 		}
-		return fmt.Errorf("%w stopped after %d frames: %s", ErrFFmpeg, v.frames, v.stderr.lastLine(fallback))
+		return fmt.Errorf("%w stopped after %d frames: %s", ErrFFmpeg, v.frames, v.stderr.summary(fallback))
 	}
 	v.frames++
 	return nil
@@ -310,7 +310,7 @@ func (v *VideoFile) close(early bool) error {
 	<-v.exited
 	if v.waitErr != nil {
 		os.Remove(v.tmp)
-		return fmt.Errorf("%w failed: %s", ErrFFmpeg, v.stderr.lastLine(v.waitErr.Error()))
+		return fmt.Errorf("%w failed: %s", ErrFFmpeg, v.stderr.summary(v.waitErr.Error()))
 	}
 	if v.frames == 0 {
 		os.Remove(v.tmp)
@@ -408,10 +408,10 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// lastLine says in one line what ffmpeg said last: its first line that
+// summary says in one line what ffmpeg said last: its first line that
 // reports an error (usually the cause), then its last line when that is
 // another (usually the consequence); fallback when it said nothing.
-func (t *tailBuffer) lastLine(fallback string) string {
+func (t *tailBuffer) summary(fallback string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var lines []string

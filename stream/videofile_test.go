@@ -154,7 +154,7 @@ func TestTailBufferSaysCauseAndConsequence(t *testing.T) {
 	} {
 		b := &tailBuffer{max: 1 << 10}
 		b.Write([]byte(c.in))
-		if got := b.lastLine("fallback"); got != c.want {
+		if got := b.summary("fallback"); got != c.want {
 			t.Errorf("%q: %q, want %q", c.in, got, c.want)
 		}
 	}

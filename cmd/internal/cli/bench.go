@@ -145,16 +145,19 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer rt.Close()
+	printJSON := func(v any) int {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(v)
+		return exitOK
+	}
 	if sweep != "" {
 		rows, err := benchSweep(rt, settings, rounds, c, log)
 		if err != nil {
 			return fail(err)
 		}
 		if asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(rows)
-			return exitOK
+			return printJSON(rows)
 		}
 		printSweep(stdout, rows, rounds)
 		return exitOK
@@ -164,10 +167,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(res)
-		return exitOK
+		return printJSON(res)
 	}
 	printBench(stdout, res)
 	return exitOK
@@ -415,6 +415,24 @@ type sweepRow struct {
 // benchSweep runs every setting once per round, the rounds one after
 // another, so that the machine's changing load spreads over all settings.
 func benchSweep(rt *stylize.Runtime, settings []benchSetting, rounds int, c *console, log *slog.Logger) ([]sweepRow, error) {
+	if len(settings) > 0 && settings[0].o.in == "" { // one generated clip for every run
+		w, h, err := parseSize(settings[0].o.size)
+		if err != nil {
+			return nil, err
+		}
+		tmp, err := os.MkdirTemp("", "vidstyle-sweep-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		clip := filepath.Join(tmp, "clip.mp4")
+		if err := makeClip("", w, h, clip); err != nil {
+			return nil, err
+		}
+		for i := range settings {
+			settings[i].o.in = clip
+		}
+	}
 	rows := make([]sweepRow, len(settings))
 	for r := range rounds {
 		for i, s := range settings {
