@@ -3,6 +3,7 @@ package stylize_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -41,6 +42,21 @@ func builtin(t testing.TB, name string) stylize.Model {
 		t.Fatal(err)
 	}
 	return stylize.Model{Name: name, ONNX: data}
+}
+
+// stylizeOne runs frame through slot of s into out: prepare, infer,
+// finish; the error names the step that failed.
+func stylizeOne(s *stylize.Stylizer, slot int, frame, out *gocv.Mat) error {
+	if err := s.Prepare(slot, frame); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if err := s.Infer(slot); err != nil {
+		return fmt.Errorf("infer: %w", err)
+	}
+	if err := s.Finish(slot, out); err != nil {
+		return fmt.Errorf("finish: %w", err)
+	}
+	return nil
 }
 
 func newStylizer(t testing.TB, m stylize.Model, cfg stylize.Config) *stylize.Stylizer {
@@ -148,14 +164,8 @@ func TestOddSizesComeBackAtTheirOwnSize(t *testing.T) {
 			gocv.RandU(&frame, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
 			out := gocv.NewMat()
 			for slot := range s.Slots() {
-				if err := s.Prepare(slot, &frame); err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Infer(slot); err != nil {
+				if err := stylizeOne(s, slot, &frame, &out); err != nil {
 					t.Fatalf("%s %v: %v", m.Name, sz, err)
-				}
-				if err := s.Finish(slot, &out); err != nil {
-					t.Fatal(err)
 				}
 				if out.Cols() != sz[0] || out.Rows() != sz[1] || out.Type() != gocv.MatTypeCV8UC3 {
 					t.Errorf("%s %v: output %dx%d type %v", m.Name, sz, out.Cols(), out.Rows(), out.Type())
@@ -280,14 +290,8 @@ func TestImportedZooShapedModelRunsAtAnySize(t *testing.T) {
 		}
 		frame := gocv.NewMatWithSize(sz[1], sz[0], gocv.MatTypeCV8UC3)
 		out := gocv.NewMat()
-		if err := s.Prepare(0, &frame); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Infer(0); err != nil {
+		if err := stylizeOne(s, 0, &frame, &out); err != nil {
 			t.Fatalf("%v: %v", sz, err)
-		}
-		if err := s.Finish(0, &out); err != nil {
-			t.Fatal(err)
 		}
 		if out.Cols() != sz[0] || out.Rows() != sz[1] {
 			t.Errorf("output %dx%d", out.Cols(), out.Rows())
@@ -307,13 +311,7 @@ func TestImportedZooShapedModelRunsAtAnySize(t *testing.T) {
 	defer frame.Close()
 	out := gocv.NewMat()
 	defer out.Close()
-	if err := s.Prepare(1, &frame); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Infer(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Finish(1, &out); err != nil || out.Cols() != 560 || out.Rows() != 320 {
+	if err := stylizeOne(s, 1, &frame, &out); err != nil || out.Cols() != 560 || out.Rows() != 320 {
 		t.Fatalf("fixed model output %dx%d %v", out.Cols(), out.Rows(), err)
 	}
 }
@@ -372,14 +370,8 @@ func TestConventionsPaintTheSamePicture(t *testing.T) {
 		}
 		s := newStylizer(t, stylize.Model{Name: "j", ONNX: data, Convention: conv}, stylize.Config{FrameWidth: w, FrameHeight: h})
 		out := gocv.NewMat()
-		if err := s.Prepare(0, &frame); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Infer(0); err != nil {
+		if err := stylizeOne(s, 0, &frame, &out); err != nil {
 			t.Fatalf("%+v: %v", o, err)
-		}
-		if err := s.Finish(0, &out); err != nil {
-			t.Fatal(err)
 		}
 		return out
 	}
@@ -420,13 +412,7 @@ func TestStylizeLoopAllocatesNothing(t *testing.T) {
 		defer out.Close()
 		slot := 0
 		step := func() {
-			if err := s.Prepare(slot, &frame); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Infer(slot); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Finish(slot, &out); err != nil {
+			if err := stylizeOne(s, slot, &frame, &out); err != nil {
 				t.Fatal(err)
 			}
 			slot = 1 - slot
