@@ -46,12 +46,15 @@ type State struct {
 }
 
 // Control is the running pipeline as the web page sees it. The live
-// preview implements it with the same commands its hot keys send.
+// engine implements it with the same commands its hot keys send. Each
+// setter returns once the command has taken effect (a style switch: once
+// the new style is the one frames are painted with) and answers with the
+// state after it, which the API sends back.
 type Control interface {
 	State() State
-	SetStyle(i int) error
-	SetStrength(v float64) error
-	SetPaused(p bool) error
+	SetStyle(ctx context.Context, i int) (State, error)
+	SetStrength(ctx context.Context, v float64) (State, error)
+	SetPaused(ctx context.Context, p bool) (State, error)
 }
 
 // Config sets up a Server.
@@ -419,7 +422,10 @@ func newID() string {
 }
 
 func (s *Server) apiState(w http.ResponseWriter, r *http.Request) {
-	st := s.cfg.Control.State()
+	s.writeState(w, s.cfg.Control.State())
+}
+
+func (s *Server) writeState(w http.ResponseWriter, st State) {
 	st.Viewers = s.Viewers()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -441,12 +447,13 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *Server) reply(w http.ResponseWriter, err error) {
+// reply sends the state a command answered with, or its error.
+func (s *Server) reply(w http.ResponseWriter, st State, err error) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	s.apiState(w, nil)
+	s.writeState(w, st)
 }
 
 func (s *Server) apiStyle(w http.ResponseWriter, r *http.Request) {
@@ -471,7 +478,8 @@ func (s *Server) apiStyle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "give an existing style's index or name", http.StatusBadRequest)
 		return
 	}
-	s.reply(w, s.cfg.Control.SetStyle(i))
+	st, err := s.cfg.Control.SetStyle(r.Context(), i)
+	s.reply(w, st, err)
 }
 
 func (s *Server) apiStrength(w http.ResponseWriter, r *http.Request) {
@@ -485,7 +493,8 @@ func (s *Server) apiStrength(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "value must be 0 to 1", http.StatusBadRequest)
 		return
 	}
-	s.reply(w, s.cfg.Control.SetStrength(*req.Value))
+	st, err := s.cfg.Control.SetStrength(r.Context(), *req.Value)
+	s.reply(w, st, err)
 }
 
 func (s *Server) apiPause(w http.ResponseWriter, r *http.Request) {
@@ -499,5 +508,6 @@ func (s *Server) apiPause(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "give paused: true or false", http.StatusBadRequest)
 		return
 	}
-	s.reply(w, s.cfg.Control.SetPaused(*req.Paused))
+	st, err := s.cfg.Control.SetPaused(r.Context(), *req.Paused)
+	s.reply(w, st, err)
 }

@@ -32,23 +32,23 @@ func (f *fakeControl) State() State {
 	defer f.mu.Unlock()
 	return f.state
 }
-func (f *fakeControl) SetStyle(i int) error {
+func (f *fakeControl) SetStyle(_ context.Context, i int) (State, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.state.Style = i
-	f.mu.Unlock()
-	return nil
+	return f.state, nil
 }
-func (f *fakeControl) SetStrength(v float64) error {
+func (f *fakeControl) SetStrength(_ context.Context, v float64) (State, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.state.Strength = v
-	f.mu.Unlock()
-	return nil
+	return f.state, nil
 }
-func (f *fakeControl) SetPaused(p bool) error {
+func (f *fakeControl) SetPaused(_ context.Context, p bool) (State, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.state.Paused = p
-	f.mu.Unlock()
-	return nil
+	return f.state, nil
 }
 
 // testServer runs a server fed with 30 fps synthetic frames.

@@ -481,26 +481,26 @@ func (lv *live) State() web.State {
 }
 
 // SetStyle, SetStrength and SetPaused send the same commands as the keys.
-func (lv *live) SetStyle(i int) error {
+func (lv *live) SetStyle(_ context.Context, i int) (web.State, error) {
 	if i < 0 || i >= len(lv.styles.models) {
-		return fmt.Errorf("no style %d", i)
+		return web.State{}, fmt.Errorf("no style %d", i)
 	}
 	lv.cmds <- command{kind: "pick", arg: i}
-	return nil
+	return lv.State(), nil
 }
 
-func (lv *live) SetStrength(v float64) error {
+func (lv *live) SetStrength(_ context.Context, v float64) (web.State, error) {
 	lv.cmds <- command{kind: "setstrength", value: v}
-	return nil
+	return lv.State(), nil
 }
 
-func (lv *live) SetPaused(p bool) error {
+func (lv *live) SetPaused(_ context.Context, p bool) (web.State, error) {
 	v := 0.0
 	if p {
 		v = 1
 	}
 	lv.cmds <- command{kind: "setpause", value: v}
-	return nil
+	return lv.State(), nil
 }
 
 // overlayURL is the OBS page beside the preview page's URL.
