@@ -15,18 +15,9 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/pipeline"
 )
-
-// smallMP4 is the clip that ships inside the gocv module.
-func smallMP4(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
-	if err != nil {
-		t.Fatalf("locating the gocv module: %v", err)
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
-}
 
 func TestRateFromFloat(t *testing.T) {
 	cases := []struct {
@@ -50,7 +41,7 @@ func TestRateFromFloat(t *testing.T) {
 }
 
 func TestReadSmallMP4(t *testing.T) {
-	src, err := capture.Open(smallMP4(t), slog.New(slog.DiscardHandler))
+	src, err := capture.Open(testmedia.SmallMP4(t), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +77,7 @@ func TestTruncatedFileWarnsAndEndsCleanly(t *testing.T) {
 	dir := t.TempDir()
 	full := filepath.Join(dir, "faststart.mp4")
 	// Index first (as a web download would have it), then cut the data.
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", smallMP4(t), "-c", "copy", "-movflags", "+faststart", full).CombinedOutput(); err != nil {
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", testmedia.SmallMP4(t), "-c", "copy", "-movflags", "+faststart", full).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v %s", err, out)
 	}
 	data, _ := os.ReadFile(full)
@@ -121,7 +112,7 @@ func TestTruncatedFileWarnsAndEndsCleanly(t *testing.T) {
 }
 
 func TestImageSourceYieldsOneFrame(t *testing.T) {
-	src, err := capture.Open(filepath.Join(filepath.Dir(smallMP4(t)), "face.jpg"), slog.New(slog.DiscardHandler))
+	src, err := capture.Open(filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

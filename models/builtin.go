@@ -1,6 +1,10 @@
 package models
 
-import "math"
+import (
+	"math"
+
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
+)
 
 // Built-in styles are small ONNX graphs written by this package at run time.
 // They are not neural networks: they are classic image filters (blur,
@@ -70,73 +74,71 @@ func gaussianKernel(size int, sigma float64) []float32 {
 	return k
 }
 
-// reflectPad pads H and W by p on each side, mirroring the edge.
-func (g *graphBuilder) reflectPad(x string, p int64) string {
-	pads := g.int64s([]int64{8}, []int64{0, 0, p, p, 0, 0, p, p})
-	return g.op("Pad", []string{x, pads}, stringAttr("mode", "reflect"))
-}
+// filterGraph adds the classic filters the built-in styles are made of to
+// an ONNX graph.
+type filterGraph struct{ *onnxgraph.Builder }
 
 // blur applies a size×size Gaussian to each of the channels of x.
-func (g *graphBuilder) blur(x string, channels, size int64, sigma float64) string {
+func (g filterGraph) blur(x string, channels, size int64, sigma float64) string {
 	k := gaussianKernel(int(size), sigma)
 	w := make([]float32, 0, int(channels)*len(k))
 	for c := int64(0); c < channels; c++ {
 		w = append(w, k...)
 	}
-	weights := g.floats([]int64{channels, 1, size, size}, w)
-	return g.op("Conv", []string{g.reflectPad(x, size/2), weights}, intAttr("group", channels))
+	weights := g.Floats([]int64{channels, 1, size, size}, w)
+	return g.Op("Conv", []string{g.ReflectPad(x, size/2), weights}, onnxgraph.IntAttr("group", channels))
 }
 
 // luma turns RGB into one grey channel (BT.601 weights).
-func (g *graphBuilder) luma(x string) string {
-	w := g.floats([]int64{1, 3, 1, 1}, []float32{0.299, 0.587, 0.114})
-	return g.op("Conv", []string{x, w})
+func (g filterGraph) luma(x string) string {
+	w := g.Floats([]int64{1, 3, 1, 1}, []float32{0.299, 0.587, 0.114})
+	return g.Op("Conv", []string{x, w})
 }
 
 // edges returns the Sobel gradient magnitude of a one-channel image.
-func (g *graphBuilder) edges(grey string) string {
-	sobel := g.floats([]int64{2, 1, 3, 3}, []float32{
+func (g filterGraph) edges(grey string) string {
+	sobel := g.Floats([]int64{2, 1, 3, 3}, []float32{
 		-1, 0, 1, -2, 0, 2, -1, 0, 1, // d/dx
 		-1, -2, -1, 0, 0, 0, 1, 2, 1, // d/dy
 	})
-	grad := g.op("Conv", []string{g.reflectPad(grey, 1), sobel})
-	sq := g.op("Mul", []string{grad, grad})
-	sum := g.op("Conv", []string{sq, g.floats([]int64{1, 2, 1, 1}, []float32{1, 1})})
-	return g.op("Sqrt", []string{sum})
+	grad := g.Op("Conv", []string{g.ReflectPad(grey, 1), sobel})
+	sq := g.Op("Mul", []string{grad, grad})
+	sum := g.Op("Conv", []string{sq, g.Floats([]int64{1, 2, 1, 1}, []float32{1, 1})})
+	return g.Op("Sqrt", []string{sum})
 }
 
-func (g *graphBuilder) clip(x string, lo, hi float32) string {
-	return g.op("Clip", []string{x, g.scalar(lo), g.scalar(hi)})
+func (g filterGraph) clip(x string, lo, hi float32) string {
+	return g.Op("Clip", []string{x, g.Scalar(lo), g.Scalar(hi)})
 }
 
 // buildToon: smooth, posterize to 6 levels per channel, darken along edges.
 func buildToon() []byte {
-	g := &graphBuilder{}
+	g := filterGraph{&onnxgraph.Builder{}}
 	const step = 256.0 / 6
 	smooth := g.blur(builtinInput, 3, 5, 1.4)
-	levels := g.op("Floor", []string{g.op("Div", []string{smooth, g.scalar(step)})})
-	poster := g.op("Add", []string{g.op("Mul", []string{levels, g.scalar(step)}), g.scalar(step / 2)})
+	levels := g.Op("Floor", []string{g.Op("Div", []string{smooth, g.Scalar(step)})})
+	poster := g.Op("Add", []string{g.Op("Mul", []string{levels, g.Scalar(step)}), g.Scalar(step / 2)})
 	mag := g.edges(g.luma(smooth))
 	// ink is 0 below a gradient of 40 and 1 above 140.
-	ink := g.clip(g.op("Div", []string{g.op("Sub", []string{mag, g.scalar(40)}), g.scalar(100)}), 0, 1)
-	keep := g.op("Sub", []string{g.scalar(1), g.op("Mul", []string{ink, g.scalar(0.85)})})
-	out := g.clip(g.op("Mul", []string{poster, keep}), 0, 255)
-	return g.model("vidstyle_toon", builtinInput, out, builtinOutput,
+	ink := g.clip(g.Op("Div", []string{g.Op("Sub", []string{mag, g.Scalar(40)}), g.Scalar(100)}), 0, 1)
+	keep := g.Op("Sub", []string{g.Scalar(1), g.Op("Mul", []string{ink, g.Scalar(0.85)})})
+	out := g.clip(g.Op("Mul", []string{poster, keep}), 0, 255)
+	return g.Model("vidstyle_toon", builtinInput, out, builtinOutput,
 		"vidstyle built-in 'toon' style: Gaussian blur 5x5, posterize to 6 levels, Sobel ink lines. Not a neural network.",
 		map[string]string{"style": "toon", "input_contract": "float32 [1,3,H,W] RGB 0..255", "output_contract": "float32 [1,3,H,W] RGB 0..255", "license": "same as vidstyle"})
 }
 
 // buildPencil: grey tone on warm paper, Sobel strokes.
 func buildPencil() []byte {
-	g := &graphBuilder{}
+	g := filterGraph{&onnxgraph.Builder{}}
 	grey := g.blur(g.luma(builtinInput), 1, 7, 1.8)
 	// Gradients under 24 (sensor noise, compression blocks) draw nothing.
-	mag := g.op("Relu", []string{g.op("Sub", []string{g.edges(grey), g.scalar(24)})})
-	tone := g.op("Add", []string{g.op("Mul", []string{g.op("Sub", []string{grey, g.scalar(128)}), g.scalar(0.15)}), g.scalar(228)})
-	stroke := g.clip(g.op("Sub", []string{tone, g.op("Mul", []string{mag, g.scalar(0.9)})}), 0, 255)
-	paper := g.floats([]int64{3, 1, 1, 1}, []float32{1.0, 0.97, 0.9})
-	out := g.clip(g.op("Conv", []string{stroke, paper}), 0, 255)
-	return g.model("vidstyle_pencil", builtinInput, out, builtinOutput,
+	mag := g.Op("Relu", []string{g.Op("Sub", []string{g.edges(grey), g.Scalar(24)})})
+	tone := g.Op("Add", []string{g.Op("Mul", []string{g.Op("Sub", []string{grey, g.Scalar(128)}), g.Scalar(0.15)}), g.Scalar(228)})
+	stroke := g.clip(g.Op("Sub", []string{tone, g.Op("Mul", []string{mag, g.Scalar(0.9)})}), 0, 255)
+	paper := g.Floats([]int64{3, 1, 1, 1}, []float32{1.0, 0.97, 0.9})
+	out := g.clip(g.Op("Conv", []string{stroke, paper}), 0, 255)
+	return g.Model("vidstyle_pencil", builtinInput, out, builtinOutput,
 		"vidstyle built-in 'pencil' style: luma, Gaussian blur 7x7, Sobel strokes on warm paper. Not a neural network.",
 		map[string]string{"style": "pencil", "input_contract": "float32 [1,3,H,W] RGB 0..255", "output_contract": "float32 [1,3,H,W] RGB 0..255", "license": "same as vidstyle"})
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
 )
 
 // Convention says how a model wants its pixels: the tensor layout, the
@@ -194,7 +196,7 @@ func (g *Graph) CheckImage() (h, w int64, err error) {
 		return 0, 0, fmt.Errorf("needs one output, has %d", len(g.Outputs))
 	}
 	for _, v := range []Value{g.Inputs[0], g.Outputs[0]} {
-		if v.ElemType != tensorFloat {
+		if v.ElemType != onnxgraph.TensorFloat {
 			return 0, 0, fmt.Errorf("%q is %s; vidstyle runs float32 image models", v.Name, ElemTypeName(v.ElemType))
 		}
 		if _, _, _, err := SpatialAxes(v.Dims); err != nil {

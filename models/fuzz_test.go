@@ -2,6 +2,9 @@ package models
 
 import (
 	"testing"
+
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
 )
 
 // sidecarCases drives the sidecar fuzz seeds (and documents the format).
@@ -42,9 +45,9 @@ func FuzzParseSidecar(f *testing.F) {
 // rewriter arbitrary bytes: errors are fine, panics are not, and a
 // rewritten model reads back.
 func FuzzParseGraph(f *testing.F) {
-	f.Add(JohnsonGraph(JohnsonOptions{Size: 224}))
+	f.Add(testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224}))
 	f.Add(buildToon())
-	f.Add(badGraph(func(g *graphBuilder) { g.extraInputs = []string{"mask"} }))
+	f.Add(badGraph(func(g *onnxgraph.Builder) { g.ExtraInputs = []string{"mask"} }))
 	f.Add([]byte{0x08, 0x07, 0x3a, 0x00})
 	f.Add([]byte("not onnx"))
 	f.Fuzz(func(t *testing.T, data []byte) {

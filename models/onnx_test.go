@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
 )
 
 func sharedModels(t *testing.T) []string {
@@ -47,8 +50,8 @@ func TestCostOfSharedModels(t *testing.T) {
 }
 
 func TestCostOfUpsampleConvGraphs(t *testing.T) {
-	for _, o := range []JohnsonOptions{{Size: 224}, {Opset: 13}} {
-		g, err := ParseGraph(JohnsonGraph(o))
+	for _, o := range []testmodels.JohnsonOptions{{Size: 224}, {Opset: 13}} {
+		g, err := ParseGraph(testmodels.JohnsonGraph(o))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +66,7 @@ func TestCostOfUpsampleConvGraphs(t *testing.T) {
 }
 
 func TestFreeSizeMakesZooShapesSymbolic(t *testing.T) {
-	fixed := JohnsonGraph(JohnsonOptions{Size: 224})
+	fixed := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224})
 	g, _ := ParseGraph(fixed)
 	if h, w, _ := g.CheckImage(); h != 224 || w != 224 {
 		t.Fatalf("test graph is not fixed: %dx%d", w, h)
@@ -94,15 +97,15 @@ func TestFreeSizeMakesZooShapesSymbolic(t *testing.T) {
 }
 
 // badGraph builds a tiny graph with something wrong in its contract.
-func badGraph(mod func(g *graphBuilder)) []byte {
-	g := &graphBuilder{}
+func badGraph(mod func(g *onnxgraph.Builder)) []byte {
+	g := &onnxgraph.Builder{}
 	mod(g)
-	out := g.op("Relu", []string{"input"})
-	return g.model("bad", "input", out, "output", "", nil)
+	out := g.Op("Relu", []string{"input"})
+	return g.Model("bad", "input", out, "output", "", nil)
 }
 
 func broken(t *testing.T, how string) []byte {
-	data, err := BrokenGraph(how)
+	data, err := testmodels.BrokenGraph(how)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +113,7 @@ func broken(t *testing.T, how string) []byte {
 }
 
 func TestContractErrors(t *testing.T) {
-	if _, err := BrokenGraph("sideways"); err == nil {
-		t.Error("BrokenGraph took an unknown kind")
-	}
-	good := JohnsonGraph(JohnsonOptions{Opset: 13})
+	good := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13})
 	cases := []struct {
 		name string
 		data []byte
@@ -122,10 +122,10 @@ func TestContractErrors(t *testing.T) {
 		{"not ONNX", []byte("hello, I am a text file"), "not an ONNX model"},
 		{"truncated", good[:len(good)/2], "not an ONNX model"},
 		{"empty", nil, "not an ONNX model"},
-		{"two image inputs", badGraph(func(g *graphBuilder) { g.extraInputs = []string{"mask"} }), "needs one image input, has 2 (input, mask)"},
-		{"one channel", broken(t, BrokenChannels), "no 3-channel axis"},
-		{"rank 3", broken(t, BrokenRank), "is not a 4-D image"},
-		{"fp16", broken(t, BrokenFloat16), "is float16; vidstyle runs float32"},
+		{"two image inputs", badGraph(func(g *onnxgraph.Builder) { g.ExtraInputs = []string{"mask"} }), "needs one image input, has 2 (input, mask)"},
+		{"one channel", broken(t, testmodels.BrokenChannels), "no 3-channel axis"},
+		{"rank 3", broken(t, testmodels.BrokenRank), "is not a 4-D image"},
+		{"fp16", broken(t, testmodels.BrokenFloat16), "is float16; vidstyle runs float32"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -143,7 +143,7 @@ func TestContractErrors(t *testing.T) {
 func TestSidecarAndMetadata(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "anime.onnx")
-	g, _ := ParseGraph(JohnsonGraph(JohnsonOptions{Opset: 13}))
+	g, _ := ParseGraph(testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13}))
 	g.Metadata = append(g.Metadata, KV{"vidstyle.range", "0..1"})
 	c, err := ResolveConvention(g, SidecarPath(model))
 	if err != nil || c.Range != "0..1" || c.Scale != 1.0/255 || c.Multiple != 4 {

@@ -7,6 +7,8 @@ import (
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
 )
 
 // ErrNotONNX means the bytes are not a readable ONNX model.
@@ -401,11 +403,11 @@ func parseTensor(b []byte) (string, Tensor, error) {
 	case count > smallTensor:
 	case floats != nil:
 		t.Floats = floats
-	case raw != nil && t.DataType == tensorFloat && len(raw) >= int(4*count):
+	case raw != nil && t.DataType == onnxgraph.TensorFloat && len(raw) >= int(4*count):
 		for i := range count {
 			t.Floats = append(t.Floats, float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))))
 		}
-	case raw != nil && t.DataType == tensorInt64 && len(raw) >= int(8*count):
+	case raw != nil && t.DataType == onnxgraph.TensorInt64 && len(raw) >= int(8*count):
 		for i := range count {
 			t.Floats = append(t.Floats, float64(int64(binary.LittleEndian.Uint64(raw[8*i:]))))
 		}

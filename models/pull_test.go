@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/vidstyle/vidstyle/internal/testmodels"
 )
 
 // modelServer serves a model in the ways a download can go wrong.
@@ -40,7 +42,7 @@ func modelServer(t *testing.T, body []byte) *httptest.Server {
 }
 
 func TestFetch(t *testing.T) {
-	body := JohnsonGraph(JohnsonOptions{Size: 224})
+	body := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224})
 	sum := sha256.Sum256(body)
 	good := hex.EncodeToString(sum[:])
 	srv := modelServer(t, body)

@@ -4,20 +4,31 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
 )
 
 // appendField writes a decoded field back unchanged.
 func appendField(b []byte, f field) []byte {
 	switch f.typ {
 	case protowire.VarintType:
-		return putVarint(b, f.num, f.v)
+		return onnxgraph.AppendVarint(b, f.num, f.v)
 	case protowire.Fixed32Type:
 		return protowire.AppendFixed32(protowire.AppendTag(b, f.num, f.typ), uint32(f.v))
 	case protowire.Fixed64Type:
 		return protowire.AppendFixed64(protowire.AppendTag(b, f.num, f.typ), f.v)
 	default:
-		return putBytes(b, f.num, f.bytes)
+		return onnxgraph.AppendBytes(b, f.num, f.bytes)
 	}
+}
+
+// encode writes v as a ValueInfoProto.
+func (v Value) encode() []byte {
+	dims := make([]onnxgraph.Dim, len(v.Dims))
+	for i, d := range v.Dims {
+		dims[i] = onnxgraph.Dim(d)
+	}
+	return onnxgraph.EncodeValue(onnxgraph.Value{Name: v.Name, ElemType: v.ElemType, Dims: dims})
 }
 
 // SpatialAxes returns the height and width axes of an image tensor's shape:
@@ -99,9 +110,9 @@ func FreeSize(data []byte) ([]byte, bool, error) {
 				}
 				switch v.Name {
 				case in.Name:
-					graph = putBytes(graph, gf.num, encodeValue(in))
+					graph = onnxgraph.AppendBytes(graph, gf.num, in.encode())
 				case out.Name:
-					graph = putBytes(graph, gf.num, encodeValue(out))
+					graph = onnxgraph.AppendBytes(graph, gf.num, out.encode())
 				default:
 					graph = appendField(graph, gf) // an initializer listed as input
 				}
@@ -111,7 +122,7 @@ func FreeSize(data []byte) ([]byte, bool, error) {
 				graph = appendField(graph, gf)
 			}
 		}
-		m = putBytes(m, 7, graph)
+		m = onnxgraph.AppendBytes(m, 7, graph)
 	}
 	return m, changed, nil
 }

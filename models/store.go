@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
 )
 
 // Store is the models folder: NAME.onnx files (and their NAME.json
@@ -128,9 +130,9 @@ func WithSource(data []byte, src Source) []byte {
 	out := append([]byte(nil), data...)
 	for _, kv := range []KV{{metaSourceURL, src.URL}, {metaSourceSHA256, src.SHA256}} {
 		var e []byte
-		e = putString(e, 1, kv.Key)
-		e = putString(e, 2, kv.Value)
-		out = putBytes(out, 14, e)
+		e = onnxgraph.AppendString(e, 1, kv.Key)
+		e = onnxgraph.AppendString(e, 2, kv.Value)
+		out = onnxgraph.AppendBytes(out, 14, e)
 	}
 	return out
 }

@@ -1,7 +1,7 @@
 package stylize
 
-// SharedRuntime gives the external tests the runtime TestMain loaded.
-func SharedRuntime() *Runtime { return testRT }
+// LibraryVersion exposes libraryVersion to the external tests.
+func LibraryVersion(path string) string { return libraryVersion(path) }
 
 // InputPlanes exposes slot i's input tensor to tests: what the model sees.
 func (s *Stylizer) InputPlanes(i int) []float32 { return s.slots[i].in.GetData() }

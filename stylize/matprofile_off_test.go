@@ -1,6 +1,6 @@
 //go:build !matprofile
 
-package stylize
+package stylize_test
 
 // liveMats counts the Mats left open (a matprofile build).
 func liveMats() int { return 0 }

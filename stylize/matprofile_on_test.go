@@ -1,6 +1,6 @@
 //go:build matprofile
 
-package stylize
+package stylize_test
 
 import "gocv.io/x/gocv"
 

@@ -15,6 +15,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/internal/testmodels"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
@@ -64,7 +65,7 @@ func newStylizer(t testing.TB, m stylize.Model, cfg stylize.Config) *stylize.Sty
 	if cfg.Device == "" {
 		cfg.Device = stylize.DeviceCPU
 	}
-	s, err := stylize.New(stylize.SharedRuntime(), m, cfg)
+	s, err := stylize.New(sharedRT, m, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestPrepareRejectsFrameOfAnotherSize(t *testing.T) {
 }
 
 func TestNewRejectsTinyFramesAndBadModels(t *testing.T) {
-	rt := stylize.SharedRuntime()
+	rt := sharedRT
 	cases := []struct {
 		name  string
 		model stylize.Model
@@ -227,7 +228,7 @@ func TestDeviceAutoFallsBackToCPUAndSaysWhy(t *testing.T) {
 		t.Fatalf("log = %q, want one line choosing cpu and saying why", buf.String())
 	}
 	// Asking for CUDA outright is an error, not a silent fallback.
-	if _, err := stylize.New(stylize.SharedRuntime(), builtin(t, "toon"), stylize.Config{FrameWidth: 32, FrameHeight: 32, Device: stylize.DeviceCUDA}); !errors.Is(err, stylize.ErrDevice) {
+	if _, err := stylize.New(sharedRT, builtin(t, "toon"), stylize.Config{FrameWidth: 32, FrameHeight: 32, Device: stylize.DeviceCUDA}); !errors.Is(err, stylize.ErrDevice) {
 		t.Fatalf("-device cuda on a CPU-only runtime: err = %v, want ErrDevice", err)
 	}
 }
@@ -260,8 +261,21 @@ func TestFindLibrary(t *testing.T) {
 }
 
 func TestLoadTwiceIsRefused(t *testing.T) {
-	if _, err := stylize.Load(stylize.SharedRuntime().Path(), slog.New(slog.DiscardHandler)); !errors.Is(err, stylize.ErrLibrary) {
+	if _, err := stylize.Load(sharedRT.Path(), slog.New(slog.DiscardHandler)); !errors.Is(err, stylize.ErrLibrary) {
 		t.Fatalf("second Load: err = %v", err)
+	}
+}
+
+// TestLibraryVersion reads the version of the library the tests loaded
+// without asking it for an API, and refuses what is not ONNX Runtime.
+func TestLibraryVersion(t *testing.T) {
+	if v := stylize.LibraryVersion(sharedRT.Path()); v != sharedRT.Version() || v == "" {
+		t.Errorf("LibraryVersion = %q, the binding says %q", v, sharedRT.Version())
+	}
+	for _, p := range []string{"/lib/x86_64-linux-gnu/libz.so.1", "/nonexistent.so", "/etc/hostname"} {
+		if v := stylize.LibraryVersion(p); v != "" {
+			t.Errorf("LibraryVersion(%s) = %q", p, v)
+		}
 	}
 }
 
@@ -278,7 +292,7 @@ func BenchmarkPackUnpack640x360(b *testing.B) {
 }
 
 func TestImportedZooShapedModelRunsAtAnySize(t *testing.T) {
-	fixed := models.JohnsonGraph(models.JohnsonOptions{Size: 224})
+	fixed := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224})
 	free, changed, err := models.FreeSize(fixed)
 	if err != nil || !changed {
 		t.Fatal(changed, err)
@@ -358,8 +372,8 @@ func TestConventionsPaintTheSamePicture(t *testing.T) {
 	frame := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	defer frame.Close()
 	gocv.RandU(&frame, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
-	paint := func(o models.JohnsonOptions) gocv.Mat {
-		data := models.JohnsonGraph(o)
+	paint := func(o testmodels.JohnsonOptions) gocv.Mat {
+		data := testmodels.JohnsonGraph(o)
 		g, err := models.ParseGraph(data)
 		if err != nil {
 			t.Fatal(err)
@@ -375,9 +389,9 @@ func TestConventionsPaintTheSamePicture(t *testing.T) {
 		}
 		return out
 	}
-	plain := paint(models.JohnsonOptions{Opset: 13, Seed: 3})
+	plain := paint(testmodels.JohnsonOptions{Opset: 13, Seed: 3})
 	defer plain.Close()
-	for _, o := range []models.JohnsonOptions{
+	for _, o := range []testmodels.JohnsonOptions{
 		{Opset: 13, Seed: 3, NHWC: true},
 		{Opset: 13, Seed: 3, BGR: true},
 		{Opset: 13, Seed: 3, Range: "0..1"},

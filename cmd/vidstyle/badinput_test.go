@@ -13,8 +13,8 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
-	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
 )
 
 var updateReliability = flag.Bool("update-reliability", false, "rewrite the bad-input table in RELIABILITY.md with the messages of this run")
@@ -62,20 +62,20 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	sideDir := filepath.Join(dir, "sidecar")
 	os.Mkdir(sideDir, 0o755)
 	f.withSidecar = filepath.Join(sideDir, "net.onnx")
-	os.WriteFile(f.withSidecar, models.JohnsonGraph(models.JohnsonOptions{Opset: 13}), 0o644)
+	os.WriteFile(f.withSidecar, testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13}), 0o644)
 	os.WriteFile(filepath.Join(sideDir, "net.json"), []byte(`{"range":"0..100"}`), 0o644)
 	if udnie := filepath.Join(repoRoot, "..", "shared", "models", "udnie.onnx"); fileExists(udnie) {
 		data, _ := os.ReadFile(udnie)
 		f.truncated = write("udnie-half.onnx", data[:len(data)/2])
 	} else {
-		good := models.JohnsonGraph(models.JohnsonOptions{Opset: 13})
+		good := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13})
 		f.truncated = write("johnson-half.onnx", good[:len(good)/2])
 	}
 	for _, b := range []struct {
 		kind string
 		dst  *string
-	}{{models.BrokenRank, &f.rank}, {models.BrokenChannels, &f.channels}, {models.BrokenFloat16, &f.float16}} {
-		data, err := models.BrokenGraph(b.kind)
+	}{{testmodels.BrokenRank, &f.rank}, {testmodels.BrokenChannels, &f.channels}, {testmodels.BrokenFloat16, &f.float16}} {
+		data, err := testmodels.BrokenGraph(b.kind)
 		if err != nil {
 			t.Fatal(err)
 		}

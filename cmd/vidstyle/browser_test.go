@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
 
 	"github.com/chromedp/chromedp"
 )

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/internal/testort"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
@@ -62,16 +62,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "building vidstyle:", err)
 		return 1
 	}
-	ortLib, err = stylize.FindLibrary(os.Getenv(stylize.LibraryEnv), "", repoRoot)
-	if err == nil {
-		rt, err = stylize.Load(ortLib, slog.New(slog.DiscardHandler))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "these tests need ONNX Runtime (run scripts/setup.sh):", err)
-		return 1
-	}
-	defer rt.Close()
-	return m.Run()
+	return testort.Main(m, func(r *stylize.Runtime) { rt, ortLib = r, r.Path() })
 }
 
 // sharedModel is a pretrained model from ../shared/models, or a skip.

@@ -13,9 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
-
-	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
 )
 
 // vidstyleOut runs the binary and returns its exit code, stdout and stderr.
@@ -38,7 +37,7 @@ func TestModelsListShowsBuiltinsStoredAndCatalog(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	os.MkdirAll(store, 0o755)
-	os.WriteFile(filepath.Join(store, "mine.onnx"), models.JohnsonGraph(models.JohnsonOptions{Opset: 13}), 0o644)
+	os.WriteFile(filepath.Join(store, "mine.onnx"), testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13}), 0o644)
 	code, out, stderr := vidstyleOut(t, dir, "models", "list", "-models-dir", store)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -82,7 +81,7 @@ func TestModelsImportMakesAZooModelSizeFree(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	zoo := filepath.Join(dir, "zoo-9.onnx")
-	os.WriteFile(zoo, models.JohnsonGraph(models.JohnsonOptions{Size: 224}), 0o644)
+	os.WriteFile(zoo, testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224}), 0o644)
 	code, _, stderr := vidstyleOut(t, dir, "models", "import", "-models-dir", store, zoo, "zoo")
 	if code != 0 || !strings.Contains(stderr, "rewritten to take any size") {
 		t.Fatalf("import: exit %d: %s", code, stderr)
@@ -101,7 +100,7 @@ func TestModelsImportMakesAZooModelSizeFree(t *testing.T) {
 }
 
 func TestModelsPull(t *testing.T) {
-	body := models.JohnsonGraph(models.JohnsonOptions{Size: 224, Seed: 7})
+	body := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224, Seed: 7})
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

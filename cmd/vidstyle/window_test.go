@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
 
 	"gocv.io/x/gocv"
 )

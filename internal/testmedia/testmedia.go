@@ -1,6 +1,6 @@
-// Package testmedia holds what the command's tests share: the sample clip
-// that ships inside the gocv module, decoding a whole video, and PSNR. It
-// is imported by tests only.
+// Package testmedia holds what the tests of several packages share: the
+// sample clip that ships inside the gocv module, decoding a whole video, and
+// PSNR. It is imported by tests only.
 package testmedia
 
 import (
