@@ -27,9 +27,15 @@ func DefaultStoreDir() string {
 	return filepath.Join(base, "vidstyle", "models")
 }
 
-// validName is what a stored model may be called.
+// namePattern is what a stored model may be called: up to 64 letters,
+// digits, '.', '_' and '-', starting with a letter or digit. A compiled
+// Regexp is safe for concurrent use and is never changed.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// validName checks a stored model's name against namePattern; it must not
+// end in .onnx, which Path adds.
 func validName(name string) error {
-	if !regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`).MatchString(name) || strings.HasSuffix(name, ".onnx") {
+	if !namePattern.MatchString(name) || strings.HasSuffix(name, ".onnx") {
 		return fmt.Errorf("model name %q: use up to 64 letters, digits, '.', '_' and '-', without .onnx", name)
 	}
 	return nil

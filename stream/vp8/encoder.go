@@ -1,6 +1,8 @@
 // Package vp8 encodes frames to VP8 with libvpx, tuned for real-time
-// preview (the settings measured in FIELD-NOTES: one thread, CBR, no lag,
-// cpu-used −6, real-time deadline), and splits them into RTP payloads.
+// preview (one thread, CBR, no lag, cpu-used −6, real-time deadline: each
+// frame comes out as soon as it goes in, and colour conversion plus
+// encoding take about 4 ms of one core at 640×360; see BENCHMARKS.md), and
+// splits them into RTP payloads.
 package vp8
 
 /*

@@ -3,7 +3,7 @@ package vp8
 // Payloader splits VP8 frames into RTP payloads (RFC 7741). Unlike pion
 // v3.3.6's, it writes the 15-bit PictureID on every packet, also when it
 // is 0: pion's omits it then, and Chrome stalls after a first keyframe
-// with no PictureID (FIELD-NOTES).
+// that has no PictureID.
 type Payloader struct {
 	pictureID uint16
 }
