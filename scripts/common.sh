@@ -13,30 +13,50 @@ find_go() {
 	return 1
 }
 
-# fetch_npm package@version member destination: one file out of an npm
-# package's tarball (npm pack does not run the package's install script).
-fetch_npm() {
-	local tmp
-	tmp=$(mktemp -d)
-	(cd "$tmp" && npm pack --silent "$1" >/dev/null)
-	tar -xzf "$tmp"/*.tgz -C "$tmp" "$2"
-	mv "$tmp/$2" "$3"
-	rm -rf "$tmp"
-}
-
-# fetch_checked package@version member destination sha256: fetch_npm unless
-# destination already has that sha256; a mismatch fails.
+# fetch_checked package@version folder member sha256 [member sha256 …]:
+# files out of an npm package's tarball into folder, each under its base
+# name and checked by its sha256 (npm pack does not run the package's install
+# script). Files already there with the right sha256 are kept; the others
+# come from one download. A mismatch fails and installs none of them.
 fetch_checked() {
-	if echo "$4  $3" | sha256sum -c --status 2>/dev/null; then
-		return 0
+	local pkg=$1 dir=$2 tmp i
+	shift 2
+	if [ $# -eq 0 ] || [ $(($# % 2)) -ne 0 ]; then
+		printf '%s: fetch_checked %s: want member sha256 pairs\n' "$(basename "$0")" "$pkg" >&2
+		return 2
 	fi
-	printf '%s: fetching %s from %s (npm)\n' "$(basename "$0")" "$(basename "$3")" "$1" >&2
-	mkdir -p "$(dirname "$3")"
-	fetch_npm "$1" "$2" "$3.tmp"
-	if ! echo "$4  $3.tmp" | sha256sum -c --status; then
-		rm -f "$3.tmp"
-		printf '%s: checksum mismatch for %s\n' "$(basename "$0")" "$3" >&2
+	local members=() sums=()
+	while [ $# -gt 0 ]; do
+		members+=("$1")
+		sums+=("$2")
+		shift 2
+	done
+	local want=()
+	for i in "${!members[@]}"; do
+		echo "${sums[i]}  $dir/${members[i]##*/}" | sha256sum -c --status 2>/dev/null || want+=("$i")
+	done
+	[ ${#want[@]} -gt 0 ] || return 0
+	printf '%s: fetching %s (npm) into %s\n' "$(basename "$0")" "$pkg" "$dir" >&2
+	tmp=$(mktemp -d)
+	local paths=()
+	for i in "${want[@]}"; do
+		paths+=("${members[i]}")
+	done
+	if ! (cd "$tmp" && npm pack --silent "$pkg" >/dev/null && tar -xzf ./*.tgz "${paths[@]}"); then
+		rm -rf "$tmp"
+		printf '%s: could not fetch %s\n' "$(basename "$0")" "$pkg" >&2
 		return 1
 	fi
-	mv "$3.tmp" "$3"
+	for i in "${want[@]}"; do
+		if ! echo "${sums[i]}  $tmp/${members[i]}" | sha256sum -c --status; then
+			rm -rf "$tmp"
+			printf '%s: checksum mismatch for %s in %s\n' "$(basename "$0")" "${members[i]}" "$pkg" >&2
+			return 1
+		fi
+	done
+	mkdir -p "$dir"
+	for i in "${want[@]}"; do
+		mv "$tmp/${members[i]}" "$dir/${members[i]##*/}"
+	done
+	rm -rf "$tmp"
 }

@@ -79,21 +79,20 @@ say "using $("$gobin" version)"
 # by sha256. npm pack fetches the tarball without running its install script.
 ort_version=1.24.1
 ort_sha256=53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4
-mkdir -p lib
-fetch_checked "onnxruntime-node@$ort_version" package/bin/napi-v6/linux/x64/libonnxruntime.so.1 lib/libonnxruntime.so.1 "$ort_sha256"
+fetch_checked "onnxruntime-node@$ort_version" lib package/bin/napi-v6/linux/x64/libonnxruntime.so.1 "$ort_sha256"
 
-# GPU providers (only on request; never in CI). They need the matching core
-# library (1.29) and, at run time, CUDA 13 and cuDNN 9 from the system.
+# GPU providers (only on request; never in CI), checked by sha256 like the CPU
+# library: the CUDA, TensorRT and shared provider libraries (about 230 MB) and
+# the matching core library (1.29). At run time they need CUDA 13 and cuDNN 9
+# from the system.
 if [ "$gpu" = 1 ]; then
-	mkdir -p lib/gpu
-	if [ ! -f lib/gpu/libonnxruntime_providers_cuda.so ]; then
-		say "fetching ONNX Runtime GPU providers (about 230 MB)"
-		tmp=$(mktemp -d)
-		(cd "$tmp" && npm pack --silent com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 >/dev/null && tar -xzf ./*.tgz)
-		find "$tmp" -name 'libonnxruntime_providers_*.so' -exec mv {} lib/gpu/ \;
-		rm -rf "$tmp"
-		fetch_npm onnxruntime-node@1.29.0 package/bin/napi-v6/linux/x64/libonnxruntime.so.1 lib/gpu/libonnxruntime.so.1
-	fi
+	gpu_dir=package/Plugins/Linux/x64
+	fetch_checked com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 lib/gpu \
+		"$gpu_dir/libonnxruntime_providers_cuda.so" 56cf3254b118ad837ccc4ed8f6d1b23504bbf7ef91b34cbc0b289cb7f10b3037 \
+		"$gpu_dir/libonnxruntime_providers_shared.so" c6a12593396095f5670160e284c35d1700b7708cf3037b7042e2a5200ccae772 \
+		"$gpu_dir/libonnxruntime_providers_tensorrt.so" ef6071798a339038ad66c428fb1a809cf8e499bffc3b6870e4e8bc4f4c6a6320
+	fetch_checked onnxruntime-node@1.29.0 lib/gpu \
+		package/bin/napi-v6/linux/x64/libonnxruntime.so.1 89688f5cf51c7e31befbb7b9101bc027799009b18d1baa9a5b1146a72e69538d
 	say "GPU libraries in lib/gpu: run with -ort-lib lib/gpu/libonnxruntime.so.1 -device cuda (needs CUDA 13 + cuDNN 9)"
 fi
 

@@ -12,8 +12,8 @@ gobin=$(find_go) || { echo "test: no Go 1.24+ found: run scripts/setup.sh first"
 export PATH="$(dirname "$gobin"):$PATH" # the tests run go build and go list
 [ -f lib/libonnxruntime.so.1 ] || { echo "test: lib/libonnxruntime.so.1 is missing: run scripts/setup.sh first" >&2; exit 1; }
 # An ONNX Runtime older than the binding's C API, for the test of that error.
-fetch_checked onnxruntime-node@1.16.3 package/bin/napi-v3/linux/x64/libonnxruntime.so.1.16.3 \
-	lib/test/libonnxruntime.so.1.16.3 ce3752ba35018ee6d8127ff4cba955b68b9c8b8b0fed8798a8f2e5c4c5a35fa5
+fetch_checked onnxruntime-node@1.16.3 lib/test \
+	package/bin/napi-v3/linux/x64/libonnxruntime.so.1.16.3 ce3752ba35018ee6d8127ff4cba955b68b9c8b8b0fed8798a8f2e5c4c5a35fa5
 [ -d ../shared/models ] || echo "test: ../shared/models is absent: tests with pretrained models will be skipped" >&2
 
 step() { printf '\n== %s\n' "$*" >&2; }
