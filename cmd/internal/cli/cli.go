@@ -1,6 +1,6 @@
-// Package cli is the vidstyle command line: it parses flags, wires a source,
-// a stylizer and an output into a pipeline, reports progress, and turns
-// errors and signals into one-line messages and exit codes.
+// Package cli is the vidstyle command line: flags, usage and help, the
+// console and progress bar, the key map, signals and exit codes. The work
+// itself is the engine's (package vidstyle, and live for the preview).
 package cli
 
 import (
@@ -10,13 +10,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
@@ -34,19 +34,49 @@ const (
 // OpenCV Mats left open at exit.
 const debugMatsEnv = "VIDSTYLE_DEBUG_MATS"
 
-// options are the parsed flags.
+// engineFlags are the flags every command shares: ONNX Runtime, device,
+// threads, the models folder, logging. They are checked alike everywhere,
+// by vidstyle.New.
+type engineFlags struct {
+	ortLib, device, modelsDir, mirror string
+	threads, interOp                  int
+	spin, quiet, verbose              bool
+}
+
+// add puts the shared flags on fs; device adds the ones that pick how
+// models run.
+func (f *engineFlags) add(fs *flag.FlagSet, device bool) {
+	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime library `path` (default: $"+stylize.LibraryEnv+", then lib/ beside the binary)")
+	fs.StringVar(&f.modelsDir, "models-dir", models.DefaultStoreDir(), "the models folder")
+	fs.StringVar(&f.mirror, "catalog-mirror", "", "fetch catalog models from this base `URL` instead of their source (sizes and hashes still apply)")
+	fs.BoolVar(&f.quiet, "q", false, "quiet: warnings and errors only")
+	fs.BoolVar(&f.verbose, "v", false, "verbose: debug messages too")
+	f.device = stylize.DeviceAuto
+	if device {
+		fs.StringVar(&f.device, "device", stylize.DeviceAuto, "auto, cpu, cuda or tensorrt (auto: the best GPU provider that loads, else cpu)")
+		fs.IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
+		fs.IntVar(&f.interOp, "interop", 0, "ONNX Runtime inter-op threads: above 1, independent operators run in parallel (0: one after another)")
+		fs.BoolVar(&f.spin, "spin", false, "let ONNX Runtime's threads spin-wait between operators (faster alone, slower beside decode and encode: see BENCHMARKS.md)")
+	}
+}
+
+// engine makes the engine the flags ask for (a UsageError if they are
+// wrong).
+func (f *engineFlags) engine(c *console, log *slog.Logger) (*vidstyle.Engine, error) {
+	return vidstyle.New(vidstyle.Config{
+		Library: f.ortLib, Device: f.device, Threads: f.threads, InterOpThreads: f.interOp, Spin: f.spin,
+		ModelsDir: f.modelsDir, CatalogMirror: f.mirror, Log: log, OnDownload: c.download,
+	})
+}
+
+// options are the main command's flags.
 type options struct {
+	engineFlags
 	in, out     string
 	model       string
 	size        string
 	scale       float64
-	device      string
-	threads     int
-	interOp     int
-	profile     bool // bench only: ONNX Runtime's per-operator profile
 	encThreads  int
-	spin        bool
-	ortLib      string
 	frames      int64
 	crf         int
 	preset      string
@@ -61,10 +91,6 @@ type options struct {
 	maxViewers  int
 	bitrate     int
 	snapshots   string
-	modelsDir   string
-	mirror      string
-	quiet       bool
-	verbose     bool
 	statsPeriod time.Duration
 }
 
@@ -104,38 +130,20 @@ a second Ctrl-C aborts at once.
 Options:
 `
 
-// defaultEncodeThreads is the encoder's thread count unless -encode-threads
-// says otherwise: one on machines of up to 4 cores, where ONNX Runtime's
-// threads already take every core (measured on 2 cores: the pipeline runs
-// 6–15 % faster with the built-in style, and the same with a neural one;
-// BENCHMARKS.md), else ffmpeg's own choice.
-func defaultEncodeThreads() int {
-	if runtime.NumCPU() <= 4 {
-		return 1
-	}
-	return 0
-}
-
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("vidstyle", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by Main
+	o.engineFlags.add(fs, true)
 	fs.StringVar(&o.in, "in", "", "input: video file, image, or cam:N")
 	fs.StringVar(&o.out, "out", "", "output file; its extension picks the format")
 	fs.StringVar(&o.model, "model", models.DefaultStyle, "style: an ONNX file, a name in the models folder, a built-in or a catalog name (see vidstyle models list); several as a,b,c or a folder to switch between")
 	fs.BoolVar(&o.preload, "preload", false, "load every -model style at the start so that switching is instant")
-	fs.StringVar(&o.modelsDir, "models-dir", models.DefaultStoreDir(), "the models folder")
-	fs.StringVar(&o.mirror, "catalog-mirror", "", "fetch catalog models from this base `URL` instead of their source")
 	fs.StringVar(&o.size, "size", "", "processing size WxH, e.g. 640x360 (output keeps the input size)")
 	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
-	fs.StringVar(&o.device, "device", stylize.DeviceAuto, "auto, cpu, cuda or tensorrt (auto: the best GPU provider that loads, else cpu)")
-	fs.IntVar(&o.threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
-	fs.IntVar(&o.interOp, "interop", 0, "ONNX Runtime inter-op threads: above 1, independent operators run in parallel (0: one after another)")
-	fs.BoolVar(&o.spin, "spin", false, "let ONNX Runtime's threads spin-wait between operators (faster alone, slower beside decode and encode: see BENCHMARKS.md)")
-	fs.StringVar(&o.ortLib, "ort-lib", "", "ONNX Runtime library `path` (default: $"+stylize.LibraryEnv+", then lib/ beside the binary)")
 	fs.Int64Var(&o.frames, "frames", 0, "stop after this many frames (0: all)")
 	fs.IntVar(&o.crf, "crf", 0, "encoder quality, lower is better (default 18 for H.264, 32 for VP9)")
 	fs.StringVar(&o.preset, "preset", "veryfast", "x264 speed preset")
-	fs.IntVar(&o.encThreads, "encode-threads", defaultEncodeThreads(), "video encoder threads (0: ffmpeg's choice)")
+	fs.IntVar(&o.encThreads, "encode-threads", vidstyle.DefaultEncodeThreads(), "video encoder threads (0: ffmpeg's choice)")
 	fs.BoolVar(&o.serial, "serial", false, "turn double buffering off (for benchmarks)")
 	fs.BoolVar(&o.live, "live", false, "play a video file through the live preview, paced at its frame rate, as if it were a camera")
 	fs.BoolVar(&o.loop, "loop", false, "with -live: start the file again at its end")
@@ -146,8 +154,6 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.token, "token", "", "with -serve: the access token (default: none on loopback, a random one elsewhere)")
 	fs.IntVar(&o.maxViewers, "max-viewers", 16, "with -serve: the most browsers at once")
 	fs.IntVar(&o.bitrate, "bitrate", 0, "with -serve: VP8 bitrate in kbit/s (0: from the frame size)")
-	fs.BoolVar(&o.quiet, "q", false, "quiet: warnings and errors only")
-	fs.BoolVar(&o.verbose, "v", false, "verbose: debug messages too")
 	fs.DurationVar(&o.statsPeriod, "stats-period", 5*time.Second, "how often progress is logged when stderr is not a terminal")
 	fs.Usage = func() {
 		var names []string
@@ -172,43 +178,106 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	var o options
 	fs := newFlagSet(&o)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fs.Usage()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "vidstyle: %v (see -h)\n", err)
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "vidstyle: unexpected argument %q (flags come as -name value; see -h)\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr, false); !ok {
+		return code
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if err := o.validate(set); err != nil {
+	size, err := o.validate(set)
+	if err != nil {
 		fmt.Fprintf(stderr, "vidstyle: %v (see -h)\n", err)
 		return exitUsage
 	}
-
 	c := newConsole(stderr, o.quiet, o.verbose)
 	log := slog.New(&handler{c: c})
+	eng, err := o.engine(c, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "vidstyle: %v (see -h)\n", err)
+		return exitUsage
+	}
 	run := transcode
 	if o.out == "" {
 		run = runLive
 	}
-	code, err := run(o, c, log)
+	code, err := run(o, size, eng, c, log)
+	if !errors.Is(err, vidstyle.ErrAborted) {
+		// C resources are freed on the way out, but not after an abort:
+		// then a job may still be inside OpenCV or ONNX Runtime, and the
+		// process is about to exit anyway.
+		eng.Close()
+	}
 	if err != nil {
 		c.clearBar()
-		c.line("vidstyle: error: " + oneLine(err))
+		c.line("vidstyle: " + errorLine(code, err))
 	}
 	// Leak check for tests and debugging: a binary built with -tags
 	// matprofile reports the Mats still open once everything is closed.
-	if n, ok := liveMats(); ok && os.Getenv(debugMatsEnv) != "" && code != exitInterrupted {
+	if n, ok := liveMats(); ok && os.Getenv(debugMatsEnv) != "" && !errors.Is(err, vidstyle.ErrAborted) {
 		c.line(fmt.Sprintf("vidstyle: debug: live Mats at exit: %d", n))
 	}
 	return code
+}
+
+// exitCode maps an engine error to the process's exit code.
+func exitCode(err error) int {
+	if vidstyle.IsUsage(err) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// errorLine is how an error is printed: "error: …", but a stop the user
+// asked for says what it kept or did without calling it an error.
+func errorLine(code int, err error) string {
+	if code == exitInterrupted {
+		return oneLine(err)
+	}
+	return "error: " + oneLine(err)
+}
+
+// parseFlags parses a command's flags. With positional, arguments may
+// follow the flags, but a flag after them is an error with a hint, never
+// ignored; without, any argument is an error.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, positional bool) (int, bool) {
+	name := "vidstyle"
+	if fs.Name() != "vidstyle" {
+		name = "vidstyle " + fs.Name()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
+			return exitOK, false
+		}
+		fmt.Fprintf(stderr, "vidstyle: %v (see %s -h)\n", err, name)
+		return exitUsage, false
+	}
+	if !positional && fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "vidstyle: unexpected argument %q (flags come as -name value; see %s -h)\n", fs.Arg(0), name)
+		return exitUsage, false
+	}
+	for _, a := range fs.Args() {
+		if len(a) > 1 && strings.HasPrefix(a, "-") {
+			fmt.Fprintf(stderr, "vidstyle: %s: flag %s comes after the arguments; flags go first: %s %s … %s\n",
+				fs.Name(), a, name, a, strings.Join(withoutFlags(fs.Args()), " "))
+			return exitUsage, false
+		}
+	}
+	return exitOK, true
+}
+
+func withoutFlags(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if strings.HasPrefix(args[i], "-") {
+			if !strings.Contains(args[i], "=") && i+1 < len(args) {
+				i++ // its value
+			}
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }
 
 // newConsole makes the stderr console: a terminal gets a progress bar.
@@ -242,80 +311,44 @@ func quietLibraries() {
 	}
 }
 
-func (o *options) validate(set map[string]bool) error {
+// validate checks the flags that go together and returns the processing
+// size they ask for.
+func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 	if o.in == "" {
-		return errors.New("-in is required")
+		return vidstyle.Size{}, errors.New("-in is required")
 	}
 	if o.out == "" && !o.live && !strings.HasPrefix(o.in, "cam:") {
 		if _, err := strconv.Atoi(o.in); err != nil {
-			return errors.New("-out is required (or -live to watch a file in the preview window)")
+			return vidstyle.Size{}, errors.New("-out is required (or -live to watch a file in the preview window)")
 		}
 	}
-	if o.loop && !o.live {
-		return errors.New("-loop goes with -live")
+	switch {
+	case o.loop && !o.live:
+		return vidstyle.Size{}, errors.New("-loop goes with -live")
+	case o.live && o.out != "":
+		return vidstyle.Size{}, errors.New("-live is for the preview window and web page: leave out -out")
+	case o.serve && o.out != "":
+		return vidstyle.Size{}, errors.New("-serve is live: leave out -out")
+	case o.maxViewers < 1:
+		return vidstyle.Size{}, errors.New("-max-viewers must be at least 1")
+	case set["size"] && set["scale"]:
+		return vidstyle.Size{}, errors.New("give -size or -scale, not both")
+	case o.threads < 0 || o.interOp < 0 || o.encThreads < 0 || o.frames < 0 || o.crf < 0:
+		return vidstyle.Size{}, errors.New("-threads, -interop, -encode-threads, -frames and -crf cannot be negative")
+	case o.statsPeriod <= 0:
+		return vidstyle.Size{}, errors.New("-stats-period must be positive")
 	}
-	if o.live && o.out != "" {
-		return errors.New("-live is for the preview window and web page: leave out -out")
-	}
-	if o.serve && o.out != "" {
-		return errors.New("-serve is live: leave out -out")
-	}
-	if o.maxViewers < 1 {
-		return errors.New("-max-viewers must be at least 1")
-	}
-	if set["size"] && set["scale"] {
-		return errors.New("give -size or -scale, not both")
-	}
+	size := vidstyle.Size{Scale: o.scale}
 	if set["size"] {
-		if _, _, err := parseSize(o.size); err != nil {
-			return err
+		var err error
+		if size, err = vidstyle.ParseSize(o.size); err != nil {
+			return size, err
 		}
 	}
 	if set["scale"] && !(o.scale > 0 && o.scale <= 8) {
-		return fmt.Errorf("-scale %v: must be above 0 and at most 8", o.scale)
+		return size, fmt.Errorf("-scale %v: must be above 0 and at most 8", o.scale)
 	}
-	switch o.device {
-	case stylize.DeviceAuto, stylize.DeviceCPU, stylize.DeviceCUDA, stylize.DeviceTensorRT:
-	default:
-		return fmt.Errorf("-device %q: use auto, cpu, cuda or tensorrt", o.device)
-	}
-	if o.threads < 0 || o.interOp < 0 || o.encThreads < 0 || o.frames < 0 || o.crf < 0 {
-		return errors.New("-threads, -interop, -encode-threads, -frames and -crf cannot be negative")
-	}
-	if o.statsPeriod <= 0 {
-		return errors.New("-stats-period must be positive")
-	}
-	return nil
-}
-
-// parseSize reads "WxH".
-func parseSize(s string) (int, int, error) {
-	ws, hs, ok := strings.Cut(strings.ToLower(s), "x")
-	w, errW := strconv.Atoi(ws)
-	h, errH := strconv.Atoi(hs)
-	if !ok || errW != nil || errH != nil {
-		return 0, 0, fmt.Errorf("-size %q: want WIDTHxHEIGHT, e.g. 640x360", s)
-	}
-	if w < stylize.MinSize || h < stylize.MinSize || w > 16384 || h > 16384 {
-		return 0, 0, fmt.Errorf("-size %s: each side must be %d to 16384", s, stylize.MinSize)
-	}
-	return w, h, nil
-}
-
-// processingSize is the size frames are stylized at.
-func (o *options) processingSize(p capture.Props) (int, int, error) {
-	switch {
-	case o.size != "":
-		return parseSize(o.size)
-	case o.scale > 0:
-		w := int(float64(p.Width)*o.scale + 0.5)
-		h := int(float64(p.Height)*o.scale + 0.5)
-		if w < stylize.MinSize || h < stylize.MinSize {
-			return 0, 0, fmt.Errorf("-scale %v makes %dx%d frames, below the %dx%d minimum", o.scale, w, h, stylize.MinSize, stylize.MinSize)
-		}
-		return w, h, nil
-	}
-	return p.Width, p.Height, nil
+	return size, nil
 }
 
 // indent puts two spaces before each line.

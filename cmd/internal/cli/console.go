@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vidstyle/vidstyle"
 )
 
 // console owns stderr: log lines and the progress bar share it, so a log
@@ -151,3 +153,21 @@ func formatDuration(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
+
+// download draws a model download's progress (terminal only).
+func (c *console) download(p vidstyle.DownloadProgress) {
+	if !c.tty || c.minimum > slog.LevelInfo {
+		return
+	}
+	rate := float64(p.Done) / max(time.Since(p.Started).Seconds(), 1e-3) / 1e6
+	if p.Total > 0 {
+		c.drawBar(fmt.Sprintf("%3d%% %s of %s  %.1f MB/s", p.Done*100/p.Total, megabytes(p.Done), megabytes(p.Total), rate))
+	} else {
+		c.drawBar(fmt.Sprintf("%s  %.1f MB/s", megabytes(p.Done), rate))
+	}
+	if p.Total > 0 && p.Done >= p.Total {
+		c.clearBar()
+	}
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }

@@ -2,26 +2,19 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
-	"gocv.io/x/gocv"
-
+	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/models"
-	"github.com/vidstyle/vidstyle/stylize"
 )
 
 const modelsUsage = `Usage:
@@ -36,78 +29,11 @@ any frame size (fixed 224x224 inputs become symbolic), checked by running them.
 Flags:
 `
 
-// env is what the commands share: logging, the models folder, ONNX Runtime.
-type env struct {
-	c      *console
-	log    *slog.Logger
+// modelsCmd is what the models commands share.
+type modelsCmd struct {
+	eng    *vidstyle.Engine
 	store  models.Store
 	mirror string
-	ortLib string
-	rt     *stylize.Runtime
-	client *http.Client
-}
-
-// runtime loads ONNX Runtime on first use.
-func (e *env) runtime() (*stylize.Runtime, error) {
-	if e.rt != nil {
-		return e.rt, nil
-	}
-	rt, err := loadRuntime(e.ortLib, e.log)
-	if err != nil {
-		return nil, err
-	}
-	e.rt = rt
-	return rt, nil
-}
-
-func (e *env) close() {
-	if e.rt != nil {
-		e.rt.Close()
-	}
-}
-
-// envFlags adds the flags every command takes.
-func envFlags(fs *flag.FlagSet, dir, mirror, ortLib *string, quiet *bool) {
-	fs.StringVar(dir, "models-dir", models.DefaultStoreDir(), "the models folder")
-	fs.StringVar(mirror, "catalog-mirror", "", "fetch catalog models from this base `URL` instead of their source (sizes and hashes still apply)")
-	fs.StringVar(ortLib, "ort-lib", "", "ONNX Runtime library `path`")
-	fs.BoolVar(quiet, "q", false, "quiet: warnings and errors only")
-}
-
-// parseCommand parses a subcommand's flags, which must come before its
-// arguments: a flag after them is an error with a hint, never ignored.
-func parseCommand(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fs.Usage()
-			return exitOK, false
-		}
-		fmt.Fprintf(stderr, "vidstyle: %s: %v (see vidstyle %s -h)\n", fs.Name(), err, fs.Name())
-		return exitUsage, false
-	}
-	for _, a := range fs.Args() {
-		if len(a) > 1 && strings.HasPrefix(a, "-") {
-			fmt.Fprintf(stderr, "vidstyle: %s: flag %s comes after the arguments; flags go first: vidstyle %s %s … %s\n",
-				fs.Name(), a, fs.Name(), a, strings.Join(withoutFlags(fs.Args()), " "))
-			return exitUsage, false
-		}
-	}
-	return exitOK, true
-}
-
-func withoutFlags(args []string) []string {
-	var out []string
-	for i := 0; i < len(args); i++ {
-		if strings.HasPrefix(args[i], "-") {
-			if !strings.Contains(args[i], "=") && i+1 < len(args) {
-				i++ // its value
-			}
-			continue
-		}
-		out = append(out, args[i])
-	}
-	return out
 }
 
 // modelsMain runs "vidstyle models …".
@@ -116,11 +42,11 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		sub, args = args[0], args[1:]
 	}
-	var dir, mirror, ortLib, sha, name string
-	var quiet bool
+	var ef engineFlags
+	var sha, name string
 	fs := flag.NewFlagSet("models "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	envFlags(fs, &dir, &mirror, &ortLib, &quiet)
+	ef.add(fs, false)
 	want := map[string][2]int{"list": {0, 0}, "pull": {1, 1}, "info": {1, 1}, "import": {1, 2}}
 	if sub == "pull" {
 		fs.StringVar(&sha, "sha256", "", "expected sha256 of a URL download (catalog models have theirs)")
@@ -143,41 +69,44 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vidstyle: models: unknown command %q: use list, pull, info or import\n", sub)
 		return exitUsage
 	}
-	if code, ok := parseCommand(fs, args, stderr); !ok {
+	if code, ok := parseFlags(fs, args, stderr, true); !ok {
 		return code
 	}
 	if fs.NArg() < n[0] || fs.NArg() > n[1] {
 		fmt.Fprintf(stderr, "vidstyle: models %s: wrong number of arguments (see vidstyle models -h)\n", sub)
 		return exitUsage
 	}
-	c := newConsole(stderr, quiet, false)
-	e := &env{c: c, log: slog.New(&handler{c: c}), store: models.Store{Dir: dir}, mirror: mirror, ortLib: ortLib,
-		client: &http.Client{Timeout: 10 * time.Minute}}
-	defer e.close()
+	c := newConsole(stderr, ef.quiet, ef.verbose)
+	eng, err := ef.engine(c, slog.New(&handler{c: c}))
+	if err != nil {
+		fmt.Fprintf(stderr, "vidstyle: %v (see vidstyle models -h)\n", err)
+		return exitUsage
+	}
+	defer eng.Close()
+	m := &modelsCmd{eng: eng, store: eng.Store(), mirror: ef.mirror}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var err error
 	switch sub {
 	case "list":
-		err = e.list(stdout)
+		err = m.list(stdout)
 	case "pull":
-		err = e.pullCommand(ctx, fs.Arg(0), name, sha)
+		err = m.pull(ctx, fs.Arg(0), name, sha)
 	case "info":
-		err = e.info(fs.Arg(0), stdout)
+		err = m.info(fs.Arg(0), stdout)
 	case "import":
-		err = e.importFile(fs.Arg(0), fs.Arg(1))
+		_, err = eng.Import(fs.Arg(0), fs.Arg(1))
 	}
 	if err != nil {
 		c.clearBar()
 		c.line("vidstyle: error: " + oneLine(err))
-		return exitError
+		return exitCode(err)
 	}
 	return exitOK
 }
 
 // list prints every style -model accepts now, and the catalog.
-func (e *env) list(w io.Writer) error {
+func (e *modelsCmd) list(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tWHERE\tSIZE\tLICENCE\tSTATUS")
 	for _, b := range models.Builtins() {
@@ -218,15 +147,13 @@ func (e *env) list(w io.Writer) error {
 	return nil
 }
 
-func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
-
-// pullCommand pulls a catalog name or a URL.
-func (e *env) pullCommand(ctx context.Context, what, name, sha string) error {
+// pull pulls a catalog name or a URL.
+func (e *modelsCmd) pull(ctx context.Context, what, name, sha string) error {
 	if strings.Contains(what, "://") {
 		if name == "" {
 			name = strings.TrimSuffix(filepath.Base(what), ".onnx")
 		}
-		_, err := e.pull(ctx, models.CatalogEntry{Name: name, URL: what, SHA256: sha})
+		_, err := e.eng.Pull(ctx, models.CatalogEntry{Name: name, URL: what, SHA256: sha})
 		return err
 	}
 	if name != "" || sha != "" {
@@ -236,161 +163,12 @@ func (e *env) pullCommand(ctx context.Context, what, name, sha string) error {
 	if !ok {
 		return fmt.Errorf("%w %q: not in the catalog (vidstyle models list shows it); for a file on the web give its URL", models.ErrUnknownModel, what)
 	}
-	_, err := e.pull(ctx, entry.WithMirror(e.mirror))
+	_, err := e.eng.Pull(ctx, entry.WithMirror(e.mirror))
 	return err
 }
 
-// pull downloads a model, makes it run at any size, and stores it. A model
-// already stored from the same bytes is left alone.
-func (e *env) pull(ctx context.Context, entry models.CatalogEntry) (string, error) {
-	if entry.SHA256 != "" && e.store.Has(entry.Name) {
-		if src, err := e.store.StoredSource(entry.Name); err == nil && strings.EqualFold(src.SHA256, entry.SHA256) {
-			e.log.Info(fmt.Sprintf("%s is already in the models folder: %s", entry.Name, e.store.Path(entry.Name)))
-			return e.store.Path(entry.Name), nil
-		}
-	}
-	e.log.Info(fmt.Sprintf("downloading %s from %s", entry.Name, entry.URL))
-	start := time.Now()
-	data, sum, err := models.Fetch(ctx, e.client, models.Download{URL: entry.URL, Size: entry.Size, SHA256: entry.SHA256,
-		Progress: func(done, total int64) { e.byteProgress(done, total, start) }})
-	e.c.clearBar()
-	if err != nil {
-		return "", err
-	}
-	if entry.SHA256 == "" {
-		e.log.Warn(fmt.Sprintf("no sha256 to check %s against; it is %s (pass -sha256 %s to check it next time)", entry.URL, sum, sum))
-	}
-	return e.store1(entry.Name, data, models.Source{URL: entry.URL, SHA256: sum})
-}
-
-func (e *env) byteProgress(done, total int64, start time.Time) {
-	if !e.c.tty || e.c.minimum > slog.LevelInfo {
-		return
-	}
-	rate := float64(done) / max(time.Since(start).Seconds(), 1e-3) / 1e6
-	if total > 0 {
-		e.c.drawBar(fmt.Sprintf("%3d%% %s of %s  %.1f MB/s", done*100/total, megabytes(done), megabytes(total), rate))
-	} else {
-		e.c.drawBar(fmt.Sprintf("%s  %.1f MB/s", megabytes(done), rate))
-	}
-}
-
-// importFile checks a local ONNX file and stores it.
-func (e *env) importFile(path, name string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
-	}
-	if name == "" {
-		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	}
-	abs, _ := filepath.Abs(path)
-	sum := sha256.Sum256(data)
-	stored, err := e.store1(name, data, models.Source{URL: "file://" + abs, SHA256: hex.EncodeToString(sum[:])})
-	if err != nil {
-		return err
-	}
-	if side, err := os.ReadFile(models.SidecarPath(path)); err == nil {
-		if _, err := models.ParseSidecar(side); err != nil {
-			return fmt.Errorf("sidecar %s: %w", models.SidecarPath(path), err)
-		}
-		if err := os.WriteFile(models.SidecarPath(stored), side, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// store1 checks a model, makes it size-free when it can, and stores it.
-func (e *env) store1(name string, data []byte, src models.Source) (string, error) {
-	g, err := models.ParseGraph(data)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
-	}
-	if _, _, err := g.CheckImage(); err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
-	}
-	conv, err := models.ResolveConvention(g, "")
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
-	}
-	rt, err := e.runtime()
-	if err != nil {
-		return "", err
-	}
-	prepared, err := anySize(rt, name, data, conv, e.log)
-	if err != nil {
-		return "", err
-	}
-	path, err := e.store.Put(name, models.WithSource(prepared, src))
-	if err != nil {
-		return "", err
-	}
-	e.log.Info(fmt.Sprintf("stored %s in %s (%s): use it with -model %s", name, path, megabytes(int64(len(prepared))), name))
-	return path, nil
-}
-
-// anySize returns a version of the model that runs at any frame size, shown
-// by running it at two sizes. A graph that really depends on its declared
-// size is kept as it is, with a warning: frames will be resized to it.
-func anySize(rt *stylize.Runtime, name string, data []byte, conv models.Convention, log *slog.Logger) ([]byte, error) {
-	free, changed, err := models.FreeSize(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	runs := func(graph []byte) error {
-		for _, sz := range [][2]int{{96, 64}, {72, 120}} {
-			if err := runOnce(rt, stylize.Model{Name: name, ONNX: graph, Convention: conv}, sz[0], sz[1]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	err = runs(free)
-	switch {
-	case err == nil:
-		if changed {
-			log.Info(fmt.Sprintf("%s declared a fixed input size; rewritten to take any size (checked at 96x64 and 72x120)", name))
-		}
-		return free, nil
-	case !changed:
-		return nil, err
-	}
-	log.Warn(fmt.Sprintf("%s depends on its declared size (%s): keeping it; frames will be resized to that size", name, oneLine(err)))
-	if err := runOnce(rt, stylize.Model{Name: name, ONNX: data, Convention: conv}, 96, 64); err != nil {
-		return nil, err
-	}
-	return data, nil
-}
-
-// runOnce runs a model on one grey w×h frame and checks the result's size.
-func runOnce(rt *stylize.Runtime, m stylize.Model, w, h int) error {
-	s, err := stylize.New(rt, m, stylize.Config{FrameWidth: w, FrameHeight: h, Device: stylize.DeviceCPU})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	in := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(128, 128, 128, 0), h, w, gocv.MatTypeCV8UC3)
-	defer in.Close()
-	out := gocv.NewMat()
-	defer out.Close()
-	if err := s.Prepare(0, &in); err != nil {
-		return err
-	}
-	if err := s.Infer(0); err != nil {
-		return err
-	}
-	if err := s.Finish(0, &out); err != nil {
-		return err
-	}
-	if out.Cols() != w || out.Rows() != h {
-		return fmt.Errorf("model %s: %dx%d in, %dx%d out", m.Name, w, h, out.Cols(), out.Rows())
-	}
-	return nil
-}
-
 // info prints what vidstyle knows about a model.
-func (e *env) info(what string, w io.Writer) error {
+func (e *modelsCmd) info(what string, w io.Writer) error {
 	m, err := e.store.Resolve(what)
 	if err != nil {
 		return err

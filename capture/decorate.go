@@ -1,0 +1,218 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// NewMatPool makes the pool that frame Mats of one job come from: each
+// buffer is a new empty Mat, closed when the pool and its last user are
+// done with it.
+func NewMatPool() *pipeline.Pool[*gocv.Mat] {
+	return pipeline.NewPool(func() *gocv.Mat { m := gocv.NewMat(); return &m }, func(m *gocv.Mat) { m.Close() })
+}
+
+// The decorators below wrap a Source in another Source (as
+// pion/mediadevices composes readers): Limit(Pace(ctx, Loop(file, nil)), n)
+// reads at most n frames of a file played round and round at its own
+// frame rate. Each forwards Props and Close to the source it wraps.
+
+// Limit ends src after n frames; n <= 0 means no limit.
+func Limit(src Source, n int64) Source {
+	if n <= 0 {
+		return src
+	}
+	return &limited{Source: src, left: n}
+}
+
+type limited struct {
+	Source
+	left int64
+}
+
+func (l *limited) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	if l.left <= 0 {
+		return pipeline.Timing{}, io.EOF
+	}
+	l.left--
+	return l.Source.Read(dst)
+}
+
+// Loop starts a file again from its first frame when it ends, for as long
+// as it is read; onLoop (if not nil) runs at each restart. The frames keep
+// counting up across loops, and the presentation times go on from the
+// end of the previous round, so the output of a loop looks like one long
+// file. A source that cannot rewind (a camera), or a file that yields no
+// frame at all, ends as it would have.
+func Loop(src Source, onLoop func()) Source {
+	return &looped{Source: src, onLoop: onLoop}
+}
+
+type looped struct {
+	Source
+	onLoop   func()
+	index    int64         // frames delivered so far
+	offset   time.Duration // PTS of the rounds before this one
+	last     time.Duration // the last PTS delivered, offset included
+	inRound  int64         // frames delivered in this round
+	duration time.Duration // one frame's duration, to step past the last
+}
+
+func (l *looped) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	tm, err := l.Source.Read(dst)
+	if errors.Is(err, io.EOF) && l.inRound > 0 {
+		r, ok := l.Source.(Rewinder)
+		if !ok || r.Rewind() != nil {
+			return tm, err
+		}
+		l.offset = l.last + l.duration
+		l.inRound = 0
+		if l.onLoop != nil {
+			l.onLoop()
+		}
+		tm, err = l.Source.Read(dst)
+	}
+	if err != nil {
+		return tm, err
+	}
+	if rate := l.Props().Rate; l.duration == 0 && rate.Num > 0 {
+		l.duration = time.Duration(float64(time.Second) * float64(rate.Den) / float64(rate.Num))
+	}
+	tm.PTS += l.offset
+	tm.Index = l.index
+	l.index++
+	l.inRound++
+	l.last = tm.PTS
+	return tm, nil
+}
+
+// Pace holds each frame of src back until its presentation time has come
+// on the wall clock, counted from the first Read, so a file plays at its
+// own speed as a camera would deliver it. A presentation time that goes
+// backwards starts the clock again. Read returns ctx's error when ctx ends
+// while it waits.
+func Pace(ctx context.Context, src Source) Source {
+	return &paced{Source: src, ctx: ctx}
+}
+
+type paced struct {
+	Source
+	ctx     context.Context
+	started bool
+	start   time.Time // wall clock time of PTS 0
+	last    time.Duration
+}
+
+func (p *paced) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	tm, err := p.Source.Read(dst)
+	if err != nil {
+		return tm, err
+	}
+	if !p.started || tm.PTS < p.last {
+		p.started = true
+		p.start = time.Now().Add(-tm.PTS)
+	}
+	p.last = tm.PTS
+	if err := sleep(p.ctx, time.Until(p.start.Add(tm.PTS))); err != nil {
+		return pipeline.Timing{}, err
+	}
+	return tm, nil
+}
+
+// ReconnectConfig says what Reconnect does when its source fails.
+type ReconnectConfig struct {
+	// Open opens the source again.
+	Open func() (Source, error)
+	// OnLost runs when the source stops delivering frames, and before
+	// every retry, with the error and the wait before the next try.
+	OnLost func(err error, retryIn time.Duration)
+	// OnBack runs when a reopened source is in use.
+	OnBack func()
+	// First and Max bound the wait between tries, which doubles from First
+	// (default 250 ms) up to Max (default 4 s).
+	First, Max time.Duration
+}
+
+// Reconnect keeps a camera going: when a Read fails it waits, opens the
+// source again with cfg.Open, and reads from the new one, retrying with a
+// growing wait until one works or ctx ends (then Read returns ctx's
+// error). The source it replaces is closed; Close closes the one in use.
+func Reconnect(ctx context.Context, src Source, cfg ReconnectConfig) Source {
+	if cfg.First <= 0 {
+		cfg.First = 250 * time.Millisecond
+	}
+	if cfg.Max < cfg.First {
+		cfg.Max = max(cfg.First, 4*time.Second)
+	}
+	return &reconnecting{ctx: ctx, src: src, cfg: cfg}
+}
+
+type reconnecting struct {
+	ctx context.Context
+	cfg ReconnectConfig
+	mu  sync.Mutex // guards src against Props and Close from other goroutines
+	src Source
+}
+
+func (r *reconnecting) current() Source {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.src
+}
+
+func (r *reconnecting) Props() Props { return r.current().Props() }
+
+func (r *reconnecting) Close() error { return r.current().Close() }
+
+func (r *reconnecting) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	wait := r.cfg.First
+	for {
+		tm, err := r.current().Read(dst)
+		if err == nil {
+			return tm, nil
+		}
+		if r.cfg.OnLost != nil {
+			r.cfg.OnLost(err, wait)
+		}
+		if err := sleep(r.ctx, wait); err != nil {
+			return pipeline.Timing{}, err
+		}
+		wait = min(2*wait, r.cfg.Max)
+		src, err := r.cfg.Open()
+		if err != nil {
+			continue
+		}
+		r.mu.Lock()
+		old := r.src
+		r.src = src
+		r.mu.Unlock()
+		old.Close()
+		wait = r.cfg.First
+		if r.cfg.OnBack != nil {
+			r.cfg.OnBack()
+		}
+	}
+}
+
+// sleep waits d, or returns ctx's error if it ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("capture: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,228 @@
+package vidstyle
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// Config sets up an Engine. The zero value works: ONNX Runtime found where
+// scripts/setup.sh puts it, the best device, the default models folder.
+type Config struct {
+	// Library is the ONNX Runtime shared library (a file, or a folder that
+	// holds libonnxruntime.so.1). Empty: $VIDSTYLE_ORT_LIB, then beside the
+	// executable, then lib/ in the source checkout that holds the working
+	// directory, then the system's loader path.
+	Library string
+	// Device is stylize.DeviceAuto (the default), DeviceCPU, DeviceCUDA or
+	// DeviceTensorRT.
+	Device string
+	// Threads is ONNX Runtime's intra-op thread count (0: one per core);
+	// InterOpThreads above 1 runs independent operators in parallel; Spin
+	// lets its threads spin-wait between operators (see BENCHMARKS.md).
+	Threads, InterOpThreads int
+	Spin                    bool
+	// ModelsDir is the models folder (default models.DefaultStoreDir()).
+	ModelsDir string
+	// CatalogMirror, if set, is a base URL catalog models are fetched from
+	// instead of their source (sizes and hashes still apply).
+	CatalogMirror string
+	// Catalog, if not nil, replaces the built-in download catalog
+	// (models.Catalog) for -model names: an embedding program's own list.
+	Catalog []models.CatalogEntry
+	// HTTPClient makes the downloads (default: a client with a 10 minute
+	// timeout).
+	HTTPClient *http.Client
+	// Log receives what the engine says; nil discards it.
+	Log *slog.Logger
+	// OnDownload, if set, is called as a model download goes on.
+	OnDownload func(DownloadProgress)
+}
+
+// DownloadProgress is how far a model download has got.
+type DownloadProgress struct {
+	Name        string
+	Done, Total int64 // bytes; Total is 0 when unknown
+	Started     time.Time
+}
+
+// Engine is vidstyle in a process: the ONNX Runtime library (loaded on
+// first use, once), the models folder, and the jobs. Its methods may be
+// called from several goroutines.
+type Engine struct {
+	cfg   Config
+	log   *slog.Logger
+	store models.Store
+
+	mu       sync.Mutex // guards rt and borrowed
+	rt       *stylize.Runtime
+	borrowed bool // rt came from UseRuntime: not the engine's to close
+}
+
+// New makes an Engine. It loads nothing yet: ONNX Runtime is loaded by the
+// first job that needs it.
+func New(cfg Config) (*Engine, error) {
+	switch cfg.Device {
+	case "":
+		cfg.Device = stylize.DeviceAuto
+	case stylize.DeviceAuto, stylize.DeviceCPU, stylize.DeviceCUDA, stylize.DeviceTensorRT:
+	default:
+		return nil, usagef("device %q: use auto, cpu, cuda or tensorrt", cfg.Device)
+	}
+	if cfg.Threads < 0 || cfg.InterOpThreads < 0 {
+		return nil, usagef("thread counts cannot be negative")
+	}
+	if cfg.ModelsDir == "" {
+		cfg.ModelsDir = models.DefaultStoreDir()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Minute}
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, log: log, store: models.Store{Dir: cfg.ModelsDir}}, nil
+}
+
+// Runtime returns ONNX Runtime, loading it the first time. Every later
+// call returns the same one.
+func (e *Engine) Runtime() (*stylize.Runtime, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.rt != nil {
+		return e.rt, nil
+	}
+	path, err := e.libraryPath()
+	if err != nil {
+		return nil, err
+	}
+	rt, err := stylize.Load(path, e.log)
+	if err != nil {
+		return nil, err
+	}
+	e.rt = rt
+	return rt, nil
+}
+
+// UseRuntime makes the engine use rt, already loaded by the caller (tests
+// that share one per process), instead of loading its own. Close leaves
+// rt open.
+func (e *Engine) UseRuntime(rt *stylize.Runtime) *Engine {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rt = rt
+	e.borrowed = true
+	return e
+}
+
+func (e *Engine) libraryPath() (string, error) {
+	explicit := e.cfg.Library
+	if explicit == "" {
+		explicit = os.Getenv(stylize.LibraryEnv)
+	}
+	exeDir := ""
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			exeDir = filepath.Dir(exe)
+		}
+	}
+	wd, _ := os.Getwd()
+	return stylize.FindLibrary(explicit, exeDir, wd)
+}
+
+// Close unloads ONNX Runtime. Every job and style set must be closed
+// first. Close is idempotent.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rt := e.rt
+	e.rt = nil
+	if rt == nil || e.borrowed {
+		return nil
+	}
+	return rt.Close()
+}
+
+// Store is the models folder.
+func (e *Engine) Store() models.Store { return e.store }
+
+// Device is the device the engine was asked for.
+func (e *Engine) Device() string { return e.cfg.Device }
+
+// sessionConfig is how every session of this engine runs, for frames of
+// fw×fh processed at w×h.
+func (e *Engine) sessionConfig(fw, fh, w, h int) stylize.Config {
+	cache, _ := os.UserCacheDir()
+	if cache != "" {
+		cache = filepath.Join(cache, "vidstyle", "tensorrt")
+	}
+	return stylize.Config{
+		FrameWidth: fw, FrameHeight: fh, Width: w, Height: h,
+		Device: e.cfg.Device, Threads: e.cfg.Threads, InterOpThreads: e.cfg.InterOpThreads, Spin: e.cfg.Spin,
+		CacheDir: cache, Log: e.log,
+	}
+}
+
+// Size is a processing size: frames are stylized at it and scaled back.
+// The zero value keeps the frame size.
+type Size struct {
+	// Width and Height, when set, are the size itself.
+	Width, Height int
+	// Scale, when set, is a fraction of the frame size (0.5: half).
+	Scale float64
+}
+
+// ParseSize reads "WxH", e.g. 640x360.
+func ParseSize(s string) (Size, error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(s), "x")
+	w, errW := strconv.Atoi(ws)
+	h, errH := strconv.Atoi(hs)
+	if !ok || errW != nil || errH != nil {
+		return Size{}, usagef("-size %q: want WIDTHxHEIGHT, e.g. 640x360", s)
+	}
+	sz := Size{Width: w, Height: h}
+	return sz, sz.check()
+}
+
+func (s Size) check() error {
+	switch {
+	case s.Width != 0 || s.Height != 0:
+		if s.Scale != 0 {
+			return usagef("give -size or -scale, not both")
+		}
+		if s.Width < stylize.MinSize || s.Height < stylize.MinSize || s.Width > 16384 || s.Height > 16384 {
+			return usagef("-size %dx%d: each side must be %d to 16384", s.Width, s.Height, stylize.MinSize)
+		}
+	case s.Scale != 0 && !(s.Scale > 0 && s.Scale <= 8):
+		return usagef("-scale %v: must be above 0 and at most 8", s.Scale)
+	}
+	return nil
+}
+
+// For is the processing size of fw×fh frames.
+func (s Size) For(fw, fh int) (int, int, error) {
+	if err := s.check(); err != nil {
+		return 0, 0, err
+	}
+	switch {
+	case s.Width > 0:
+		return s.Width, s.Height, nil
+	case s.Scale > 0:
+		w := int(float64(fw)*s.Scale + 0.5)
+		h := int(float64(fh)*s.Scale + 0.5)
+		if w < stylize.MinSize || h < stylize.MinSize {
+			return 0, 0, usagef("-scale %v makes %dx%d frames, below the %dx%d minimum", s.Scale, w, h, stylize.MinSize, stylize.MinSize)
+		}
+		return w, h, nil
+	}
+	return fw, fh, nil
+}

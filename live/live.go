@@ -1,0 +1,318 @@
+// Package live runs the live preview: a camera or a file played as one,
+// painted in a style, shown in a window and served to browsers.
+//
+// The life of a live frame, all in Run:
+//
+//	capture ──Latest──► paint (model, view, strength) ──► web stream (no HUD)
+//	                                                   └─► HUD ──Latest──► window
+//
+// Every hand-over is a pipeline.Latest, a one-frame mailbox where the
+// newest frame wins: live video drops what it cannot paint in time rather
+// than falling behind. The paint loop owns all the state (style, view,
+// strength, pause, HUD): keys and web requests become Commands it applies
+// between frames, and each is answered with the state after it took effect.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/pipeline"
+	"github.com/vidstyle/vidstyle/stream"
+	"github.com/vidstyle/vidstyle/stream/web"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// Config sets up an Engine.
+type Config struct {
+	// Source is where frames come from; the Engine owns it from New on and
+	// closes the one in use when Run returns. A file is played at its own
+	// frame rate; a camera that stops is reopened with Reopen, with a
+	// growing wait between tries.
+	Source capture.Source
+	Reopen func() (capture.Source, error)
+	// Loop starts a file again at its end.
+	Loop bool
+	// Unpaced reads a file as fast as it decodes (soak tests), not at its
+	// frame rate.
+	Unpaced bool
+	// Styles paint the frames; the caller closes them after Run.
+	Styles *stylize.StyleSet
+	// Window shows the frames, with the HUD, in a window titled Title
+	// (default "vidstyle"); Keys maps the window's key presses to
+	// commands.
+	Window bool
+	Title  string
+	Keys   func(key int) (Command, bool)
+	// Web, if set, serves the stream to browsers (page, OBS overlay, WHEP);
+	// its Control and Log are filled in by the Engine. Bitrate is the VP8
+	// bitrate in kbit/s (0: from the frame size).
+	Web     *web.Config
+	Bitrate int
+	// Snapshots is the folder the Snapshot command writes PNGs into.
+	Snapshots string
+	// StatsPeriod is how often the live numbers are logged (default 5 s).
+	StatsPeriod time.Duration
+	// HelpLines are shown in the window's HUD by the Help command;
+	// OnHelp, if set, runs too (the command line prints the keys).
+	HelpLines []string
+	OnHelp    func()
+	// OnListen, if set, gets the web preview's URL once it listens.
+	OnListen func(page string)
+	Log      *slog.Logger
+}
+
+// Engine is a running live preview.
+type Engine struct {
+	cfg      Config
+	log      *slog.Logger
+	src      capture.Source
+	styles   *stylize.StyleSet
+	frames   *pipeline.Latest[*gocv.Mat] // captured, for the paint loop
+	shown    *pipeline.Latest[*gocv.Mat] // rendered, for the window
+	in       *pipeline.Pool[*gocv.Mat]
+	views    *pipeline.Pool[*gocv.Mat]
+	requests chan request
+	switched chan switchDone
+	builds   sync.WaitGroup // style switches being built
+	done     chan struct{}  // closed when Run returns
+	web      *web.Broadcaster
+	stats    stats
+
+	mu     sync.Mutex // guards state and notice
+	state  web.State  // published by the paint loop
+	notice string
+
+	// Owned by the paint loop.
+	p painter
+}
+
+// New makes an Engine; Run starts it.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Source == nil || cfg.Styles == nil {
+		return nil, errors.New("live: a source and styles are required")
+	}
+	if cfg.Title == "" {
+		cfg.Title = "vidstyle"
+	}
+	if cfg.StatsPeriod <= 0 {
+		cfg.StatsPeriod = 5 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Keys == nil {
+		cfg.Keys = func(int) (Command, bool) { return Command{}, false }
+	}
+	e := &Engine{
+		cfg: cfg, log: cfg.Log, src: cfg.Source, styles: cfg.Styles,
+		frames: pipeline.NewLatest[*gocv.Mat](), shown: pipeline.NewLatest[*gocv.Mat](),
+		in: capture.NewMatPool(), views: capture.NewMatPool(),
+		requests: make(chan request, 16), switched: make(chan switchDone, 1), done: make(chan struct{}),
+	}
+	e.p = painter{styled: gocv.NewMat(), strength: 1, hud: true, target: cfg.Styles.Current(), pending: map[int][]chan<- reply{}}
+	e.publish()
+	return e, nil
+}
+
+// Run captures, paints and shows frames until ctx ends, the Quit command,
+// or the window is closed. It returns once every goroutine it started has
+// stopped and the source is closed.
+func (e *Engine) Run(ctx context.Context) error {
+	defer close(e.done)
+	defer e.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	e.p.quit = cancel
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	// The source, decorated for live use.
+	props := e.src.Props()
+	switch {
+	case props.Kind == capture.KindCamera && e.cfg.Reopen != nil:
+		e.src = capture.Reconnect(ctx, e.src, capture.ReconnectConfig{
+			Open: e.cfg.Reopen,
+			OnLost: func(_ error, wait time.Duration) {
+				e.setNotice("camera lost - retrying")
+				e.log.Warn(fmt.Sprintf("%s stopped delivering frames: retrying in %v", props.Name, wait))
+			},
+			OnBack: func() { e.setNotice(""); e.log.Info(props.Name + " is back") },
+		})
+	case props.Kind == capture.KindFile:
+		if e.cfg.Loop {
+			e.src = capture.Loop(e.src, nil)
+		}
+		if !e.cfg.Unpaced {
+			e.src = capture.Pace(ctx, e.src)
+		}
+	}
+
+	// Outputs: the web stream and the window.
+	if e.cfg.Web != nil {
+		if err := e.serve(ctx, &wg); err != nil {
+			return err
+		}
+	}
+	winErr := make(chan error, 1)
+	if e.cfg.Window {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			winErr <- stream.RunWindow(ctx, stream.WindowConfig{
+				Title: e.cfg.Title, Frames: e.shown, OnShown: e.onShown,
+				OnKey: func(key int) {
+					if cmd, ok := e.cfg.Keys(key); ok {
+						e.requests <- request{cmd: cmd}
+					}
+				},
+			})
+			cancel() // the window was closed
+		}()
+	}
+	e.styles.Swap().OnFirstFrame(func(name string) { e.log.Info("showing " + name) })
+
+	// capture ──► paint.
+	wg.Add(2)
+	go func() { defer wg.Done(); e.capture(ctx) }()
+	go func() { defer wg.Done(); e.report(ctx) }()
+	e.paintLoop(ctx)
+	cancel()
+	wg.Wait()
+	e.builds.Wait()
+	select {
+	case err := <-winErr:
+		return err
+	default:
+		return nil
+	}
+}
+
+// capture reads frames into the mailbox until the source ends or ctx
+// does.
+func (e *Engine) capture(ctx context.Context) {
+	for ctx.Err() == nil {
+		ref := e.in.Get()
+		tm, err := e.src.Read(ref.V)
+		if err != nil {
+			ref.Release()
+			if ctx.Err() == nil {
+				e.setNotice("end of input - q to quit")
+			}
+			return
+		}
+		tm.Captured = time.Now()
+		e.frames.Put(pipeline.Frame[*gocv.Mat]{Timing: tm, Image: ref})
+	}
+}
+
+// paintLoop paints the newest frame, one at a time, and applies commands
+// between frames.
+func (e *Engine) paintLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			e.p.failPending(ctx.Err())
+			return
+		case req := <-e.requests:
+			e.apply(req)
+		case sw := <-e.switched:
+			e.finishSwitch(sw)
+		case <-e.frames.Ready():
+			f, ok := e.frames.TryTake()
+			if !ok {
+				continue
+			}
+			if e.p.paused {
+				f.Image.Release()
+				continue
+			}
+			if err := e.paint(f); err != nil {
+				e.log.Error("frame dropped: " + firstLine(err))
+				continue
+			}
+			e.render()
+		}
+	}
+}
+
+// serve starts the web preview: the broadcaster (one VP8 encoder, one RTP
+// track every viewer reads) and the HTTP server.
+func (e *Engine) serve(ctx context.Context, wg *sync.WaitGroup) error {
+	bc, err := web.NewBroadcaster(e.cfg.Bitrate, e.log)
+	if err != nil {
+		return err
+	}
+	cfg := *e.cfg.Web
+	cfg.Control, cfg.Log = e, e.log
+	srv, err := web.NewServer(cfg, bc.Track(), bc.RequestKeyframe)
+	if err != nil {
+		bc.Close()
+		return err
+	}
+	url, err := srv.Listen()
+	if err != nil {
+		bc.Close()
+		return err
+	}
+	e.web = bc
+	e.log.Info("web preview: " + url + "   (OBS overlay: " + OverlayURL(url) + ")")
+	if e.cfg.OnListen != nil {
+		e.cfg.OnListen(url)
+	}
+	wg.Add(3)
+	go func() { defer wg.Done(); bc.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(); err != nil {
+			e.log.Error("web preview: " + err.Error())
+		}
+	}()
+	go func() { defer wg.Done(); <-ctx.Done(); srv.Close() }()
+	return nil
+}
+
+// close frees what the Engine holds once its goroutines have stopped.
+func (e *Engine) close() {
+	e.frames.Close()
+	e.shown.Close()
+	e.p.close()
+	if e.web != nil {
+		e.web.Close()
+	}
+	e.src.Close()
+	e.in.Close()
+	e.views.Close()
+}
+
+func (e *Engine) setNotice(s string) {
+	e.mu.Lock()
+	e.notice = s
+	e.mu.Unlock()
+}
+
+// OverlayURL is the OBS page beside the preview page's URL.
+func OverlayURL(page string) string {
+	base, query, _ := strings.Cut(page, "?")
+	if query != "" {
+		return base + "overlay?" + query
+	}
+	return base + "overlay"
+}
+
+// firstLine keeps the first line of an error's text.
+func firstLine(err error) string {
+	s := strings.TrimSpace(err.Error())
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

@@ -1,0 +1,38 @@
+package live_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/vidstyle/vidstyle/internal/testort"
+	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// testRT is the process's one ONNX Runtime, loaded by TestMain.
+var testRT *stylize.Runtime
+
+func TestMain(m *testing.M) {
+	os.Exit(testort.Main(m, func(rt *stylize.Runtime) { testRT = rt }))
+}
+
+// builtinStyles opens built-in styles for fw×fh frames painted at w×h on
+// the CPU; they are closed when the test ends.
+func builtinStyles(t testing.TB, fw, fh, w, h int, names ...string) *stylize.StyleSet {
+	t.Helper()
+	var ms []stylize.Model
+	for _, name := range names {
+		m, err := models.Resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		graph, _ := m.ONNX()
+		ms = append(ms, stylize.Model{Name: name, ONNX: graph})
+	}
+	s, err := stylize.NewStyleSet(testRT, ms, stylize.Config{FrameWidth: fw, FrameHeight: fh, Width: w, Height: h, Device: stylize.DeviceCPU}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}

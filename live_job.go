@@ -1,0 +1,80 @@
+package vidstyle
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/live"
+	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stream"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// LiveJob is a live preview to run: a camera ("cam:N") or a file played as
+// one, in the styles of Model, shown and served as Live says.
+type LiveJob struct {
+	In      string
+	Model   string // a -model value (default models.DefaultStyle)
+	Size    Size
+	Preload bool
+	// Live configures the live engine; its Source, Reopen and Styles are
+	// filled in by Live.
+	Live live.Config
+	// OnStart, if set, is called with the running engine (to send it
+	// commands) before its first frame.
+	OnStart func(*live.Engine)
+}
+
+// Live opens the job's source and styles and runs the live engine until
+// ctx ends, the Quit command, or the window is closed.
+func (e *Engine) Live(ctx context.Context, job LiveJob) error {
+	if job.Model == "" {
+		job.Model = models.DefaultStyle
+	}
+	if job.Live.Window {
+		if err := stream.CheckDisplay(); err != nil {
+			return err
+		}
+	}
+	src, err := capture.Open(job.In, e.log)
+	if err != nil {
+		return err
+	}
+	p := src.Props()
+	if p.Kind == capture.KindImage {
+		src.Close()
+		return usagef("input %s is an image: give -out FILE for the stylized image", job.In)
+	}
+	if p.Width < stylize.MinSize || p.Height < stylize.MinSize {
+		src.Close()
+		return fmt.Errorf("input %s: frames are %dx%d, smaller than the %dx%d minimum", job.In, p.Width, p.Height, stylize.MinSize, stylize.MinSize)
+	}
+	styles, err := e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload})
+	if err != nil {
+		src.Close()
+		return err
+	}
+	defer styles.Close()
+	cfg := job.Live
+	cfg.Source, cfg.Styles = src, styles
+	cfg.Reopen = func() (capture.Source, error) { return capture.Open(job.In, e.log) }
+	if cfg.Log == nil {
+		cfg.Log = e.log
+	}
+	eng, err := live.New(cfg)
+	if err != nil {
+		src.Close()
+		return err
+	}
+	w, h := styles.First().Size()
+	keys := ""
+	if cfg.Window {
+		keys = "; press h in the window for keys"
+	}
+	e.log.Info(fmt.Sprintf("live: %s (%dx%d) with %s at %dx%d on %s%s", job.In, p.Width, p.Height, styles.Names()[0], w, h, styles.First().Device(), keys))
+	if job.OnStart != nil {
+		job.OnStart(eng)
+	}
+	return eng.Run(ctx)
+}

@@ -1,0 +1,296 @@
+package vidstyle
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// ModelSpecs splits a -model value into the styles to switch between: a
+// comma-separated list, or a folder of .onnx files (in name order).
+func ModelSpecs(spec string) ([]string, error) {
+	if st, err := os.Stat(spec); err == nil && st.IsDir() {
+		files, err := filepath.Glob(filepath.Join(spec, "*.onnx"))
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("-model %s: the folder holds no .onnx files", spec)
+		}
+		slices.Sort(files)
+		return files, nil
+	}
+	var specs []string
+	for _, s := range strings.Split(spec, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			specs = append(specs, s)
+		}
+	}
+	if len(specs) == 0 {
+		return nil, usagef("-model is empty: give a style (vidstyle models list shows them)")
+	}
+	return specs, nil
+}
+
+// Models resolves a -model value to the styles it names, each with its
+// ONNX bytes and convention: a file, a name in the models folder, a
+// built-in style or a catalog name, which is pulled on first use.
+func (e *Engine) Models(ctx context.Context, spec string) ([]stylize.Model, error) {
+	specs, err := ModelSpecs(spec)
+	if err != nil {
+		return nil, err
+	}
+	var out []stylize.Model
+	for _, spec := range specs {
+		m, err := e.resolve(spec)
+		if err != nil {
+			return nil, err
+		}
+		if m.Catalog != nil { // first use of a catalog model: pull it
+			e.log.Info(fmt.Sprintf("%s is not downloaded yet: pulling it into %s", m.Name, e.store.Dir))
+			if _, err := e.Pull(ctx, m.Catalog.WithMirror(e.cfg.CatalogMirror)); err != nil {
+				return nil, err
+			}
+			if m, err = e.resolve(m.Name); err != nil {
+				return nil, err
+			}
+		}
+		graph, err := m.ONNX()
+		if err != nil {
+			return nil, err
+		}
+		g, err := models.ParseGraph(graph)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", m.Name, err)
+		}
+		conv, err := models.ResolveConvention(g, m.Sidecar())
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", m.Name, err)
+		}
+		out = append(out, stylize.Model{Name: m.Name, ONNX: graph, Convention: conv})
+	}
+	return out, nil
+}
+
+// resolve is models.Store.Resolve with the engine's catalog.
+func (e *Engine) resolve(spec string) (models.Model, error) {
+	m, err := e.store.Resolve(spec)
+	if e.cfg.Catalog == nil {
+		return m, err
+	}
+	if m.Catalog != nil { // a name in the built-in catalog, which is replaced
+		m, err = models.Model{}, fmt.Errorf("%w %q: no such file, not in the models folder, not built in and not in the catalog", models.ErrUnknownModel, spec)
+	}
+	if errors.Is(err, models.ErrUnknownModel) {
+		for _, c := range e.cfg.Catalog {
+			if c.Name == spec {
+				return models.Model{Name: c.Name, Catalog: &c}, nil
+			}
+		}
+	}
+	return m, err
+}
+
+// Pull downloads a model, makes it run at any frame size, and stores it in
+// the models folder; it returns the stored file. A model already stored
+// from the same bytes (by sha256) is left alone.
+func (e *Engine) Pull(ctx context.Context, entry models.CatalogEntry) (string, error) {
+	if entry.SHA256 != "" && e.store.Has(entry.Name) {
+		if src, err := e.store.StoredSource(entry.Name); err == nil && strings.EqualFold(src.SHA256, entry.SHA256) {
+			e.log.Info(fmt.Sprintf("%s is already in the models folder: %s", entry.Name, e.store.Path(entry.Name)))
+			return e.store.Path(entry.Name), nil
+		}
+	}
+	e.log.Info(fmt.Sprintf("downloading %s from %s", entry.Name, entry.URL))
+	start := time.Now()
+	d := models.Download{URL: entry.URL, Size: entry.Size, SHA256: entry.SHA256}
+	if fn := e.cfg.OnDownload; fn != nil {
+		d.Progress = func(done, total int64) {
+			fn(DownloadProgress{Name: entry.Name, Done: done, Total: total, Started: start})
+		}
+	}
+	data, sum, err := models.Fetch(ctx, e.cfg.HTTPClient, d)
+	if fn := e.cfg.OnDownload; fn != nil { // the end, also of a download whose size was unknown
+		n := int64(len(data))
+		fn(DownloadProgress{Name: entry.Name, Done: n, Total: n, Started: start})
+	}
+	if err != nil {
+		return "", err
+	}
+	if entry.SHA256 == "" {
+		e.log.Warn(fmt.Sprintf("no sha256 to check %s against; it is %s (pass -sha256 %s to check it next time)", entry.URL, sum, sum))
+	}
+	return e.put(entry.Name, data, models.Source{URL: entry.URL, SHA256: sum})
+}
+
+// Import checks a local ONNX file (and its NAME.json sidecar, if any) and
+// stores it in the models folder under name (default: the file's base
+// name); it returns the stored file.
+func (e *Engine) Import(path, name string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("import: %w", err)
+	}
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	abs, _ := filepath.Abs(path)
+	sum := sha256.Sum256(data)
+	stored, err := e.put(name, data, models.Source{URL: "file://" + abs, SHA256: hex.EncodeToString(sum[:])})
+	if err != nil {
+		return "", err
+	}
+	if side, err := os.ReadFile(models.SidecarPath(path)); err == nil {
+		if _, err := models.ParseSidecar(side); err != nil {
+			return "", fmt.Errorf("sidecar %s: %w", models.SidecarPath(path), err)
+		}
+		if err := os.WriteFile(models.SidecarPath(stored), side, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return stored, nil
+}
+
+// put checks a model, makes it size-free when it can, and stores it.
+func (e *Engine) put(name string, data []byte, src models.Source) (string, error) {
+	g, err := models.ParseGraph(data)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if _, _, err := g.CheckImage(); err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	conv, err := models.ResolveConvention(g, "")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	rt, err := e.Runtime()
+	if err != nil {
+		return "", err
+	}
+	prepared, err := anySize(rt, name, data, conv, e.log)
+	if err != nil {
+		return "", err
+	}
+	path, err := e.store.Put(name, models.WithSource(prepared, src))
+	if err != nil {
+		return "", err
+	}
+	e.log.Info(fmt.Sprintf("stored %s in %s (%.1f MB): use it with -model %s", name, path, float64(len(prepared))/1e6, name))
+	return path, nil
+}
+
+// anySize returns a version of the model that runs at any frame size, shown
+// by running it at two sizes. A graph that really depends on its declared
+// size is kept as it is, with a warning: frames will be resized to it.
+func anySize(rt *stylize.Runtime, name string, data []byte, conv models.Convention, log *slog.Logger) ([]byte, error) {
+	free, changed, err := models.FreeSize(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	runs := func(graph []byte) error {
+		for _, sz := range [][2]int{{96, 64}, {72, 120}} {
+			if err := runOnce(rt, stylize.Model{Name: name, ONNX: graph, Convention: conv}, sz[0], sz[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = runs(free)
+	switch {
+	case err == nil:
+		if changed {
+			log.Info(fmt.Sprintf("%s declared a fixed input size; rewritten to take any size (checked at 96x64 and 72x120)", name))
+		}
+		return free, nil
+	case !changed:
+		return nil, err
+	}
+	log.Warn(fmt.Sprintf("%s depends on its declared size (%s): keeping it; frames will be resized to that size", name, firstLine(err)))
+	if err := runOnce(rt, stylize.Model{Name: name, ONNX: data, Convention: conv}, 96, 64); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// runOnce runs a model on one grey w×h frame and checks the result's size.
+func runOnce(rt *stylize.Runtime, m stylize.Model, w, h int) error {
+	s, err := stylize.New(rt, m, stylize.Config{FrameWidth: w, FrameHeight: h, Device: stylize.DeviceCPU})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	in := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(128, 128, 128, 0), h, w, gocv.MatTypeCV8UC3)
+	defer in.Close()
+	out := gocv.NewMat()
+	defer out.Close()
+	if err := s.Prepare(0, &in); err != nil {
+		return err
+	}
+	if err := s.Infer(0); err != nil {
+		return err
+	}
+	if err := s.Finish(0, &out); err != nil {
+		return err
+	}
+	if out.Cols() != w || out.Rows() != h {
+		return fmt.Errorf("model %s: %dx%d in, %dx%d out", m.Name, w, h, out.Cols(), out.Rows())
+	}
+	return nil
+}
+
+// StyleConfig says which styles to open, for frames of which size.
+type StyleConfig struct {
+	// Model is a -model value: one style or several (a,b,c or a folder).
+	Model string
+	// FrameWidth and FrameHeight are the frames' size; Size the processing
+	// size (zero: the frame size).
+	FrameWidth, FrameHeight int
+	Size                    Size
+	// Preload opens every style at once so that switching is instant.
+	Preload bool
+}
+
+// Styles resolves and opens the styles of cfg.Model (pulling catalog
+// models on first use) for switching while frames are painted. The caller
+// closes the set after its last frame.
+func (e *Engine) Styles(ctx context.Context, cfg StyleConfig) (*stylize.StyleSet, error) {
+	if cfg.FrameWidth < stylize.MinSize || cfg.FrameHeight < stylize.MinSize {
+		return nil, fmt.Errorf("frames are %dx%d, smaller than the %dx%d minimum", cfg.FrameWidth, cfg.FrameHeight, stylize.MinSize, stylize.MinSize)
+	}
+	w, h, err := cfg.Size.For(cfg.FrameWidth, cfg.FrameHeight)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := e.Models(ctx, cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := e.Runtime()
+	if err != nil {
+		return nil, err
+	}
+	return stylize.NewStyleSet(rt, ms, e.sessionConfig(cfg.FrameWidth, cfg.FrameHeight, w, h), cfg.Preload)
+}
+
+// firstLine keeps the first line of an error's text.
+func firstLine(err error) string {
+	s := strings.TrimSpace(err.Error())
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

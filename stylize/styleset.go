@@ -1,0 +1,151 @@
+package stylize
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// StyleSet is the styles a job can switch between while it runs, and the
+// pipeline.Swap its frames go through. With preload every style's session
+// is built up front and a switch is instant; otherwise a switch builds the
+// new session first, off the frame path, and the style it replaces is
+// closed after its frames in flight.
+//
+// Building a session holds no lock that painting needs: Current, Names and
+// the Swap answer at once while a switch is being built.
+type StyleSet struct {
+	rt      *Runtime
+	cfg     Config
+	models  []Model
+	preload bool
+	loaded  []*Stylizer // with preload: one per model; else nil
+	swap    *pipeline.Swap[*gocv.Mat]
+	first   *Stylizer
+
+	switching sync.Mutex // serializes switches while they build
+	mu        sync.Mutex // guards current
+	current   int
+}
+
+// NewStyleSet opens the first of models (all of them with preload) for
+// frames of cfg's size. It needs at least one model.
+func NewStyleSet(rt *Runtime, models []Model, cfg Config, preload bool) (*StyleSet, error) {
+	if len(models) == 0 {
+		return nil, fmt.Errorf("%w: no styles to switch between", ErrModel)
+	}
+	s := &StyleSet{rt: rt, cfg: cfg, models: models, preload: preload}
+	if s.cfg.Log == nil {
+		s.cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if preload {
+		for _, m := range models {
+			st, err := New(rt, m, cfg)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			s.loaded = append(s.loaded, st)
+		}
+		s.first = s.loaded[0]
+		s.swap = pipeline.NewSwap[*gocv.Mat](s.first, models[0].Name, nil)
+		return s, nil
+	}
+	first, err := New(rt, models[0], cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.first = first
+	s.swap = pipeline.NewSwap[*gocv.Mat](first, models[0].Name, func() { first.Close() })
+	return s, nil
+}
+
+// Swap is the stylizer the pipeline runs frames through.
+func (s *StyleSet) Swap() *pipeline.Swap[*gocv.Mat] { return s.swap }
+
+// First is the session of the first style, which tells the processing
+// size and the device every style runs at.
+func (s *StyleSet) First() *Stylizer { return s.first }
+
+// Len is the number of styles.
+func (s *StyleSet) Len() int { return len(s.models) }
+
+// Names lists the styles in order.
+func (s *StyleSet) Names() []string {
+	names := make([]string, len(s.models))
+	for i, m := range s.models {
+		names[i] = m.Name
+	}
+	return names
+}
+
+// Current is the index of the style new frames are painted with.
+func (s *StyleSet) Current() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.current
+}
+
+// Switch makes style i the one new frames are painted with. It returns
+// once the switch is made; a style that fails to load is refused and the
+// current one keeps running.
+func (s *StyleSet) Switch(i int) error {
+	if i < 0 || i >= len(s.models) {
+		return fmt.Errorf("no style %d (there are %d)", i+1, len(s.models))
+	}
+	s.switching.Lock()
+	defer s.switching.Unlock()
+	return s.switchLocked(i)
+}
+
+// Next and Prev switch to the style after or before the current one,
+// wrapping around.
+func (s *StyleSet) Next() error { return s.step(1) }
+
+// Prev: see Next.
+func (s *StyleSet) Prev() error { return s.step(-1) }
+
+func (s *StyleSet) step(by int) error {
+	s.switching.Lock()
+	defer s.switching.Unlock()
+	n := len(s.models)
+	return s.switchLocked(((s.Current()+by)%n + n) % n)
+}
+
+// switchLocked switches with s.switching held.
+func (s *StyleSet) switchLocked(i int) error {
+	if i == s.Current() {
+		return nil
+	}
+	m := s.models[i]
+	if s.preload {
+		s.swap.Set(s.loaded[i], m.Name, nil)
+	} else {
+		cfg := s.cfg
+		cfg.Log = slog.New(slog.DiscardHandler) // the device line was said once
+		st, err := New(s.rt, m, cfg)
+		if err != nil {
+			return fmt.Errorf("switch to %s refused: %w", m.Name, err)
+		}
+		s.swap.Set(st, m.Name, func() { st.Close() })
+	}
+	s.mu.Lock()
+	s.current = i
+	s.mu.Unlock()
+	s.cfg.Log.Info("style " + m.Name)
+	return nil
+}
+
+// Close frees every session. Call it after the frames have stopped.
+func (s *StyleSet) Close() {
+	if s.swap != nil {
+		s.swap.Close()
+	}
+	for _, st := range s.loaded {
+		st.Close()
+	}
+}

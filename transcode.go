@@ -1,0 +1,301 @@
+package vidstyle
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/pipeline"
+	"github.com/vidstyle/vidstyle/stream"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// Job is one file (or image) to stylize into another.
+type Job struct {
+	// In is a video file or an image; Out a video file (.mp4 .m4v .mov
+	// .mkv .webm) for a video, an image file for an image. Out is written
+	// to a hidden file beside it and renamed when complete.
+	In, Out string
+	// Model is a -model value (default models.DefaultStyle): one style, or
+	// several (a,b,c or a folder) to switch between with Styles().
+	Model string
+	// Size is the processing size (zero: the input's size).
+	Size Size
+	// Preload opens every style at the start so that switching is instant.
+	Preload bool
+	// Frames stops after this many frames (0: all).
+	Frames int64
+	// CRF is the encoder's quality (0: 18 for H.264, 32 for VP9); Preset
+	// the x264 preset (default veryfast); EncodeThreads the encoder's
+	// threads (0: ffmpeg's choice; DefaultEncodeThreads is what vidstyle
+	// uses).
+	CRF           int
+	Preset        string
+	EncodeThreads int
+	// Serial turns double buffering off (for measurements).
+	Serial bool
+	// OnFrame, if set, is called with the count of frames written after
+	// each one, from the pipeline's writing goroutine: keep it short.
+	OnFrame func(written int64)
+	// Preview, if set, is offered every written frame (the newest wins),
+	// for a window that shows the job as it goes.
+	Preview *pipeline.Latest[*gocv.Mat]
+}
+
+// Result is what a finished job did.
+type Result struct {
+	// Out is the absolute path of the written file.
+	Out string
+	// Frames is how many frames it holds.
+	Frames int64
+	// Interrupted is set when the job's context ended before the input
+	// did: the file holds the frames done until then, and its audio is
+	// cut where they end.
+	Interrupted bool
+	// Elapsed is the job's time from Open; Stats the time per stage.
+	Elapsed time.Duration
+	Stats   *pipeline.Stats
+}
+
+// FPS is the frames written per second of the job's time.
+func (r Result) FPS() float64 { return float64(r.Frames) / max(r.Elapsed.Seconds(), 1e-9) }
+
+// DefaultEncodeThreads is the encoder thread count vidstyle uses: one on
+// machines of up to 4 cores, where ONNX Runtime's threads already take
+// every core (measured on 2 cores: the pipeline runs 6–15 % faster with the
+// built-in style, and the same with a neural one; BENCHMARKS.md), else 0
+// (ffmpeg's own choice).
+func DefaultEncodeThreads() int {
+	if runtime.NumCPU() <= 4 {
+		return 1
+	}
+	return 0
+}
+
+// output is what the pipeline writes into: a video or an image file.
+type output interface {
+	pipeline.Sink[*gocv.Mat]
+	Frames() int64
+	Close() error
+	CloseEarly() error
+	Abort()
+}
+
+// Transcoder is a Job opened and ready to run: input, styles, output and
+// frame pools. Run it once, then Close it.
+type Transcoder struct {
+	job     Job
+	start   time.Time
+	props   capture.Props
+	total   int64
+	src     capture.Source
+	styles  *stylize.StyleSet
+	out     output
+	in, res *pipeline.Pool[*gocv.Mat]
+	closers []func()
+}
+
+// Transcode runs a job to its end: Open, Run, Close. Ending ctx stops
+// reading and keeps a playable file of the frames done so far.
+func (e *Engine) Transcode(ctx context.Context, job Job) (Result, error) {
+	t, err := e.Open(ctx, job)
+	if err != nil {
+		return Result{}, err
+	}
+	defer t.Close()
+	return t.Run(ctx)
+}
+
+// Open checks a job and opens its input, styles and output, cheapest
+// checks first; ctx bounds a model download. On error nothing is left open
+// and no output file exists.
+func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
+	if job.Model == "" {
+		job.Model = models.DefaultStyle
+	}
+	if job.In == "" || job.Out == "" {
+		return nil, usagef("a job needs an input and an output")
+	}
+	inImage, outImage := capture.IsImagePath(job.In), capture.IsImagePath(job.Out)
+	if inImage && !outImage {
+		return nil, usagef("input %s is an image: give an image output (.png, .jpg, …), not %s", job.In, job.Out)
+	}
+	if !inImage && outImage {
+		return nil, usagef("input %s is a video: give a video output (.mp4, .mkv, .mov, .webm), not %s", job.In, job.Out)
+	}
+	if absPath(job.In) == absPath(job.Out) {
+		return nil, usagef("output %s would overwrite the input", job.Out)
+	}
+	if job.Frames < 0 || job.CRF < 0 || job.EncodeThreads < 0 {
+		return nil, usagef("frames, CRF and encoder threads cannot be negative")
+	}
+	var ffmpeg string
+	if outImage {
+		err = stream.CheckImagePath(job.Out)
+	} else if err = stream.CheckVideoPath(job.Out); err == nil {
+		ffmpeg, err = stream.CheckFFmpeg("")
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	t := &Transcoder{job: job, start: time.Now()}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	src, err := capture.Open(job.In, e.log)
+	if err != nil {
+		return nil, err
+	}
+	t.closers = append(t.closers, func() { src.Close() })
+	t.src = capture.Limit(src, job.Frames)
+	t.props = src.Props()
+	p := t.props
+	if p.Width < stylize.MinSize || p.Height < stylize.MinSize {
+		return nil, fmt.Errorf("input %s: frames are %dx%d, smaller than the %dx%d minimum", job.In, p.Width, p.Height, stylize.MinSize, stylize.MinSize)
+	}
+	if _, _, err := job.Size.For(p.Width, p.Height); err != nil {
+		return nil, err
+	}
+	t.total = p.Frames
+	if job.Frames > 0 && (t.total == 0 || job.Frames < t.total) {
+		t.total = job.Frames
+	}
+	if t.styles, err = e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload}); err != nil {
+		return nil, err
+	}
+	t.closers = append(t.closers, t.styles.Close)
+
+	if outImage {
+		t.out, err = stream.CreateImage(job.Out)
+	} else {
+		audio := ""
+		if p.Kind == capture.KindFile {
+			audio = p.Name
+		}
+		t.out, err = stream.CreateVideo(stream.VideoConfig{
+			Path: job.Out, Width: p.Width, Height: p.Height, Rate: p.Rate,
+			AudioFrom: audio, CRF: job.CRF, Preset: job.Preset, Threads: job.EncodeThreads, FFmpeg: ffmpeg, Log: e.log,
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.closers = append(t.closers, t.out.Abort) // a no-op once closed
+	t.in, t.res = capture.NewMatPool(), capture.NewMatPool()
+	t.closers = append(t.closers, t.in.Close, t.res.Close)
+	return t, nil
+}
+
+// Info describes an open job.
+type Info struct {
+	In, Out string
+	Input   capture.Props
+	// Total is the frames expected (0 if unknown).
+	Total int64
+	// Style is the first style; Width×Height the processing size; Device
+	// where the model runs.
+	Style         string
+	Width, Height int
+	Device        string
+}
+
+// Info says what the job is about to do.
+func (t *Transcoder) Info() Info {
+	w, h := t.styles.First().Size()
+	return Info{In: t.job.In, Out: t.job.Out, Input: t.props, Total: t.total, Style: t.styles.Names()[0],
+		Width: w, Height: h, Device: t.styles.First().Device()}
+}
+
+// String is the line that says what is about to happen.
+func (i Info) String() string {
+	p := i.Input
+	what := fmt.Sprintf("%dx%d", p.Width, p.Height)
+	if p.Kind != capture.KindImage {
+		what += fmt.Sprintf(", %s fps, %s", p.Rate, FrameCount(i.Total))
+	}
+	return fmt.Sprintf("stylizing %s (%s) with %s at %dx%d on %s into %s", i.In, what, i.Style, i.Width, i.Height, i.Device, i.Out)
+}
+
+// Styles is the job's style set: switch it from any goroutine while Run
+// goes on.
+func (t *Transcoder) Styles() *stylize.StyleSet { return t.styles }
+
+// Run moves every frame through the styles into the output and closes the
+// output file. Ending ctx stops reading: the frames in flight are
+// finished, the file is closed with its audio cut where the video ends,
+// and the Result says Interrupted.
+func (t *Transcoder) Run(ctx context.Context) (Result, error) {
+	var sink pipeline.Sink[*gocv.Mat] = t.out
+	if t.job.Preview != nil {
+		sink = teeSink{t.out, t.job.Preview}
+	}
+	st, err := pipeline.Run(ctx, pipeline.Config{Serial: t.job.Serial, OnFrame: t.job.OnFrame}, t.src, t.styles.Swap(), sink, t.in, t.res)
+	if err != nil {
+		return Result{}, err
+	}
+	closeOut := t.out.Close
+	if ctx.Err() != nil {
+		closeOut = t.out.CloseEarly
+	}
+	if err := closeOut(); err != nil {
+		return Result{}, err
+	}
+	return Result{Out: absPath(t.job.Out), Frames: t.out.Frames(), Interrupted: ctx.Err() != nil,
+		Elapsed: time.Since(t.start), Stats: st}, nil
+}
+
+// Abort stops the encoder and deletes the unfinished output; it may be
+// called from another goroutine while Run goes on, which then fails.
+func (t *Transcoder) Abort() { t.out.Abort() }
+
+// Close frees what Open opened, in reverse order; an output not yet
+// closed by Run is deleted. Close is idempotent.
+func (t *Transcoder) Close() {
+	for i := len(t.closers) - 1; i >= 0; i-- {
+		t.closers[i]()
+	}
+	t.closers = nil
+}
+
+// teeSink writes each frame and also offers it to a preview.
+type teeSink struct {
+	out     pipeline.Sink[*gocv.Mat]
+	preview *pipeline.Latest[*gocv.Mat]
+}
+
+func (t teeSink) Write(f pipeline.Frame[*gocv.Mat]) error {
+	if err := t.out.Write(f); err != nil {
+		return err
+	}
+	f.Image.Retain()
+	t.preview.Put(f)
+	return nil
+}
+
+// FrameCount says "1 frame", "N frames" or "unknown frame count".
+func FrameCount(n int64) string {
+	if n == 1 {
+		return "1 frame"
+	}
+	if n <= 0 {
+		return "unknown frame count"
+	}
+	return fmt.Sprintf("%d frames", n)
+}
+
+func absPath(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
