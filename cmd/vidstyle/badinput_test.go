@@ -124,7 +124,10 @@ func badInputs(f badInputFixtures) []badInput {
 		{"no display for the window (no X server at :97)", []string{"DISPLAY=:97"}, []string{"-in", small, "-live"}, 1, "no display", 0},
 		{"no -in", nil, []string{"-out", "o.mp4"}, 2, "-in is required", 0},
 		{"unknown flag", nil, []string{"-in", photo, "-out", "o.png", "-ss", "3"}, 2, "flag provided but not defined: -ss", 0},
-		{"unknown device", nil, []string{"-in", photo, "-out", "o.png", "-device", "tpu"}, 2, `-device "tpu"`, 0},
+		{"unknown device", nil, []string{"-in", photo, "-out", "o.png", "-device", "tpu"}, 2, `device "tpu"`, 0},
+		{"bench with negative frames", nil, []string{"bench", "-frames", "-5"}, 2, "-frames and -encode-threads cannot be negative", 0},
+		{"bench with an unknown device", nil, []string{"bench", "-device", "tpu"}, 2, `device "tpu"`, 0},
+		{"models with a flag it does not take", nil, []string{"models", "list", "-frames", "3"}, 2, "flag provided but not defined: -frames", 0},
 	}
 }
 

@@ -257,3 +257,69 @@ func TestWindowBesideAFile(t *testing.T) {
 		t.Fatalf("file has %d frames", v.frames())
 	}
 }
+
+// TestWindowBesideAFileSwitchesBothWays: with -window beside -out, n and p
+// switch styles (p did nothing before the key map was shared with the
+// live preview), and q stops the job keeping a playable file.
+func TestWindowBesideAFileSwitchesBothWays(t *testing.T) {
+	display := xvfb(t)
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "long.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-t", "40", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", clip)
+	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", clip, "-out", "w.mp4", "-window", "-model", "toon,pencil", "-preload")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	logs := lines(t, stderr)
+	var seen []string
+	waitFor := func(want string) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-logs:
+				if !ok {
+					t.Fatalf("vidstyle ended before %q:\n%s", want, strings.Join(seen, "\n"))
+				}
+				seen = append(seen, l)
+				if strings.Contains(l, want) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %q within 30 s:\n%s", want, strings.Join(seen, "\n"))
+			}
+		}
+	}
+	find := exec.Command("xdotool", "search", "--sync", "--name", "^vidstyle$")
+	find.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := find.Output()
+	if err != nil {
+		t.Fatalf("no window: %v", err)
+	}
+	wid := strings.Fields(string(out))[0]
+	key := func(k string) {
+		t.Helper()
+		x := exec.Command("xdotool", "key", "--window", wid, k)
+		x.Env = append(os.Environ(), "DISPLAY="+display)
+		if out, err := x.CombinedOutput(); err != nil {
+			t.Fatalf("xdotool key %s: %v %s", k, err, out)
+		}
+	}
+	key("n")
+	waitFor("style pencil")
+	key("p")
+	waitFor("style toon")
+	key("q")
+	waitFor("interrupted: kept")
+	if err := cmd.Wait(); err == nil || cmd.ProcessState.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130", err)
+	}
+	if v, _ := probe(t, filepath.Join(dir, "w.mp4")); v.frames() < 1 || v.frames() >= 1200 {
+		t.Fatalf("kept %d frames of 1200", v.frames())
+	}
+}

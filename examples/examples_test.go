@@ -1,0 +1,181 @@
+// Package examples_test builds the example programs and runs them on real
+// media: the transcode example on small.mp4, the live one headless with
+// its web preview, watched by a WHEP client.
+package examples_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v3"
+
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+)
+
+// build compiles one example into a temporary folder.
+func build(t *testing.T, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	out, err := exec.Command("go", "build", "-o", bin, "./"+name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("building examples/%s: %v\n%s", name, err, out)
+	}
+	return bin
+}
+
+// env runs an example with the checkout's ONNX Runtime and a cache (models
+// folder) of its own.
+func env(t *testing.T) []string {
+	_, file, _, _ := runtime.Caller(0)
+	lib := filepath.Join(filepath.Dir(file), "..", "lib", "libonnxruntime.so.1")
+	return append(os.Environ(), "VIDSTYLE_ORT_LIB="+lib, "XDG_CACHE_HOME="+t.TempDir())
+}
+
+func TestTranscodeExample(t *testing.T) {
+	bin := build(t, "transcode")
+	var asked atomic.Int64 // the mirror is there, but built-in styles need no download
+	mirror := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer mirror.Close()
+	out := filepath.Join(t.TempDir(), "styled.mp4")
+	cmd := exec.Command(bin, "-in", testmedia.SmallMP4(t), "-out", out, "-model", "toon,pencil", "-catalog-mirror", mirror.URL)
+	cmd.Env = env(t)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(string(stdout), out+": 166 frames") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	if !strings.Contains(stderr.String(), "style pencil") {
+		t.Errorf("no switch to pencil halfway:\n%s", stderr.String())
+	}
+	if asked.Load() != 0 {
+		t.Errorf("%d requests to the mirror", asked.Load())
+	}
+}
+
+func TestLiveExample(t *testing.T) {
+	bin := build(t, "live")
+	cmd := exec.Command(bin, "-in", testmedia.SmallMP4(t), "-listen", "127.0.0.1:0")
+	cmd.Env = env(t)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "http://") {
+				urls <- sc.Text()
+			}
+		}
+		close(urls)
+	}()
+	var base string
+	select {
+	case u, ok := <-urls:
+		if !ok {
+			t.Fatalf("the example printed no URL:\n%s", stderr.String())
+		}
+		base = strings.TrimSuffix(u, "/")
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no URL within 60 s:\n%s", stderr.String())
+	}
+	res, err := http.Get(base + "/api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Styles []string }
+	json.NewDecoder(res.Body).Decode(&st)
+	res.Body.Close()
+	if strings.Join(st.Styles, ",") != "toon,pencil" {
+		t.Errorf("styles %v", st.Styles)
+	}
+	if n := watch(t, base); n == 0 {
+		t.Error("the WHEP viewer got no video")
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after Ctrl-C: %v\n%s", err, stderr.String())
+	}
+}
+
+// watch opens a WHEP session and counts the RTP packets that arrive in
+// the first 10 packets' time (at most 20 s).
+func watch(t *testing.T, base string) int {
+	t.Helper()
+	se := webrtc.SettingEngine{}
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int, 1)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n := 0
+		for n < 10 {
+			if _, _, err := tr.ReadRTP(); err != nil {
+				break
+			}
+			n++
+		}
+		got <- n
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	res, err := http.Post(base+"/whep", "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("WHEP: %v %v", res, err)
+	}
+	answer, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-got:
+		return n
+	case <-time.After(20 * time.Second):
+		return 0
+	}
+}
