@@ -54,12 +54,14 @@ type BenchResult struct {
 	Elapsed time.Duration    `json:"elapsed_ns"`
 }
 
+// BenchStage is one pipeline stage's time per frame.
 type BenchStage struct {
 	Name     string  `json:"name"`
 	MedianMS float64 `json:"median_ms"`
 	P95MS    float64 `json:"p95_ms"`
 }
 
+// BenchScale is raw inference at one processing scale.
 type BenchScale struct {
 	Scale  float64 `json:"scale"`
 	Width  int     `json:"width"`

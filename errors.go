@@ -10,6 +10,7 @@ import (
 // request has to change, not the machine.
 type UsageError struct{ Err error }
 
+// Error is the cause's text.
 func (e *UsageError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the cause.
