@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -39,8 +40,11 @@ type Broadcaster struct {
 	tsBase uint32
 	start  time.Time
 	lastTS uint32
-	mu     sync.Mutex
-	closed bool
+	// Log rate: at most one line a second.
+	lastWarn time.Time
+	failed   int
+	mu       sync.Mutex
+	closed   bool
 }
 
 // NewBroadcaster makes the track; kbps 0 picks a bitrate from the frame size.
@@ -88,10 +92,30 @@ func (b *Broadcaster) Run(ctx context.Context) {
 			continue
 		}
 		if err := b.send(f); err != nil {
-			b.log.Warn("web preview: " + err.Error())
+			b.warn(err)
 		}
 		f.Image.Release()
 	}
+}
+
+// warn logs a send error, at most one line a second with the count of
+// those it held back. A viewer's write failing is routine (one is
+// leaving): debug level.
+func (b *Broadcaster) warn(err error) {
+	b.failed++
+	if time.Since(b.lastWarn) < time.Second {
+		return
+	}
+	level := slog.LevelWarn
+	if errors.Is(err, ErrRTPWrite) {
+		level = slog.LevelDebug
+	}
+	msg := "web preview: " + err.Error()
+	if b.failed > 1 {
+		msg += fmt.Sprintf(" (%d frames with errors since the last line)", b.failed)
+	}
+	b.log.Log(context.Background(), level, msg)
+	b.failed, b.lastWarn = 0, time.Now()
 }
 
 func (b *Broadcaster) send(f pipeline.Frame[*gocv.Mat]) error {
@@ -136,17 +160,21 @@ func (b *Broadcaster) send(f pipeline.Frame[*gocv.Mat]) error {
 	if err != nil {
 		return err
 	}
+	// The track writes each packet to every viewer and reports any
+	// viewer's failure (one leaving, as a rule) after the others have
+	// it: the frame goes on for them, to its last packet.
+	var writeErr error
 	if len(frame) > 0 {
 		for _, p := range b.pkt.Packetize(frame, 0) {
 			p.Timestamp = ts
-			if err := b.track.WriteRTP(p); err != nil {
-				return err
+			if err := b.track.WriteRTP(p); err != nil && writeErr == nil {
+				writeErr = fmt.Errorf("%w: %w", ErrRTPWrite, err)
 			}
 		}
 	}
 	b.encoded.Add(1)
 	b.encNs.Add(int64(time.Since(t0)))
-	return nil
+	return writeErr
 }
 
 // Close frees the encoder; call it after Run has returned.

@@ -34,7 +34,7 @@ func FuzzWHEPOffer(f *testing.F) {
 	f.Add([]byte("hello"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest(http.MethodPost, "/whep", bytes.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/whep", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/sdp")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -51,14 +51,14 @@ func FuzzWHEPOffer(f *testing.F) {
 // FuzzAPI: the JSON API decodes any body into 200 or 400, never a panic.
 func FuzzAPI(f *testing.F) {
 	h := fuzzServer(f).Handler()
-	for _, seed := range []string{`{"index":1}`, `{"name":"toon"}`, `{"value":0.5}`, `{"value":2}`, `{"paused":true}`, `{"paused":1}`, `{}`, `[`, `{"index":-5}`, `{"index":99999999999999999999}`} {
-		for _, path := range []uint8{0, 1, 2} {
-			f.Add(path, []byte(seed))
+	paths := []string{"/api/style", "/api/strength", "/api/pause"}
+	for _, c := range casesAPI { // each body on each path
+		for path := range paths {
+			f.Add(uint8(path), []byte(c.body))
 		}
 	}
-	paths := []string{"/api/style", "/api/strength", "/api/pause"}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
-		req := httptest.NewRequest(http.MethodPost, paths[int(which)%len(paths)], bytes.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1"+paths[int(which)%len(paths)], bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

@@ -2,6 +2,11 @@
 // page with style controls, an overlay page for OBS, a WHEP endpoint, and
 // a small JSON API. One VP8 encoder feeds one shared track that fans out to
 // every viewer.
+//
+// Every request passes a Host check (DNS rebinding) and the token check
+// when there is a token; the API and WHEP refuse cross-site requests, and
+// no page may be framed. Connections, requests and sessions that never
+// connect are bounded. SECURITY.md at the repository root has the model.
 package web
 
 import (
@@ -10,21 +15,19 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 )
 
@@ -57,21 +60,48 @@ type Control interface {
 	SetPaused(ctx context.Context, p bool) (State, error)
 }
 
-// Config sets up a Server.
+// Config sets up a Server. Zero fields take the defaults given.
 type Config struct {
 	// Addr is where to listen (default 127.0.0.1:8080).
 	Addr string
-	// Token, if set, must come with every request (Authorization: Bearer,
-	// or ?token= for OBS). Required off loopback; Listen makes one up if
-	// it is empty then.
+	// Token, if set, must come with every request: Authorization: Bearer
+	// (the scheme in any case), or ?token= for OBS; with both, either one
+	// being right is enough. At least MinTokenLen characters of A-Z a-z
+	// 0-9 - . _ ~. Required off loopback: NewServer makes one up (32 hex
+	// digits) if it is empty then.
 	Token string
-	// MaxViewers caps the WebRTC sessions (default 16).
+	// AllowedHosts are more names (or name:port) the server answers to,
+	// for a name in /etc/hosts or a port forward. Besides them: the listen
+	// host, localhost, 127.0.0.1 and [::1], on the server's port. Any other
+	// Host header gets 421 (DNS rebinding). On 0.0.0.0 or [::] any Host is
+	// accepted: the token guards the server there.
+	AllowedHosts []string
+	// MaxViewers caps the connected WebRTC sessions (default 16).
 	MaxViewers int
-	// ReapAfter closes sessions that never connect (default 30 s).
+	// MaxPending caps the sessions that have had an answer but are not
+	// connected yet (default 8); a new offer over it pushes out the
+	// oldest one.
+	MaxPending int
+	// ReapAfter closes sessions that have not connected this long after
+	// their answer (default 10 s).
 	ReapAfter time.Duration
-	Control   Control
-	Log       *slog.Logger
+	// ReadHeaderTimeout (default 5 s), ReadTimeout (the whole request,
+	// body included; default 10 s), WriteTimeout (from the end of the
+	// request's header to the end of the answer, which waits for ICE
+	// gathering or a style switch; default 30 s) and IdleTimeout (a
+	// kept-alive connection between requests; default 60 s) bound what a
+	// slow or idle client can hold.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxConns (default 256) and MaxConnsPerAddr (from one remote IP
+	// address; default 32) cap the open TCP connections; one over a cap is
+	// closed at once.
+	MaxConns, MaxConnsPerAddr int
+	Control                   Control
+	Log                       *slog.Logger
 }
+
+// MinTokenLen is the shortest token NewServer accepts.
+const MinTokenLen = 16
 
 // Limits on request bodies.
 const (
@@ -86,20 +116,14 @@ type Server struct {
 	track    *webrtc.TrackLocalStaticRTP
 	keyframe func() // asks the encoder for a keyframe
 	loopback bool
+	hosts    *hostGuard
 
 	mu       sync.Mutex
 	sessions map[string]*session
 	closed   bool
 
 	srv *http.Server
-	ln  net.Listener
-}
-
-type session struct {
-	id        string
-	pc        *webrtc.PeerConnection
-	connected chan struct{}
-	once      sync.Once
+	ln  *connLimiter
 }
 
 // NewServer prepares a server for track; keyframe is called when a viewer
@@ -108,16 +132,19 @@ func NewServer(cfg Config, track *webrtc.TrackLocalStaticRTP, keyframe func()) (
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
 	}
-	if cfg.MaxViewers <= 0 {
-		cfg.MaxViewers = 16
-	}
-	if cfg.ReapAfter <= 0 {
-		cfg.ReapAfter = 30 * time.Second
-	}
+	orDefault(&cfg.MaxViewers, 16)
+	orDefault(&cfg.MaxPending, 8)
+	orDefault(&cfg.ReapAfter, 10*time.Second)
+	orDefault(&cfg.ReadHeaderTimeout, 5*time.Second)
+	orDefault(&cfg.ReadTimeout, 10*time.Second)
+	orDefault(&cfg.WriteTimeout, 30*time.Second)
+	orDefault(&cfg.IdleTimeout, 60*time.Second)
+	orDefault(&cfg.MaxConns, 256)
+	orDefault(&cfg.MaxConnsPerAddr, 32)
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	host, _, err := net.SplitHostPort(cfg.Addr)
+	host, port, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("-listen %s: %w", cfg.Addr, err)
 	}
@@ -128,12 +155,44 @@ func NewServer(cfg Config, track *webrtc.TrackLocalStaticRTP, keyframe func()) (
 		rand.Read(b)
 		cfg.Token = hex.EncodeToString(b)
 	}
-	s := &Server{cfg: cfg, track: track, keyframe: keyframe, loopback: loopback, sessions: map[string]*session{}}
+	if err := checkToken(cfg.Token); err != nil {
+		return nil, err
+	}
+	hosts, err := newHostGuard(host, cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
+	hosts.setPort(port)
+	s := &Server{cfg: cfg, track: track, keyframe: keyframe, loopback: loopback, hosts: hosts, sessions: map[string]*session{}}
 	s.api, err = newAPI(loopback)
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// checkToken refuses a token that is short or holds characters a URL
+// would need escaped ("" is no token).
+func checkToken(t string) error {
+	if t == "" {
+		return nil
+	}
+	if len(t) < MinTokenLen {
+		return fmt.Errorf("-token: %w: %d characters, at least %d needed", ErrTokenTooShort, len(t), MinTokenLen)
+	}
+	for _, c := range t {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~", c)) {
+			return fmt.Errorf("-token: %w (found %q)", ErrTokenChars, c)
+		}
+	}
+	return nil
 }
 
 // newAPI builds pion's API: VP8 only, default interceptors (NACK, RTCP
@@ -171,11 +230,21 @@ func (s *Server) Listen() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("web preview: %w", err)
 	}
-	s.ln = ln
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		s.hosts.setPort(port)
+	}
+	s.ln = newConnLimiter(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerAddr, s.cfg.Log)
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
+	}
 	url := "http://" + ln.Addr().String() + "/"
 	if s.cfg.Token != "" {
-		url += "?token=" + s.cfg.Token
+		url += "?token=" + neturl.QueryEscape(s.cfg.Token)
 	}
 	return url, nil
 }
@@ -188,31 +257,49 @@ func (s *Server) Serve() error {
 	return nil
 }
 
-// Close stops the HTTP server and ends every session.
+// Close stops the HTTP server and ends every session, those still being
+// set up included.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	sessions := s.sessions
 	s.sessions = map[string]*session{}
+	var pcs []*webrtc.PeerConnection
+	for _, ss := range sessions {
+		close(ss.done)
+		if ss.pc != nil { // nil: open has not made it yet, and will find the session gone
+			pcs = append(pcs, ss.pc)
+		}
+	}
 	s.mu.Unlock()
 	if s.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		s.srv.Shutdown(ctx)
 	}
-	for _, ss := range sessions {
-		ss.pc.Close()
+	for _, pc := range pcs {
+		pc.Close()
 	}
 }
 
-// Viewers counts the open sessions.
+// Viewers counts the connected sessions.
 func (s *Server) Viewers() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.sessions)
+	n, _, _ := s.countLocked()
+	return n
 }
 
-// Handler routes the pages, WHEP and the API, behind the token check.
+// Pending counts the sessions not connected yet.
+func (s *Server) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, n, _ := s.countLocked()
+	return n
+}
+
+// Handler routes the pages, WHEP and the API, behind the Host check and
+// the token check; the API and WHEP refuse cross-site requests.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(assets, "assets")
@@ -231,30 +318,36 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", page("index.html"))
 	mux.HandleFunc("GET /overlay", page("overlay.html"))
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(static)))
-	mux.HandleFunc("POST /whep", s.whepPost)
-	mux.HandleFunc("DELETE /whep/{id}", s.whepDelete)
-	mux.HandleFunc("PATCH /whep/{id}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /whep", notCrossSite(s.whepPost))
+	mux.HandleFunc("DELETE /whep/{id}", notCrossSite(s.whepDelete))
+	mux.HandleFunc("PATCH /whep/{id}", notCrossSite(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "trickle ICE is not supported: send the offer with all candidates", http.StatusMethodNotAllowed)
-	})
-	mux.HandleFunc("GET /api/state", s.apiState)
-	mux.HandleFunc("POST /api/style", s.apiStyle)
-	mux.HandleFunc("POST /api/strength", s.apiStrength)
-	mux.HandleFunc("POST /api/pause", s.apiPause)
-	return s.auth(mux)
+	}))
+	mux.HandleFunc("GET /api/state", notCrossSite(s.apiState))
+	mux.HandleFunc("POST /api/style", notCrossSite(s.apiStyle))
+	mux.HandleFunc("POST /api/strength", notCrossSite(s.apiStrength))
+	mux.HandleFunc("POST /api/pause", notCrossSite(s.apiPause))
+	return s.guard(s.auth(mux))
 }
 
-// auth checks the token, when there is one.
+// auth checks the token, when there is one. The request may carry it in
+// Authorization (scheme "Bearer" in any case, RFC 6750) and in ?token=;
+// it passes when either is right, so a stale header cannot lock out a
+// page opened with the right link. Both are compared in constant time.
 func (s *Server) auth(next http.Handler) http.Handler {
 	if s.cfg.Token == "" {
 		return next
 	}
 	want := []byte(s.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := r.URL.Query().Get("token")
-		if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			got = h
+		ok := 0
+		if q, found := r.URL.Query()["token"]; found && len(q) > 0 {
+			ok |= subtle.ConstantTimeCompare([]byte(q[0]), want)
 		}
-		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+		if scheme, cred, found := strings.Cut(r.Header.Get("Authorization"), " "); found && strings.EqualFold(scheme, "Bearer") {
+			ok |= subtle.ConstantTimeCompare([]byte(strings.TrimSpace(cred)), want)
+		}
+		if ok != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vidstyle"`)
 			http.Error(w, "a valid token is required", http.StatusUnauthorized)
 			return
@@ -263,251 +356,8 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	})
 }
 
-// readBody reads a limited body; too large → 413.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, fmt.Sprintf("request body over %d bytes", limit), http.StatusRequestEntityTooLarge)
-		} else {
-			http.Error(w, "cannot read the request body", http.StatusBadRequest)
-		}
-		return nil, false
-	}
-	return body, true
-}
-
-// whepPost answers a WHEP offer: 201 Created, the SDP answer (after ICE
-// gathering: no trickle), and the session's Location.
-func (s *Server) whepPost(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/sdp") {
-		http.Error(w, "Content-Type must be application/sdp", http.StatusUnsupportedMediaType)
-		return
-	}
-	offer, ok := readBody(w, r, maxSDP)
-	if !ok {
-		return
-	}
-	if !strings.HasPrefix(strings.TrimSpace(string(offer)), "v=0") {
-		http.Error(w, "the body is not an SDP offer", http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	if s.closed || len(s.sessions) >= s.cfg.MaxViewers {
-		s.mu.Unlock()
-		http.Error(w, fmt.Sprintf("the viewer limit (%d) is reached", s.cfg.MaxViewers), http.StatusServiceUnavailable)
-		return
-	}
-	id := newID()
-	ss := &session{id: id, connected: make(chan struct{})}
-	s.sessions[id] = ss // reserves the place
-	s.mu.Unlock()
-
-	answer, err := s.open(ss, string(offer))
-	if err != nil {
-		s.drop(id)
-		http.Error(w, "bad offer: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "application/sdp")
-	w.Header().Set("Location", "/whep/"+id)
-	w.WriteHeader(http.StatusCreated)
-	io.WriteString(w, answer)
-}
-
-// open makes the PeerConnection for one viewer and returns the answer.
-func (s *Server) open(ss *session, offer string) (answer string, err error) {
-	defer func() { // pion can panic on odd SDP: a bad request, not a crash
-		if p := recover(); p != nil {
-			err = fmt.Errorf("malformed SDP (%v)", p)
-		}
-	}()
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		return "", err
-	}
-	ss.pc = pc
-	fail := func(err error) (string, error) {
-		pc.Close()
-		return "", err
-	}
-	sender, err := pc.AddTrack(s.track)
-	if err != nil {
-		return fail(err)
-	}
-	go s.readRTCP(sender)
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		switch st {
-		case webrtc.PeerConnectionStateConnected:
-			ss.once.Do(func() { close(ss.connected) })
-			s.keyframe()
-			s.cfg.Log.Info(fmt.Sprintf("viewer %s connected (%d watching)", ss.id[:6], s.Viewers()))
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateDisconnected:
-			if s.drop(ss.id) {
-				s.cfg.Log.Info(fmt.Sprintf("viewer %s left (%d watching)", ss.id[:6], s.Viewers()))
-			}
-		}
-	})
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return fail(err)
-	}
-	ans, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return fail(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(ans); err != nil {
-		return fail(err)
-	}
-	select {
-	case <-gathered:
-	case <-time.After(10 * time.Second):
-		return fail(errors.New("ICE gathering did not complete"))
-	}
-	// A session that never connects is reaped.
-	go func() {
-		select {
-		case <-ss.connected:
-		case <-time.After(s.cfg.ReapAfter):
-			if s.drop(ss.id) {
-				s.cfg.Log.Debug("viewer " + ss.id[:6] + " never connected: closed")
-			}
-		}
-	}()
-	return pc.LocalDescription().SDP, nil
-}
-
-// readRTCP reads a viewer's RTCP (needed for NACK) and turns PLI and FIR
-// into keyframe requests. It ends when the sender is closed.
-func (s *Server) readRTCP(sender *webrtc.RTPSender) {
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				s.keyframe()
-			}
-		}
-	}
-}
-
-// drop ends a session; it reports whether it was still open.
-func (s *Server) drop(id string) bool {
-	s.mu.Lock()
-	ss, ok := s.sessions[id]
-	delete(s.sessions, id)
-	s.mu.Unlock()
-	if ok && ss.pc != nil {
-		go ss.pc.Close() // Close waits for pion's goroutines: not under the lock
-	}
-	return ok
-}
-
-func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
-	if !s.drop(r.PathValue("id")) {
-		http.Error(w, "no such session", http.StatusNotFound)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
 func newID() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func (s *Server) apiState(w http.ResponseWriter, r *http.Request) {
-	s.writeState(w, s.cfg.Control.State())
-}
-
-func (s *Server) writeState(w http.ResponseWriter, st State) {
-	st.Viewers = s.Viewers()
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(st)
-}
-
-// decode reads a small JSON body strictly.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, ok := readBody(w, r, maxJSON)
-	if !ok {
-		return false
-	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		http.Error(w, "bad JSON: "+err.Error(), http.StatusBadRequest)
-		return false
-	}
-	return true
-}
-
-// reply sends the state a command answered with, or its error.
-func (s *Server) reply(w http.ResponseWriter, st State, err error) {
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	s.writeState(w, st)
-}
-
-func (s *Server) apiStyle(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Index *int   `json:"index"`
-		Name  string `json:"name"`
-	}
-	if !decode(w, r, &req) {
-		return
-	}
-	i := -1
-	if req.Index != nil {
-		i = *req.Index
-	} else {
-		for j, name := range s.cfg.Control.State().Styles {
-			if name == req.Name {
-				i = j
-			}
-		}
-	}
-	if i < 0 {
-		http.Error(w, "give an existing style's index or name", http.StatusBadRequest)
-		return
-	}
-	st, err := s.cfg.Control.SetStyle(r.Context(), i)
-	s.reply(w, st, err)
-}
-
-func (s *Server) apiStrength(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Value *float64 `json:"value"`
-	}
-	if !decode(w, r, &req) {
-		return
-	}
-	if req.Value == nil || *req.Value < 0 || *req.Value > 1 {
-		http.Error(w, "value must be 0 to 1", http.StatusBadRequest)
-		return
-	}
-	st, err := s.cfg.Control.SetStrength(r.Context(), *req.Value)
-	s.reply(w, st, err)
-}
-
-func (s *Server) apiPause(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Paused *bool `json:"paused"`
-	}
-	if !decode(w, r, &req) {
-		return
-	}
-	if req.Paused == nil {
-		http.Error(w, "give paused: true or false", http.StatusBadRequest)
-		return
-	}
-	st, err := s.cfg.Control.SetPaused(r.Context(), *req.Paused)
-	s.reply(w, st, err)
 }

@@ -140,20 +140,55 @@ func offer(t testing.TB) (*webrtc.PeerConnection, string) {
 
 func post(t testing.TB, url, contentType, token string, body io.Reader) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, body)
-	req.Header.Set("Content-Type", contentType)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	return do(t, http.MethodPost, url, body, func(req *http.Request) {
+		req.Header.Set("Content-Type", contentType)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+	})
+}
+
+// do sends a request that edit may change (headers, Host) first.
+func do(t testing.TB, method, url string, body io.Reader, edit func(*http.Request)) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(req)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { res.Body.Close() })
+	// Read and close at once: the connection goes back to the client's
+	// pool instead of counting against the server's per-address cap.
+	data, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body = io.NopCloser(bytes.NewReader(data))
 	return res
 }
 
+// bearer sets the token as a Bearer header ("" leaves none).
+func bearer(token string) func(*http.Request) {
+	return func(req *http.Request) {
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+	}
+}
+
 func connect(t testing.TB, base, token string) *viewer {
+	t.Helper()
+	return connectWith(t, base, bearer(token))
+}
+
+// connectWith is connect with the WHEP POST as edit makes it.
+func connectWith(t testing.TB, base string, edit func(*http.Request)) *viewer {
 	t.Helper()
 	pc, sdp := offer(t)
 	v := &viewer{pc: pc, got: make(chan struct{}, 1)}
@@ -180,7 +215,10 @@ func connect(t testing.TB, base, token string) *viewer {
 			}
 		}
 	})
-	res := post(t, base+"/whep", "application/sdp", token, strings.NewReader(sdp))
+	res := do(t, http.MethodPost, base+"/whep", strings.NewReader(sdp), func(req *http.Request) {
+		req.Header.Set("Content-Type", "application/sdp")
+		edit(req)
+	})
 	if res.StatusCode != http.StatusCreated || res.Header.Get("Content-Type") != "application/sdp" || !strings.HasPrefix(res.Header.Get("Location"), "/whep/") {
 		t.Fatalf("WHEP POST: %s %v", res.Status, res.Header)
 	}
@@ -242,8 +280,10 @@ func TestWHEPViewerGetsKeyframesAndCanLeave(t *testing.T) {
 	res.Body.Close()
 }
 
+const testToken = "s3cret-s3cret-s3cret"
+
 func TestBadRequests(t *testing.T) {
-	_, base := testServer(t, Config{Addr: "127.0.0.1:0", Token: "s3cret", MaxViewers: 1})
+	_, base := testServer(t, Config{Addr: "127.0.0.1:0", Token: testToken, MaxViewers: 1})
 	_, sdp := offer(t)
 	cases := []struct {
 		name, ctype, token string
@@ -252,12 +292,12 @@ func TestBadRequests(t *testing.T) {
 	}{
 		{"no token", "application/sdp", "", strings.NewReader(sdp), http.StatusUnauthorized},
 		{"wrong token", "application/sdp", "guess", strings.NewReader(sdp), http.StatusUnauthorized},
-		{"not SDP", "application/sdp", "s3cret", strings.NewReader("hello"), http.StatusBadRequest},
-		{"malformed SDP", "application/sdp", "s3cret", strings.NewReader("v=0\r\nm=video x y\r\na=????\r\n"), http.StatusBadRequest},
-		{"10 MB", "application/sdp", "s3cret", bytes.NewReader(bytes.Repeat([]byte("v"), 10<<20)), http.StatusRequestEntityTooLarge},
-		{"wrong type", "text/plain", "s3cret", strings.NewReader(sdp), http.StatusUnsupportedMediaType},
-		{"first viewer", "application/sdp", "s3cret", strings.NewReader(sdp), http.StatusCreated},
-		{"over the cap", "application/sdp", "s3cret", strings.NewReader(sdp), http.StatusServiceUnavailable},
+		{"not SDP", "application/sdp", testToken, strings.NewReader("hello"), http.StatusBadRequest},
+		{"malformed SDP", "application/sdp", testToken, strings.NewReader("v=0\r\nm=video x y\r\na=????\r\n"), http.StatusBadRequest},
+		{"10 MB", "application/sdp", testToken, bytes.NewReader(bytes.Repeat([]byte("v"), 10<<20)), http.StatusRequestEntityTooLarge},
+		{"wrong type", "text/plain", testToken, strings.NewReader(sdp), http.StatusUnsupportedMediaType},
+		{"type with a suffix", "application/sdpx", testToken, strings.NewReader(sdp), http.StatusUnsupportedMediaType},
+		{"type with a parameter", "application/sdp; charset=utf-8", testToken, strings.NewReader(sdp), http.StatusCreated},
 	}
 	for _, c := range cases {
 		if res := post(t, base+"/whep", c.ctype, c.token, c.body); res.StatusCode != c.want {
@@ -265,7 +305,7 @@ func TestBadRequests(t *testing.T) {
 		}
 	}
 	// The API and pages need the token too; ?token= works for OBS.
-	for path, want := range map[string]int{"/api/state": 401, "/overlay": 401, "/overlay?token=s3cret": 200, "/api/state?token=s3cret": 200} {
+	for path, want := range map[string]int{"/api/state": 401, "/overlay": 401, "/overlay?token=" + testToken: 200, "/api/state?token=" + testToken: 200} {
 		res, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -277,48 +317,70 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// TestViewerCap: with MaxViewers connected, a new offer gets 503.
+func TestViewerCap(t *testing.T) {
+	srv, base := testServer(t, Config{MaxViewers: 1})
+	waitKeyframe(t, connect(t, base, ""), "the one viewer")
+	_, sdp := offer(t)
+	if res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(sdp)); res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("an offer over the viewer cap: %s, want 503", res.Status)
+	}
+	if n := srv.Viewers(); n != 1 {
+		t.Errorf("%d viewers, want 1", n)
+	}
+}
+
 // TestSessionsThatNeverConnectAreReaped: an offer whose peer never
-// answers ICE is closed after ReapAfter.
+// answers ICE is closed after ReapAfter; over MaxPending, a new offer
+// pushes out the oldest, so the count stays at the cap.
 func TestSessionsThatNeverConnectAreReaped(t *testing.T) {
 	const n = 100
-	srv, base := testServer(t, Config{ReapAfter: 3 * time.Second, MaxViewers: n})
-	_, sdp := offer(t) // one offer, posted 100 times, never answered
-	for i := range n {
+	srv, base := testServer(t, Config{ReapAfter: 3 * time.Second, MaxPending: n})
+	_, sdp := offer(t) // one offer, posted 101 times, never answered
+	for i := range n + 1 {
 		if res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(sdp)); res.StatusCode != http.StatusCreated {
 			t.Fatalf("POST %d: %s", i, res.Status)
 		}
 	}
-	if res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(sdp)); res.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("POST %d over the cap: %s", n+1, res.Status)
-	}
-	if srv.Viewers() != n {
-		t.Fatalf("%d sessions, want %d before the reaping", srv.Viewers(), n)
+	if p, v := srv.Pending(), srv.Viewers(); p != n || v != 0 {
+		t.Fatalf("%d pending and %d viewers, want %d and 0 before the reaping", p, v, n)
 	}
 	until := time.Now().Add(15 * time.Second)
-	for srv.Viewers() > 0 && time.Now().Before(until) {
-		time.Sleep(50 * time.Millisecond)
+	for srv.Pending() > 0 && time.Now().Before(until) {
+		time.Sleep(50 * time.Millisecond) // polling a count, bounded
 	}
-	if n := srv.Viewers(); n != 0 {
+	if n := srv.Pending(); n != 0 {
 		t.Fatalf("%d sessions left after the reap time", n)
 	}
+}
+
+// casesAPI drives TestAPI and seeds FuzzAPI.
+var casesAPI = []struct {
+	path, body string
+	want       int
+}{
+	{"/api/style", `{"index":1}`, 200},
+	{"/api/style", `{"name":"toon"}`, 200},
+	{"/api/style", `{"name":"nope"}`, 400},
+	{"/api/style", `{"index":-5}`, 400},
+	{"/api/style", `{"index":99999999999999999999}`, 400},
+	{"/api/strength", `{"value":0.5}`, 200},
+	{"/api/strength", `{"value":2}`, 400},
+	{"/api/strength", `{}`, 400},
+	{"/api/pause", `{"paused":true}`, 200},
+	{"/api/pause", "{\"paused\":true}\n ", 200},
+	{"/api/pause", `{"paused":1}`, 400},
+	{"/api/pause", `{"paused":true,"extra":1}`, 400},
+	{"/api/pause", `not json`, 400},
+	{"/api/pause", `[`, 400},
+	{"/api/pause", `{"paused":false}{"paused":true}`, 400}, // data after the value
+	{"/api/pause", `{"paused":false} x`, 400},
 }
 
 func TestAPI(t *testing.T) {
 	ctl := &fakeControl{state: State{Styles: []string{"toon", "pencil"}, Strength: 1}}
 	_, base := testServer(t, Config{Control: ctl})
-	for _, c := range []struct {
-		path, body string
-		want       int
-	}{
-		{"/api/style", `{"index":1}`, 200},
-		{"/api/style", `{"name":"toon"}`, 200},
-		{"/api/style", `{"name":"nope"}`, 400},
-		{"/api/strength", `{"value":0.5}`, 200},
-		{"/api/strength", `{"value":2}`, 400},
-		{"/api/pause", `{"paused":true}`, 200},
-		{"/api/pause", `{"paused":true,"extra":1}`, 400},
-		{"/api/pause", `not json`, 400},
-	} {
+	for _, c := range casesAPI {
 		if res := post(t, base+c.path, "application/json", "", strings.NewReader(c.body)); res.StatusCode != c.want {
 			t.Errorf("%s %s: %s, want %d", c.path, c.body, res.Status, c.want)
 		}

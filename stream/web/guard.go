@@ -1,0 +1,139 @@
+package web
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+)
+
+// hostGuard answers whether a request's Host header names this server.
+// It is what stops DNS rebinding: a page on evil.example whose name is
+// made to resolve to 127.0.0.1 still sends "Host: evil.example", and
+// gets 421 on every path.
+//
+// Allowed: the listen host, localhost, 127.0.0.1 and [::1], each on the
+// server's port, and each AllowedHosts entry (on the server's port, or on
+// the port it names). On an unspecified listen address (0.0.0.0, [::],
+// ":port") any Host is accepted: the machine can then be reached under
+// names and addresses the server cannot know (its LAN name, a DHCP
+// address), and a token is always required there, which a rebinding
+// page does not have (a browser never sends it by itself: it is no
+// cookie).
+type hostGuard struct {
+	any   bool
+	names map[string]bool // lower case, no brackets: allowed on the server's port
+	exact map[string]bool // "name:port" as net.JoinHostPort writes it
+	port  atomic.Pointer[string]
+}
+
+func newHostGuard(listenHost string, extra []string) (*hostGuard, error) {
+	g := &hostGuard{names: map[string]bool{}, exact: map[string]bool{}}
+	if ip := net.ParseIP(listenHost); listenHost == "" || (ip != nil && ip.IsUnspecified()) {
+		g.any = true
+	}
+	for _, n := range []string{listenHost, "localhost", "127.0.0.1", "::1"} {
+		g.names[strings.ToLower(n)] = true
+	}
+	for _, h := range extra {
+		if h == "" || strings.ContainsAny(h, "/ \t@?#") {
+			return nil, fmt.Errorf("allowed host %q: %w", h, ErrAllowedHost)
+		}
+		h = strings.ToLower(h)
+		if name, port, err := net.SplitHostPort(h); err == nil {
+			if name == "" || port == "" {
+				return nil, fmt.Errorf("allowed host %q: %w", h, ErrAllowedHost)
+			}
+			g.exact[net.JoinHostPort(name, port)] = true
+		} else {
+			g.names[strings.Trim(h, "[]")] = true
+		}
+	}
+	return g, nil
+}
+
+// setPort records the port the server listens on; "0" or "" leaves it
+// unknown (a Handler served by someone else's listener), and then any
+// port is accepted with an allowed name.
+func (g *hostGuard) setPort(port string) {
+	if port == "0" {
+		port = ""
+	}
+	g.port.Store(&port)
+}
+
+func (g *hostGuard) allows(host string) bool {
+	if g.any {
+		return true
+	}
+	name, port, err := net.SplitHostPort(host)
+	if err != nil { // no port: the scheme's default
+		name, port = strings.Trim(host, "[]"), "80"
+	}
+	name = strings.ToLower(name)
+	if name == "" {
+		return false
+	}
+	if g.exact[net.JoinHostPort(name, port)] {
+		return true
+	}
+	want := ""
+	if p := g.port.Load(); p != nil {
+		want = *p
+	}
+	return g.names[name] && (want == "" || port == want)
+}
+
+// sameOrigin reports whether a request may come from the page that made
+// it: no Sec-Fetch-Site or "same-origin"/"none" (typed into the address
+// bar, OBS), and no Origin or one that is this server's own (the Host it
+// was sent to, already checked by hostGuard). "same-site" is refused too:
+// another port on localhost is another site's server.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Path == "" && u.User == nil &&
+		strings.EqualFold(u.Host, r.Host)
+}
+
+// guard is the outermost handler: the Host check on every path, and
+// headers that keep every page out of frames (the control page and the
+// overlay alike: OBS opens the overlay as a top-level page) and the
+// token out of Referer.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if !s.hosts.allows(r.Host) {
+			s.cfg.Log.Debug(fmt.Sprintf("web preview: refused Host %q from %s", r.Host, r.RemoteAddr))
+			http.Error(w, "this server does not answer to that host name", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// notCrossSite wraps the API and WHEP routes: a request another site's
+// page made is refused (403).
+func notCrossSite(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !sameOrigin(r) {
+			http.Error(w, "cross-site requests are refused", http.StatusForbidden)
+			return
+		}
+		next(w, r)
+	}
+}
