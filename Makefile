@@ -22,7 +22,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s) in a fresh network name
 	done
 
 soak: ## the live path for SOAK_FRAMES painted frames (default 20000) with style switches and web viewers, Mat-counted
-	unshare -n sh -c "ip link set lo up && VIDSTYLE_SOAK_FRAMES=$(SOAK_FRAMES) GOPROXY=off go test -tags matprofile -count=1 -timeout 0 -run '^TestSoak$$' -v ./cmd/internal/cli"
+	unshare -n sh -c "ip link set lo up && VIDSTYLE_SOAK_FRAMES=$(SOAK_FRAMES) GOPROXY=off go test -tags matprofile -count=1 -timeout 0 -run '^TestSoak$$' -v ./live"
 
 bench: ## vidstyle bench for the built-in style and udnie at 640x360
 	bin/vidstyle bench -model toon

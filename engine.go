@@ -189,8 +189,10 @@ func ParseSize(s string) (Size, error) {
 	if !ok || errW != nil || errH != nil {
 		return Size{}, usagef("-size %q: want WIDTHxHEIGHT, e.g. 640x360", s)
 	}
-	sz := Size{Width: w, Height: h}
-	return sz, sz.check()
+	if w < stylize.MinSize || h < stylize.MinSize || w > 16384 || h > 16384 {
+		return Size{}, usagef("-size %s: each side must be %d to 16384", s, stylize.MinSize)
+	}
+	return Size{Width: w, Height: h}, nil
 }
 
 func (s Size) check() error {

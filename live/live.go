@@ -171,7 +171,10 @@ func (e *Engine) Run(ctx context.Context) error {
 				Title: e.cfg.Title, Frames: e.shown, OnShown: e.onShown,
 				OnKey: func(key int) {
 					if cmd, ok := e.cfg.Keys(key); ok {
-						e.requests <- request{cmd: cmd}
+						select {
+						case e.requests <- request{cmd: cmd}:
+						case <-ctx.Done():
+						}
 					}
 				},
 			})

@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -13,7 +14,12 @@ import (
 var testRT *stylize.Runtime
 
 func TestMain(m *testing.M) {
-	os.Exit(testort.Main(m, func(rt *stylize.Runtime) { testRT = rt }))
+	code := testort.Main(m, func(rt *stylize.Runtime) { testRT = rt })
+	if n := liveMatsForTest(); n != 0 && code == 0 { // a matprofile build counts them
+		fmt.Fprintf(os.Stderr, "%d Mats left open\n", n)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // builtinStyles opens built-in styles for fw×fh frames painted at w×h on

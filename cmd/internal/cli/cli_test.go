@@ -4,37 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/live"
 )
-
-func TestProcessingSize(t *testing.T) {
-	p := capture.Props{Width: 560, Height: 320}
-	cases := []struct {
-		o          options
-		w, h       int
-		wantErrSub string
-	}{
-		{options{}, 560, 320, ""},
-		{options{scale: 0.5}, 280, 160, ""},
-		{options{size: "320x180"}, 320, 180, ""},
-		{options{size: "17X33"}, 17, 33, ""},
-		{options{scale: 0.02}, 0, 0, "below the 16x16 minimum"},
-		{options{size: "15x100"}, 0, 0, "must be 16 to 16384"},
-		{options{size: "640"}, 0, 0, "want WIDTHxHEIGHT"},
-	}
-	for _, c := range cases {
-		w, h, err := c.o.processingSize(p)
-		if c.wantErrSub != "" {
-			if err == nil || !strings.Contains(err.Error(), c.wantErrSub) {
-				t.Errorf("%+v: err = %v, want %q", c.o, err, c.wantErrSub)
-			}
-			continue
-		}
-		if err != nil || w != c.w || h != c.h {
-			t.Errorf("%+v: %dx%d %v, want %dx%d", c.o, w, h, err, c.w, c.h)
-		}
-	}
-}
 
 func TestMainRejectsStrayArguments(t *testing.T) {
 	var stderr strings.Builder
@@ -44,11 +15,11 @@ func TestMainRejectsStrayArguments(t *testing.T) {
 }
 
 func TestKeyCommands(t *testing.T) {
-	cases := map[int]command{
-		'n': {kind: "next"}, 'p': {kind: "prev"}, '1': {kind: "pick", arg: 0}, '9': {kind: "pick", arg: 8},
-		' ': {kind: "pause"}, 's': {kind: "snapshot"}, 'o': {kind: "view"}, '+': {kind: "stronger"},
-		'=': {kind: "stronger"}, '-': {kind: "weaker"}, 'f': {kind: "hud"}, 'h': {kind: "help"},
-		'q': {kind: "quit"}, 27: {kind: "quit"},
+	cases := map[int]live.Command{
+		'n': {Op: live.Next}, 'p': {Op: live.Prev}, '1': {Op: live.Pick, Index: 0}, '9': {Op: live.Pick, Index: 8},
+		' ': {Op: live.TogglePause}, 's': {Op: live.Snapshot}, 'o': {Op: live.CycleView}, '+': {Op: live.Stronger},
+		'=': {Op: live.Stronger}, '-': {Op: live.Weaker}, 'f': {Op: live.ToggleHUD}, 'h': {Op: live.Help},
+		'q': {Op: live.Quit}, 27: {Op: live.Quit},
 	}
 	for key, want := range cases {
 		if got, ok := keyCommand(key); !ok || got != want {

@@ -1,11 +1,8 @@
-package cli
+package vidstyle_test
 
 import (
 	"context"
-	"fmt"
 	"image"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,28 +11,12 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
+	"github.com/vidstyle/vidstyle"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
-
-// benchRT is the process's ONNX Runtime, loaded by TestMain.
-var benchRT *stylize.Runtime
-
-func TestMain(m *testing.M) {
-	_, file, _, _ := runtime.Caller(0)
-	path, err := stylize.FindLibrary(os.Getenv(stylize.LibraryEnv), "", filepath.Dir(file))
-	if err == nil {
-		benchRT, err = stylize.Load(path, slog.New(slog.DiscardHandler))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "these tests need ONNX Runtime (run scripts/setup.sh):", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	benchRT.Close()
-	os.Exit(code)
-}
 
 // BenchmarkPipelineVsRaw measures, in one run, the model alone (ONNX
 // Runtime on a pre-made tensor) and the whole pipeline (decode → prepare →
@@ -43,7 +24,7 @@ func TestMain(m *testing.M) {
 // frame rates and ratio. Rates are steady state: from the first finished
 // frame to the last. Run it with
 //
-//	go test ./cmd/internal/cli -run '^$' -bench PipelineVsRaw -benchtime 1x
+//	go test . -run '^$' -bench PipelineVsRaw -benchtime 1x
 func BenchmarkPipelineVsRaw(b *testing.B) {
 	clip := clip640x360(b)
 	udnie := filepath.Join(repoRoot(), "..", "shared", "models", "udnie.onnx")
@@ -89,7 +70,7 @@ func rawFPS(b *testing.B, model string, frames int64) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sty, err := stylize.New(benchRT, stylize.Model{Name: m.Name, ONNX: graph}, stylize.Config{FrameWidth: 640, FrameHeight: 360, Device: stylize.DeviceCPU})
+	sty, err := stylize.New(sharedRT, stylize.Model{Name: m.Name, ONNX: graph}, stylize.Config{FrameWidth: 640, FrameHeight: 360, Device: stylize.DeviceCPU})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -113,41 +94,40 @@ func rawFPS(b *testing.B, model string, frames int64) float64 {
 }
 
 func pipelineFPS(b *testing.B, clip, model string, frames int64, serial bool) float64 {
-	o := options{in: clip, out: filepath.Join(b.TempDir(), "out.mp4"), model: model, device: stylize.DeviceCPU,
-		frames: frames, preset: "veryfast", serial: serial}
-	j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer j.close()
 	var first, last time.Time
-	_, err = j.run(context.Background(), func(n int64) {
-		last = time.Now()
-		if n == 1 {
-			first = last
-		}
+	tr, err := newEngine(b, vidstyle.Config{}).Open(context.Background(), vidstyle.Job{
+		In: clip, Out: filepath.Join(b.TempDir(), "out.mp4"), Model: model, Frames: frames, Preset: "veryfast", Serial: serial,
+		OnFrame: func(n int64) {
+			last = time.Now()
+			if n == 1 {
+				first = last
+			}
+		},
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := j.out.Close(); err != nil {
+	defer tr.Close()
+	res, err := tr.Run(context.Background()) // closes the output file
+	if err != nil {
 		b.Fatal(err)
 	}
-	if n := j.out.Frames(); n != frames {
-		b.Fatalf("wrote %d frames, want %d", n, frames)
+	if res.Frames != frames {
+		b.Fatalf("wrote %d frames, want %d", res.Frames, frames)
 	}
 	return float64(frames-1) / last.Sub(first).Seconds()
 }
 
+// repoRoot is the module's root: this file's folder.
 func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+	return filepath.Dir(file)
 }
 
 // clip640x360 scales the clip that ships with gocv to 640x360.
 func clip640x360(b *testing.B) string {
 	clip := filepath.Join(b.TempDir(), "clip640x360.mp4")
-	if err := makeClip(testmedia.SmallMP4(b), 640, 360, clip); err != nil {
+	if err := vidstyle.MakeClip(testmedia.SmallMP4(b), 640, 360, clip); err != nil {
 		b.Fatal(err)
 	}
 	return clip
@@ -159,10 +139,10 @@ func clip640x360(b *testing.B) string {
 // module, and reports both rates, their ratio, and how far the two
 // outputs are apart.
 //
-//	go test ./cmd/internal/cli -run '^$' -bench PeerOpenCVDNN -benchtime 1x
+//	go test . -run '^$' -bench PeerOpenCVDNN -benchtime 1x
 func BenchmarkPeerOpenCVDNN(b *testing.B) {
 	const w, h, n = 640, 360, 4
-	graph := models.JohnsonGraph(models.JohnsonOptions{Opset: 9, Seed: 5})
+	graph := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 9, Seed: 5})
 	frame := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	defer frame.Close()
 	gocv.RandU(&frame, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
@@ -174,7 +154,7 @@ func BenchmarkPeerOpenCVDNN(b *testing.B) {
 		var ortOut gocv.Mat
 		var ortFPS [2]float64
 		for k, spin := range []bool{true, false} {
-			sty, err := stylize.New(benchRT, stylize.Model{Name: "johnson", ONNX: graph}, stylize.Config{FrameWidth: w, FrameHeight: h, Device: stylize.DeviceCPU, Spin: spin})
+			sty, err := stylize.New(sharedRT, stylize.Model{Name: "johnson", ONNX: graph}, stylize.Config{FrameWidth: w, FrameHeight: h, Device: stylize.DeviceCPU, Spin: spin})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package cli
+package live_test
 
 import (
 	"context"
@@ -9,20 +9,15 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
-
 	"github.com/pion/webrtc/v3"
-	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/capture"
-	"github.com/vidstyle/vidstyle/models"
-	"github.com/vidstyle/vidstyle/pipeline"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/live"
 	"github.com/vidstyle/vidstyle/stream/web"
-	"github.com/vidstyle/vidstyle/stylize"
 )
 
 // whepViewer is a minimal WHEP client: a receive-only PeerConnection that
@@ -80,6 +75,16 @@ func whepViewer(t *testing.T, base string) (close func()) {
 	}
 }
 
+// rss is this process's resident memory in bytes.
+func rss(t *testing.T) int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skipf("no /proc/self/statm: %v", err)
+	}
+	pages, _ := strconv.ParseInt(strings.Fields(string(data))[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
 // TestSoak runs the live path (small.mp4 looped as fast as it decodes,
 // toon and pencil at 64x36) for VIDSTYLE_SOAK_FRAMES painted frames
 // (default 1500; make soak runs 20000), switching style every 500 frames
@@ -96,53 +101,28 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ms []stylize.Model
-	for _, name := range []string{"toon", "pencil"} {
-		m, _ := models.Resolve(name)
-		graph, _ := m.ONNX()
-		ms = append(ms, stylize.Model{Name: name, ONNX: graph})
-	}
 	p := src.Props()
-	styles, err := newStyleSet(benchRT, ms, stylize.Config{FrameWidth: p.Width, FrameHeight: p.Height, Width: 64, Height: 36, Device: stylize.DeviceCPU, Log: log}, false)
+	styles := builtinStyles(t, p.Width, p.Height, 64, 36, "toon", "pencil")
+	listening := make(chan string, 1)
+	e, err := live.New(live.Config{Source: src, Styles: styles, Loop: true, Unpaced: true, StatsPeriod: time.Hour,
+		Web: &web.Config{Addr: "127.0.0.1:0"}, OnListen: func(url string) { listening <- url }, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	newMat := func() *gocv.Mat { m := gocv.NewMat(); return &m }
-	closeMat := func(m *gocv.Mat) { m.Close() }
-	lv := &live{
-		o: options{in: testmedia.SmallMP4(t), live: true, loop: true, statsPeriod: time.Hour}, log: log, src: src, styles: styles,
-		frames: pipeline.NewLatest[*gocv.Mat](), shown: pipeline.NewLatest[*gocv.Mat](),
-		in: pipeline.NewPool(newMat, closeMat), views: pipeline.NewPool(newMat, closeMat),
-		cmds: make(chan command, 16), styled: gocv.NewMat(), strength: 1, hud: true, unpaced: true,
-	}
-	bc, err := web.NewBroadcaster(0, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lv.web = bc
-	srv, err := web.NewServer(web.Config{Addr: "127.0.0.1:0", Control: lv, Log: log}, bc.Track(), bc.RequestKeyframe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := strings.TrimSuffix(url, "/")
 	ctx, cancel := context.WithCancel(context.Background())
-	lv.quit = cancel
-	var wg sync.WaitGroup
-	wg.Add(4)
-	go func() { defer wg.Done(); srv.Serve() }()
-	go func() { defer wg.Done(); bc.Run(ctx) }()
-	go func() { defer wg.Done(); lv.capture(ctx) }()
-	go func() { defer wg.Done(); lv.paint(ctx) }()
-
-	shown := func() int64 {
-		lv.mu.Lock()
-		defer lv.mu.Unlock()
-		return lv.shownCount
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	var base string
+	select {
+	case url := <-listening:
+		base = strings.TrimSuffix(url, "/")
+	case err := <-done:
+		t.Fatalf("live engine ended: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the web preview did not start in 20 s")
 	}
+
 	var viewers []func()
 	for range 3 {
 		viewers = append(viewers, whepViewer(t, base))
@@ -150,13 +130,13 @@ func TestSoak(t *testing.T) {
 	var warmRSS, endRSS int64
 	switches, churn := int64(0), int64(0)
 	deadline := time.Now().Add(time.Duration(frames) * 20 * time.Millisecond)
-	for n := shown(); n < frames; n = shown() {
+	for n := e.Shown(); n < frames; n = e.Shown() {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d frames painted in time", n, frames)
 		}
 		if n/500 > switches {
 			switches++
-			lv.cmds <- command{kind: "next"}
+			go e.Do(ctx, live.Command{Op: live.Next}) // answered once the switch is made; the loop goes on meanwhile
 		}
 		if n/300 > churn { // a viewer leaves, another joins
 			churn++
@@ -173,16 +153,19 @@ func TestSoak(t *testing.T) {
 		closeViewer()
 	}
 	cancel()
-	srv.Close()
-	wg.Wait()
-	bc.Close()
-	styles.close()
-	lv.close()
-	src.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return 20 s after its context ended")
+	}
+	styles.Close()
 
 	growth := float64(endRSS-warmRSS) / float64(warmRSS)
 	t.Logf("%d frames painted, %d dropped, %d style switches, %d viewer changes; RSS %d → %d MB (%+.1f %%)",
-		shown(), lv.frames.Dropped(), switches, churn, warmRSS>>20, endRSS>>20, 100*growth)
+		e.Shown(), e.DroppedForTest(), switches, churn, warmRSS>>20, endRSS>>20, 100*growth)
 	if growth > 0.10 || growth < -0.10 {
 		t.Errorf("resident memory moved %.1f %% after warm-up", 100*growth)
 	}

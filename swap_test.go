@@ -1,20 +1,18 @@
-package cli
+package vidstyle_test
 
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vidstyle/vidstyle/cmd/internal/testmedia"
-
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
@@ -23,7 +21,7 @@ import (
 func styleAlone(t *testing.T, name string, frames []gocv.Mat) []gocv.Mat {
 	m, _ := models.Resolve(name)
 	graph, _ := m.ONNX()
-	s, err := stylize.New(benchRT, stylize.Model{Name: name, ONNX: graph}, stylize.Config{FrameWidth: frames[0].Cols(), FrameHeight: frames[0].Rows(), Device: stylize.DeviceCPU})
+	s, err := stylize.New(sharedRT, stylize.Model{Name: name, ONNX: graph}, stylize.Config{FrameWidth: frames[0].Cols(), FrameHeight: frames[0].Rows(), Device: stylize.DeviceCPU})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,31 +54,29 @@ func TestSwitchWhileTranscoding(t *testing.T) {
 	in := testmedia.SmallMP4(t)
 	src := testmedia.DecodeAll(t, in)
 	refA, refB := styleAlone(t, "toon", src), styleAlone(t, "pencil", src)
+	e := newEngine(t, vidstyle.Config{})
 	for _, preload := range []bool{true, false} {
 		out := filepath.Join(t.TempDir(), "switch.mp4")
-		o := options{in: in, out: out, model: "toon,pencil", device: stylize.DeviceCPU, preset: "veryfast", preload: preload}
-		j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
+		request := make(chan struct{})
+		tr, err := e.Open(context.Background(), vidstyle.Job{In: in, Out: out, Model: "toon,pencil", Preset: "veryfast", Preload: preload,
+			OnFrame: func(n int64) {
+				if n == 60 {
+					close(request)
+				}
+			}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		request := make(chan struct{})
 		switched := make(chan error, 1)
 		go func() {
 			<-request
-			switched <- j.styles.Switch(1)
+			switched <- tr.Styles().Switch(1)
 		}()
-		_, err = j.run(context.Background(), func(n int64) {
-			if n == 60 {
-				close(request)
-			}
-		})
+		_, err = tr.Run(context.Background()) // closes the output file
 		if err == nil {
 			err = <-switched
 		}
-		if err == nil {
-			err = j.out.Close()
-		}
-		j.close()
+		tr.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,18 +111,19 @@ func TestSwitchToABrokenModelIsRefused(t *testing.T) {
 	broken := filepath.Join(dir, "broken.onnx")
 	// A well-formed graph with an operator no runtime has.
 	toon, _ := models.LookupBuiltin("toon")
-	os.WriteFile(broken, bytes.Replace(toon.ONNX(), []byte("Floor"), []byte("Flxor"), -1), 0o644)
-	o := options{in: testmedia.SmallMP4(t), out: filepath.Join(dir, "o.mp4"), model: "toon," + broken, device: stylize.DeviceCPU, preset: "veryfast", frames: 5}
-	j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
+	if err := os.WriteFile(broken, bytes.Replace(toon.ONNX(), []byte("Floor"), []byte("Flxor"), -1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := newEngine(t, vidstyle.Config{}).Open(context.Background(), vidstyle.Job{In: testmedia.SmallMP4(t), Out: filepath.Join(dir, "o.mp4"), Model: "toon," + broken, Preset: "veryfast", Frames: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.close()
-	if err := j.styles.Switch(1); err == nil || !strings.Contains(err.Error(), "switch to broken refused") {
+	defer tr.Close()
+	if err := tr.Styles().Switch(1); err == nil || !strings.Contains(err.Error(), "switch to broken refused") {
 		t.Fatalf("err = %v", err)
 	}
-	if j.styles.swap.Active() != "toon" {
-		t.Fatalf("active %s", j.styles.swap.Active())
+	if tr.Styles().Swap().Active() != "toon" {
+		t.Fatalf("active %s", tr.Styles().Swap().Active())
 	}
 }
 
@@ -134,7 +131,7 @@ func TestSwitchToABrokenModelIsRefused(t *testing.T) {
 // first finished frame in the new style, with the styles preloaded and
 // loaded on demand, at 320x180.
 //
-//	go test ./cmd/internal/cli -run '^$' -bench SwitchLatency -benchtime 5x
+//	go test . -run '^$' -bench SwitchLatency -benchtime 5x
 func BenchmarkSwitchLatency(b *testing.B) {
 	spec := "toon,pencil"
 	shared := filepath.Join(repoRoot(), "..", "shared", "models")
@@ -147,34 +144,34 @@ func BenchmarkSwitchLatency(b *testing.B) {
 			name = "preloaded"
 		}
 		b.Run(name, func(b *testing.B) {
+			e := newEngine(b, vidstyle.Config{})
 			var total time.Duration
 			for range b.N {
-				o := options{in: testmedia.SmallMP4(b), out: filepath.Join(b.TempDir(), "o.mp4"), model: spec, size: "320x180", device: stylize.DeviceCPU,
-					preset: "veryfast", preload: preload, frames: 40}
-				j, _, err := prepare(o, &console{w: io.Discard}, slog.New(slog.DiscardHandler), func() (*stylize.Runtime, error) { return benchRT, nil })
+				request := make(chan struct{})
+				tr, err := e.Open(context.Background(), vidstyle.Job{In: testmedia.SmallMP4(b), Out: filepath.Join(b.TempDir(), "o.mp4"), Model: spec,
+					Size: vidstyle.Size{Width: 320, Height: 180}, Preset: "veryfast", Preload: preload, Frames: 40,
+					OnFrame: func(n int64) {
+						if n == 10 {
+							close(request)
+						}
+					}})
 				if err != nil {
 					b.Fatal(err)
 				}
 				var asked time.Time
 				seen := make(chan time.Duration, 1)
-				j.styles.swap.OnFirstFrame(func(string) { seen <- time.Since(asked) })
-				request := make(chan struct{})
+				tr.Styles().Swap().OnFirstFrame(func(string) { seen <- time.Since(asked) })
 				go func() {
 					<-request
 					asked = time.Now()
-					if err := j.styles.Switch(1); err != nil {
+					if err := tr.Styles().Switch(1); err != nil {
 						b.Error(err)
 					}
 				}()
-				if _, err := j.run(context.Background(), func(n int64) {
-					if n == 10 {
-						close(request)
-					}
-				}); err != nil {
+				if _, err := tr.Run(context.Background()); err != nil {
 					b.Fatal(err)
 				}
-				j.out.Close()
-				j.close()
+				tr.Close()
 				total += <-seen
 			}
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/switch")

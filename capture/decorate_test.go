@@ -1,0 +1,225 @@
+package capture_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// openSmall opens gocv's small.mp4 (560x320, 30 fps, 166 frames); it is
+// closed when the test ends (closing it twice is harmless).
+func openSmall(t *testing.T) capture.Source {
+	t.Helper()
+	src, err := capture.Open(testmedia.SmallMP4(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+// flakyCamera is a real file source that poses as a camera and stops
+// delivering after a number of frames (never, if negative), as an
+// unplugged webcam does.
+type flakyCamera struct {
+	capture.Source
+	left   int
+	reads  int // frames delivered
+	closed bool
+}
+
+func (f *flakyCamera) Props() capture.Props {
+	p := f.Source.Props()
+	p.Kind = capture.KindCamera
+	return p
+}
+
+func (f *flakyCamera) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	if f.left == 0 {
+		return pipeline.Timing{}, io.EOF
+	}
+	f.left--
+	tm, err := f.Source.Read(dst)
+	if err == nil {
+		f.reads++
+	}
+	return tm, err
+}
+
+func (f *flakyCamera) Close() error {
+	f.closed = true
+	return f.Source.Close()
+}
+
+// TestReconnectRetriesUntilTheCameraComesBack: 20 frames, then nothing;
+// the first two reopens fail, the third works and frames flow again from
+// the new source, the old one closed. The wait doubles between tries.
+func TestReconnectRetriesUntilTheCameraComesBack(t *testing.T) {
+	first := &flakyCamera{Source: openSmall(t), left: 20}
+	attempts := 0
+	var reopened []*flakyCamera
+	var lost []error
+	var waits []time.Duration
+	backs := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	src := capture.Reconnect(ctx, first, capture.ReconnectConfig{
+		Open: func() (capture.Source, error) {
+			attempts++
+			if attempts < 3 {
+				return nil, io.ErrUnexpectedEOF
+			}
+			s := &flakyCamera{Source: openSmall(t), left: -1}
+			reopened = append(reopened, s)
+			return s, nil
+		},
+		OnLost: func(err error, wait time.Duration) { lost, waits = append(lost, err), append(waits, wait) },
+		OnBack: func() { backs++ },
+	})
+	frame := gocv.NewMat()
+	defer frame.Close()
+	got := 0
+	for got < 40 {
+		if _, err := src.Read(&frame); err != nil {
+			t.Fatalf("after %d frames: %v (attempts %d, waits %v)", got, err, attempts, waits)
+		}
+		got++
+	}
+	if attempts != 3 || backs != 1 {
+		t.Fatalf("attempts %d, back %d times; want 3 and 1", attempts, backs)
+	}
+	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}
+	if len(waits) != len(want) {
+		t.Fatalf("waits %v, want %v", waits, want)
+	}
+	for i := range want {
+		if waits[i] != want[i] || !errors.Is(lost[i], io.EOF) {
+			t.Errorf("retry %d: waited %v after %v, want %v after EOF", i+1, waits[i], lost[i], want[i])
+		}
+	}
+	if len(reopened) != 1 || reopened[0].reads != 20 || first.reads != 20 {
+		t.Fatalf("the reopened source is not in use: %d reopened, frames %d from the first source, %d from the new one", len(reopened), first.reads, reopened[0].reads)
+	}
+	if !first.closed || reopened[0].closed {
+		t.Errorf("after the reopen: old source closed %v, new one closed %v", first.closed, reopened[0].closed)
+	}
+	if src.Props().Kind != capture.KindCamera {
+		t.Errorf("props: %+v", src.Props())
+	}
+	src.Close()
+	if !reopened[0].closed {
+		t.Error("Close left the source in use open")
+	}
+}
+
+// TestReconnectEndsWithTheContext: a camera that never comes back ends
+// Read with ctx's error once ctx ends.
+func TestReconnectEndsWithTheContext(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	src := capture.Reconnect(ctx, &flakyCamera{Source: openSmall(t), left: 0}, capture.ReconnectConfig{
+		Open: func() (capture.Source, error) { return nil, io.ErrUnexpectedEOF },
+	})
+	defer src.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	if _, err := src.Read(&frame); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's", err)
+	}
+}
+
+// TestLimit: n frames, then io.EOF; n <= 0 leaves the source as it is.
+func TestLimit(t *testing.T) {
+	file := openSmall(t)
+	if capture.Limit(file, 0) != file || capture.Limit(file, -1) != file {
+		t.Fatal("Limit with no limit wrapped the source")
+	}
+	src := capture.Limit(file, 5)
+	frame := gocv.NewMat()
+	defer frame.Close()
+	for i := range 5 {
+		tm, err := src.Read(&frame)
+		if err != nil || tm.Index != int64(i) {
+			t.Fatalf("frame %d: %+v %v", i, tm, err)
+		}
+	}
+	if _, err := src.Read(&frame); !errors.Is(err, io.EOF) {
+		t.Fatalf("after 5 frames: %v, want io.EOF", err)
+	}
+	if src.Props() != file.Props() {
+		t.Errorf("props %+v, want %+v", src.Props(), file.Props())
+	}
+}
+
+// TestLoop: across the end of small.mp4 the frame indices keep counting,
+// the presentation times keep increasing, and onLoop runs once.
+func TestLoop(t *testing.T) {
+	file := openSmall(t)
+	total := int(file.Props().Frames)
+	if total <= 0 {
+		t.Fatalf("props %+v: no frame count", file.Props())
+	}
+	loops := 0
+	src := capture.Loop(file, func() { loops++ })
+	frame := gocv.NewMat()
+	defer frame.Close()
+	var last time.Duration
+	for i := range total + 20 {
+		tm, err := src.Read(&frame)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if tm.Index != int64(i) {
+			t.Fatalf("frame %d has index %d", i, tm.Index)
+		}
+		if i > 0 && tm.PTS <= last {
+			t.Fatalf("frame %d: PTS %v after %v", i, tm.PTS, last)
+		}
+		last = tm.PTS
+	}
+	if loops != 1 {
+		t.Fatalf("onLoop ran %d times in %d frames of a %d-frame file", loops, total+20, total)
+	}
+	// The second round goes on from the first's end: past 166 frames at 30 fps.
+	if due := time.Duration(total+19) * time.Second / 30; last < due-time.Millisecond {
+		t.Errorf("PTS of frame %d is %v, want at least %v", total+19, last, due)
+	}
+}
+
+// TestPace: no frame is delivered before its presentation time has come
+// on the wall clock (a lower bound only: a loaded machine may be late), and
+// ending ctx ends a wait.
+func TestPace(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := capture.Pace(ctx, openSmall(t))
+	frame := gocv.NewMat()
+	defer frame.Close()
+	start := time.Now()
+	var first time.Duration
+	for i := range 10 {
+		tm, err := src.Read(&frame)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if i == 0 {
+			first = tm.PTS
+		}
+		if el, due := time.Since(start), tm.PTS-first; el < due {
+			t.Fatalf("frame %d delivered %v after the start, due at %v", i, el, due)
+		}
+	}
+	cancel() // the next frame is due some 33 ms on: the wait ends with ctx
+	if _, err := src.Read(&frame); !errors.Is(err, context.Canceled) {
+		t.Fatalf("read after cancel: %v, want context.Canceled", err)
+	}
+}

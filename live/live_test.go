@@ -1,0 +1,136 @@
+package live_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/live"
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// flakyCamera is a real source that poses as a camera and stops
+// delivering after a number of frames (never, if negative), as an
+// unplugged webcam does.
+type flakyCamera struct {
+	capture.Source
+	left int
+}
+
+func (f *flakyCamera) Props() capture.Props {
+	p := f.Source.Props()
+	p.Kind = capture.KindCamera
+	return p
+}
+
+func (f *flakyCamera) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	if f.left == 0 {
+		return pipeline.Timing{}, io.EOF
+	}
+	f.left--
+	return f.Source.Read(dst)
+}
+
+// syncBuffer is a log sink read while it is written.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLostCameraIsRetriedUntilItComesBack: 20 frames, then nothing; the
+// first two reopens fail, the third works (small.mp4 played round and
+// round at its frame rate, as a camera delivers) and frames are shown
+// again. Meanwhile the state the web page and the HUD show carries the
+// notice, and it is gone once the camera is back.
+func TestLostCameraIsRetriedUntilItComesBack(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	file := testmedia.SmallMP4(t)
+	open := func(n int, decorate func(capture.Source) capture.Source) (capture.Source, error) {
+		src, err := capture.Open(file, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return nil, err
+		}
+		return &flakyCamera{Source: decorate(src), left: n}, nil
+	}
+	var attempts atomic.Int32
+	reopen := func() (capture.Source, error) {
+		if attempts.Add(1) < 3 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return open(-1, func(s capture.Source) capture.Source { return capture.Pace(ctx, capture.Loop(s, nil)) })
+	}
+	var logs syncBuffer
+	src, err := open(20, func(s capture.Source) capture.Source { return s })
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := live.New(live.Config{Source: src, Reopen: reopen, Styles: builtinStyles(t, 560, 320, 64, 36, "toon"),
+		StatsPeriod: time.Hour, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+
+	// The outage lasts over a second (250 + 500 + 1000 ms of waits): the
+	// state is looked at meanwhile.
+	sawNotice, back := false, false
+	var shownBack int64
+	deadline := time.Now().Add(20 * time.Second)
+	for !back || e.Shown() <= shownBack+10 {
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("after 20 s: notice seen %v, back %v, %d frames shown (%d when back), %d reopens; log:\n%s",
+				sawNotice, back, e.Shown(), shownBack, attempts.Load(), logs.String())
+		}
+		switch notice := e.State().Notice; {
+		case notice == "camera lost - retrying":
+			sawNotice = true
+		case notice == "" && sawNotice && !back:
+			back, shownBack = true, e.Shown()
+		case notice != "":
+			stop()
+			t.Fatalf("notice %q; log:\n%s", notice, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := e.State().Notice; n != "" {
+		t.Errorf("notice %q after the camera came back", n)
+	}
+	stop()
+	if attempts.Load() != 3 || !strings.Contains(logs.String(), "stopped delivering frames") || !strings.Contains(logs.String(), "is back") {
+		t.Fatalf("attempts %d, log:\n%s", attempts.Load(), logs.String())
+	}
+	if !strings.Contains(logs.String(), "retrying in 500ms") {
+		t.Errorf("no backoff in the log:\n%s", logs.String())
+	}
+}
