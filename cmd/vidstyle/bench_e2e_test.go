@@ -83,7 +83,7 @@ func TestBenchSweep(t *testing.T) {
 		t.Errorf("-threads 1 -encode-threads 1 not applied: %+v", r)
 	}
 	code, _, stderr = vidstyleOut(t, t.TempDir(), "bench", "-sweep", "default; -fast")
-	if code != 1 || !strings.Contains(stderr, `-sweep entry "-fast"`) {
+	if code != 2 || !strings.Contains(stderr, `-sweep entry "-fast"`) {
 		t.Errorf("bad -sweep entry: exit %d: %s", code, stderr)
 	}
 }
