@@ -27,7 +27,8 @@ type StyleSet struct {
 	swap    *pipeline.Swap[*gocv.Mat]
 	first   *Stylizer
 
-	switching sync.Mutex // serializes switches while they build
+	switching sync.Mutex // serializes switches while they build, and Close
+	closed    bool       // guarded by switching
 	mu        sync.Mutex // guards current
 	current   int
 }
@@ -118,6 +119,9 @@ func (s *StyleSet) step(by int) error {
 
 // switchLocked switches with s.switching held.
 func (s *StyleSet) switchLocked(i int) error {
+	if s.closed {
+		return fmt.Errorf("switch to %s refused: %w: the styles", s.models[i].Name, ErrClosed)
+	}
 	if i == s.Current() {
 		return nil
 	}
@@ -140,8 +144,17 @@ func (s *StyleSet) switchLocked(i int) error {
 	return nil
 }
 
-// Close frees every session. Call it after the frames have stopped.
+// Close frees every session. Call it after the frames have stopped. A
+// switch being built when Close is called is finished first; switches
+// asked for after it are refused, so a switch started from another
+// goroutine never outlives the set. Close is idempotent.
 func (s *StyleSet) Close() {
+	s.switching.Lock()
+	defer s.switching.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
 	if s.swap != nil {
 		s.swap.Close()
 	}

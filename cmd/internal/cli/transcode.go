@@ -86,17 +86,23 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 		go func() {
 			defer close(winDone)
 			err := stream.RunWindow(winCtx, stream.WindowConfig{Title: "vidstyle", Frames: job.Preview, OnKey: func(key int) {
-				cmd, ok := keyCommand(key)
-				if !ok {
-					return
-				}
-				switchTo := map[live.Op]func() error{live.Next: styles.Next, live.Prev: styles.Prev,
-					live.Pick: func() error { return styles.Switch(cmd.Index) }}[cmd.Op]
-				switch {
-				case cmd.Op == live.Quit:
+				cmd, _ := keyCommand(key)
+				var switchTo func() error
+				switch cmd.Op {
+				case live.Quit:
 					stop()
-				case switchTo != nil:
-					go func() { // building a session takes a while: not on the window's thread
+				case live.Next:
+					switchTo = styles.Next
+				case live.Prev:
+					switchTo = styles.Prev
+				case live.Pick:
+					switchTo = func() error { return styles.Switch(cmd.Index) }
+				}
+				if switchTo != nil {
+					// Building a session takes a while: not on the window's
+					// thread. A switch still building when the job ends is
+					// finished by the style set's Close, later ones refused.
+					go func() {
 						if err := switchTo(); err != nil {
 							log.Warn(oneLine(err))
 						}
