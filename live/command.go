@@ -257,7 +257,7 @@ func (e *Engine) publish() {
 	rate, latency := e.stats.rates()
 	p := &e.p
 	e.mu.Lock()
-	e.state = web.State{Styles: e.styles.Names(), Style: e.styles.Current(), Strength: p.strength, Paused: p.paused,
+	e.state = web.State{Styles: e.names, Style: e.styles.Current(), Strength: p.strength, Paused: p.paused,
 		FPS: rate, LatencyMS: latency.Milliseconds()}
 	e.mu.Unlock()
 }

@@ -76,6 +76,7 @@ type Engine struct {
 	log      *slog.Logger
 	src      capture.Source
 	styles   *stylize.StyleSet
+	names    []string                    // the styles' names, for the state (never changed)
 	frames   *pipeline.Latest[*gocv.Mat] // captured, for the paint loop
 	shown    *pipeline.Latest[*gocv.Mat] // rendered, for the window
 	in       *pipeline.Pool[*gocv.Mat]
@@ -113,7 +114,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Keys = func(int) (Command, bool) { return Command{}, false }
 	}
 	e := &Engine{
-		cfg: cfg, log: cfg.Log, src: cfg.Source, styles: cfg.Styles,
+		cfg: cfg, log: cfg.Log, src: cfg.Source, styles: cfg.Styles, names: cfg.Styles.Names(),
 		frames: pipeline.NewLatest[*gocv.Mat](), shown: pipeline.NewLatest[*gocv.Mat](),
 		in: capture.NewMatPool(), views: capture.NewMatPool(),
 		requests: make(chan request, 16), switched: make(chan switchDone, 1), done: make(chan struct{}),
@@ -294,6 +295,13 @@ func (e *Engine) close() {
 	e.src.Close()
 	e.in.Close()
 	e.views.Close()
+}
+
+// currentNotice is what the source is going through, "" while frames flow.
+func (e *Engine) currentNotice() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.notice
 }
 
 func (e *Engine) setNotice(s string) {

@@ -182,7 +182,7 @@ func (e *Engine) drawHUD(out *gocv.Mat) {
 	if p.paused {
 		lines = append(lines, "paused")
 	}
-	if notice := e.State().Notice; notice != "" {
+	if notice := e.currentNotice(); notice != "" {
 		lines = append(lines, notice)
 	}
 	if p.help {
