@@ -215,20 +215,13 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 	// this measurement's thread settings.
 	pe := &Engine{cfg: e.cfg, log: slog.New(slog.DiscardHandler), store: e.store, rt: rt, borrowed: true}
 	pe.cfg.Threads, pe.cfg.InterOpThreads, pe.cfg.Spin = cfg.Threads, cfg.InterOpThreads, cfg.Spin
-	var onFrame func(int64)
-	j, err := pe.Open(ctx, Job{In: clip, Out: filepath.Join(tmp, "out.mp4"), Model: cfg.Model, Size: Size{Width: w, Height: h},
-		Frames: n, Preset: "veryfast", EncodeThreads: cfg.EncodeThreads, Serial: cfg.Serial,
-		OnFrame: func(k int64) { onFrame(k) }})
-	if err != nil {
-		return nil, err
-	}
 	// Allocations are counted in the steady state: from the 10th written
 	// frame to the last (the run's start-up allocates goroutines and
 	// channels once).
 	var ms0, ms1 runtime.MemStats
 	steady := min(int64(10), n/2)
 	written := make([]time.Time, n+1) // written[k]: when frame k was written
-	onFrame = func(k int64) {
+	onFrame := func(k int64) {
 		if k <= n {
 			written[k] = time.Now()
 		}
@@ -238,6 +231,11 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 		case n:
 			runtime.ReadMemStats(&ms1)
 		}
+	}
+	j, err := pe.Open(ctx, Job{In: clip, Out: filepath.Join(tmp, "out.mp4"), Model: cfg.Model, Size: Size{Width: w, Height: h},
+		Frames: n, Preset: "veryfast", EncodeThreads: cfg.EncodeThreads, Serial: cfg.Serial, OnFrame: onFrame})
+	if err != nil {
+		return nil, err
 	}
 	r, err := j.Run(ctx)
 	j.Close()

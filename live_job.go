@@ -8,7 +8,6 @@ import (
 	"github.com/vidstyle/vidstyle/live"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stream"
-	"github.com/vidstyle/vidstyle/stylize"
 )
 
 // LiveJob is a live preview to run: a camera ("cam:N") or a file played as
@@ -37,7 +36,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 			return err
 		}
 	}
-	src, err := capture.Open(job.In, e.log)
+	src, err := e.openSource(job.In)
 	if err != nil {
 		return err
 	}
@@ -45,10 +44,6 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	if p.Kind == capture.KindImage {
 		src.Close()
 		return usagef("input %s is an image: give -out FILE for the stylized image", job.In)
-	}
-	if p.Width < stylize.MinSize || p.Height < stylize.MinSize {
-		src.Close()
-		return fmt.Errorf("input %s: frames are %dx%d, smaller than the %dx%d minimum", job.In, p.Width, p.Height, stylize.MinSize, stylize.MinSize)
 	}
 	styles, err := e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload})
 	if err != nil {

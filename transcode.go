@@ -151,7 +151,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 			t.Close()
 		}
 	}()
-	src, err := capture.Open(job.In, e.log)
+	src, err := e.openSource(job.In)
 	if err != nil {
 		return nil, err
 	}
@@ -159,12 +159,6 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	t.src = capture.Limit(src, job.Frames)
 	t.props = src.Props()
 	p := t.props
-	if p.Width < stylize.MinSize || p.Height < stylize.MinSize {
-		return nil, fmt.Errorf("input %s: frames are %dx%d, smaller than the %dx%d minimum", job.In, p.Width, p.Height, stylize.MinSize, stylize.MinSize)
-	}
-	if _, _, err := job.Size.For(p.Width, p.Height); err != nil {
-		return nil, err
-	}
 	t.total = p.Frames
 	if job.Frames > 0 && (t.total == 0 || job.Frames < t.total) {
 		t.total = job.Frames
@@ -193,6 +187,20 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	t.in, t.res = capture.NewMatPool(), capture.NewMatPool()
 	t.closers = append(t.closers, t.in.Close, t.res.Close)
 	return t, nil
+}
+
+// openSource opens a job's input and checks that its frames are big
+// enough to stylize; on error nothing is left open.
+func (e *Engine) openSource(in string) (capture.Source, error) {
+	src, err := capture.Open(in, e.log)
+	if err != nil {
+		return nil, err
+	}
+	if p := src.Props(); p.Width < stylize.MinSize || p.Height < stylize.MinSize {
+		src.Close()
+		return nil, fmt.Errorf("input %s: frames are %dx%d, smaller than the %dx%d minimum", in, p.Width, p.Height, stylize.MinSize, stylize.MinSize)
+	}
+	return src, nil
 }
 
 // Info describes an open job.

@@ -137,7 +137,7 @@ type ReconnectConfig struct {
 	// OnBack runs when a reopened source is in use.
 	OnBack func()
 	// First and Max bound the wait between tries, which doubles from First
-	// (default 250 ms) up to Max (default 4 s).
+	// (default 250 ms) up to Max (default 4 s; never below First).
 	First, Max time.Duration
 }
 
@@ -149,9 +149,10 @@ func Reconnect(ctx context.Context, src Source, cfg ReconnectConfig) Source {
 	if cfg.First <= 0 {
 		cfg.First = 250 * time.Millisecond
 	}
-	if cfg.Max < cfg.First {
-		cfg.Max = max(cfg.First, 4*time.Second)
+	if cfg.Max <= 0 {
+		cfg.Max = 4 * time.Second
 	}
+	cfg.Max = max(cfg.Max, cfg.First)
 	return &reconnecting{ctx: ctx, src: src, cfg: cfg}
 }
 

@@ -3,6 +3,7 @@ package capture_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -134,6 +135,41 @@ func TestReconnectEndsWithTheContext(t *testing.T) {
 	defer frame.Close()
 	if _, err := src.Read(&frame); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the context's", err)
+	}
+}
+
+// TestReconnectWaitsStayWithinMax: the wait doubles from First up to Max,
+// and a Max below First means First.
+func TestReconnectWaitsStayWithinMax(t *testing.T) {
+	for _, c := range []struct {
+		first, max time.Duration
+		want       []time.Duration
+	}{
+		{time.Millisecond, 4 * time.Millisecond, []time.Duration{1, 2, 4, 4, 4}},
+		{4 * time.Millisecond, time.Millisecond, []time.Duration{4, 4, 4, 4, 4}},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var waits []time.Duration
+		src := capture.Reconnect(ctx, &flakyCamera{Source: openSmall(t), left: 0}, capture.ReconnectConfig{
+			Open:  func() (capture.Source, error) { return nil, io.ErrUnexpectedEOF },
+			First: c.first, Max: c.max,
+			OnLost: func(_ error, wait time.Duration) {
+				waits = append(waits, wait)
+				if len(waits) == len(c.want) {
+					cancel()
+				}
+			},
+		})
+		frame := gocv.NewMat()
+		src.Read(&frame)
+		frame.Close()
+		cancel()
+		for i := range c.want {
+			c.want[i] *= time.Millisecond
+		}
+		if fmt.Sprint(waits) != fmt.Sprint(c.want) {
+			t.Errorf("first %v, max %v: waits %v, want %v", c.first, c.max, waits, c.want)
+		}
 	}
 }
 

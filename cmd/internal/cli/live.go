@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -40,14 +41,6 @@ func keyCommand(key int) (live.Command, bool) {
 // browsers) until q, Esc, the window is closed, or Ctrl-C.
 func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
 	window := !o.serve || o.window
-	if window {
-		if err := stream.CheckDisplay(); err != nil {
-			if o.serve {
-				return exitError, err
-			}
-			return exitError, fmt.Errorf("%w (or watch it in a browser with -serve)", err)
-		}
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := live.Config{
@@ -58,6 +51,9 @@ func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, lo
 		cfg.Web = &web.Config{Addr: o.listen, Token: o.token, MaxViewers: o.maxViewers}
 	}
 	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Model: o.model, Size: size, Preload: o.preload, Live: cfg})
+	if errors.Is(err, stream.ErrDisplay) && !o.serve {
+		err = fmt.Errorf("%w (or watch it in a browser with -serve)", err)
+	}
 	if err != nil {
 		return exitCode(err), err
 	}
