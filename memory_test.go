@@ -3,9 +3,6 @@ package vidstyle_test
 import (
 	"context"
 	"log/slog"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -19,16 +16,6 @@ import (
 type discard struct{}
 
 func (discard) Write(pipeline.Frame[*gocv.Mat]) error { return nil }
-
-// rss is this process's resident memory in bytes.
-func rss(t *testing.T) int64 {
-	data, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skipf("no /proc/self/statm: %v", err)
-	}
-	pages, _ := strconv.ParseInt(strings.Fields(string(data))[1], 10, 64)
-	return pages * int64(os.Getpagesize())
-}
 
 // TestNoCMemoryGrowth: 2000 frames through the pipeline (small.mp4 looped,
 // the built-in style at 64x36) keep the resident memory flat after
@@ -54,9 +41,9 @@ func TestNoCMemoryGrowth(t *testing.T) {
 	_, err = pipeline.Run(context.Background(), pipeline.Config{OnFrame: func(n int64) {
 		switch n {
 		case 500:
-			warm = rss(t)
+			warm = testmedia.RSS(t)
 		case 2000:
-			end = rss(t)
+			end = testmedia.RSS(t)
 		}
 	}}, src, styles.Swap(), discard{}, in, out)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
-	"github.com/vidstyle/vidstyle/pipeline"
 )
 
 // openSmall opens gocv's small.mp4 (560x320, 30 fps, 166 frames); it is
@@ -28,46 +27,13 @@ func openSmall(t *testing.T) capture.Source {
 	return src
 }
 
-// flakyCamera is a real file source that poses as a camera and stops
-// delivering after a number of frames (never, if negative), as an
-// unplugged webcam does.
-type flakyCamera struct {
-	capture.Source
-	left   int
-	reads  int // frames delivered
-	closed bool
-}
-
-func (f *flakyCamera) Props() capture.Props {
-	p := f.Source.Props()
-	p.Kind = capture.KindCamera
-	return p
-}
-
-func (f *flakyCamera) Read(dst *gocv.Mat) (pipeline.Timing, error) {
-	if f.left == 0 {
-		return pipeline.Timing{}, io.EOF
-	}
-	f.left--
-	tm, err := f.Source.Read(dst)
-	if err == nil {
-		f.reads++
-	}
-	return tm, err
-}
-
-func (f *flakyCamera) Close() error {
-	f.closed = true
-	return f.Source.Close()
-}
-
 // TestReconnectRetriesUntilTheCameraComesBack: 20 frames, then nothing;
 // the first two reopens fail, the third works and frames flow again from
 // the new source, the old one closed. The wait doubles between tries.
 func TestReconnectRetriesUntilTheCameraComesBack(t *testing.T) {
-	first := &flakyCamera{Source: openSmall(t), left: 20}
+	first := &testmedia.FlakyCamera{Source: openSmall(t), Left: 20}
 	attempts := 0
-	var reopened []*flakyCamera
+	var reopened []*testmedia.FlakyCamera
 	var lost []error
 	var waits []time.Duration
 	backs := 0
@@ -79,7 +45,7 @@ func TestReconnectRetriesUntilTheCameraComesBack(t *testing.T) {
 			if attempts < 3 {
 				return nil, io.ErrUnexpectedEOF
 			}
-			s := &flakyCamera{Source: openSmall(t), left: -1}
+			s := &testmedia.FlakyCamera{Source: openSmall(t), Left: -1}
 			reopened = append(reopened, s)
 			return s, nil
 		},
@@ -107,17 +73,17 @@ func TestReconnectRetriesUntilTheCameraComesBack(t *testing.T) {
 			t.Errorf("retry %d: waited %v after %v, want %v after EOF", i+1, waits[i], lost[i], want[i])
 		}
 	}
-	if len(reopened) != 1 || reopened[0].reads != 20 || first.reads != 20 {
-		t.Fatalf("the reopened source is not in use: %d reopened, frames %d from the first source, %d from the new one", len(reopened), first.reads, reopened[0].reads)
+	if len(reopened) != 1 || reopened[0].Reads != 20 || first.Reads != 20 {
+		t.Fatalf("the reopened source is not in use: %d reopened, frames %d from the first source, %d from the new one", len(reopened), first.Reads, reopened[0].Reads)
 	}
-	if !first.closed || reopened[0].closed {
-		t.Errorf("after the reopen: old source closed %v, new one closed %v", first.closed, reopened[0].closed)
+	if !first.Closed || reopened[0].Closed {
+		t.Errorf("after the reopen: old source closed %v, new one closed %v", first.Closed, reopened[0].Closed)
 	}
 	if src.Props().Kind != capture.KindCamera {
 		t.Errorf("props: %+v", src.Props())
 	}
 	src.Close()
-	if !reopened[0].closed {
+	if !reopened[0].Closed {
 		t.Error("Close left the source in use open")
 	}
 }
@@ -127,7 +93,7 @@ func TestReconnectRetriesUntilTheCameraComesBack(t *testing.T) {
 func TestReconnectEndsWithTheContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	src := capture.Reconnect(ctx, &flakyCamera{Source: openSmall(t), left: 0}, capture.ReconnectConfig{
+	src := capture.Reconnect(ctx, &testmedia.FlakyCamera{Source: openSmall(t), Left: 0}, capture.ReconnectConfig{
 		Open: func() (capture.Source, error) { return nil, io.ErrUnexpectedEOF },
 	})
 	defer src.Close()
@@ -150,7 +116,7 @@ func TestReconnectWaitsStayWithinMax(t *testing.T) {
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		var waits []time.Duration
-		src := capture.Reconnect(ctx, &flakyCamera{Source: openSmall(t), left: 0}, capture.ReconnectConfig{
+		src := capture.Reconnect(ctx, &testmedia.FlakyCamera{Source: openSmall(t), Left: 0}, capture.ReconnectConfig{
 			Open:  func() (capture.Source, error) { return nil, io.ErrUnexpectedEOF },
 			First: c.first, Max: c.max,
 			OnLost: func(_ error, wait time.Duration) {

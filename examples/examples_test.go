@@ -6,7 +6,6 @@ package examples_test
 import (
 	"bufio"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,9 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v3"
-
 	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testwhep"
 )
 
 // build compiles one example into a temporary folder.
@@ -115,67 +113,13 @@ func TestLiveExample(t *testing.T) {
 	if strings.Join(st.Styles, ",") != "toon,pencil" {
 		t.Errorf("styles %v", st.Styles)
 	}
-	if n := watch(t, base); n == 0 {
-		t.Error("the WHEP viewer got no video")
+	viewer := testwhep.Watch(t, base)
+	if n := viewer.WaitPackets(10, 20*time.Second); n == 0 {
+		t.Error("the WHEP viewer got no video in 20 s")
 	}
+	viewer.Close()
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("after Ctrl-C: %v\n%s", err, stderr.String())
-	}
-}
-
-// watch opens a WHEP session and counts the RTP packets that arrive in
-// the first 10 packets' time (at most 20 s).
-func watch(t *testing.T, base string) int {
-	t.Helper()
-	se := webrtc.SettingEngine{}
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan int, 1)
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		n := 0
-		for n < 10 {
-			if _, _, err := tr.ReadRTP(); err != nil {
-				break
-			}
-			n++
-		}
-		got <- n
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	res, err := http.Post(base+"/whep", "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("WHEP: %v %v", res, err)
-	}
-	answer, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case n := <-got:
-		return n
-	case <-time.After(20 * time.Second):
-		return 0
 	}
 }

@@ -11,35 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"gocv.io/x/gocv"
-
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/live"
-	"github.com/vidstyle/vidstyle/pipeline"
 )
-
-// flakyCamera is a real source that poses as a camera and stops
-// delivering after a number of frames (never, if negative), as an
-// unplugged webcam does.
-type flakyCamera struct {
-	capture.Source
-	left int
-}
-
-func (f *flakyCamera) Props() capture.Props {
-	p := f.Source.Props()
-	p.Kind = capture.KindCamera
-	return p
-}
-
-func (f *flakyCamera) Read(dst *gocv.Mat) (pipeline.Timing, error) {
-	if f.left == 0 {
-		return pipeline.Timing{}, io.EOF
-	}
-	f.left--
-	return f.Source.Read(dst)
-}
 
 // syncBuffer is a log sink read while it is written.
 type syncBuffer struct {
@@ -73,7 +48,7 @@ func TestLostCameraIsRetriedUntilItComesBack(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return &flakyCamera{Source: decorate(src), left: n}, nil
+		return &testmedia.FlakyCamera{Source: decorate(src), Left: n}, nil
 	}
 	var attempts atomic.Int32
 	reopen := func() (capture.Source, error) {

@@ -2,9 +2,7 @@ package live_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"runtime"
 	"strconv"
@@ -12,78 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v3"
-
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testwhep"
 	"github.com/vidstyle/vidstyle/live"
 	"github.com/vidstyle/vidstyle/stream/web"
 )
-
-// whepViewer is a minimal WHEP client: a receive-only PeerConnection that
-// reads and drops what it gets.
-func whepViewer(t *testing.T, base string) (close func()) {
-	t.Helper()
-	se := webrtc.SettingEngine{}
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			if _, _, err := tr.ReadRTP(); err != nil {
-				return
-			}
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-gathered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("ICE gathering did not complete")
-	}
-	res, err := http.Post(base+"/whep", "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("WHEP: %v %v", res, err)
-	}
-	answer, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)})
-	location := res.Header.Get("Location")
-	return func() {
-		req, _ := http.NewRequest(http.MethodDelete, base+location, nil)
-		if res, err := http.DefaultClient.Do(req); err == nil {
-			res.Body.Close()
-		}
-		pc.Close()
-	}
-}
-
-// rss is this process's resident memory in bytes.
-func rss(t *testing.T) int64 {
-	data, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skipf("no /proc/self/statm: %v", err)
-	}
-	pages, _ := strconv.ParseInt(strings.Fields(string(data))[1], 10, 64)
-	return pages * int64(os.Getpagesize())
-}
 
 // TestSoak runs the live path (small.mp4 looped as fast as it decodes,
 // toon and pencil at 64x36) for VIDSTYLE_SOAK_FRAMES painted frames
@@ -125,7 +57,7 @@ func TestSoak(t *testing.T) {
 
 	var viewers []func()
 	for range 3 {
-		viewers = append(viewers, whepViewer(t, base))
+		viewers = append(viewers, testwhep.Watch(t, base).Close)
 	}
 	var warmRSS, endRSS int64
 	switches, churn := int64(0), int64(0)
@@ -141,14 +73,14 @@ func TestSoak(t *testing.T) {
 		if n/300 > churn { // a viewer leaves, another joins
 			churn++
 			viewers[churn%3]()
-			viewers[churn%3] = whepViewer(t, base)
+			viewers[churn%3] = testwhep.Watch(t, base).Close
 		}
 		if warmRSS == 0 && n >= frames/2 { // warm-up: the first half
-			warmRSS = rss(t)
+			warmRSS = testmedia.RSS(t)
 		}
 		time.Sleep(10 * time.Millisecond) // polling the counters, bounded by the deadline
 	}
-	endRSS = rss(t)
+	endRSS = testmedia.RSS(t)
 	for _, closeViewer := range viewers {
 		closeViewer()
 	}

@@ -84,6 +84,56 @@ func equalMats(a, b gocv.Mat) bool {
 	return string(da) == string(db)
 }
 
+// findWindow waits for vidstyle's window on display and returns its id.
+func findWindow(t *testing.T, display string) string {
+	t.Helper()
+	find := exec.Command("xdotool", "search", "--sync", "--name", "^vidstyle$")
+	find.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := find.Output()
+	if err != nil {
+		t.Fatalf("xdotool search: %v", err)
+	}
+	return strings.Fields(string(out))[0]
+}
+
+// keyPresser returns a function that presses a key in window wid.
+func keyPresser(t *testing.T, display, wid string) func(k string) {
+	return func(k string) {
+		t.Helper()
+		c := exec.Command("xdotool", "key", "--window", wid, k)
+		c.Env = append(os.Environ(), "DISPLAY="+display)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("xdotool key %s: %v %s", k, err, out)
+		}
+	}
+}
+
+// logWaiter returns a function that reads log lines until one matches a
+// regular expression (returning its submatches), failing the test if
+// vidstyle ends or 30 s pass first, with the lines read so far.
+func logWaiter(t *testing.T, logs <-chan string) func(re string) []string {
+	var seen []string
+	return func(re string) []string {
+		t.Helper()
+		pattern := regexp.MustCompile(re)
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-logs:
+				if !ok {
+					t.Fatalf("vidstyle ended before %q:\n%s", re, strings.Join(seen, "\n"))
+				}
+				seen = append(seen, l)
+				if m := pattern.FindStringSubmatch(l); m != nil {
+					return m
+				}
+			case <-timeout:
+				t.Fatalf("no %q within 30 s:\n%s", re, strings.Join(seen, "\n"))
+			}
+		}
+	}
+}
+
 // TestPreviewWindowHotKeys drives the real window under Xvfb with real key
 // presses from xdotool.
 func TestPreviewWindowHotKeys(t *testing.T) {
@@ -100,40 +150,10 @@ func TestPreviewWindowHotKeys(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	logs := lines(t, stderr)
-	waitFor := func(re string) []string {
-		t.Helper()
-		pattern := regexp.MustCompile(re)
-		timeout := time.After(30 * time.Second)
-		for {
-			select {
-			case l, ok := <-logs:
-				if !ok {
-					t.Fatalf("vidstyle ended before %q", re)
-				}
-				if m := pattern.FindStringSubmatch(l); m != nil {
-					return m
-				}
-			case <-timeout:
-				t.Fatalf("no %q within 30 s", re)
-			}
-		}
-	}
+	waitFor := logWaiter(t, logs)
 	waitFor("preview window open")
-	find := exec.Command("xdotool", "search", "--sync", "--name", "^vidstyle$")
-	find.Env = append(os.Environ(), "DISPLAY="+display)
-	out, err := find.Output()
-	if err != nil {
-		t.Fatalf("xdotool search: %v", err)
-	}
-	wid := strings.Fields(string(out))[0]
-	key := func(k string) {
-		t.Helper()
-		c := exec.Command("xdotool", "key", "--window", wid, k)
-		c.Env = append(os.Environ(), "DISPLAY="+display)
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("xdotool key %s: %v %s", k, err, out)
-		}
-	}
+	wid := findWindow(t, display)
+	key := keyPresser(t, display, wid)
 
 	toon := screenshot(t, display, wid)
 	if toon.Cols() != 560 || toon.Rows() != 320 {
@@ -276,40 +296,9 @@ func TestWindowBesideAFileSwitchesBothWays(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	logs := lines(t, stderr)
-	var seen []string
-	waitFor := func(want string) {
-		t.Helper()
-		timeout := time.After(30 * time.Second)
-		for {
-			select {
-			case l, ok := <-logs:
-				if !ok {
-					t.Fatalf("vidstyle ended before %q:\n%s", want, strings.Join(seen, "\n"))
-				}
-				seen = append(seen, l)
-				if strings.Contains(l, want) {
-					return
-				}
-			case <-timeout:
-				t.Fatalf("no %q within 30 s:\n%s", want, strings.Join(seen, "\n"))
-			}
-		}
-	}
-	find := exec.Command("xdotool", "search", "--sync", "--name", "^vidstyle$")
-	find.Env = append(os.Environ(), "DISPLAY="+display)
-	out, err := find.Output()
-	if err != nil {
-		t.Fatalf("no window: %v", err)
-	}
-	wid := strings.Fields(string(out))[0]
-	key := func(k string) {
-		t.Helper()
-		x := exec.Command("xdotool", "key", "--window", wid, k)
-		x.Env = append(os.Environ(), "DISPLAY="+display)
-		if out, err := x.CombinedOutput(); err != nil {
-			t.Fatalf("xdotool key %s: %v %s", k, err, out)
-		}
-	}
+	waitFor := logWaiter(t, logs)
+	wid := findWindow(t, display)
+	key := keyPresser(t, display, wid)
 	key("n")
 	waitFor("style pencil")
 	key("p")
