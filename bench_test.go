@@ -14,6 +14,7 @@ import (
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/internal/testmodels"
+	"github.com/vidstyle/vidstyle/internal/testort"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
@@ -62,15 +63,7 @@ func BenchmarkPipelineVsRaw(b *testing.B) {
 }
 
 func rawFPS(b *testing.B, model string, frames int64) float64 {
-	m, err := models.Resolve(model)
-	if err != nil {
-		b.Fatal(err)
-	}
-	graph, err := m.ONNX()
-	if err != nil {
-		b.Fatal(err)
-	}
-	sty, err := stylize.New(sharedRT, stylize.Model{Name: m.Name, ONNX: graph}, stylize.Config{FrameWidth: 640, FrameHeight: 360, Device: stylize.DeviceCPU})
+	sty, err := stylize.New(sharedRT, testort.Models(b, model)[0], stylize.Config{FrameWidth: 640, FrameHeight: 360, Device: stylize.DeviceCPU})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,15 +13,14 @@ import (
 
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testort"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
 // styleAlone runs each frame through one model by itself.
 func styleAlone(t *testing.T, name string, frames []gocv.Mat) []gocv.Mat {
-	m, _ := models.Resolve(name)
-	graph, _ := m.ONNX()
-	s, err := stylize.New(sharedRT, stylize.Model{Name: name, ONNX: graph}, stylize.Config{FrameWidth: frames[0].Cols(), FrameHeight: frames[0].Rows(), Device: stylize.DeviceCPU})
+	s, err := stylize.New(sharedRT, testort.Models(t, name)[0], stylize.Config{FrameWidth: frames[0].Cols(), FrameHeight: frames[0].Rows(), Device: stylize.DeviceCPU})
 	if err != nil {
 		t.Fatal(err)
 	}

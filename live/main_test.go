@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/vidstyle/vidstyle/internal/testort"
-	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
@@ -26,16 +25,7 @@ func TestMain(m *testing.M) {
 // the CPU; they are closed when the test ends.
 func builtinStyles(t testing.TB, fw, fh, w, h int, names ...string) *stylize.StyleSet {
 	t.Helper()
-	var ms []stylize.Model
-	for _, name := range names {
-		m, err := models.Resolve(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		graph, _ := m.ONNX()
-		ms = append(ms, stylize.Model{Name: name, ONNX: graph})
-	}
-	s, err := stylize.NewStyleSet(testRT, ms, stylize.Config{FrameWidth: fw, FrameHeight: fh, Width: w, Height: h, Device: stylize.DeviceCPU}, false)
+	s, err := stylize.NewStyleSet(testRT, testort.Models(t, names...), stylize.Config{FrameWidth: fw, FrameHeight: fh, Width: w, Height: h, Device: stylize.DeviceCPU}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,22 +4,13 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/internal/testort"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
 func builtinSet(t *testing.T, preload bool, names ...string) *stylize.StyleSet {
 	t.Helper()
-	var ms []stylize.Model
-	for _, name := range names {
-		m, err := models.Resolve(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		graph, _ := m.ONNX()
-		ms = append(ms, stylize.Model{Name: name, ONNX: graph})
-	}
-	s, err := stylize.NewStyleSet(sharedRT, ms, stylize.Config{FrameWidth: 64, FrameHeight: 48, Device: stylize.DeviceCPU}, preload)
+	s, err := stylize.NewStyleSet(sharedRT, testort.Models(t, names...), stylize.Config{FrameWidth: 64, FrameHeight: 48, Device: stylize.DeviceCPU}, preload)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/internal/testmodels"
+	"github.com/vidstyle/vidstyle/internal/testort"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
@@ -34,15 +35,7 @@ func sharedModel(t testing.TB, name string) stylize.Model {
 
 func builtin(t testing.TB, name string) stylize.Model {
 	t.Helper()
-	m, err := models.Resolve(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := m.ONNX()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return stylize.Model{Name: name, ONNX: data}
+	return testort.Models(t, name)[0]
 }
 
 // stylizeOne runs frame through slot of s into out: prepare, infer,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
@@ -33,4 +34,23 @@ func Main(m *testing.M, use func(*stylize.Runtime)) int {
 	defer rt.Close()
 	use(rt)
 	return m.Run()
+}
+
+// Models resolves model specs (built-in names or ONNX files) into the
+// models stylize runs, failing the test when one cannot be read.
+func Models(tb testing.TB, specs ...string) []stylize.Model {
+	tb.Helper()
+	var out []stylize.Model
+	for _, spec := range specs {
+		m, err := models.Resolve(spec)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		graph, err := m.ONNX()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, stylize.Model{Name: m.Name, ONNX: graph})
+	}
+	return out
 }
