@@ -126,7 +126,7 @@ func New(cfg Config) (*Engine, error) {
 
 // Run captures, paints and shows frames until ctx ends, the Quit command,
 // or the window is closed. It returns once every goroutine it started has
-// stopped and the source is closed.
+// stopped and the source is closed. Run an Engine once.
 func (e *Engine) Run(ctx context.Context) error {
 	defer close(e.done)
 	defer e.close()
@@ -134,7 +134,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer cancel()
 	e.p.quit = cancel
 	var wg sync.WaitGroup
-	defer wg.Wait()
 
 	// The source, decorated for live use.
 	props := e.src.Props()

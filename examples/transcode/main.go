@@ -33,8 +33,9 @@ func main() {
 	}
 	defer eng.Close()
 	var t *vidstyle.Transcoder
+	var half int64
 	t, err = eng.Open(ctx, vidstyle.Job{In: *in, Out: *out, Model: *model, OnFrame: func(n int64) {
-		if n == t.Info().Total/2 {
+		if n == half {
 			go t.Styles().Next() // builds the next style's session off the frame path
 		}
 	}})
@@ -43,6 +44,7 @@ func main() {
 		os.Exit(1)
 	}
 	defer t.Close()
+	half = t.Info().Total / 2
 	res, err := t.Run(ctx)
 	if err != nil {
 		log.Error(err.Error())
