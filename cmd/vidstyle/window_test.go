@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
 
 	"gocv.io/x/gocv"
 )
@@ -280,13 +281,23 @@ func TestWindowBesideAFile(t *testing.T) {
 
 // TestWindowBesideAFileSwitchesBothWays: with -window beside -out, n and p
 // switch styles (p did nothing before the key map was shared with the
-// live preview), and q stops the job keeping a playable file.
+// live preview), and q stops the job keeping a playable file. The styles
+// are Johnson-shaped nets (about 0.1 s a frame here), so the 1200-frame
+// job lasts minutes, far longer than the keys take.
 func TestWindowBesideAFileSwitchesBothWays(t *testing.T) {
 	display := xvfb(t)
 	dir := t.TempDir()
 	clip := filepath.Join(dir, "long.mp4")
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-t", "40", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", clip)
-	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", clip, "-out", "w.mp4", "-window", "-model", "toon,pencil", "-preload")
+	var styles []string
+	for i, name := range []string{"first", "second"} {
+		path := filepath.Join(dir, name+".onnx")
+		if err := os.WriteFile(path, testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13, Seed: uint64(i)}), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		styles = append(styles, path)
+	}
+	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", clip, "-out", "w.mp4", "-window", "-model", strings.Join(styles, ","), "-preload")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -300,9 +311,9 @@ func TestWindowBesideAFileSwitchesBothWays(t *testing.T) {
 	wid := findWindow(t, display)
 	key := keyPresser(t, display, wid)
 	key("n")
-	waitFor("style pencil")
+	waitFor("style second")
 	key("p")
-	waitFor("style toon")
+	waitFor("style first")
 	key("q")
 	waitFor("interrupted: kept")
 	if err := cmd.Wait(); err == nil || cmd.ProcessState.ExitCode() != 130 {
