@@ -308,6 +308,7 @@ func TestWindowBesideAFileSwitchesBothWays(t *testing.T) {
 	defer cmd.Process.Kill()
 	logs := lines(t, stderr)
 	waitFor := logWaiter(t, logs)
+	waitFor("preview window open") // keys sent before the window shows a frame can be lost
 	wid := findWindow(t, display)
 	key := keyPresser(t, display, wid)
 	key("n")

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -83,9 +84,12 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 			<-winDone
 		}()
 		styles := t.Styles()
+		var opened sync.Once
 		go func() {
 			defer close(winDone)
-			err := stream.RunWindow(winCtx, stream.WindowConfig{Title: "vidstyle", Frames: job.Preview, OnKey: func(key int) {
+			err := stream.RunWindow(winCtx, stream.WindowConfig{Title: "vidstyle", Frames: job.Preview, OnShown: func(pipeline.Frame[*gocv.Mat]) {
+				opened.Do(func() { log.Info("preview window open") }) // as the live preview says it
+			}, OnKey: func(key int) {
 				cmd, _ := keyCommand(key)
 				var switchTo func() error
 				switch cmd.Op {
