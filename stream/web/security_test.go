@@ -102,8 +102,12 @@ func TestHostHeaderOnAnUnspecifiedAddress(t *testing.T) {
 
 func TestAllowedHostsAreChecked(t *testing.T) {
 	for _, h := range []string{"", "http://x.example", "x.example/", "a b", ":80", "x.example:"} {
-		if _, err := NewServer(Config{Addr: "127.0.0.1:0", AllowedHosts: []string{h}}, nil, func() {}); !errors.Is(err, ErrAllowedHost) {
+		cfg := Config{Addr: "127.0.0.1:0", AllowedHosts: []string{h}}
+		if _, err := NewServer(cfg, nil, func() {}); !errors.Is(err, ErrAllowedHost) {
 			t.Errorf("AllowedHosts %q: %v, want ErrAllowedHost", h, err)
+		}
+		if err := cfg.Check(); !errors.Is(err, ErrAllowedHost) {
+			t.Errorf("AllowedHosts %q: Check says %v, want ErrAllowedHost", h, err)
 		}
 	}
 }
@@ -426,9 +430,13 @@ func TestTokenRules(t *testing.T) {
 		{"127.0.0.1:0", "abc+def/ghi=jklmnop", ErrTokenChars},
 		{"0.0.0.0:0", "", nil}, // made up: 32 hex digits
 	} {
-		srv, err := NewServer(Config{Addr: c.addr, Token: c.token}, nil, func() {})
+		cfg := Config{Addr: c.addr, Token: c.token}
+		srv, err := NewServer(cfg, nil, func() {})
 		if !errors.Is(err, c.want) {
 			t.Errorf("token %q: %v, want %v", c.token, err, c.want)
+		}
+		if err := cfg.Check(); !errors.Is(err, c.want) { // what a command line asks before starting
+			t.Errorf("token %q: Check says %v, want %v", c.token, err, c.want)
 		}
 		if err == nil && len(srv.Token()) < MinTokenLen {
 			t.Errorf("token %q: %q is short", c.token, srv.Token())

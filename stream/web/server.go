@@ -144,19 +144,16 @@ func NewServer(cfg Config, track *webrtc.TrackLocalStaticRTP, keyframe func()) (
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	host, port, err := net.SplitHostPort(cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("-listen %s: %w", cfg.Addr, err)
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
+	host, port, _ := net.SplitHostPort(cfg.Addr) // Check parsed it
 	ip := net.ParseIP(host)
 	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
 	if !loopback && cfg.Token == "" {
 		b := make([]byte, 16)
 		rand.Read(b)
 		cfg.Token = hex.EncodeToString(b)
-	}
-	if err := checkToken(cfg.Token); err != nil {
-		return nil, err
 	}
 	hosts, err := newHostGuard(host, cfg.AllowedHosts)
 	if err != nil {
@@ -169,6 +166,26 @@ func NewServer(cfg Config, track *webrtc.TrackLocalStaticRTP, keyframe func()) (
 		return nil, err
 	}
 	return s, nil
+}
+
+// Check reports what NewServer would refuse in the address, the token and
+// the allowed hosts, without listening or making anything: a command line
+// can tell a wrong option before it loads models. An empty Addr is the
+// default.
+func (cfg Config) Check() error {
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %s: %w", addr, err)
+	}
+	if err := checkToken(cfg.Token); err != nil {
+		return err
+	}
+	_, err = newHostGuard(host, cfg.AllowedHosts)
+	return err
 }
 
 func orDefault[T comparable](v *T, def T) {
@@ -185,11 +202,11 @@ func checkToken(t string) error {
 		return nil
 	}
 	if len(t) < MinTokenLen {
-		return fmt.Errorf("-token: %w: %d characters, at least %d needed", ErrTokenTooShort, len(t), MinTokenLen)
+		return fmt.Errorf("%w: %d characters, at least %d needed", ErrTokenTooShort, len(t), MinTokenLen)
 	}
 	for _, c := range t {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~", c)) {
-			return fmt.Errorf("-token: %w (found %q)", ErrTokenChars, c)
+			return fmt.Errorf("%w (found %q)", ErrTokenChars, c)
 		}
 	}
 	return nil
