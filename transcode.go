@@ -156,9 +156,14 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		return nil, err
 	}
 	t.closers = append(t.closers, func() { src.Close() })
-	t.src = capture.Limit(src, job.Frames)
 	t.props = src.Props()
 	p := t.props
+	if p.Kind == capture.KindFile || p.Kind == capture.KindStream {
+		// A constant-rate output: frames that would share an output frame
+		// are skipped here, gaps filled by the writer (stream.VideoConfig).
+		src = capture.Retime(src, p.Rate)
+	}
+	t.src = capture.Limit(src, job.Frames)
 	t.total = p.Frames
 	if job.Frames > 0 && (t.total == 0 || job.Frames < t.total) {
 		t.total = job.Frames
@@ -251,7 +256,8 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	closeOut := t.out.Close
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || (t.job.Frames > 0 && t.out.Frames() >= t.job.Frames) {
+		// Stopped before the input's end: the audio ends with the video.
 		closeOut = t.out.CloseEarly
 	}
 	if err := closeOut(); err != nil {

@@ -1,5 +1,6 @@
-// Package capture opens frame sources you pull from: a video file (OpenCV's
-// FFMPEG backend), a webcam by index, or a still image. Each Read fills a
+// Package capture opens frame sources you pull from: a video file or a
+// network stream (decoded by an ffmpeg subprocess), a webcam by index
+// (OpenCV), or a still image (OpenCV). Each Read fills a
 // caller-owned BGR Mat, so the caller decides where frames live (a pool).
 package capture
 
@@ -17,6 +18,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/pipeline"
 )
 
@@ -28,10 +30,12 @@ const (
 	KindFile Kind = iota
 	KindCamera
 	KindImage
+	// KindStream is a network stream (a URL): live, it cannot rewind.
+	KindStream
 )
 
 func (k Kind) String() string {
-	return [...]string{"file", "camera", "image"}[k]
+	return [...]string{"file", "camera", "image", "stream"}[k]
 }
 
 // Props describes a source.
@@ -42,7 +46,28 @@ type Props struct {
 	// Rate is the frame rate, exact for files (30000/1001 stays so).
 	Rate pipeline.Rate
 	// Frames is the frame count the container declares; 0 if unknown.
-	Frames int64
+	// FramesEstimated says it was worked out from the duration instead.
+	Frames          int64
+	FramesEstimated bool
+
+	// The rest is known for files and streams (decoded by ffmpeg).
+
+	// Media is ffprobe's description of the input (every stream); nil
+	// for cameras and images.
+	Media *media.Info
+	// Rotation is the turn (clockwise degrees) applied to make frames
+	// upright as players show them; Width and Height are after it.
+	Rotation int
+	// SAR is the upright picture's pixel aspect (zero when unknown).
+	SAR media.Ratio
+	// Color is the video's colour tags.
+	Color media.Color
+	// Deinterlaced says interlaced video is deinterlaced (yadif) on read.
+	Deinterlaced bool
+	// Start is when the video begins and End when it ends, on the clock
+	// frame times use: from the file's start over all its streams (so a
+	// video that starts 0.5 s after its audio has Start 0.5 s).
+	Start, End time.Duration
 }
 
 // Source is an open frame source.
@@ -68,11 +93,14 @@ func IsImagePath(p string) bool {
 }
 
 // Open opens a source: "cam:N" (or a bare number N when no file of that name
-// exists) is webcam N, an image path a single-frame source, anything else a
-// video file.
+// exists) is webcam N, a URL (rtsp://, http://, srt://, …) a network
+// stream, an image path a single-frame source, anything else a video file.
 func Open(spec string, log *slog.Logger) (Source, error) {
 	if n, ok := cameraIndex(spec); ok {
 		return openCamera(n, log)
+	}
+	if IsURL(spec) {
+		return openDecoded(spec, KindStream, log)
 	}
 	st, err := os.Stat(spec)
 	switch {
@@ -93,7 +121,7 @@ func Open(spec string, log *slog.Logger) (Source, error) {
 	if IsImagePath(spec) {
 		return openImage(spec)
 	}
-	return openFile(spec, log)
+	return openDecoded(spec, KindFile, log)
 }
 
 func cameraIndex(spec string) (int, bool) {
@@ -119,7 +147,9 @@ type videoSource struct {
 	log   *slog.Logger
 }
 
-func openFile(path string, log *slog.Logger) (Source, error) {
+// openOpenCV reads a file through OpenCV's capture (kept to compare the
+// decode cost with ffmpeg's in a benchmark).
+func openOpenCV(path string, log *slog.Logger) (Source, error) {
 	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
 	if err != nil || !vc.IsOpened() {
 		if vc != nil {

@@ -1,0 +1,417 @@
+package capture
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/media"
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// decoded reads a file or a network stream through an ffmpeg subprocess:
+// ffmpeg demuxes and decodes what it can play, turns the picture upright
+// as players do (display-matrix rotation), deinterlaces interlaced video,
+// and writes raw BGR frames to a pipe. Each frame's presentation time,
+// relative to the file's start (the clock ffmpeg lines every stream up
+// on), comes on a second pipe from the metadata filter, printed before
+// the frame itself is written.
+//
+// Files are decoded through ffmpeg rather than OpenCV's capture: OpenCV
+// 4.6 turns rotated phone videos the wrong way, gives no usable
+// per-frame times for variable-rate files, and reads 0 frames from some
+// MPEG-TS that ffmpeg plays (BENCHMARKS.md has the decode cost of both).
+type decoded struct {
+	props  Props
+	spec   string
+	ffmpeg string
+	log    *slog.Logger
+	args   []string
+	frame  int // bytes per frame
+
+	cmd     *exec.Cmd
+	stdout  io.ReadCloser
+	times   chan time.Duration
+	errs    *tailLines
+	exited  chan struct{}
+	next    int64
+	last    time.Duration // the last frame's time
+	step    time.Duration // one frame at the declared rate
+	ended   bool
+	warned  bool // the truncation warning is given once per source, not per loop
+	closeMu sync.Mutex
+}
+
+// probeTimeout bounds ffprobe on a file; a network stream gets longer.
+const (
+	probeTimeout       = 30 * time.Second
+	streamProbeTimeout = 20 * time.Second
+)
+
+// IsURL reports whether spec names a network stream ffmpeg opens
+// (http(s), rtsp, rtmp, srt, udp, tcp, rtp, …): "scheme://…".
+func IsURL(spec string) bool {
+	scheme, rest, ok := strings.Cut(spec, "://")
+	if !ok || scheme == "" || rest == "" {
+		return false
+	}
+	for _, c := range scheme {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return scheme != "file"
+}
+
+// openDecoded probes spec and starts ffmpeg on its main video stream.
+func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: ffmpeg not found (it decodes video files): install it, e.g. apt-get install ffmpeg", ErrInput, spec)
+	}
+	timeout := probeTimeout
+	if kind == KindStream {
+		timeout = streamProbeTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	info, err := media.Probe(ctx, ffmpeg, spec)
+	timedOut := ctx.Err() == context.DeadlineExceeded
+	cancel()
+	if err != nil {
+		if timedOut {
+			return nil, fmt.Errorf("%w %s: no answer after %s", ErrInput, spec, timeout)
+		}
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		if kind == KindFile && strings.Contains(msg, "Invalid data found") {
+			msg = "cannot decode as video (not a video file, or a format ffmpeg lacks)"
+		}
+		return nil, fmt.Errorf("%w %s: %s", ErrInput, spec, msg)
+	}
+	v := info.Video()
+	if v == nil {
+		return nil, fmt.Errorf("%w %s: cannot decode as video (no video stream)", ErrInput, spec)
+	}
+	w, h := v.DisplaySize()
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("%w %s: the video stream has no picture size (codec %s)", ErrInput, spec, v.Codec)
+	}
+	rate, ok := v.Rate()
+	if !ok {
+		log.Warn("input declares no frame rate: assuming 30 fps", "input", spec)
+		rate = media.Ratio{Num: 30, Den: 1}
+	}
+	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
+	d.props = Props{
+		Kind: kind, Name: spec, Width: w, Height: h,
+		Rate: pipeline.Rate{Num: rate.Num, Den: rate.Den},
+		Media: info, Rotation: v.Rotation, SAR: v.DisplaySAR(), Color: v.Color,
+		Deinterlaced: v.Interlaced(),
+	}
+	d.step = time.Duration(float64(time.Second) * float64(rate.Den) / float64(rate.Num))
+	if v.HasStart {
+		d.props.Start = v.Start - info.Start
+	}
+	switch {
+	case v.Duration > 0:
+		d.props.End = d.props.Start + v.Duration
+	case info.Duration > 0:
+		d.props.End = info.Duration
+	}
+	d.props.Frames = v.Frames
+	if d.props.Frames == 0 && d.props.End > d.props.Start {
+		d.props.Frames = int64((d.props.End - d.props.Start).Seconds()*rate.Float() + 0.5)
+		d.props.FramesEstimated = true
+	}
+
+	// The filter chain: deinterlace what is interlaced (a neural style
+	// smears the two fields into combs), hold the size constant whatever
+	// the stream does mid-way (the pipe carries frames of one size), then
+	// print each frame's time on fd 3.
+	var vf []string
+	if d.props.Deinterlaced {
+		vf = append(vf, "yadif=deint=interlaced")
+	}
+	vf = append(vf, fmt.Sprintf("scale=%d:%d", w, h),
+		"metadata=mode=add:key=vidstyle:value=1",
+		`metadata=mode=print:key=vidstyle:direct=1:file=pipe\\:3`)
+	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error"}
+	if kind == KindStream {
+		args = append(args, "-fflags", "+discardcorrupt")
+	}
+	args = append(args, "-i", spec, "-map", fmt.Sprintf("0:%d", v.Index), "-an", "-sn", "-dn",
+		"-vf", strings.Join(vf, ","), "-fps_mode", "passthrough",
+		"-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1")
+	d.args = args
+	if err := d.start(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// start runs ffmpeg from the beginning of the input.
+func (d *decoded) start() error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("%w %s: %w", ErrInput, d.spec, err)
+	}
+	cmd := exec.Command(d.ffmpeg, d.args...)
+	cmd.ExtraFiles = []*os.File{pw}
+	d.errs = &tailLines{max: 20}
+	cmd.Stderr = d.errs
+	// Its own process group: the terminal's Ctrl-C reaches vidstyle only.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return fmt.Errorf("%w %s: start ffmpeg: %w", ErrInput, d.spec, err)
+	}
+	d.cmd, d.stdout, d.ended = cmd, stdout, false
+	d.times = make(chan time.Duration, 1024)
+	d.exited = make(chan struct{})
+	go readTimes(pr, d.times)
+	go func() {
+		cmd.Wait()
+		close(d.exited)
+	}()
+	d.log.Debug("ffmpeg decoding", "args", strings.Join(d.args, " "))
+	return nil
+}
+
+// noTime marks a frame whose time ffmpeg did not know.
+const noTime = time.Duration(-1 << 63)
+
+// readTimes turns the metadata filter's "frame:N pts:P pts_time:T" lines
+// into times, one per frame, and closes out at the end.
+func readTimes(r *os.File, out chan<- time.Duration) {
+	defer close(out)
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) < 6 || string(line[:6]) != "frame:" {
+			continue
+		}
+		i := indexOf(line, "pts_time:")
+		if i < 0 {
+			continue
+		}
+		t, ok := parseSeconds(line[i+len("pts_time:"):])
+		if !ok {
+			t = noTime
+		}
+		out <- t
+	}
+}
+
+func indexOf(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseSeconds reads a decimal like "-12.3456" without allocating.
+func parseSeconds(b []byte) (time.Duration, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	var whole, frac, scale int64 = 0, 0, 1
+	seenDigit, dot := false, false
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			seenDigit = true
+			if dot {
+				if scale < 1e9 {
+					frac = frac*10 + int64(c-'0')
+					scale *= 10
+				}
+			} else {
+				whole = whole*10 + int64(c-'0')
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false // "nan", "NOPTS", …
+		}
+	}
+	if !seenDigit {
+		return 0, false
+	}
+	t := time.Duration(whole)*time.Second + time.Duration(frac*int64(time.Second)/scale)
+	if neg {
+		t = -t
+	}
+	return t, true
+}
+
+func (d *decoded) Props() Props { return d.props }
+
+func (d *decoded) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	if d.ended {
+		return pipeline.Timing{}, io.EOF
+	}
+	p := d.props
+	if dst.Cols() != p.Width || dst.Rows() != p.Height || dst.Type() != gocv.MatTypeCV8UC3 {
+		dst.Close()
+		*dst = gocv.NewMatWithSize(p.Height, p.Width, gocv.MatTypeCV8UC3)
+	}
+	data, err := dst.DataPtrUint8()
+	if err != nil {
+		return pipeline.Timing{}, fmt.Errorf("%w %s: %w", ErrInput, d.spec, err)
+	}
+	if _, err := io.ReadFull(d.stdout, data); err != nil {
+		d.end()
+		return pipeline.Timing{}, io.EOF
+	}
+	t, ok := <-d.times
+	if !ok || t == noTime {
+		t = d.last + d.step
+		if d.next == 0 {
+			t = p.Start
+		}
+	}
+	d.last = t
+	tm := pipeline.Timing{Index: d.next, PTS: t}
+	if p.Kind == KindStream {
+		tm.Captured = time.Now()
+	}
+	d.next++
+	return tm, nil
+}
+
+// end is the input's end: ffmpeg is waited for, and what it said about
+// damage, or a video that stops well before the file says it does, is
+// reported once.
+func (d *decoded) end() {
+	d.ended = true
+	select {
+	case <-d.exited:
+	case <-time.After(5 * time.Second):
+	}
+	if d.warned || d.props.Kind != KindFile {
+		return
+	}
+	p := d.props
+	switch first := d.errs.first(); {
+	case d.next == 0:
+		// The caller says "no frames"; ffmpeg's words say why.
+		if first != "" {
+			d.log.Warn(fmt.Sprintf("input %s: ffmpeg: %s", d.spec, first))
+			d.warned = true
+		}
+	case first != "":
+		d.log.Warn(fmt.Sprintf("input %s is truncated or damaged (ffmpeg: %s): keeping the %d frames it decoded", d.spec, first, d.next))
+		d.warned = true
+	case p.End > 0 && d.last+d.step < p.End-max(time.Second/2, 2*d.step):
+		d.log.Warn(fmt.Sprintf("input ended at %.1f s of %.1f s (truncated or corrupt): keeping what was read", (d.last + d.step).Seconds(), p.End.Seconds()))
+		d.warned = true
+	}
+}
+
+// stop ends ffmpeg and waits for it.
+func (d *decoded) stop() {
+	if d.cmd == nil {
+		return
+	}
+	select {
+	case <-d.exited:
+	default:
+		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+		<-d.exited
+	}
+	d.stdout.Close()
+	for range d.times { // let readTimes finish
+	}
+	d.cmd = nil
+}
+
+// Rewind starts the input again from its first frame (a new ffmpeg).
+func (d *decoded) Rewind() error {
+	if d.props.Kind != KindFile {
+		return fmt.Errorf("%w %s: a stream cannot rewind", ErrInput, d.spec)
+	}
+	d.closeMu.Lock()
+	defer d.closeMu.Unlock()
+	d.stop()
+	d.next, d.last = 0, 0
+	return d.start()
+}
+
+func (d *decoded) Close() error {
+	d.closeMu.Lock()
+	defer d.closeMu.Unlock()
+	d.stop()
+	return nil
+}
+
+// tailLines keeps the first and the last lines written to it (ffmpeg's
+// error output).
+type tailLines struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+	part  []byte
+}
+
+func (t *tailLines) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.part = append(t.part, p...)
+	for {
+		i := strings.IndexByte(string(t.part), '\n')
+		if i < 0 {
+			break
+		}
+		if l := ffmpegLine(string(t.part[:i])); l != "" && len(t.lines) < t.max {
+			t.lines = append(t.lines, l)
+		}
+		t.part = t.part[i+1:]
+	}
+	if len(t.part) > 4096 {
+		t.part = t.part[:0]
+	}
+	return len(p), nil
+}
+
+// first is the first line ffmpeg wrote, "" if none.
+func (t *tailLines) first() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.lines) == 0 {
+		return ""
+	}
+	return t.lines[0]
+}
+
+// ffmpegLine trims a line of ffmpeg's log and drops its "[demuxer @ 0x…] "
+// prefix, which says nothing to a user.
+func ffmpegLine(l string) string {
+	l = strings.TrimSpace(l)
+	if strings.HasPrefix(l, "[") {
+		if i := strings.Index(l, "] "); i > 0 && strings.Contains(l[:i], " @ 0x") {
+			l = strings.TrimSpace(l[i+2:])
+		}
+	}
+	return l
+}

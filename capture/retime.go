@@ -1,0 +1,45 @@
+package capture
+
+import (
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// Retime prepares a source for a constant-rate output at rate: a frame
+// that would land on an output frame already taken by the one before it
+// (frames closer together than the output's frame duration) is skipped
+// before anyone stylizes it, so no work is spent on a picture that is
+// never shown. Gaps (a slower stretch, a start offset) are the writer's
+// to fill by showing the previous picture longer (stream.VideoConfig
+// Retime). Dropped counts the frames skipped.
+func Retime(src Source, rate pipeline.Rate) *Retimed {
+	return &Retimed{Source: src, rate: rate, last: -1}
+}
+
+// Retimed is a source after Retime.
+type Retimed struct {
+	Source
+	rate    pipeline.Rate
+	last    int64 // the slot of the last frame delivered
+	index   int64
+	Dropped int64
+}
+
+func (r *Retimed) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	for {
+		tm, err := r.Source.Read(dst)
+		if err != nil {
+			return tm, err
+		}
+		slot := r.rate.Slot(tm.PTS)
+		if slot <= r.last {
+			r.Dropped++
+			continue
+		}
+		r.last = slot
+		tm.Index = r.index
+		r.index++
+		return tm, nil
+	}
+}

@@ -1,0 +1,342 @@
+// Package media describes audio/video files as ffprobe reports them: every
+// stream with its codec, timing, orientation, aspect and colour tags, and
+// the container's own tags. The decoder (package capture) and the encoder
+// (package stream) both work from this description, so that an output
+// keeps what its input had.
+package media
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrProbe means ffprobe could not describe a file.
+var ErrProbe = errors.New("ffprobe")
+
+// Ratio is a rational number as ffprobe writes it ("30000/1001", "16:15").
+// The zero value means unknown.
+type Ratio struct{ Num, Den int }
+
+// Float is the ratio as a number (0 when unknown).
+func (r Ratio) Float() float64 {
+	if r.Num <= 0 || r.Den <= 0 {
+		return 0
+	}
+	return float64(r.Num) / float64(r.Den)
+}
+
+// Valid reports whether both terms are positive.
+func (r Ratio) Valid() bool { return r.Num > 0 && r.Den > 0 }
+
+func (r Ratio) String() string { return fmt.Sprintf("%d/%d", r.Num, r.Den) }
+
+// parseRatio reads "a/b" or "a:b"; anything else (and "0/0") is unknown.
+func parseRatio(s string) Ratio {
+	a, b, ok := strings.Cut(s, "/")
+	if !ok {
+		a, b, ok = strings.Cut(s, ":")
+	}
+	if !ok {
+		return Ratio{}
+	}
+	n, err1 := strconv.Atoi(a)
+	d, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || n <= 0 || d <= 0 {
+		return Ratio{}
+	}
+	g := gcd(n, d)
+	return Ratio{n / g, d / g}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// Color is a video stream's colour description, in ffmpeg's names
+// ("bt709", "tv"); "" or "unknown" when untagged.
+type Color struct {
+	Range, Space, Transfer, Primaries string
+}
+
+// Tagged reports whether any field names a value.
+func (c Color) Tagged() bool {
+	for _, v := range []string{c.Range, c.Space, c.Transfer, c.Primaries} {
+		if known(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func known(v string) bool { return v != "" && v != "unknown" && v != "reserved" }
+
+// Stream is one track of a file.
+type Stream struct {
+	// Index is the stream's index in the file (ffmpeg's 0:N).
+	Index int
+	// Type is "video", "audio", "subtitle", "data" or "attachment".
+	Type  string
+	Codec string
+	// Tags are the stream's metadata (language, title, handler_name, …).
+	Tags map[string]string
+	// Default, AttachedPic: the stream's dispositions. An attached picture
+	// is cover art, not the video.
+	Default, AttachedPic bool
+
+	// Start is the stream's first timestamp and Duration its length; ok
+	// false when the file does not say.
+	Start, Duration time.Duration
+	HasStart        bool
+
+	// Video only.
+	Width, Height int
+	// SAR is the sample (pixel) aspect ratio; DAR the display aspect.
+	SAR, DAR Ratio
+	PixFmt   string
+	// FieldOrder is "progressive", "tt", "bb", "tb", "bt" or "".
+	FieldOrder string
+	Color      Color
+	// RFrameRate is ffmpeg's "real" base rate (the finest rate all
+	// timestamps fit, usually the declared one); AvgFrameRate frames per
+	// second on average.
+	RFrameRate, AvgFrameRate Ratio
+	// Frames is the frame count the container declares (0 if none).
+	Frames int64
+	// Rotation is how far a player turns the picture clockwise to show it
+	// upright: 0, 90, 180 or 270 (from the display matrix or the rotate tag).
+	Rotation int
+
+	// Audio only.
+	Channels   int
+	SampleRate int
+}
+
+// Interlaced reports whether the stream's fields are stored interlaced.
+func (s Stream) Interlaced() bool {
+	switch s.FieldOrder {
+	case "tt", "bb", "tb", "bt":
+		return true
+	}
+	return false
+}
+
+// Info is what ffprobe says about a file.
+type Info struct {
+	Path string
+	// Format is ffmpeg's demuxer name list ("mov,mp4,m4a,3gp,3g2,mj2").
+	Format string
+	// Start is the file's first timestamp over all streams: ffmpeg shifts
+	// every stream by it, so times relative to it line streams up.
+	Start    time.Duration
+	Duration time.Duration
+	Tags     map[string]string
+	Streams  []Stream
+}
+
+// Video returns the main video stream: the default one, else the first
+// that is not cover art; nil when there is none.
+func (in *Info) Video() *Stream {
+	var first *Stream
+	for i := range in.Streams {
+		s := &in.Streams[i]
+		if s.Type != "video" || s.AttachedPic {
+			continue
+		}
+		if s.Default {
+			return s
+		}
+		if first == nil {
+			first = s
+		}
+	}
+	return first
+}
+
+// OfType returns the streams of one type, in file order.
+func (in *Info) OfType(t string) []Stream {
+	var out []Stream
+	for _, s := range in.Streams {
+		if s.Type == t && !s.AttachedPic {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Probe runs ffprobe (found beside ffmpeg, or on PATH when ffmpeg is "")
+// on a file or URL. ctx bounds it.
+func Probe(ctx context.Context, ffmpeg, path string) (*Info, error) {
+	probe := "ffprobe"
+	if ffmpeg != "" && strings.ContainsRune(ffmpeg, filepath.Separator) {
+		probe = filepath.Join(filepath.Dir(ffmpeg), "ffprobe")
+	}
+	cmd := exec.CommandContext(ctx, probe, "-v", "error", "-hide_banner",
+		"-show_format", "-show_streams", "-of", "json", "--", path)
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			msg := lastLine(string(ee.Stderr))
+			if msg == "" {
+				msg = ee.Error()
+			}
+			return nil, fmt.Errorf("%w %s: %s", ErrProbe, path, msg)
+		}
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, fmt.Errorf("%w not found: install ffmpeg (it comes with ffprobe), e.g. apt-get install ffmpeg", ErrProbe)
+		}
+		return nil, fmt.Errorf("%w %s: %w", ErrProbe, path, err)
+	}
+	return Parse(path, out)
+}
+
+// lastLine is the last non-empty line of s, trimmed.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// Parse reads ffprobe's JSON (-show_format -show_streams -of json).
+func Parse(path string, data []byte) (*Info, error) {
+	var raw struct {
+		Format struct {
+			FormatName string            `json:"format_name"`
+			StartTime  string            `json:"start_time"`
+			Duration   string            `json:"duration"`
+			Tags       map[string]string `json:"tags"`
+		} `json:"format"`
+		Streams []struct {
+			Index         int               `json:"index"`
+			CodecName     string            `json:"codec_name"`
+			CodecType     string            `json:"codec_type"`
+			Width         int               `json:"width"`
+			Height        int               `json:"height"`
+			SAR           string            `json:"sample_aspect_ratio"`
+			DAR           string            `json:"display_aspect_ratio"`
+			PixFmt        string            `json:"pix_fmt"`
+			FieldOrder    string            `json:"field_order"`
+			ColorRange    string            `json:"color_range"`
+			ColorSpace    string            `json:"color_space"`
+			ColorTransfer string            `json:"color_transfer"`
+			ColorPrim     string            `json:"color_primaries"`
+			RFrameRate    string            `json:"r_frame_rate"`
+			AvgFrameRate  string            `json:"avg_frame_rate"`
+			StartTime     string            `json:"start_time"`
+			Duration      string            `json:"duration"`
+			NbFrames      string            `json:"nb_frames"`
+			Channels      int               `json:"channels"`
+			SampleRate    string            `json:"sample_rate"`
+			Tags          map[string]string `json:"tags"`
+			Disposition   map[string]int    `json:"disposition"`
+			SideData      []struct {
+				Type     string  `json:"side_data_type"`
+				Rotation float64 `json:"rotation"`
+			} `json:"side_data_list"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%w %s: unreadable answer: %w", ErrProbe, path, err)
+	}
+	in := &Info{Path: path, Format: raw.Format.FormatName, Tags: raw.Format.Tags}
+	in.Start, _ = seconds(raw.Format.StartTime)
+	in.Duration, _ = seconds(raw.Format.Duration)
+	for _, r := range raw.Streams {
+		s := Stream{
+			Index: r.Index, Type: r.CodecType, Codec: r.CodecName, Tags: r.Tags,
+			Default: r.Disposition["default"] == 1, AttachedPic: r.Disposition["attached_pic"] == 1,
+			Width: r.Width, Height: r.Height, SAR: parseRatio(r.SAR), DAR: parseRatio(r.DAR),
+			PixFmt: r.PixFmt, FieldOrder: r.FieldOrder,
+			Color:      Color{Range: r.ColorRange, Space: r.ColorSpace, Transfer: r.ColorTransfer, Primaries: r.ColorPrim},
+			RFrameRate: parseRatio(r.RFrameRate), AvgFrameRate: parseRatio(r.AvgFrameRate),
+			Channels: r.Channels,
+		}
+		s.Start, s.HasStart = seconds(r.StartTime)
+		s.Duration, _ = seconds(r.Duration)
+		s.Frames, _ = strconv.ParseInt(r.NbFrames, 10, 64)
+		s.SampleRate, _ = strconv.Atoi(r.SampleRate)
+		rot := 0.0
+		for _, sd := range r.SideData {
+			if sd.Type == "Display Matrix" {
+				rot = sd.Rotation
+			}
+		}
+		if rot == 0 && r.Tags["rotate"] != "" {
+			// Old ffprobe and some muxers: a clockwise "rotate" tag.
+			if v, err := strconv.ParseFloat(r.Tags["rotate"], 64); err == nil {
+				rot = -v
+			}
+		}
+		s.Rotation = clockwise(rot)
+		in.Streams = append(in.Streams, s)
+	}
+	return in, nil
+}
+
+// clockwise turns ffprobe's display-matrix rotation (degrees
+// counter-clockwise, "-90" for a phone held upright) into the clockwise
+// turn a player applies, 0/90/180/270.
+func clockwise(ccw float64) int {
+	d := int(math.Round(-ccw/90)) * 90 % 360
+	if d < 0 {
+		d += 360
+	}
+	return d
+}
+
+// seconds reads ffprobe's "12.345000"; false for "N/A" or nothing.
+func seconds(s string) (time.Duration, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return time.Duration(math.Round(v * 1e9)), true
+}
+
+// DisplaySize is the size a player shows the video at, in pixels of the
+// decoded picture after rotation (the stored size turned by Rotation;
+// non-square pixels are not stretched here).
+func (s Stream) DisplaySize() (w, h int) {
+	if s.Rotation == 90 || s.Rotation == 270 {
+		return s.Height, s.Width
+	}
+	return s.Width, s.Height
+}
+
+// DisplaySAR is the pixel aspect of the upright picture (inverted by a
+// quarter turn); unknown when the stream has none.
+func (s Stream) DisplaySAR() Ratio {
+	if !s.SAR.Valid() {
+		return Ratio{}
+	}
+	if s.Rotation == 90 || s.Rotation == 270 {
+		return Ratio{s.SAR.Den, s.SAR.Num}
+	}
+	return s.SAR
+}
+
+// Rate picks the frame rate to write a constant-rate copy of the stream
+// at: the declared base rate when it is a plausible video rate, else the
+// average, else ok false. Container time bases that leak into the base
+// rate (90000/1, 1000/1) are not plausible.
+func (s Stream) Rate() (Ratio, bool) {
+	const most = 240.0
+	r, avg := s.RFrameRate, s.AvgFrameRate
+	if r.Valid() && r.Float() <= most {
+		return r, true
+	}
+	if avg.Valid() && avg.Float() <= most {
+		return avg, true
+	}
+	return Ratio{}, false
+}
