@@ -1,6 +1,7 @@
 package models
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/vidstyle/vidstyle/internal/onnxgraph"
@@ -42,18 +43,27 @@ func FuzzParseSidecar(f *testing.F) {
 }
 
 // FuzzParseGraph feeds the ONNX reader, the cost counter and the size
-// rewriter arbitrary bytes: errors are fine, panics are not, and a
-// rewritten model reads back.
+// rewriter arbitrary bytes: errors are fine, panics are not, a model
+// CheckSelfContained refuses is never read, and a rewritten model reads
+// back and is as self-contained as the one it came from. The seeds include
+// every hostile model of TestExternalDataIsRefused.
 func FuzzParseGraph(f *testing.F) {
 	f.Add(testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224}))
 	f.Add(buildToon())
 	f.Add(badGraph(func(g *onnxgraph.Builder) { g.ExtraInputs = []string{"mask"} }))
 	f.Add([]byte{0x08, 0x07, 0x3a, 0x00})
 	f.Add([]byte("not onnx"))
+	for _, c := range hostileModels(f) {
+		f.Add(c.data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		hostile := errors.Is(CheckSelfContained(data), ErrNotSelfContained)
 		g, err := ParseGraph(data)
 		if err != nil {
 			return
+		}
+		if hostile {
+			t.Fatal("ParseGraph read a model that CheckSelfContained refuses")
 		}
 		g.Cost()
 		g.CheckImage()
@@ -64,6 +74,9 @@ func FuzzParseGraph(f *testing.F) {
 		}
 		if _, err := ParseGraph(out); err != nil {
 			t.Fatalf("FreeSize wrote a model that does not read back: %v", err)
+		}
+		if err := CheckSelfContained(out); err != nil {
+			t.Fatalf("FreeSize wrote a model that is not self-contained: %v", err)
 		}
 	})
 }

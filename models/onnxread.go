@@ -134,7 +134,9 @@ func fields(b []byte) ([]field, error) {
 	return out, nil
 }
 
-// ParseGraph reads an ONNX model.
+// ParseGraph reads an ONNX model. It refuses one that is not
+// self-contained (CheckSelfContained), so every path that reads a model
+// through it refuses external data too.
 func ParseGraph(data []byte) (*Graph, error) {
 	top, err := fields(data)
 	if err != nil {
@@ -172,6 +174,9 @@ func ParseGraph(data []byte) (*Graph, error) {
 		return nil, fmt.Errorf("%w: no IR version or no graph", ErrNotONNX)
 	}
 	if err := g.parseGraph(graph); err != nil {
+		return nil, err
+	}
+	if err := CheckSelfContained(data); err != nil {
 		return nil, err
 	}
 	return g, nil

@@ -123,6 +123,12 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 	if cfg.Width < MinSize || cfg.Height < MinSize {
 		return nil, fmt.Errorf("%w: processing size %dx%d is smaller than the %dx%d minimum", ErrFrame, cfg.Width, cfg.Height, MinSize, MinSize)
 	}
+	// Given bytes, ONNX Runtime reads external-data files relative to the
+	// working directory: refuse such a model before it sees it. (Bytes that
+	// are not ONNX at all are for the runtime to judge.)
+	if err := models.CheckSelfContained(model.ONNX); errors.Is(err, models.ErrNotSelfContained) {
+		return nil, fmt.Errorf("%w %s: %w", ErrModel, model.Name, err)
+	}
 	conv := model.Convention.WithDefaults()
 	inName, outName, fixedW, fixedH, err := checkContract(model, conv.NHWC)
 	if err != nil {

@@ -33,3 +33,16 @@ func BrokenGraph(how string) ([]byte, error) {
 	out := g.Op("Relu", []string{"input"})
 	return g.Model("broken-"+how, "input", out, "output", "", nil), nil
 }
+
+// ExternalDataGraph writes an image model (a 1×1 convolution) whose
+// weights, float32 [3,3,1,1], keep their 36 bytes in the file at location
+// (ONNX external data). ONNX Runtime 1.24, given the model as bytes,
+// resolves a relative location from the working directory: with
+// "../../../../etc/passwd" the "style" mixes the first bytes of that file
+// into every pixel. vidstyle must refuse it on every load path; tests hand
+// it to each.
+func ExternalDataGraph(location string) []byte {
+	g := &onnxgraph.Builder{}
+	w := g.ExternalFloats([]int64{3, 3, 1, 1}, location)
+	return g.Model("external-data", "input", g.Op("Conv", []string{"input", w}), "output", "", nil)
+}

@@ -1,0 +1,290 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// ErrNotSelfContained means a model asks ONNX Runtime to read something
+// outside its own bytes: a tensor whose data is in an external file, an
+// EPContext node (a compiled-engine file), or session options.
+var ErrNotSelfContained = errors.New("vidstyle loads only self-contained models")
+
+// maxNesting bounds how deeply messages may nest (graphs inside node
+// attributes inside graphs …); protobuf's own parser stops at 100 too.
+const maxNesting = 100
+
+// CheckSelfContained refuses a model that would make ONNX Runtime open
+// files or read memory it was not given. Given a model as bytes, ONNX
+// Runtime resolves a tensor's external-data location from the working
+// directory (so "../../../../etc/passwd" reads that file into the
+// weights), and the location "*/_ORT_MEM_ADDR_/*" reads process memory.
+// So every TensorProto the runtime could see is checked, wherever it
+// appears: graph initializers, sparse initializers (values and indices),
+// node attributes (Constant's value, any tensor or tensors, sparse tensors),
+// subgraphs (If, Loop, Scan: g and graphs), model-local functions (their
+// nodes and attribute defaults) and training_info graphs. A tensor with
+// data_location EXTERNAL (or any value but DEFAULT) or any external_data
+// entry is refused. So are EPContext nodes, whose ep_cache_context may name
+// a file an execution provider loads, and the metadata entry "ort_config",
+// whose session options (profiling files among them) ONNX Runtime applies
+// when ORT_LOAD_CONFIG_FROM_MODEL=1. The error is one line ending in
+// ErrNotSelfContained.
+func CheckSelfContained(model []byte) error {
+	fs, err := fields(model)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.typ != protowire.BytesType {
+			continue // the C++ parser skips a message field sent with another wire type
+		}
+		var err error
+		switch f.num {
+		case 7: // graph
+			err = checkGraph(f.bytes, 1)
+		case 14: // metadata_props
+			var kv KV
+			if kv, err = parseKV(f.bytes); err == nil && kv.Key == "ort_config" {
+				err = fmt.Errorf("metadata \"ort_config\" sets ONNX Runtime session options: %w", ErrNotSelfContained)
+			}
+		case 20: // training_info
+			err = checkTrainingInfo(f.bytes, 1)
+		case 25: // functions
+			err = checkFunction(f.bytes, 1)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func tooDeep(depth int) error {
+	if depth > maxNesting {
+		return fmt.Errorf("%w: messages nested more than %d deep", ErrNotONNX, maxNesting)
+	}
+	return nil
+}
+
+// checkGraph checks a GraphProto.
+func checkGraph(b []byte, depth int) error {
+	if err := tooDeep(depth); err != nil {
+		return err
+	}
+	fs, err := fields(b)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.typ != protowire.BytesType {
+			continue
+		}
+		var err error
+		switch f.num {
+		case 1: // node
+			err = checkNode(f.bytes, depth+1)
+		case 5: // initializer
+			err = checkTensor(f.bytes, "", depth+1)
+		case 15: // sparse_initializer
+			err = checkSparse(f.bytes, "", depth+1)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkTrainingInfo checks a TrainingInfoProto: its initialization and
+// algorithm graphs.
+func checkTrainingInfo(b []byte, depth int) error {
+	if err := tooDeep(depth); err != nil {
+		return err
+	}
+	fs, err := fields(b)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.typ == protowire.BytesType && (f.num == 1 || f.num == 2) {
+			if err := checkGraph(f.bytes, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkFunction checks a FunctionProto: its nodes and attribute defaults.
+func checkFunction(b []byte, depth int) error {
+	if err := tooDeep(depth); err != nil {
+		return err
+	}
+	fs, err := fields(b)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.typ != protowire.BytesType {
+			continue
+		}
+		var err error
+		switch f.num {
+		case 7: // node
+			err = checkNode(f.bytes, depth+1)
+		case 11: // attribute_proto
+			err = checkAttr(f.bytes, "", depth+1)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkNode checks a NodeProto: its kind and its attributes.
+func checkNode(b []byte, depth int) error {
+	if err := tooDeep(depth); err != nil {
+		return err
+	}
+	fs, err := fields(b)
+	if err != nil {
+		return err
+	}
+	var name string
+	for _, f := range fs {
+		if f.typ != protowire.BytesType {
+			continue
+		}
+		switch f.num {
+		case 2: // output: a nameless Constant's tensor is called by it
+			if name == "" {
+				name = string(f.bytes)
+			}
+		case 3:
+			name = string(f.bytes)
+		case 4:
+			if string(f.bytes) == "EPContext" {
+				label := "an EPContext node"
+				if name != "" {
+					label = fmt.Sprintf("node %q is an EPContext node", name)
+				}
+				return fmt.Errorf("%s (a precompiled engine ONNX Runtime may load from a file): %w", label, ErrNotSelfContained)
+			}
+		}
+	}
+	for _, f := range fs {
+		if f.typ == protowire.BytesType && f.num == 5 { // attribute
+			if err := checkAttr(f.bytes, name, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkAttr checks an AttributeProto of the node called node.
+func checkAttr(b []byte, node string, depth int) error {
+	if err := tooDeep(depth); err != nil {
+		return err
+	}
+	fs, err := fields(b)
+	if err != nil {
+		return err
+	}
+	var attr string
+	for _, f := range fs {
+		if f.num == 1 && f.typ == protowire.BytesType {
+			attr = string(f.bytes)
+		}
+	}
+	where := fmt.Sprintf("attribute %q of node %q", attr, node)
+	for _, f := range fs {
+		if f.typ != protowire.BytesType {
+			continue
+		}
+		var err error
+		switch f.num {
+		case 5, 10: // t, tensors
+			err = checkTensor(f.bytes, where, depth+1)
+		case 6, 11: // g, graphs
+			err = checkGraph(f.bytes, depth+1)
+		case 22, 23: // sparse_tensor, sparse_tensors
+			err = checkSparse(f.bytes, where, depth+1)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkSparse checks a SparseTensorProto: its values and indices.
+func checkSparse(b []byte, where string, depth int) error {
+	if err := tooDeep(depth); err != nil {
+		return err
+	}
+	fs, err := fields(b)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.typ == protowire.BytesType && (f.num == 1 || f.num == 2) {
+			if err := checkTensor(f.bytes, where, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkTensor checks a TensorProto; where says where it is ("attribute
+// "value" of node "c"") for a tensor with no name of its own.
+func checkTensor(b []byte, where string, depth int) error {
+	if err := tooDeep(depth); err != nil {
+		return err
+	}
+	fs, err := fields(b)
+	if err != nil {
+		return err
+	}
+	name, location, external, entries := "", "", false, 0
+	var dataLocation uint64
+	for _, f := range fs {
+		switch {
+		case f.num == 8 && f.typ == protowire.BytesType:
+			name = string(f.bytes)
+		case f.num == 13: // external_data, whatever its wire type
+			entries++
+			if f.typ == protowire.BytesType {
+				if kv, err := parseKV(f.bytes); err == nil && kv.Key == "location" {
+					location = kv.Value
+				}
+			}
+		case f.num == 14 && f.typ == protowire.VarintType: // data_location
+			if f.v != 0 {
+				external, dataLocation = true, f.v
+			}
+		}
+	}
+	if !external && entries == 0 {
+		return nil
+	}
+	label := fmt.Sprintf("tensor %q", name)
+	switch {
+	case name == "" && where != "":
+		label = "the tensor in " + where
+	case name == "":
+		label = "a tensor with no name"
+	}
+	switch {
+	case location != "":
+		return fmt.Errorf("%s keeps its data in an external file (%q): %w", label, location, ErrNotSelfContained)
+	case entries > 0:
+		return fmt.Errorf("%s has external_data entries: %w", label, ErrNotSelfContained)
+	}
+	return fmt.Errorf("%s has data_location %d (external): %w", label, dataLocation, ErrNotSelfContained)
+}

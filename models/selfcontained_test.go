@@ -1,0 +1,217 @@
+package models
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
+)
+
+// passwd is where the hostile tensors of these tests point.
+const passwd = "../../../../etc/passwd"
+
+// evilTensor is a float32 [3,3,1,1] tensor kept in passwd.
+func evilTensor(name string) []byte {
+	return onnxgraph.ExternalTensor(name, []int64{3, 3, 1, 1}, passwd, 36)
+}
+
+// node encodes a NodeProto.
+func node(op, name string, outputs []string, attrs ...onnxgraph.Attr) []byte {
+	var b []byte
+	for _, o := range outputs {
+		b = onnxgraph.AppendString(b, 2, o)
+	}
+	if name != "" {
+		b = onnxgraph.AppendString(b, 3, name)
+	}
+	b = onnxgraph.AppendString(b, 4, op)
+	for _, a := range attrs {
+		b = onnxgraph.AppendBytes(b, 5, a)
+	}
+	return b
+}
+
+// graphWith encodes a GraphProto holding the given fields.
+func graphWith(fs ...[]byte) []byte {
+	var g []byte
+	for _, f := range fs {
+		g = append(g, f...)
+	}
+	return g
+}
+
+// inGraph wraps an encoded message as GraphProto field num.
+func inGraph(num protowire.Number, msg []byte) []byte { return onnxgraph.AppendBytes(nil, num, msg) }
+
+// sparse encodes a SparseTensorProto with values and indices.
+func sparse(values, indices []byte) []byte {
+	var b []byte
+	b = onnxgraph.AppendBytes(b, 1, values)
+	b = onnxgraph.AppendBytes(b, 2, indices)
+	return onnxgraph.AppendVarint(b, 3, 9)
+}
+
+// plainTensor is an ordinary int64 tensor with its data inside.
+func plainTensor(name string) []byte {
+	var b []byte
+	b = onnxgraph.AppendVarint(b, 1, 1)
+	b = onnxgraph.AppendVarint(b, 2, onnxgraph.TensorInt64)
+	b = onnxgraph.AppendString(b, 8, name)
+	return onnxgraph.AppendBytes(b, 9, make([]byte, 8))
+}
+
+// attr encodes an AttributeProto with one message field.
+func attr(name string, num protowire.Number, msg []byte, typ uint64) onnxgraph.Attr {
+	var b []byte
+	b = onnxgraph.AppendString(b, 1, name)
+	b = onnxgraph.AppendBytes(b, num, msg)
+	return onnxgraph.AppendVarint(b, 20, typ)
+}
+
+// withGraph returns a good image model with more fields appended to its
+// graph (protobuf merges repeated fields, so this is what ONNX Runtime
+// sees).
+func withGraph(t testing.TB, extra []byte) []byte {
+	t.Helper()
+	top, err := fields(buildToon())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m []byte
+	for _, f := range top {
+		if f.num == 7 {
+			f.bytes = append(append([]byte(nil), f.bytes...), extra...)
+		}
+		m = appendField(m, f)
+	}
+	return m
+}
+
+// withModel returns a good image model with more top-level fields.
+func withModel(extra []byte) []byte { return append(buildToon(), extra...) }
+
+// hostileModels are models that would make ONNX Runtime read outside their
+// bytes, each with the part of the one line that must name the problem.
+func hostileModels(t testing.TB) []struct {
+	name string
+	data []byte
+	want string
+} {
+	tensorAttr := func(name string, tensor []byte) onnxgraph.Attr { return onnxgraph.TensorAttr(name, tensor) }
+	deep := evilTensor("deep")
+	deepGraph := graphWith(inGraph(5, deep))
+	for range 3 { // an If inside a Loop inside an If
+		deepGraph = graphWith(inGraph(1, node("If", "", []string{"y"}, onnxgraph.GraphAttr("then_branch", deepGraph))))
+	}
+	var epc []byte
+	epc = onnxgraph.AppendString(epc, 4, "EPContext")
+	epc = onnxgraph.AppendString(epc, 7, "com.microsoft")
+	epc = onnxgraph.AppendBytes(epc, 5, onnxgraph.StringAttr("ep_cache_context", passwd))
+	epc = onnxgraph.AppendBytes(epc, 5, onnxgraph.IntAttr("embed_mode", 0))
+	var ortConfig []byte
+	ortConfig = onnxgraph.AppendString(ortConfig, 1, "ort_config")
+	ortConfig = onnxgraph.AppendString(ortConfig, 2, `{"session_options":{"enable_profiling":true}}`)
+	var training, function, functionAttr []byte
+	training = onnxgraph.AppendBytes(training, 2, graphWith(inGraph(5, evilTensor("trained")))) // algorithm
+	function = onnxgraph.AppendString(function, 1, "f")
+	function = onnxgraph.AppendBytes(function, 7, node("Constant", "inside_f", []string{"c"}, tensorAttr("value", evilTensor(""))))
+	functionAttr = onnxgraph.AppendString(functionAttr, 1, "g")
+	functionAttr = onnxgraph.AppendBytes(functionAttr, 11, attr("alpha", 5, evilTensor("default"), 4))
+	var locationOnly, entriesOnly, memory []byte
+	locationOnly = onnxgraph.AppendString(onnxgraph.AppendVarint(locationOnly, 14, onnxgraph.DataExternal), 8, "w2")
+	entriesOnly = onnxgraph.AppendString(entriesOnly, 8, "w3")
+	entriesOnly = onnxgraph.AppendBytes(entriesOnly, 13, onnxgraph.AppendString(onnxgraph.AppendString(nil, 1, "location"), 2, passwd))
+	memory = onnxgraph.ExternalTensor("m", []int64{3, 3, 1, 1}, "*/_ORT_MEM_ADDR_/*", 36)
+
+	return []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"initializer in a file", testmodels.ExternalDataGraph(passwd), `tensor "external_1" keeps its data in an external file ("../../../../etc/passwd")`},
+		{"data_location EXTERNAL alone", withGraph(t, inGraph(5, locationOnly)), `tensor "w2" has data_location 1 (external)`},
+		{"external_data without data_location", withGraph(t, inGraph(5, entriesOnly)), `tensor "w3" keeps its data in an external file`},
+		{"ONNX Runtime's memory address tag", withGraph(t, inGraph(5, memory)), `tensor "m" keeps its data in an external file ("*/_ORT_MEM_ADDR_/*")`},
+		{"Constant value", withGraph(t, inGraph(1, node("Constant", "c1", []string{"k"}, tensorAttr("value", evilTensor(""))))), `the tensor in attribute "value" of node "c1" keeps its data`},
+		{"Constant of a nameless node", withGraph(t, inGraph(1, node("Constant", "", []string{"k2"}, tensorAttr("value", evilTensor(""))))), `attribute "value" of node "k2"`},
+		{"tensors attribute", withGraph(t, inGraph(1, node("Foo", "n", []string{"o"}, attr("ts", 10, evilTensor("listed"), 9)))), `tensor "listed" keeps`},
+		{"sparse initializer values", withGraph(t, inGraph(15, sparse(evilTensor("sv"), plainTensor("si")))), `tensor "sv" keeps`},
+		{"sparse initializer indices", withGraph(t, inGraph(15, sparse(plainTensor("sv"), evilTensor("si")))), `tensor "si" keeps`},
+		{"Constant sparse_value", withGraph(t, inGraph(1, node("Constant", "c3", []string{"k3"}, attr("sparse_value", 22, sparse(evilTensor(""), plainTensor("i")), 11)))), `attribute "sparse_value" of node "c3"`},
+		{"sparse_tensors attribute", withGraph(t, inGraph(1, node("Foo", "c4", []string{"k4"}, attr("sts", 23, sparse(plainTensor("v"), evilTensor("sti")), 12)))), `tensor "sti" keeps`},
+		{"If branch", withGraph(t, inGraph(1, node("If", "if", []string{"y"}, onnxgraph.GraphAttr("else_branch", graphWith(inGraph(5, evilTensor("branch"))))))), `tensor "branch" keeps`},
+		{"Scan body in graphs", withGraph(t, inGraph(1, node("Foo", "s", []string{"y"}, attr("bodies", 11, graphWith(inGraph(5, evilTensor("listed_body"))), 10)))), `tensor "listed_body" keeps`},
+		{"three subgraphs deep", withGraph(t, deepGraph), `tensor "deep" keeps`},
+		{"training_info", withModel(onnxgraph.AppendBytes(nil, 20, training)), `tensor "trained" keeps`},
+		{"function node", withModel(onnxgraph.AppendBytes(nil, 25, function)), `attribute "value" of node "inside_f"`},
+		{"function attribute default", withModel(onnxgraph.AppendBytes(nil, 25, functionAttr)), `tensor "default" keeps`},
+		{"EPContext node", withGraph(t, inGraph(1, epc)), `an EPContext node (a precompiled engine`},
+		{"ort_config metadata", withModel(onnxgraph.AppendBytes(nil, 14, ortConfig)), `metadata "ort_config" sets ONNX Runtime session options`},
+	}
+}
+
+// TestExternalDataIsRefused: every place in an ONNX model where a tensor
+// (or anything else) can send ONNX Runtime to a file is refused by
+// CheckSelfContained and so by ParseGraph, with one line that names it;
+// before, ParseGraph read the first of these models as a good style.
+func TestExternalDataIsRefused(t *testing.T) {
+	for _, c := range hostileModels(t) {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckSelfContained(c.data)
+			if !errors.Is(err, ErrNotSelfContained) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") ||
+				!strings.HasSuffix(err.Error(), ": vidstyle loads only self-contained models") {
+				t.Fatalf("CheckSelfContained: %v, want one line with %q", err, c.want)
+			}
+			if _, err := ParseGraph(c.data); !errors.Is(err, ErrNotSelfContained) {
+				t.Fatalf("ParseGraph: %v", err)
+			}
+		})
+	}
+}
+
+// TestSelfContainedModelsPass: the built-in styles, the test graphs and
+// the pretrained models (when present) are self-contained, with
+// Constant tensors and sparse tensors whose data is inside.
+func TestSelfContainedModelsPass(t *testing.T) {
+	good := map[string][]byte{
+		"toon":    buildToon(),
+		"pencil":  buildPencil(),
+		"johnson": testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224}),
+		"constant and sparse": withGraph(t, graphWith(
+			inGraph(1, node("Constant", "c", []string{"k"}, onnxgraph.TensorAttr("value", plainTensor("")))),
+			inGraph(15, sparse(plainTensor("v"), plainTensor("i"))),
+			inGraph(1, node("If", "if", []string{"y"}, onnxgraph.GraphAttr("then_branch", graphWith(inGraph(5, plainTensor("b")))))))),
+	}
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "models", "*.onnx"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		good[f] = data
+	}
+	for name, data := range good {
+		if err := CheckSelfContained(data); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestNestingIsBounded: graphs nested deeper than protobuf's own limit are
+// refused as not ONNX rather than followed.
+func TestNestingIsBounded(t *testing.T) {
+	g := graphWith(inGraph(5, plainTensor("w")))
+	for range maxNesting {
+		g = graphWith(inGraph(1, node("If", "", []string{"y"}, onnxgraph.GraphAttr("then_branch", g))))
+	}
+	err := CheckSelfContained(withGraph(t, g))
+	if !errors.Is(err, ErrNotONNX) || !strings.Contains(err.Error(), "nested more than") {
+		t.Fatalf("err = %v", err)
+	}
+}
