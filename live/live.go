@@ -147,6 +147,22 @@ func (e *Engine) Run(ctx context.Context) error {
 			},
 			OnBack: func() { e.setNotice(""); e.log.Info(props.Name + " is back") },
 		})
+	case props.Kind == capture.KindStream:
+		// A network stream: when it drops, open it again; pace it, since
+		// a file served over HTTP arrives faster than it plays.
+		if e.cfg.Reopen != nil {
+			e.src = capture.Reconnect(ctx, e.src, capture.ReconnectConfig{
+				Open: e.cfg.Reopen,
+				OnLost: func(err error, wait time.Duration) {
+					e.setNotice("stream lost - retrying")
+					e.log.Warn(fmt.Sprintf("%s stopped delivering frames: retrying in %v", props.Name, wait))
+				},
+				OnBack: func() { e.setNotice(""); e.log.Info(props.Name + " is back") },
+			})
+		}
+		if !e.cfg.Unpaced {
+			e.src = capture.Pace(ctx, e.src)
+		}
 	case props.Kind == capture.KindFile:
 		if e.cfg.Loop {
 			e.src = capture.Loop(e.src, nil)
