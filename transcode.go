@@ -174,7 +174,11 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	t.closers = append(t.closers, t.styles.Close)
 
 	if outImage {
-		t.out, err = stream.CreateImage(job.Out)
+		var alpha *gocv.Mat
+		if a, ok := src.(capture.AlphaSource); ok {
+			alpha = a.Alpha()
+		}
+		t.out, err = stream.CreateImage(job.Out, alpha, e.log)
 	} else {
 		audio := ""
 		if p.Kind == capture.KindFile {

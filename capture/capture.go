@@ -239,8 +239,26 @@ func (s *videoSource) Rewind() error {
 // imageSource yields one still image.
 type imageSource struct {
 	img   gocv.Mat
+	alpha gocv.Mat // empty when the image is opaque
 	props Props
 	done  bool
+}
+
+// AlphaSource is a source whose picture has a transparency channel, kept
+// apart from its BGR frames (a PNG with alpha): the output carries it.
+type AlphaSource interface {
+	// Alpha is the 8-bit alpha channel, or nil for an opaque picture.
+	// The source owns it.
+	Alpha() *gocv.Mat
+}
+
+// hasAlpha reports whether an image type can keep transparency.
+func hasAlpha(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png", ".webp", ".tif", ".tiff":
+		return true
+	}
+	return false
 }
 
 func openImage(path string) (Source, error) {
@@ -249,10 +267,49 @@ func openImage(path string) (Source, error) {
 		m.Close()
 		return nil, fmt.Errorf("%w %s: not an image OpenCV can read", ErrInput, path)
 	}
-	return &imageSource{img: m, props: Props{
+	s := &imageSource{img: m, alpha: gocv.NewMat(), props: Props{
 		Kind: KindImage, Name: path, Width: m.Cols(), Height: m.Rows(),
 		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1,
-	}}, nil
+	}}
+	if hasAlpha(path) {
+		readAlpha(path, &s.alpha)
+	}
+	return s, nil
+}
+
+// readAlpha fills dst with the image's alpha channel (8-bit) when it has
+// one and it is not fully opaque.
+func readAlpha(path string, dst *gocv.Mat) {
+	all := gocv.IMRead(path, gocv.IMReadUnchanged)
+	defer all.Close()
+	if all.Empty() || all.Channels() != 4 {
+		return
+	}
+	planes := gocv.Split(all)
+	defer func() {
+		for i := range planes {
+			planes[i].Close()
+		}
+	}()
+	a := &planes[3]
+	if a.Type() != gocv.MatTypeCV8U {
+		// 16-bit PNG: 65535 is opaque.
+		a.ConvertToWithParams(dst, gocv.MatTypeCV8U, 1.0/257, 0)
+	} else {
+		a.CopyTo(dst)
+	}
+	if lo, _, _, _ := gocv.MinMaxLoc(*dst); lo >= 255 {
+		dst.Close()
+		*dst = gocv.NewMat() // opaque everywhere: nothing to carry
+	}
+}
+
+// Alpha is the AlphaSource method.
+func (s *imageSource) Alpha() *gocv.Mat {
+	if s.alpha.Empty() {
+		return nil
+	}
+	return &s.alpha
 }
 
 func (s *imageSource) Props() Props { return s.props }
@@ -266,7 +323,10 @@ func (s *imageSource) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 	return pipeline.Timing{}, nil
 }
 
-func (s *imageSource) Close() error { return s.img.Close() }
+func (s *imageSource) Close() error {
+	s.alpha.Close()
+	return s.img.Close()
+}
 
 // RateFromFloat recovers the exact frame rate behind OpenCV's floating-point
 // FPS: NTSC rates (n·1000/1001) and whole numbers first, then the closest

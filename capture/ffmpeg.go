@@ -116,7 +116,7 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
 	d.props = Props{
 		Kind: kind, Name: spec, Width: w, Height: h,
-		Rate: pipeline.Rate{Num: rate.Num, Den: rate.Den},
+		Rate:  pipeline.Rate{Num: rate.Num, Den: rate.Den},
 		Media: info, Rotation: v.Rotation, SAR: v.DisplaySAR(), Color: v.Color,
 		Deinterlaced: v.Interlaced(),
 	}
@@ -132,7 +132,7 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	}
 	d.props.Frames = v.Frames
 	if d.props.Frames == 0 && d.props.End > d.props.Start {
-		d.props.Frames = int64((d.props.End - d.props.Start).Seconds()*rate.Float() + 0.5)
+		d.props.Frames = int64((d.props.End-d.props.Start).Seconds()*rate.Float() + 0.5)
 		d.props.FramesEstimated = true
 	}
 

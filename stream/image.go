@@ -2,7 +2,10 @@ package stream
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"gocv.io/x/gocv"
 
@@ -16,19 +19,34 @@ type ImageFile struct {
 	path   string
 	tmp    string
 	frames int64
+	alpha  *gocv.Mat // the input's transparency, or nil
+	bgra   gocv.Mat
 }
 
 // CheckImagePath checks, before any work is done, that an image can be
 // written at path.
 func CheckImagePath(path string) error { return checkWritable(path) }
 
-// CreateImage checks that path can be written.
-func CreateImage(path string) (*ImageFile, error) {
+// CreateImage checks that path can be written. alpha, if not nil, is the
+// input's transparency (8-bit, the frame's size; the caller keeps owning
+// it): the image is written with it as its alpha channel when its type
+// has one (PNG, WebP, TIFF), and log says once that it is lost otherwise.
+func CreateImage(path string, alpha *gocv.Mat, log *slog.Logger) (*ImageFile, error) {
 	tmp, err := tempBeside(path)
 	if err != nil {
 		return nil, err
 	}
-	return &ImageFile{path: path, tmp: tmp}, nil
+	if alpha != nil {
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".png", ".webp", ".tif", ".tiff":
+		default:
+			if log != nil {
+				log.Warn(fmt.Sprintf("%s has no transparency: the input's transparent parts come out painted (write .png to keep them)", filepath.Ext(path)))
+			}
+			alpha = nil
+		}
+	}
+	return &ImageFile{path: path, tmp: tmp, alpha: alpha, bgra: gocv.NewMat()}, nil
 }
 
 // Write is the pipeline.Sink method: the first frame becomes the image.
@@ -36,7 +54,18 @@ func (w *ImageFile) Write(f pipeline.Frame[*gocv.Mat]) error {
 	if w.frames > 0 {
 		return fmt.Errorf("%w %s: an image holds one frame", ErrOutput, w.path)
 	}
-	if !gocv.IMWrite(w.tmp, *f.Image.V) {
+	img := *f.Image.V
+	if w.alpha != nil && w.alpha.Cols() == img.Cols() && w.alpha.Rows() == img.Rows() {
+		// Stylized colour, the input's transparency.
+		planes := gocv.Split(img)
+		planes = append(planes, *w.alpha)
+		gocv.Merge(planes, &w.bgra)
+		for i := range 3 {
+			planes[i].Close()
+		}
+		img = w.bgra
+	}
+	if !gocv.IMWrite(w.tmp, img) {
 		return fmt.Errorf("%w %s: OpenCV could not encode the image", ErrOutput, w.path)
 	}
 	w.frames++
@@ -48,6 +77,7 @@ func (w *ImageFile) Frames() int64 { return w.frames }
 
 // Close moves the finished image to its path.
 func (w *ImageFile) Close() error {
+	w.bgra.Close()
 	if w.tmp == "" {
 		return nil
 	}
@@ -73,6 +103,7 @@ func (w *ImageFile) CloseEarly() error { return w.Close() }
 
 // Abort removes the unfinished image.
 func (w *ImageFile) Abort() {
+	w.bgra.Close()
 	if w.tmp != "" {
 		os.Remove(w.tmp)
 		w.tmp = ""
