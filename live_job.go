@@ -17,6 +17,8 @@ type LiveJob struct {
 	Model   string // a -model value (default models.DefaultStyle)
 	Size    Size
 	Preload bool
+	// Force runs a job that looks too big for the free memory anyway.
+	Force bool
 	// Live configures the live engine; its Source, Reopen and Styles are
 	// filled in by Live.
 	Live live.Config
@@ -44,6 +46,10 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	if p.Kind == capture.KindImage {
 		src.Close()
 		return usagef("input %s is an image: give -out FILE for the stylized image", job.In)
+	}
+	if err := checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
+		src.Close()
+		return err
 	}
 	styles, err := e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload})
 	if err != nil {

@@ -29,6 +29,9 @@ type Job struct {
 	Size Size
 	// Preload opens every style at the start so that switching is instant.
 	Preload bool
+	// Force runs a job that looks too big for the free memory (see
+	// ErrMemory) anyway.
+	Force bool
 	// Frames stops after this many frames (0: all).
 	Frames int64
 	// CRF is the encoder's quality (0: 18 for H.264, 32 for VP9); Preset
@@ -167,6 +170,9 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	t.total = p.Frames
 	if job.Frames > 0 && (t.total == 0 || job.Frames < t.total) {
 		t.total = job.Frames
+	}
+	if err = checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
+		return nil, err
 	}
 	if t.styles, err = e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload}); err != nil {
 		return nil, err

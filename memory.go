@@ -1,0 +1,135 @@
+package vidstyle
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/vidstyle/vidstyle/models"
+)
+
+// Memory a job needs, measured with /usr/bin/time (peak RSS) on 1000×1000
+// and 2000×1500 photos, ONNX Runtime 1.24 on the CPU (BENCHMARKS.md):
+// the built-in styles take about 200 bytes a processed pixel over a base
+// of about 120 MB, a Johnson-style network (32 channels at full size,
+// instance norm) about 535 bytes over 350 MB. The estimate rounds both up.
+const (
+	builtinBytesPerPixel = 240
+	builtinBase          = 160 << 20
+	neuralBytesPerPixel  = 600
+	neuralBase           = 400 << 20
+	// frameBytesPerPixel: the frame pools (input and result, a few BGR
+	// Mats of the input size each) and the conversion buffers.
+	frameBytesPerPixel = 3 * 10
+)
+
+// ErrMemory means a job would need more memory than is free.
+var ErrMemory = errors.New("not enough memory")
+
+// estimateMemory estimates a job on frames of fw×fh processed at w×h with
+// the styles of spec (several at once when preloaded).
+func estimateMemory(spec string, fw, fh, w, h int, preload bool) int64 {
+	per, base := int64(builtinBytesPerPixel), int64(builtinBase)
+	styles := strings.Split(spec, ",")
+	for _, s := range styles {
+		if _, ok := models.LookupBuiltin(strings.TrimSpace(s)); !ok {
+			per, base = neuralBytesPerPixel, neuralBase
+		}
+	}
+	n := int64(1)
+	if preload {
+		n = int64(len(styles))
+	}
+	return base + n*per*int64(w)*int64(h) + frameBytesPerPixel*int64(fw)*int64(fh)
+}
+
+// checkMemory refuses a job that would need more memory than the machine
+// has free, with the estimate and a processing size that fits.
+func checkMemory(spec string, fw, fh int, size Size, preload, force bool) error {
+	if force {
+		return nil
+	}
+	w, h, err := size.For(fw, fh)
+	if err != nil {
+		return err
+	}
+	need := estimateMemory(spec, fw, fh, w, h, preload)
+	avail := availableMemory()
+	if avail <= 0 || need <= avail*9/10 {
+		return nil
+	}
+	hint := ""
+	// The largest scale of the processing size (in 5 % steps) that fits.
+	for s := 0.95; s >= 0.05; s -= 0.05 {
+		sw, sh := int(float64(w)*s+0.5), int(float64(h)*s+0.5)
+		if estimateMemory(spec, fw, fh, sw, sh, preload) <= avail*9/10 {
+			scale := s
+			if size.Scale > 0 {
+				scale *= size.Scale
+			}
+			hint = fmt.Sprintf(": stylize at a smaller size (-size %dx%d or -scale %.2g fits)", sw, sh, math.Floor(scale*100)/100)
+			break
+		}
+	}
+	if hint == "" {
+		hint = ": the frames alone do not fit"
+	}
+	return fmt.Errorf("%w: %dx%d through %s needs about %s and %s is free%s, or -force to try anyway",
+		ErrMemory, w, h, spec, gib(need), gib(avail), hint)
+}
+
+func gib(n int64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%d MB", n>>20)
+}
+
+// availableMemory is the memory a new job can take: the kernel's
+// MemAvailable, or less when a cgroup or address-space limit leaves less;
+// 0 if unknown.
+func availableMemory() int64 {
+	avail := int64(0)
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "MemAvailable:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+				avail = kb << 10
+			}
+		}
+		f.Close()
+	}
+	// An address-space limit (ulimit -v) stops a job as surely.
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_AS, &rl) == nil && rl.Cur < math.MaxInt64 {
+		if lim := int64(rl.Cur); avail == 0 || lim < avail {
+			avail = lim
+		}
+	}
+	if limit := cgroupInt("/sys/fs/cgroup/memory.max"); limit > 0 {
+		left := limit - cgroupInt("/sys/fs/cgroup/memory.current")
+		if avail == 0 || left < avail {
+			avail = max(left, 0)
+		}
+	}
+	return avail
+}
+
+// cgroupInt reads a cgroup v2 number ("max" and errors give 0).
+func cgroupInt(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
