@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,8 @@ import (
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stream"
+	"github.com/vidstyle/vidstyle/stream/web"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
@@ -88,10 +92,18 @@ type options struct {
 	serve       bool
 	listen      string
 	token       string
+	tokenFile   string
+	allowHosts  hostList
 	maxViewers  int
 	bitrate     int
 	snapshots   string
 	statsPeriod time.Duration
+
+	// webCfg is the web preview's config, made by validate (nil without
+	// -serve); envToken is $VIDSTYLE_TOKEN, envTokenSet whether it is set.
+	webCfg      *web.Config
+	envToken    string
+	envTokenSet bool
 }
 
 const usageHead = `vidstyle paints video in the style of an artwork, with a neural image
@@ -151,7 +163,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.snapshots, "snapshots", ".", "folder for the preview window's snapshots (key s)")
 	fs.BoolVar(&o.serve, "serve", false, "live: serve the stylized video to browsers over WebRTC (page, OBS overlay, WHEP)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "with -serve: the HOST:PORT to listen on (off loopback a token is required)")
-	fs.StringVar(&o.token, "token", "", "with -serve: the access token (default: none on loopback, a random one elsewhere)")
+	fs.StringVar(&o.token, "token", "", "with -serve: the access `token`, 16+ characters of A-Z a-z 0-9 - . _ ~ (default: $"+tokenEnv+", else none on loopback and a random one elsewhere); other local users can read it in ps: prefer -token-file or $"+tokenEnv)
+	fs.StringVar(&o.tokenFile, "token-file", "", "with -serve: read the token from the first line of this `file` (chmod 600: one others can read is refused)")
+	fs.Var(&o.allowHosts, "allow-host", "with -serve: another `name[:port]` the server answers to (a name in /etc/hosts, a port forward); repeat it or give several as a,b")
 	fs.IntVar(&o.maxViewers, "max-viewers", 16, "with -serve: the most browsers at once")
 	fs.IntVar(&o.bitrate, "bitrate", 0, "with -serve: VP8 bitrate in kbit/s (0: from the frame size)")
 	fs.DurationVar(&o.statsPeriod, "stats-period", 5*time.Second, "how often progress is logged when stderr is not a terminal")
@@ -177,6 +191,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return benchMain(args[1:], stdout, stderr)
 	}
 	var o options
+	// The token's variable is read once and removed, so that the programs
+	// vidstyle starts (ffmpeg) do not inherit it.
+	o.envToken, o.envTokenSet = os.LookupEnv(tokenEnv)
+	os.Unsetenv(tokenEnv)
 	fs := newFlagSet(&o)
 	if code, ok := parseFlags(fs, args, stderr, false); !ok {
 		return code
@@ -319,8 +337,17 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 	}
 	if o.out == "" && !o.live && !strings.HasPrefix(o.in, "cam:") {
 		if _, err := strconv.Atoi(o.in); err != nil {
+			if o.serve {
+				return vidstyle.Size{}, errors.New("-serve streams live: add -live to play the file through it (-loop repeats it), or write a file with -out instead of -serve")
+			}
 			return vidstyle.Size{}, errors.New("-out is required (or -live to watch a file in the preview window)")
 		}
+	}
+	if set["model"] && strings.TrimSpace(o.model) == "" {
+		return vidstyle.Size{}, errors.New("-model is empty: name a style (vidstyle models list shows them)")
+	}
+	if err := o.checkEncoder(set); err != nil {
+		return vidstyle.Size{}, err
 	}
 	switch {
 	case o.loop && !o.live:
@@ -338,9 +365,12 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 	case o.statsPeriod <= 0:
 		return vidstyle.Size{}, errors.New("-stats-period must be positive")
 	}
+	var err error
+	if o.webCfg, err = o.webConfig(set, o.envToken, o.envTokenSet); err != nil {
+		return vidstyle.Size{}, err
+	}
 	size := vidstyle.Size{Scale: o.scale}
 	if set["size"] {
-		var err error
 		if size, err = vidstyle.ParseSize(o.size); err != nil {
 			return size, err
 		}
@@ -349,6 +379,43 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 		return size, fmt.Errorf("-scale %v: must be above 0 and at most 8", o.scale)
 	}
 	return size, nil
+}
+
+// x264Presets are the values x264 takes for -preset, fastest first.
+const x264Presets = "ultrafast superfast veryfast faster fast medium slow slower veryslow placebo"
+
+// checkEncoder refuses, before anything loads, an output type vidstyle
+// cannot write and encoder settings the encoder would refuse: -crf above
+// the codec's range (x264 0-51; VP9, for .webm, 0-63) and a -preset x264
+// does not know. Which video types there are is stream's to say (one
+// list): it is asked about the name alone, in a scratch folder, so that a
+// missing or read-only output folder stays an error of the run (exit 1),
+// not of the options.
+func (o *options) checkEncoder(set map[string]bool) error {
+	if presets := strings.Fields(x264Presets); set["preset"] && !slices.Contains(presets, o.preset) {
+		return fmt.Errorf("-preset %q: x264 takes %s", o.preset, strings.Join(presets, ", "))
+	}
+	if o.out == "" || capture.IsImagePath(o.out) {
+		return nil
+	}
+	scratch, err := os.MkdirTemp("", "vidstyle-check-")
+	if err != nil {
+		return fmt.Errorf("checking -out: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+	probe := filepath.Join(scratch, "out"+filepath.Ext(o.out))
+	if err := stream.CheckVideoPath(probe); err != nil {
+		// stream's own words, about the user's path.
+		return errors.New(strings.ReplaceAll(err.Error(), probe, o.out))
+	}
+	codec, most, def := "x264", 51, 18
+	if strings.EqualFold(filepath.Ext(o.out), ".webm") {
+		codec, most, def = "VP9", 63, 32
+	}
+	if o.crf > most {
+		return fmt.Errorf("-crf %d: %s takes 0 to %d, lower is better (default %d)", o.crf, codec, most, def)
+	}
+	return nil
 }
 
 // indent puts two spaces before each line.

@@ -12,7 +12,6 @@ import (
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/live"
 	"github.com/vidstyle/vidstyle/stream"
-	"github.com/vidstyle/vidstyle/stream/web"
 )
 
 // Hot keys of the preview window (Qt delivers lower-case letters, digits,
@@ -47,12 +46,13 @@ func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, lo
 		Loop: o.loop, Window: window, Keys: keyCommand, Bitrate: o.bitrate, Snapshots: o.snapshots,
 		StatsPeriod: o.statsPeriod, HelpLines: []string{"n/p style  1-9 pick  space pause  s snapshot", "o original/split  +/- strength  f HUD  q quit"}, OnHelp: func() { c.line(hotKeys) },
 	}
-	if o.serve {
-		cfg.Web = &web.Config{Addr: o.listen, Token: o.token, MaxViewers: o.maxViewers}
-	}
+	cfg.Web = o.webCfg // nil without -serve
 	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Model: o.model, Size: size, Preload: o.preload, Live: cfg})
-	if errors.Is(err, stream.ErrDisplay) && !o.serve {
+	switch {
+	case errors.Is(err, stream.ErrDisplay) && !o.serve:
 		err = fmt.Errorf("%w (or watch it in a browser with -serve)", err)
+	case errors.Is(err, stream.ErrDisplay):
+		err = fmt.Errorf("%w (or leave out -window: the browser preview needs no display)", err)
 	}
 	if err != nil {
 		return exitCode(err), err

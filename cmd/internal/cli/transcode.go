@@ -13,6 +13,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle"
+	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/live"
 	"github.com/vidstyle/vidstyle/pipeline"
 	"github.com/vidstyle/vidstyle/stream"
@@ -48,6 +49,9 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 	info := t.Info()
 	log.Info(info.String())
 	pr.total, pr.start = info.Total, time.Now()
+	// One image: no rate to show while it is painted; the last line says
+	// how long it took.
+	pr.quiet = pr.quiet || info.Input.Kind == capture.KindImage
 	pr.last = pr.start
 
 	// First signal: stop reading and finish the file. Second: abort now.
