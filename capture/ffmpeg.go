@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+	"golang.org/x/sys/unix"
 
 	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/pipeline"
@@ -173,13 +174,21 @@ func (d *decoded) start() error {
 	cmd.Stderr = d.errs
 	// Its own process group: the terminal's Ctrl-C reaches vidstyle only.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
+	stdout, sw, err := os.Pipe()
 	if err == nil {
+		// A pipe as big as the system allows (1 MiB by default, from
+		// 64 KiB) moves a frame in a few writes instead of dozens.
+		unix.FcntlInt(stdout.Fd(), unix.F_SETPIPE_SZ, min(d.frame, 1<<20))
+		cmd.Stdout = sw
 		err = cmd.Start()
+		sw.Close()
 	}
 	pw.Close()
 	if err != nil {
 		pr.Close()
+		if stdout != nil {
+			stdout.Close()
+		}
 		return fmt.Errorf("%w %s: start ffmpeg: %w", ErrInput, d.spec, err)
 	}
 	d.cmd, d.stdout, d.ended = cmd, stdout, false
