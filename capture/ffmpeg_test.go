@@ -1,0 +1,247 @@
+package capture_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+func ffmpeg(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ffmpeg", append([]string{"-v", "error", "-nostdin", "-y"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// firstFrameByFFmpeg is what ffmpeg itself (as players do, autorotate on)
+// shows as the first picture of path.
+func firstFrameByFFmpeg(t *testing.T, path string, w, h int) gocv.Mat {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-i", path, "-frames:v", "1",
+		"-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1").Output()
+	if err != nil || len(out) != w*h*3 {
+		t.Fatalf("ffmpeg decode of %s: %v, %d bytes for %dx%d", path, err, len(out), w, h)
+	}
+	m, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC3, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func readAll(t *testing.T, src capture.Source) []pipeline.Timing {
+	t.Helper()
+	m := gocv.NewMat()
+	defer m.Close()
+	var times []pipeline.Timing
+	for range 10000 {
+		tm, err := src.Read(&m)
+		if errors.Is(err, io.EOF) {
+			return times
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, tm)
+	}
+	t.Fatal("source never ended")
+	return nil
+}
+
+// TestRotatedFilesComeUpright: a phone's display-matrix rotation (made as
+// phones write it, with ffmpeg's rotate tag) is applied the way ffmpeg and
+// browsers apply it, for 90, 180 and 270; OpenCV 4.6's own capture turns
+// -90° the wrong way (the test checks it still differs, so that it
+// measures something).
+func TestRotatedFilesComeUpright(t *testing.T) {
+	dir := t.TempDir()
+	for _, tag := range []int{90, 180, 270} {
+		t.Run(strconv.Itoa(tag), func(t *testing.T) {
+			rot := filepath.Join(dir, fmt.Sprintf("rot%d.mp4", tag))
+			ffmpeg(t, "-i", testmedia.SmallMP4(t), "-c", "copy", "-metadata:s:v:0", "rotate="+strconv.Itoa(tag), rot)
+			src, err := capture.Open(rot, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			p := src.Props()
+			wantW, wantH := 560, 320
+			if tag != 180 {
+				wantW, wantH = 320, 560
+			}
+			// ffmpeg's rotate tag is the matrix's counter-clockwise angle
+			// (ffprobe: "rotation of -90.00 degrees" for rotate=270); the
+			// player turns the picture back, clockwise, by 360 minus it.
+			if p.Width != wantW || p.Height != wantH || p.Rotation != (360-tag)%360 {
+				t.Fatalf("props %dx%d rotation %d, want %dx%d rotation %d", p.Width, p.Height, p.Rotation, wantW, wantH, (360-tag)%360)
+			}
+			m := gocv.NewMat()
+			defer m.Close()
+			if _, err := src.Read(&m); err != nil {
+				t.Fatal(err)
+			}
+			want := firstFrameByFFmpeg(t, rot, wantW, wantH)
+			defer want.Close()
+			if m.Cols() != wantW || m.Rows() != wantH {
+				t.Fatalf("frame %dx%d, want %dx%d", m.Cols(), m.Rows(), wantW, wantH)
+			}
+			if psnr := testmedia.PSNR(m, want); psnr < 40 {
+				t.Fatalf("first frame differs from ffmpeg's upright picture: PSNR %.1f dB", psnr)
+			}
+			// The other quarter turn is far from it: the check can fail.
+			if tag != 180 {
+				turned := gocv.NewMat()
+				defer turned.Close()
+				gocv.Rotate(want, &turned, gocv.Rotate180Clockwise)
+				if psnr := testmedia.PSNR(m, turned); psnr > 25 {
+					t.Fatalf("the picture matches its 180° turn too (PSNR %.1f): the check cannot tell", psnr)
+				}
+			}
+		})
+	}
+}
+
+// TestFrameTimesFollowTheFile: a variable-rate file (30 fps with a stretch
+// at 10 fps) and one whose video starts 0.5 s after its audio give each
+// frame the time ffprobe gives it, on the file's clock.
+func TestFrameTimesFollowTheFile(t *testing.T) {
+	dir := t.TempDir()
+	vfr := filepath.Join(dir, "vfr.mp4")
+	// Frames 30..59 keep one in three: 10 fps for a second.
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=30", "-frames:v", "90",
+		"-vf", "select='not(between(n,30,59))+not(mod(n,3))'", "-fps_mode", "vfr",
+		"-c:v", "libx264", "-preset", "ultrafast", vfr)
+	offset := filepath.Join(dir, "offset.mp4")
+	ffmpeg(t, "-itsoffset", "0.5", "-i", testmedia.SmallMP4(t), "-i", testmedia.SmallMP4(t),
+		"-map", "0:v", "-map", "1:a", "-c", "copy", offset)
+	for _, f := range []string{vfr, offset} {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+				"frame=pts_time", "-of", "csv=p=0", f).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []time.Duration
+			for _, l := range strings.Fields(string(out)) {
+				v, err := strconv.ParseFloat(strings.Trim(l, ","), 64)
+				if err != nil {
+					t.Fatalf("ffprobe line %q", l)
+				}
+				want = append(want, time.Duration(v*float64(time.Second)))
+			}
+			src, err := capture.Open(f, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			got := readAll(t, src)
+			if len(got) != len(want) {
+				t.Fatalf("%d frames, ffprobe has %d", len(got), len(want))
+			}
+			var gaps []time.Duration
+			for i := range got {
+				if d := got[i].PTS - want[i]; d < -time.Millisecond || d > time.Millisecond {
+					t.Fatalf("frame %d at %v, ffprobe says %v", i, got[i].PTS, want[i])
+				}
+				if i > 0 {
+					gaps = append(gaps, got[i].PTS-got[i-1].PTS)
+				}
+			}
+			if filepath.Base(f) == "vfr.mp4" && (slicesMax(gaps) < 90*time.Millisecond || slicesMin(gaps) > 40*time.Millisecond) {
+				t.Fatalf("gaps %v..%v: the file is not variable-rate", slicesMin(gaps), slicesMax(gaps))
+			}
+			if filepath.Base(f) == "offset.mp4" {
+				if p := src.Props(); p.Start < 490*time.Millisecond || got[0].PTS < 490*time.Millisecond {
+					t.Fatalf("video start %v, first frame %v: want 0.5 s after the audio", p.Start, got[0].PTS)
+				}
+			}
+		})
+	}
+}
+
+func slicesMax(d []time.Duration) time.Duration {
+	m := d[0]
+	for _, v := range d {
+		m = max(m, v)
+	}
+	return m
+}
+
+func slicesMin(d []time.Duration) time.Duration {
+	m := d[0]
+	for _, v := range d {
+		m = min(m, v)
+	}
+	return m
+}
+
+// TestNetworkStream: an MPEG-TS served over HTTP from loopback opens as a
+// stream (a URL is not "no such file") and gives its frames.
+func TestNetworkStream(t *testing.T) {
+	ts := filepath.Join(t.TempDir(), "clip.ts")
+	ffmpeg(t, "-i", testmedia.SmallMP4(t), "-frames:v", "30", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", ts)
+	data, err := os.ReadFile(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "clip.ts", time.Time{}, bytes.NewReader(data))
+	}))
+	defer srv.Close()
+	src, err := capture.Open(srv.URL+"/clip.ts", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if p := src.Props(); p.Kind != capture.KindStream || p.Width != 560 || p.Height != 320 {
+		t.Fatalf("props %+v", p)
+	}
+	if n := len(readAll(t, src)); n != 30 {
+		t.Fatalf("%d frames from the stream, want 30", n)
+	}
+	// A URL nobody answers says so in one line, and is no "no such file".
+	srv.Close()
+	_, err = capture.Open(srv.URL+"/clip.ts", slog.New(slog.DiscardHandler))
+	if err == nil || strings.Contains(err.Error(), "no such file") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("closed server: %v", err)
+	}
+}
+
+// TestRetimeSkipsFramesThatShareAnOutputFrame: a 60 fps burst read for a
+// 30 fps output keeps one frame in two; the indices stay consecutive.
+func TestRetimeSkipsFramesThatShareAnOutputFrame(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "burst.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=60", "-frames:v", "60", "-c:v", "libx264", "-preset", "ultrafast", f)
+	src, err := capture.Open(f, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	r := capture.Retime(src, pipeline.Rate{Num: 30, Den: 1})
+	got := readAll(t, r)
+	if len(got) != 30 || r.Dropped != 30 {
+		t.Fatalf("%d frames kept, %d dropped; want 30 and 30", len(got), r.Dropped)
+	}
+	for i, tm := range got {
+		if tm.Index != int64(i) {
+			t.Fatalf("frame %d has index %d", i, tm.Index)
+		}
+	}
+}
