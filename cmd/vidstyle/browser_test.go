@@ -56,16 +56,35 @@ func until(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Fatalf("%s: not within %v", what, d)
 }
 
+// startChromium starts Debian's Chromium, headless, with a fresh profile
+// and the flags WebRTC on loopback needs; it is closed at the end of the
+// test.
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium is missing: scripts/setup.sh installs it")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-quic", true), chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"), chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return browser
+}
+
 // TestBrowserPreview opens the web preview in Debian's Chromium, headless:
 // the video decodes at the output size, the pixels are the style's, a
 // click switches the style for every viewer, the overlay is bare, and
 // viewers come and go independently. scripts/test.sh runs the tests in a
 // fresh network namespace, so nothing leaves loopback.
 func TestBrowserPreview(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium is missing: scripts/setup.sh installs it")
-	}
 	dir := t.TempDir()
 	// serve starts vidstyle -serve and returns its URL and a stop function.
 	serve := func(listen string) (string, func()) {
@@ -99,17 +118,7 @@ func TestBrowserPreview(t *testing.T) {
 	url, stop := serve("127.0.0.1:0")
 	defer func() { stop() }()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-quic", true), chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"), chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	browser := startChromium(t)
 	open := func(path string) (context.Context, context.CancelFunc) {
 		tab, cancel := chromedp.NewContext(browser)
 		if err := chromedp.Do(tab, chromedp.Navigate(url+path)); err != nil {
