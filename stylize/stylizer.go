@@ -10,6 +10,7 @@
 package stylize
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -245,7 +246,10 @@ func shapeString(d ort.Shape) string {
 }
 
 // openSession creates the session on the asked device. For auto it tries
-// TensorRT, then CUDA, then the CPU, and logs one line saying which and why.
+// TensorRT, then CUDA, then the CPU, and logs one line saying which and why:
+// at info level when a GPU provider was used or was there but failed, at
+// debug level when the runtime simply has none (a CPU-only ONNX Runtime:
+// nothing was asked of a GPU, and the job's own line names the device).
 func openSession(model Model, in, out string, cfg Config) (*ort.DynamicAdvancedSession, string, error) {
 	device := cfg.Device
 	if device == "" {
@@ -261,7 +265,11 @@ func openSession(model Model, in, out string, cfg Config) (*ort.DynamicAdvancedS
 		return nil, "", fmt.Errorf("%w %q: use auto, cpu, cuda or tensorrt", ErrDevice, device)
 	}
 	var skipped []string // "device unavailable: reason", devices with one reason joined
+	gpuFailed := false   // a GPU provider was there but could not run the model
 	skip := func(d, reason string) {
+		if reason != noGPUProviders {
+			gpuFailed = true
+		}
 		for i, sk := range skipped {
 			if devs, r, _ := strings.Cut(sk, " unavailable: "); r == reason {
 				skipped[i] = devs + ", " + d + " unavailable: " + r
@@ -278,7 +286,11 @@ func openSession(model Model, in, out string, cfg Config) (*ort.DynamicAdvancedS
 				if len(skipped) > 0 {
 					why = strings.Join(skipped, "; ")
 				}
-				cfg.Log.Info("device "+d, "why", why)
+				level := slog.LevelInfo
+				if d == DeviceCPU && !gpuFailed {
+					level = slog.LevelDebug
+				}
+				cfg.Log.Log(context.Background(), level, "device "+d, "why", why)
 			} else {
 				cfg.Log.Debug("device "+d, "why", "asked for")
 			}
@@ -367,6 +379,10 @@ func trySession(model Model, in, out, device string, cfg Config) (*ort.DynamicAd
 	return sess, nil
 }
 
+// noGPUProviders is the reason given when ONNX Runtime has no GPU
+// provider libraries at all.
+const noGPUProviders = "this ONNX Runtime has no GPU provider libraries beside it (scripts/setup.sh --gpu installs them)"
+
 // providerError is a GPU execution provider that could not be used.
 type providerError struct {
 	device string
@@ -381,7 +397,7 @@ func (e *providerError) Error() string {
 func (e *providerError) reason() string {
 	msg := oneLine(e.err)
 	if strings.Contains(msg, "libonnxruntime_providers_") && strings.Contains(msg, "cannot open shared object") {
-		return "this ONNX Runtime has no GPU provider libraries beside it (scripts/setup.sh --gpu installs them)"
+		return noGPUProviders
 	}
 	return msg
 }
