@@ -10,6 +10,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/pipeline"
 	"github.com/vidstyle/vidstyle/stream"
@@ -34,13 +35,18 @@ type Job struct {
 	Force bool
 	// Frames stops after this many frames (0: all).
 	Frames int64
-	// CRF is the encoder's quality (0: 18 for H.264, 32 for VP9); Preset
-	// the x264 preset (default veryfast); EncodeThreads the encoder's
-	// threads (0: ffmpeg's choice; DefaultEncodeThreads is what vidstyle
-	// uses).
-	CRF           int
+	// CRF is the encoder's quality (nil: 18 for H.264, 32 for VP9; 0 is
+	// lossless H.264), e.g. new(23); Preset the x264 preset (default
+	// veryfast); EncodeThreads the encoder's threads (0: ffmpeg's choice;
+	// DefaultEncodeThreads is what vidstyle uses).
+	CRF           *int
 	Preset        string
 	EncodeThreads int
+	// Audio is what happens to the input's audio tracks: "auto" (or "":
+	// copy what plays everywhere the output's container does, re-encode
+	// the rest), "copy" (copy every track; an error when the container
+	// cannot hold one) or "none". FORMATS.md has the rules per container.
+	Audio string
 	// Serial turns double buffering off (for measurements).
 	Serial bool
 	// OnFrame, if set, is called with the count of frames written after
@@ -55,7 +61,9 @@ type Job struct {
 type Result struct {
 	// Out is the absolute path of the written file.
 	Out string
-	// Frames is how many frames it holds.
+	// Frames is how many source frames were stylized into it (at a
+	// constant rate the file may hold more: pictures repeated to fill
+	// gaps in the source's timing).
 	Frames int64
 	// Interrupted is set when the job's context ended before the input
 	// did: the file holds the frames done until then, and its audio is
@@ -135,8 +143,12 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if absPath(job.In) == absPath(job.Out) {
 		return nil, usagef("output %s would overwrite the input", job.Out)
 	}
-	if job.Frames < 0 || job.CRF < 0 || job.EncodeThreads < 0 {
+	if job.Frames < 0 || job.CRF != nil && *job.CRF < 0 || job.EncodeThreads < 0 {
 		return nil, usagef("frames, CRF and encoder threads cannot be negative")
+	}
+	audio, err := stream.ParseAudio(job.Audio)
+	if err != nil {
+		return nil, usagef("audio %q: use auto, copy or none", job.Audio)
 	}
 	var ffmpeg string
 	if outImage {
@@ -166,6 +178,15 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		// are skipped here, gaps filled by the writer (stream.VideoConfig).
 		src = capture.Retime(src, p.Rate)
 	}
+	var tracks *media.Info
+	if p.Kind == capture.KindFile && !outImage {
+		// The other tracks come from the file itself (a network stream
+		// cannot be read twice).
+		tracks = p.Media
+		if err = stream.CheckTracks(job.Out, tracks, audio); err != nil {
+			return nil, &UsageError{err}
+		}
+	}
 	t.src = capture.Limit(src, job.Frames)
 	t.total = p.Frames
 	if job.Frames > 0 && (t.total == 0 || job.Frames < t.total) {
@@ -186,13 +207,11 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		}
 		t.out, err = stream.CreateImage(job.Out, alpha, e.log)
 	} else {
-		audio := ""
-		if p.Kind == capture.KindFile {
-			audio = p.Name
-		}
+		retime := p.Kind == capture.KindFile || p.Kind == capture.KindStream
 		t.out, err = stream.CreateVideo(stream.VideoConfig{
 			Path: job.Out, Width: p.Width, Height: p.Height, Rate: p.Rate,
-			AudioFrom: audio, CRF: job.CRF, Preset: job.Preset, Threads: job.EncodeThreads, FFmpeg: ffmpeg, Log: e.log,
+			Retime: retime, End: p.End, Input: tracks, Audio: audio, SAR: p.SAR, Color: p.Color,
+			CRF: job.CRF, Preset: job.Preset, Threads: job.EncodeThreads, FFmpeg: ffmpeg, Log: e.log,
 		})
 	}
 	if err != nil {

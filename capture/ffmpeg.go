@@ -76,6 +76,9 @@ func IsURL(spec string) bool {
 
 // openDecoded probes spec and starts ffmpeg on its main video stream.
 func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: ffmpeg not found (it decodes video files): install it, e.g. apt-get install ffmpeg", ErrInput, spec)

@@ -1,10 +1,11 @@
 // Package stream sends stylized frames out of vidstyle: video files through
-// an ffmpeg subprocess that encodes and copies the input's audio in one pass,
-// and still images through OpenCV.
+// an ffmpeg subprocess that encodes the frames and carries the input's
+// other tracks (audio, subtitles, metadata, chapters) across in one pass,
+// and still images through OpenCV. FORMATS.md says what each container
+// keeps.
 package stream
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/pipeline"
 )
 
@@ -31,62 +33,76 @@ var (
 )
 
 // VideoConfig describes a video file to write.
+//
+// The video is written at a constant rate, Rate, whatever the timing of
+// the source: frames reach ffmpeg through a raw pipe that carries no
+// timestamps, editors and players handle constant-rate files best, and the
+// rate a user sees in the source (30000/1001) is the one written. With
+// Retime, each frame goes to the output frame ("slot") its presentation
+// time falls in: a gap is filled by repeating the picture before it (the
+// encoder's copies: no frame is stylized twice), and the first picture
+// also fills the slots from 0, so that a video that starts after its audio
+// stays in sync with it.
 type VideoConfig struct {
 	// Path is the file to write; its extension picks the container
 	// (.mp4 .m4v .mov .mkv .webm).
 	Path          string
 	Width, Height int
 	Rate          pipeline.Rate
-	// AudioFrom is a file whose first audio stream goes into the output
-	// (copied when the container can hold it); "" for none.
-	AudioFrom string
-	// CRF is the encoder's constant quality (0 means the container's default).
-	CRF int
+	// Retime places frames by their PTS (see above); without it every
+	// frame is the next output frame.
+	Retime bool
+	// End is when the source's video ends, on the frames' clock: Close
+	// (not CloseEarly) holds the last picture up to it. Zero: no padding.
+	End time.Duration
+	// Input is the file whose other tracks go into the output: every audio
+	// track (by Audio), the subtitles the container holds, attachments
+	// (Matroska), the global and per-track metadata and the chapters. Nil:
+	// video only. Video streams and data tracks (timecode, GPS) are not
+	// taken from it.
+	Input *media.Info
+	// Audio is the audio policy (default AudioAuto).
+	Audio Audio
+	// SAR is the sample (pixel) aspect ratio to write; zero: none.
+	SAR media.Ratio
+	// Color is the colour description of the frames' source: the output is
+	// tagged with it, and the BGR frames are turned into YUV with the
+	// matrix and range it names, so that a decode of the output shows the
+	// colours the source showed.
+	Color media.Color
+	// CRF is the encoder's constant quality; nil: the container's default
+	// (18 for H.264, 32 for VP9). 0 is lossless for H.264 (in YUV 4:2:0).
+	CRF *int
 	// Preset is x264's speed preset (default veryfast).
 	Preset string
 	// Threads is the encoder's thread count; 0 leaves it to ffmpeg (x264:
 	// 1.5 per core).
 	Threads int
-	// FFmpeg is the ffmpeg binary (default: "ffmpeg" on PATH); ffprobe is
-	// taken from the same folder.
+	// FFmpeg is the ffmpeg binary (default: "ffmpeg" on PATH).
 	FFmpeg string
 	Log    *slog.Logger
 }
 
 // container is how one output type is encoded.
 type container struct {
-	format   string
-	video    []string
-	copyable func(codec string) bool
-	audio    []string
+	format string
+	video  []string
 }
 
 func containerFor(path string) (container, error) {
 	h264 := func(mux ...string) []string {
 		return append([]string{"-c:v", "libx264", "-pix_fmt", "yuv420p"}, mux...)
 	}
-	aac := []string{"-c:a", "aac", "-b:a", "192k"}
-	mp4Audio := func(c string) bool {
-		switch c {
-		case "aac", "mp3", "ac3", "eac3", "alac":
-			return true
-		}
-		return false
-	}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".mp4", ".m4v":
-		return container{"mp4", h264("-movflags", "+faststart"), mp4Audio, aac}, nil
+		return container{"mp4", h264("-movflags", "+faststart")}, nil
 	case ".mov":
-		return container{"mov", h264("-movflags", "+faststart"), func(c string) bool {
-			return mp4Audio(c) || strings.HasPrefix(c, "pcm_")
-		}, aac}, nil
+		return container{"mov", h264("-movflags", "+faststart")}, nil
 	case ".mkv":
-		return container{"matroska", h264(), func(string) bool { return true }, aac}, nil
+		return container{"matroska", h264()}, nil
 	case ".webm":
 		return container{"webm",
-			[]string{"-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-b:v", "0", "-deadline", "good", "-cpu-used", "4", "-row-mt", "1"},
-			func(c string) bool { return c == "opus" || c == "vorbis" },
-			[]string{"-c:a", "libopus", "-b:a", "128k"}}, nil
+			[]string{"-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-b:v", "0", "-deadline", "good", "-cpu-used", "4", "-row-mt", "1"}}, nil
 	case "":
 		return container{}, fmt.Errorf("%w %s: no file extension: use .mp4, .mkv, .mov or .webm", ErrOutput, path)
 	default:
@@ -96,7 +112,8 @@ func containerFor(path string) (container, error) {
 
 // VideoFile is a video being written by ffmpeg. Frames go to ffmpeg's stdin
 // as raw BGR; the file appears at its path only when Close succeeds (until
-// then it is a hidden temporary file beside it).
+// then it is a hidden temporary file beside it). Write, Close and Abort
+// may be called from different goroutines.
 type VideoFile struct {
 	cfg     VideoConfig
 	tmp     string
@@ -105,13 +122,21 @@ type VideoFile struct {
 	stderr  *tailBuffer
 	exited  chan struct{}
 	waitErr error
-	frames  int64
 	ffmpeg  string
 	format  string
 	audio   bool
 
 	mu     sync.Mutex
 	closed bool
+	// frames counts the source frames taken, slots the output frames
+	// written, dropped the frames that fell on a slot already written.
+	frames, slots, dropped int64
+	// last is a copy of the last picture written (Retime: it fills gaps
+	// and the end); firstPTS and lastPTS the times of the first and last
+	// frames taken.
+	last              gocv.Mat
+	hasLast           bool
+	firstPTS, lastPTS time.Duration
 }
 
 // CheckFFmpeg returns the path of the ffmpeg binary to use.
@@ -126,6 +151,18 @@ func CheckFFmpeg(bin string) (string, error) {
 	return p, nil
 }
 
+// CheckTracks says, before any work is done, whether the input's audio
+// can go into the output at path under the audio policy (AudioCopy into a
+// container that cannot hold a track is an error). It logs nothing.
+func CheckTracks(path string, in *media.Info, audio Audio) error {
+	c, err := containerFor(path)
+	if err != nil {
+		return err
+	}
+	_, err = trackArgs(c.format, strings.ToLower(filepath.Ext(path)), in, audio, slog.New(slog.DiscardHandler))
+	return err
+}
+
 // CreateVideo checks the output, starts ffmpeg and returns the writer.
 func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if cfg.Log == nil {
@@ -133,6 +170,13 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	}
 	if cfg.Preset == "" {
 		cfg.Preset = "veryfast"
+	}
+	audio, err := ParseAudio(string(cfg.Audio))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Rate.Num <= 0 || cfg.Rate.Den <= 0 {
+		return nil, fmt.Errorf("%w %s: frame rate %s", ErrOutput, cfg.Path, cfg.Rate)
 	}
 	c, err := containerFor(cfg.Path)
 	if err != nil {
@@ -142,51 +186,52 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	audio := ""
-	if cfg.AudioFrom != "" {
-		if audio, err = probeAudio(ffmpeg, cfg.AudioFrom); err != nil {
-			return nil, err
-		}
+	tracks, err := trackArgs(c.format, strings.ToLower(filepath.Ext(cfg.Path)), cfg.Input, audio, cfg.Log)
+	if err != nil {
+		return nil, err
 	}
 	tmp, err := tempBeside(cfg.Path)
 	if err != nil {
 		return nil, err
 	}
 
-	args := []string{"-hide_banner", "-loglevel", "error", "-nostats", "-y",
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostats", "-nostdin", "-y",
 		"-f", "rawvideo", "-pix_fmt", "bgr24", "-s", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height),
 		"-framerate", cfg.Rate.String(), "-i", "pipe:0"}
-	if audio != "" {
-		args = append(args, "-i", cfg.AudioFrom, "-map", "0:v:0", "-map", "1:a:0")
+	if cfg.Input != nil {
+		args = append(args, "-i", cfg.Input.Path)
 	}
+	args = append(args, "-map", "0:v:0")
+	var vf []string
 	if cfg.Width%2 != 0 || cfg.Height%2 != 0 {
 		cfg.Log.Warn(fmt.Sprintf("odd frame size %dx%d: padded to %dx%d for 4:2:0 video", cfg.Width, cfg.Height, cfg.Width+cfg.Width%2, cfg.Height+cfg.Height%2))
-		args = append(args, "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2")
+		vf = append(vf, "pad=ceil(iw/2)*2:ceil(ih/2)*2")
 	}
+	colorFilter, colorArgs := colorOptions(cfg.Color)
+	vf = append(vf, colorFilter...)
+	vf = append(vf, "format=yuv420p")
+	if cfg.SAR.Valid() {
+		vf = append(vf, fmt.Sprintf("setsar=%d/%d", cfg.SAR.Num, cfg.SAR.Den))
+	}
+	args = append(args, "-vf", strings.Join(vf, ","))
 	args = append(args, c.video...)
+	args = append(args, colorArgs...)
 	if cfg.Threads > 0 {
 		args = append(args, "-threads", fmt.Sprint(cfg.Threads))
 	}
 	if c.format == "webm" {
-		args = append(args, "-crf", fmt.Sprint(orDefault(cfg.CRF, 32)))
+		args = append(args, "-crf", fmt.Sprint(crfOr(cfg.CRF, 32)))
 	} else {
-		args = append(args, "-preset", cfg.Preset, "-crf", fmt.Sprint(orDefault(cfg.CRF, 18)))
+		args = append(args, "-preset", cfg.Preset, "-crf", fmt.Sprint(crfOr(cfg.CRF, 18)))
 	}
 	// No -shortest: ffmpeg 5.1 ends the output as soon as the audio input
 	// is read to its end, which for a short clip comes before the last
 	// frames arrive through the pipe.
-	switch {
-	case audio == "":
-	case c.copyable(audio):
-		args = append(args, "-c:a", "copy")
-	default:
-		cfg.Log.Info(fmt.Sprintf("audio %s cannot go into %s as is: re-encoding it", audio, filepath.Ext(cfg.Path)))
-		args = append(args, c.audio...)
-	}
+	args = append(args, tracks...)
 	args = append(args, "-f", c.format, tmp)
 
 	v := &VideoFile{cfg: cfg, tmp: tmp, stderr: &tailBuffer{max: 8 << 10}, exited: make(chan struct{}),
-		ffmpeg: ffmpeg, format: c.format, audio: audio != ""}
+		ffmpeg: ffmpeg, format: c.format, audio: cfg.Input != nil && audio != AudioNone && len(cfg.Input.OfType("audio")) > 0}
 	v.cmd = exec.Command(ffmpeg, args...)
 	v.cmd.Stderr = v.stderr
 	// Its own process group: the terminal's Ctrl-C reaches vidstyle only,
@@ -203,15 +248,76 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		v.waitErr = v.cmd.Wait()
 		close(v.exited)
 	}()
+	if cfg.Retime {
+		v.last = gocv.NewMat()
+	}
 	cfg.Log.Debug("ffmpeg started", "args", strings.Join(args, " "))
 	return v, nil
 }
 
-func orDefault(v, d int) int {
-	if v == 0 {
-		return d
+// crfOr is *crf, or def when crf is nil.
+func crfOr(crf *int, def int) int {
+	if crf == nil {
+		return def
 	}
-	return v
+	return *crf
+}
+
+// matrices are the YUV matrices swscale converts with, by ffmpeg's
+// colorspace name: the decoder (package capture) turns a tagged input into
+// BGR with the same one, so that encoding back with it keeps the colours.
+var matrices = map[string]string{
+	"bt709": "bt709", "smpte170m": "smpte170m", "bt470bg": "bt470", "fcc": "fcc",
+	"smpte240m": "smpte240m", "bt2020nc": "bt2020", "bt2020c": "bt2020",
+}
+
+// colorNames are the tag values ffmpeg's -color_primaries, -color_trc,
+// -colorspace and -color_range take (ffprobe writes the same names).
+var colorNames = map[string]map[string]bool{
+	"-color_primaries": set("bt709", "bt470m", "bt470bg", "smpte170m", "smpte240m", "film", "bt2020", "smpte428", "smpte431", "smpte432", "jedec-p22", "ebu3213"),
+	"-color_trc": set("bt709", "gamma22", "gamma28", "smpte170m", "smpte240m", "linear", "log100", "log316",
+		"iec61966-2-4", "bt1361e", "iec61966-2-1", "bt2020-10", "bt2020-12", "smpte2084", "smpte428", "arib-std-b67"),
+	"-colorspace":  set("bt709", "fcc", "bt470bg", "smpte170m", "smpte240m", "ycgco", "bt2020nc", "bt2020c", "smpte2085", "chroma-derived-nc", "chroma-derived-c", "ictcp"),
+	"-color_range": set("tv", "pc"),
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// colorOptions are the filter (RGB → YUV with the source's matrix and
+// range) and the output tags for a source's colour description. A matrix
+// swscale cannot make is not tagged: the frames are then converted with
+// its default (BT.601) both ways, as untagged video is.
+func colorOptions(c media.Color) (filter, tags []string) {
+	if !c.Tagged() {
+		return nil, nil
+	}
+	var scale []string
+	space := c.Space
+	if m, ok := matrices[space]; ok {
+		scale = append(scale, "out_color_matrix="+m)
+	} else {
+		space = ""
+	}
+	if c.Range == "tv" || c.Range == "pc" {
+		scale = append(scale, "out_range="+c.Range)
+	}
+	if len(scale) > 0 {
+		filter = []string{"scale=" + strings.Join(scale, ":")}
+	}
+	for _, o := range []struct{ opt, v string }{
+		{"-color_primaries", c.Primaries}, {"-color_trc", c.Transfer}, {"-colorspace", space}, {"-color_range", c.Range},
+	} {
+		if colorNames[o.opt][o.v] {
+			tags = append(tags, o.opt, o.v)
+		}
+	}
+	return filter, tags
 }
 
 // CheckVideoPath checks, before any work is done, that a video can be
@@ -259,44 +365,131 @@ func tempBeside(path string) (string, error) {
 	return f.Name(), nil
 }
 
-// WriteMat sends one BGR frame of the configured size to the encoder.
+// WriteMat sends one BGR frame of the configured size to the encoder as
+// the next output frame (no retiming).
 func (v *VideoFile) WriteMat(m *gocv.Mat) error {
-	if m.Cols() != v.cfg.Width || m.Rows() != v.cfg.Height || m.Type() != gocv.MatTypeCV8UC3 {
-		return fmt.Errorf("%w: frame %dx%d type %v, want %dx%d BGR", ErrOutput, m.Cols(), m.Rows(), m.Type(), v.cfg.Width, v.cfg.Height)
-	}
-	data, err := m.DataPtrUint8()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	data, err := v.check(m)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrOutput, err)
+		return err
 	}
-	if _, err := v.stdin.Write(data); err != nil {
-		// ffmpeg died or closed its input: its stderr says why.
-		fallback := err.Error()
-		select {
-		case <-v.exited:
-			if v.waitErr != nil {
-				fallback = v.waitErr.Error() // "signal: file size limit exceeded", …
-			}
-		case <-time.After(5 * time.Second):
-		}
-		return fmt.Errorf("%w stopped after %d frames: %s", ErrFFmpeg, v.frames, v.stderr.summary(fallback))
+	if err := v.send(data, 1); err != nil {
+		return err
 	}
 	v.frames++
 	return nil
 }
 
-// Write is the pipeline.Sink method.
-func (v *VideoFile) Write(f pipeline.Frame[*gocv.Mat]) error { return v.WriteMat(f.Image.V) }
+// Write is the pipeline.Sink method. With Retime the frame goes to the
+// slot its PTS falls in: the previous picture is repeated up to it (the
+// first frame fills the slots from 0 itself), and a frame whose slot is
+// already written is dropped (capture.Retime skips those before they are
+// stylized).
+func (v *VideoFile) Write(f pipeline.Frame[*gocv.Mat]) error {
+	if !v.cfg.Retime {
+		return v.WriteMat(f.Image.V)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	data, err := v.check(f.Image.V)
+	if err != nil {
+		return err
+	}
+	slot := v.cfg.Rate.Slot(f.PTS)
+	if v.frames == 0 {
+		v.firstPTS = f.PTS
+	}
+	switch {
+	case slot < v.slots:
+		v.dropped++
+		v.frames++
+		return nil
+	case !v.hasLast:
+		// The first picture shows from the start.
+		err = v.send(data, slot+1)
+	default:
+		if slot > v.slots {
+			last, err := v.last.DataPtrUint8()
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrOutput, err)
+			}
+			if err := v.send(last, slot-v.slots); err != nil {
+				return err
+			}
+		}
+		err = v.send(data, 1)
+	}
+	if err != nil {
+		return err
+	}
+	v.frames++
+	v.lastPTS = f.PTS
+	f.Image.V.CopyTo(&v.last) // same size every time: no allocation after the first
+	v.hasLast = true
+	return nil
+}
 
-// Frames counts the frames written so far.
-func (v *VideoFile) Frames() int64 { return v.frames }
+// check refuses a frame of another size or type and returns its bytes.
+func (v *VideoFile) check(m *gocv.Mat) ([]byte, error) {
+	if v.closed {
+		return nil, fmt.Errorf("%w %s: written after close", ErrOutput, v.cfg.Path)
+	}
+	if m.Cols() != v.cfg.Width || m.Rows() != v.cfg.Height || m.Type() != gocv.MatTypeCV8UC3 {
+		return nil, fmt.Errorf("%w: frame %dx%d type %v, want %dx%d BGR", ErrOutput, m.Cols(), m.Rows(), m.Type(), v.cfg.Width, v.cfg.Height)
+	}
+	data, err := m.DataPtrUint8()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOutput, err)
+	}
+	return data, nil
+}
 
-// Close finishes the file: ffmpeg gets end of input, writes the trailer (and
-// moves the index to the front for +faststart), and the file is renamed to
-// its path. On failure nothing is left at the path.
+// send writes one picture as n output frames.
+func (v *VideoFile) send(data []byte, n int64) error {
+	for ; n > 0; n-- {
+		if _, err := v.stdin.Write(data); err != nil {
+			// ffmpeg died or closed its input: its stderr says why.
+			fallback := err.Error()
+			select {
+			case <-v.exited:
+				if v.waitErr != nil {
+					fallback = v.waitErr.Error() // "signal: file size limit exceeded", …
+				}
+			case <-time.After(5 * time.Second):
+			}
+			return fmt.Errorf("%w stopped after %d frames: %s", ErrFFmpeg, v.slots, v.stderr.summary(fallback))
+		}
+		v.slots++
+	}
+	return nil
+}
+
+// Frames counts the source frames written so far (each Write or WriteMat
+// that succeeded).
+func (v *VideoFile) Frames() int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.frames
+}
+
+// Slots counts the frames in the output so far: the source frames, the
+// repeats that fill gaps and the end, less any dropped.
+func (v *VideoFile) Slots() int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.slots
+}
+
+// Close finishes the file: with Retime the last picture is held up to End,
+// ffmpeg gets end of input, writes the trailer (and moves the index to the
+// front for +faststart), and the file is renamed to its path. On failure
+// nothing is left at the path.
 func (v *VideoFile) Close() error { return v.close(false) }
 
 // CloseEarly finishes a file whose job was stopped before the input's end:
-// as Close, and the audio is cut where the video ends.
+// as Close, without padding to End, and the audio is cut where the video
+// ends.
 func (v *VideoFile) CloseEarly() error { return v.close(true) }
 
 func (v *VideoFile) close(early bool) error {
@@ -305,14 +498,22 @@ func (v *VideoFile) close(early bool) error {
 	if v.closed {
 		return nil
 	}
+	var padErr error
+	if !early {
+		padErr = v.padToEnd()
+	}
 	v.closed = true
+	v.freeLast()
 	v.stdin.Close()
 	<-v.exited
-	if v.waitErr != nil {
+	if v.waitErr != nil || padErr != nil {
 		os.Remove(v.tmp)
+		if v.waitErr == nil {
+			return padErr
+		}
 		return fmt.Errorf("%w failed: %s", ErrFFmpeg, v.stderr.summary(v.waitErr.Error()))
 	}
-	if v.frames == 0 {
+	if v.slots == 0 {
 		os.Remove(v.tmp)
 		return fmt.Errorf("%w %s: no frames were written", ErrOutput, v.cfg.Path)
 	}
@@ -329,14 +530,50 @@ func (v *VideoFile) close(early bool) error {
 	return nil
 }
 
-// trimAudio cuts the finished temporary file at the end of its video, by
-// copying its streams into a second file. If that fails, the file keeps its
-// whole audio track, which still plays.
+// padToEnd holds the last picture up to cfg.End. A video whose frames
+// stop far short of End (more than 2 s, and more than ten of its mean
+// frame intervals) is not padded: its file was cut, and the decoder has
+// said so.
+func (v *VideoFile) padToEnd() error {
+	if !v.cfg.Retime || !v.hasLast || v.cfg.End <= 0 {
+		return nil
+	}
+	end := v.cfg.Rate.Slot(v.cfg.End)
+	if end <= v.slots {
+		return nil
+	}
+	gap := v.cfg.End - v.lastPTS
+	var mean time.Duration
+	if v.frames > 1 {
+		mean = (v.lastPTS - v.firstPTS) / time.Duration(v.frames-1)
+	}
+	if gap > 2*time.Second && gap > 10*mean {
+		v.cfg.Log.Debug("video not held to its end: its frames stop early", "last", v.lastPTS, "end", v.cfg.End)
+		return nil
+	}
+	last, err := v.last.DataPtrUint8()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOutput, err)
+	}
+	return v.send(last, end-v.slots)
+}
+
+// freeLast frees the copy of the last picture.
+func (v *VideoFile) freeLast() {
+	if v.cfg.Retime {
+		v.last.Close()
+		v.cfg.Retime, v.hasLast = false, false
+	}
+}
+
+// trimAudio cuts the finished temporary file at the end of its video
+// (Slots at Rate), by copying its streams into a second file. If that
+// fails, the file keeps its whole audio track, which still plays.
 func (v *VideoFile) trimAudio() {
-	seconds := float64(v.frames) * float64(v.cfg.Rate.Den) / float64(v.cfg.Rate.Num)
+	end := v.cfg.Rate.Time(v.slots)
 	trimmed := v.tmp + ".trim"
 	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", v.tmp,
-		"-map", "0", "-c", "copy", "-t", fmt.Sprintf("%.6f", seconds)}
+		"-map", "0", "-c", "copy", "-t", fmt.Sprintf("%.6f", end.Seconds())}
 	if v.format == "mp4" || v.format == "mov" {
 		args = append(args, "-movflags", "+faststart")
 	}
@@ -359,8 +596,8 @@ func (v *VideoFile) Abort() {
 	select {
 	case <-v.exited:
 	default:
-		// Killed before taking the lock: a Close that is waiting for ffmpeg
-		// to finish then returns at once.
+		// Killed before taking the lock: a Write or a Close that is
+		// waiting for ffmpeg then returns at once.
 		syscall.Kill(-v.cmd.Process.Pid, syscall.SIGKILL)
 	}
 	v.mu.Lock()
@@ -369,26 +606,10 @@ func (v *VideoFile) Abort() {
 		return
 	}
 	v.closed = true
+	v.freeLast()
 	v.stdin.Close()
 	<-v.exited
 	os.Remove(v.tmp)
-}
-
-// probeAudio returns the codec of the first audio stream of path, or "".
-func probeAudio(ffmpeg, path string) (string, error) {
-	probe := filepath.Join(filepath.Dir(ffmpeg), "ffprobe")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, probe, "-v", "error", "-select_streams", "a:0",
-		"-show_entries", "stream=codec_name", "-of", "default=nw=1:nk=1", path).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("%w: ffprobe %s: %s", ErrFFmpeg, path, strings.TrimSpace(string(ee.Stderr)))
-		}
-		return "", fmt.Errorf("%w: ffprobe: %w", ErrFFmpeg, err)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -4,6 +4,9 @@
 package testmedia
 
 import (
+	"errors"
+	"io"
+	"log/slog"
 	"math"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,8 @@ import (
 	"testing"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/capture"
 )
 
 // SmallMP4 is gocv's images/small.mp4: 560x320, 30 fps, 166 frames, AAC.
@@ -23,20 +28,24 @@ func SmallMP4(t testing.TB) string {
 	return filepath.Join(strings.TrimSpace(string(out)), "images", "small.mp4")
 }
 
-// DecodeAll reads every frame of a video with OpenCV; the Mats are closed
-// when the test ends.
+// DecodeAll reads every frame of a video as vidstyle does (capture.Open:
+// ffmpeg, upright, the file's own colour matrix); the Mats are closed when
+// the test ends.
 func DecodeAll(t testing.TB, path string) []gocv.Mat {
 	t.Helper()
-	vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
+	src, err := capture.Open(path, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer vc.Close()
+	defer src.Close()
 	var frames []gocv.Mat
-	for {
+	for range 1 << 20 {
 		m := gocv.NewMat()
-		if !vc.Read(&m) || m.Empty() {
+		if _, err := src.Read(&m); err != nil {
 			m.Close()
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
 			break
 		}
 		frames = append(frames, m)

@@ -84,6 +84,7 @@ type options struct {
 	frames      int64
 	crf         int
 	preset      string
+	audio       string
 	serial      bool
 	preload     bool
 	live        bool
@@ -153,7 +154,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.size, "size", "", "processing size WxH, e.g. 640x360 (output keeps the input size)")
 	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
 	fs.Int64Var(&o.frames, "frames", 0, "stop after this many frames (0: all)")
-	fs.IntVar(&o.crf, "crf", 0, "encoder quality, lower is better (default 18 for H.264, 32 for VP9)")
+	fs.IntVar(&o.crf, "crf", -1, "encoder quality, lower is better, 0 is lossless (-1: 18 for H.264, 32 for VP9)")
+	fs.StringVar(&o.audio, "audio", "auto", "audio tracks: auto (copy what plays everywhere the output type does, re-encode the rest), copy (copy every track), none")
 	fs.StringVar(&o.preset, "preset", "veryfast", "x264 speed preset")
 	fs.IntVar(&o.encThreads, "encode-threads", vidstyle.DefaultEncodeThreads(), "video encoder threads (0: ffmpeg's choice)")
 	fs.BoolVar(&o.serial, "serial", false, "turn double buffering off (for benchmarks)")
@@ -360,8 +362,8 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 		return vidstyle.Size{}, errors.New("-max-viewers must be at least 1")
 	case set["size"] && set["scale"]:
 		return vidstyle.Size{}, errors.New("give -size or -scale, not both")
-	case o.threads < 0 || o.interOp < 0 || o.encThreads < 0 || o.frames < 0 || o.crf < 0:
-		return vidstyle.Size{}, errors.New("-threads, -interop, -encode-threads, -frames and -crf cannot be negative")
+	case o.threads < 0 || o.interOp < 0 || o.encThreads < 0 || o.frames < 0 || o.crf < -1:
+		return vidstyle.Size{}, errors.New("-threads, -interop, -encode-threads, -frames and -crf cannot be negative (-crf -1 is the default)")
 	case o.statsPeriod <= 0:
 		return vidstyle.Size{}, errors.New("-stats-period must be positive")
 	}

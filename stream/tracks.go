@@ -1,0 +1,262 @@
+package stream
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/vidstyle/vidstyle/media"
+)
+
+// Audio is what happens to the input's audio tracks (-audio).
+type Audio string
+
+// The audio policies.
+const (
+	// AudioAuto (also "") copies each track that plays everywhere the
+	// output container is played (browsers included) and re-encodes the
+	// rest: AAC for .mp4 .m4v .mov, Opus for .webm; .mkv copies all.
+	AudioAuto Audio = "auto"
+	// AudioCopy copies every track the container can hold at all, and is
+	// an error when it cannot hold one.
+	AudioCopy Audio = "copy"
+	// AudioNone writes no audio.
+	AudioNone Audio = "none"
+)
+
+// ParseAudio reads an -audio value: auto (or ""), copy or none.
+func ParseAudio(s string) (Audio, error) {
+	switch a := Audio(strings.ToLower(strings.TrimSpace(s))); a {
+	case "", AudioAuto:
+		return AudioAuto, nil
+	case AudioCopy, AudioNone:
+		return a, nil
+	}
+	return "", fmt.Errorf("%w: audio %q: use auto, copy or none", ErrOutput, s)
+}
+
+// textSubtitles are the subtitle codecs ffmpeg decodes to text, which it
+// can then encode as any text subtitle format.
+var textSubtitles = map[string]bool{
+	"subrip": true, "srt": true, "ass": true, "ssa": true, "webvtt": true, "mov_text": true,
+	"text": true, "microdvd": true, "subviewer": true, "subviewer1": true, "sami": true,
+	"realtext": true, "jacosub": true, "mpl2": true, "pjs": true, "vplayer": true, "stl": true,
+}
+
+// trackRules is what one container does with the input's other tracks.
+type trackRules struct {
+	// name is how messages call the container ("MP4").
+	name string
+	// holds: a copy of this audio codec goes into the container (measured
+	// with ffmpeg 5.1; "experimental" ones excluded).
+	holds func(codec string) bool
+	// plays: copied by AudioAuto (plays wherever the container does).
+	plays func(codec string) bool
+	// encoder is the audio a track is re-encoded to, named for messages.
+	encoder string
+	// encode gives the codec options for output audio track n.
+	encode func(n, channels int) []string
+	// subtitle is the codec a subtitle track is written with ("copy", a
+	// text encoder), or "" when the container cannot hold it.
+	subtitle func(codec string) string
+	// subtitleNote says, after "dropped", what this container holds.
+	subtitleNote string
+	// attachments: fonts and the like are copied (Matroska).
+	attachments bool
+	// titleTag is the stream tag a track's title goes in.
+	titleTag string
+}
+
+func aacEncode(n, channels int) []string {
+	return []string{fmt.Sprintf("-c:a:%d", n), "aac", fmt.Sprintf("-b:a:%d", n), audioBitrate(channels, 192)}
+}
+
+func opusEncode(n, channels int) []string {
+	return []string{fmt.Sprintf("-c:a:%d", n), "libopus", fmt.Sprintf("-b:a:%d", n), audioBitrate(channels, 128)}
+}
+
+// audioBitrate is the stereo rate (kbit/s) for up to two channels, plus
+// a third of it for each channel above two (5.1 AAC: 192k + 4·64k).
+func audioBitrate(channels, stereo int) string {
+	if channels <= 2 {
+		return fmt.Sprintf("%dk", stereo)
+	}
+	return fmt.Sprintf("%dk", stereo+(channels-2)*stereo/3)
+}
+
+func rulesFor(format string) trackRules {
+	mp4Holds := map[string]bool{"aac": true, "mp3": true, "mp2": true, "ac3": true, "eac3": true, "dts": true, "alac": true, "opus": true, "vorbis": true}
+	browser := func(c string) bool { return c == "aac" || c == "mp3" }
+	movText := func(c string) string {
+		switch {
+		case c == "mov_text":
+			return "copy"
+		case textSubtitles[c]:
+			return "mov_text"
+		}
+		return ""
+	}
+	switch format {
+	case "mp4":
+		return trackRules{name: "MP4", holds: func(c string) bool { return mp4Holds[c] }, plays: browser,
+			encoder: "AAC", encode: aacEncode, subtitle: movText,
+			subtitleNote: "MP4 holds text subtitles only (as mov_text); .mkv keeps them", titleTag: "handler_name"}
+	case "mov":
+		return trackRules{name: "MOV", holds: func(c string) bool {
+			return c != "opus" && mp4Holds[c] || strings.HasPrefix(c, "pcm_")
+		}, plays: browser, encoder: "AAC", encode: aacEncode, subtitle: movText,
+			subtitleNote: "MOV holds text subtitles only (as mov_text); .mkv keeps them", titleTag: "handler_name"}
+	case "webm":
+		vorbisOpus := func(c string) bool { return c == "opus" || c == "vorbis" }
+		return trackRules{name: "WebM", holds: vorbisOpus, plays: vorbisOpus, encoder: "Opus", encode: opusEncode,
+			subtitle: func(c string) string {
+				switch {
+				case c == "webvtt":
+					return "copy"
+				case textSubtitles[c]:
+					return "webvtt"
+				}
+				return ""
+			},
+			subtitleNote: "WebM holds WebVTT subtitles only (text ones are converted); .mkv keeps them", titleTag: "title"}
+	default: // matroska
+		all := func(string) bool { return true }
+		return trackRules{name: "MKV", holds: all, plays: all, encoder: "AAC", encode: aacEncode,
+			subtitle: func(c string) string {
+				switch {
+				case c == "subrip" || c == "ass" || c == "ssa" || c == "webvtt" ||
+					c == "dvd_subtitle" || c == "hdmv_pgs_subtitle" || c == "dvb_subtitle":
+					return "copy"
+				case textSubtitles[c]:
+					return "srt"
+				}
+				return ""
+			},
+			subtitleNote: "Matroska takes text, DVD, DVB and Blu-ray subtitles", attachments: true, titleTag: "title"}
+	}
+}
+
+// codecLabel names an audio codec as people know it.
+func codecLabel(c string) string {
+	if strings.HasPrefix(c, "pcm_") {
+		return "PCM"
+	}
+	switch c {
+	case "ac3":
+		return "AC-3"
+	case "eac3":
+		return "E-AC-3"
+	case "dts":
+		return "DTS"
+	case "truehd":
+		return "TrueHD"
+	case "flac":
+		return "FLAC"
+	case "alac":
+		return "ALAC"
+	case "vorbis":
+		return "Vorbis"
+	case "opus":
+		return "Opus"
+	case "mp2":
+		return "MP2"
+	case "mp3":
+		return "MP3"
+	case "aac":
+		return "AAC"
+	}
+	return c
+}
+
+// trackArgs are the ffmpeg options that take the input's other tracks
+// (input 1) into the output: maps, codecs, per-stream tags, global
+// metadata and chapters. Messages (one info line per re-encoded audio
+// track, one warning for every subtitle track dropped) go to log; an
+// audio track that AudioCopy cannot put in the container is an error.
+func trackArgs(format, ext string, in *media.Info, audio Audio, log *slog.Logger) ([]string, error) {
+	if in == nil {
+		return nil, nil
+	}
+	r := rulesFor(format)
+	args := []string{"-map_metadata", "1", "-map_chapters", "1"}
+	// The video's own tags (language, title); not its rotation: frames
+	// come upright.
+	if v := in.Video(); v != nil {
+		args = append(args, streamTags("v", 0, v.Tags, r.titleTag)...)
+	}
+	var codecs, tags []string
+	na := 0
+	if audio != AudioNone {
+		for i, s := range in.OfType("audio") {
+			c := s.Codec
+			switch {
+			case r.plays(c) || audio == AudioCopy && r.holds(c):
+				codecs = append(codecs, fmt.Sprintf("-c:a:%d", na), "copy")
+			case audio == AudioCopy:
+				return nil, fmt.Errorf("%w: -audio copy: %s cannot hold audio track %d (%s): use .mkv, or -audio auto to re-encode it to %s", ErrOutput, ext, i+1, c, r.encoder)
+			default:
+				why := fmt.Sprintf("%s cannot hold %s", r.name, codecLabel(c))
+				if r.holds(c) {
+					why = fmt.Sprintf("browsers play %s in %s silent; -audio copy keeps it", codecLabel(c), r.name)
+				} else if format != "matroska" {
+					why += "; .mkv keeps it"
+				}
+				log.Info(fmt.Sprintf("audio track %d (%s) re-encoded to %s: %s", i+1, c, r.encoder, why))
+				codecs = append(codecs, r.encode(na, s.Channels)...)
+			}
+			args = append(args, "-map", fmt.Sprintf("1:%d", s.Index))
+			tags = append(tags, streamTags("a", na, s.Tags, r.titleTag)...)
+			na++
+		}
+	}
+	ns := 0
+	var dropped []string
+	for i, s := range in.OfType("subtitle") {
+		to := r.subtitle(s.Codec)
+		if to == "" {
+			dropped = append(dropped, fmt.Sprintf("%d (%s)", i+1, s.Codec))
+			continue
+		}
+		args = append(args, "-map", fmt.Sprintf("1:%d", s.Index))
+		codecs = append(codecs, fmt.Sprintf("-c:s:%d", ns), to)
+		tags = append(tags, streamTags("s", ns, s.Tags, r.titleTag)...)
+		ns++
+	}
+	if len(dropped) > 0 {
+		what := "subtitle track " + dropped[0]
+		if len(dropped) > 1 {
+			what = "subtitle tracks " + strings.Join(dropped, ", ")
+		}
+		log.Warn(fmt.Sprintf("%s dropped: %s", what, r.subtitleNote))
+	}
+	if r.attachments {
+		nt := 0
+		for _, s := range in.Streams {
+			if s.Type == "attachment" {
+				args = append(args, "-map", fmt.Sprintf("1:%d", s.Index))
+				nt++
+			}
+		}
+		if nt > 0 {
+			codecs = append(codecs, "-c:t", "copy")
+		}
+	}
+	// Data tracks (timecode, GPS) are not mapped: nothing plays them.
+	args = append(args, codecs...)
+	return append(args, tags...), nil
+}
+
+// streamTags sets an output stream's language and title explicitly (the
+// rest of its tags ffmpeg copies by itself). MP4 keeps a track's title as
+// its handler name.
+func streamTags(kind string, n int, tags map[string]string, titleTag string) []string {
+	var out []string
+	spec := fmt.Sprintf("-metadata:s:%s:%d", kind, n)
+	if l := tags["language"]; l != "" {
+		out = append(out, spec, "language="+l)
+	}
+	if t := tags["title"]; t != "" {
+		out = append(out, spec, titleTag+"="+t)
+	}
+	return out
+}

@@ -1,0 +1,447 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/media"
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+// makeMedia runs ffmpeg to make a test input.
+func makeMedia(t *testing.T, args ...string) {
+	t.Helper()
+	args = append([]string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y"}, args...)
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func probe(t *testing.T, path string) *media.Info {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	in, err := media.Probe(ctx, "", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// chapters counts the chapters ffprobe finds in a file.
+func chapters(t *testing.T, path string) int {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_chapters", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(strings.Fields(string(out)))
+}
+
+// grey is a solid BGR frame of one level.
+func grey(w, h int, level uint8) gocv.Mat {
+	return gocv.NewMatWithSizeFromScalar(gocv.NewScalar(float64(level), float64(level), float64(level), 0), h, w, gocv.MatTypeCV8UC3)
+}
+
+// writeTimed writes solid frames (frame i at level levels[i]) with the
+// given times through Write, then closes the file (early: CloseEarly).
+func writeTimed(t *testing.T, cfg VideoConfig, pts []time.Duration, levels []uint8, early bool) *VideoFile {
+	t.Helper()
+	v, err := CreateVideo(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Abort()
+	for i, p := range pts {
+		m := grey(cfg.Width, cfg.Height, levels[i])
+		err := v.Write(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{Index: int64(i), PTS: p}, Image: &pipeline.Ref[*gocv.Mat]{V: &m}})
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeFn := v.Close
+	if early {
+		closeFn = v.CloseEarly
+	}
+	if err := closeFn(); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// levels decodes a video and returns each frame's centre pixel (green).
+func levels(t *testing.T, path string, w, h int) []int {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "bgr24", "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := w * h * 3
+	var got []int
+	for off := 0; off+size <= len(out); off += size {
+		got = append(got, int(out[off+(h/2*w+w/2)*3+1]))
+	}
+	return got
+}
+
+// TestRetimePlacesFramesBySlot: frames go where their PTS falls at the
+// output rate. The first picture fills the slots from 0 (a video that
+// starts late), a gap repeats the picture before it, a frame on a slot
+// already written is dropped, Close holds the last picture up to End and
+// CloseEarly does not.
+func TestRetimePlacesFramesBySlot(t *testing.T) {
+	ms := time.Millisecond
+	pts := []time.Duration{300 * ms, 400 * ms, 800 * ms, 820 * ms, 1000 * ms}
+	lv := []uint8{40, 80, 120, 160, 200}
+	// Slots at 10 fps: 3, 4, 8, 8 (dropped), 10; End 1.5 s = slot 15.
+	want := []int{40, 40, 40, 40, 80, 80, 80, 80, 120, 120, 200, 200, 200, 200, 200}
+	for _, early := range []bool{false, true} {
+		t.Run(fmt.Sprintf("early=%v", early), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "o.mp4")
+			cfg := VideoConfig{Path: path, Width: 64, Height: 48, Rate: pipeline.Rate{Num: 10, Den: 1}, Retime: true, End: 1500 * ms}
+			v := writeTimed(t, cfg, pts, lv, early)
+			w := want
+			if early {
+				w = want[:11]
+			}
+			if v.Frames() != 5 || v.Slots() != int64(len(w)) || v.dropped != 1 {
+				t.Errorf("Frames %d Slots %d dropped %d, want 5 %d 1", v.Frames(), v.Slots(), v.dropped, len(w))
+			}
+			got := levels(t, path, 64, 48)
+			if len(got) != len(w) {
+				t.Fatalf("%d frames in the file, want %d: %v", len(got), len(w), got)
+			}
+			for i := range w {
+				if d := got[i] - w[i]; d < -6 || d > 6 {
+					t.Fatalf("frame %d shows level %d, want %d (all: %v)", i, got[i], w[i], got)
+				}
+			}
+			if s := probe(t, path).Video(); s.RFrameRate != (media.Ratio{Num: 10, Den: 1}) || s.Frames != int64(len(w)) {
+				t.Errorf("ffprobe: rate %v, %d frames", s.RFrameRate, s.Frames)
+			}
+		})
+	}
+}
+
+// TestRetimeNoPaddingWhenFramesStopFarShort: a file whose frames stop
+// long before the end it declares (cut off) is not padded with a frozen
+// picture up to it.
+func TestRetimeNoPaddingWhenFramesStopFarShort(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.mkv")
+	r := pipeline.Rate{Num: 30, Den: 1}
+	pts := []time.Duration{r.Time(0), r.Time(1), r.Time(2)}
+	v := writeTimed(t, VideoConfig{Path: path, Width: 32, Height: 32, Rate: r, Retime: true, End: time.Minute}, pts, []uint8{10, 20, 30}, false)
+	if v.Slots() != 3 {
+		t.Errorf("%d output frames, want 3", v.Slots())
+	}
+}
+
+// TestExactRateWritten: the written stream has exactly the source's
+// rate, as ffprobe reports both its base and its average rate.
+func TestExactRateWritten(t *testing.T) {
+	for _, c := range []struct {
+		ext  string
+		rate pipeline.Rate
+	}{{".mp4", pipeline.Rate{Num: 30000, Den: 1001}}, {".mkv", pipeline.Rate{Num: 30000, Den: 1001}}, {".mp4", pipeline.Rate{Num: 107, Den: 4}}, {".mov", pipeline.Rate{Num: 24000, Den: 1001}}} {
+		t.Run(c.ext+" "+c.rate.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "o"+c.ext)
+			var pts []time.Duration
+			var lv []uint8
+			for i := range 30 {
+				pts = append(pts, c.rate.Time(int64(i)))
+				lv = append(lv, uint8(i*8))
+			}
+			writeTimed(t, VideoConfig{Path: path, Width: 64, Height: 36, Rate: c.rate, Retime: true}, pts, lv, false)
+			s := probe(t, path).Video()
+			want := media.Ratio{Num: c.rate.Num, Den: c.rate.Den}
+			if s.RFrameRate != want || s.AvgFrameRate != want {
+				t.Errorf("r_frame_rate %v, avg_frame_rate %v, want %v", s.RFrameRate, s.AvgFrameRate, want)
+			}
+		})
+	}
+}
+
+// tracksSource makes a 2 s MKV with two audio tracks (AAC English, AC-3
+// French titled "Commentary"), an ASS subtitle track (German), a title
+// and two chapters; its audio lasts 4 s.
+func tracksSource(t *testing.T, dir string) *media.Info {
+	t.Helper()
+	srt := filepath.Join(dir, "s.srt")
+	meta := filepath.Join(dir, "meta.txt")
+	os.WriteFile(srt, []byte("1\n00:00:00,100 --> 00:00:00,800\nHello\n\n2\n00:00:01,000 --> 00:00:01,500\nWorld\n"), 0o644)
+	os.WriteFile(meta, []byte(";FFMETADATA1\ntitle=My Title\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=One\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Two\n"), 0o644)
+	src := filepath.Join(dir, "src.mkv")
+	makeMedia(t, "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:d=2", "-f", "lavfi", "-i", "sine=d=4:f=440",
+		"-f", "lavfi", "-i", "sine=d=4:f=880", "-i", srt, "-i", meta,
+		"-map", "0", "-map", "1", "-map", "2", "-map", "3", "-map_metadata", "4", "-map_chapters", "4",
+		"-c:v", "libx264", "-preset", "ultrafast", "-c:a:0", "aac", "-c:a:1", "ac3", "-ac:a:1", "2", "-c:s", "ass",
+		"-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra", "-metadata:s:a:1", "title=Commentary",
+		"-metadata:s:s:0", "language=deu", src)
+	return probe(t, src)
+}
+
+// TestTracksCarriedAcross: every audio and subtitle track, the title,
+// the languages, a track's title and the chapters reach the output as the
+// container allows, by the audio policy: MKV keeps everything as it is;
+// MP4 re-encodes AC-3 to AAC (auto, with one line saying so) or keeps it
+// (copy), converts the subtitles to mov_text, and -audio none drops only
+// the audio; WebM gets Opus and WebVTT.
+func TestTracksCarriedAcross(t *testing.T) {
+	dir := t.TempDir()
+	in := tracksSource(t, dir)
+	const reencoded = "audio track 2 (ac3) re-encoded to AAC: browsers play AC-3 in MP4 silent; -audio copy keeps it"
+	for _, c := range []struct {
+		out         string
+		audio       Audio
+		audioCodecs []string
+		subCodec    string
+		commentary  string // the tag "Commentary" is in
+		log         string
+	}{
+		{"o.mkv", AudioAuto, []string{"aac", "ac3"}, "ass", "title", ""},
+		{"o.mp4", AudioAuto, []string{"aac", "aac"}, "mov_text", "handler_name", reencoded},
+		{"c.mp4", AudioCopy, []string{"aac", "ac3"}, "mov_text", "handler_name", ""},
+		{"n.mp4", AudioNone, nil, "mov_text", "", ""},
+		{"o.webm", AudioAuto, []string{"opus", "opus"}, "webvtt", "title", "audio track 1 (aac) re-encoded to Opus: WebM cannot hold AAC; .mkv keeps it"},
+	} {
+		t.Run(c.out+" "+string(c.audio), func(t *testing.T) {
+			var log bytes.Buffer
+			path := filepath.Join(dir, c.out)
+			pts := []time.Duration{0, 40 * time.Millisecond, 80 * time.Millisecond}
+			writeTimed(t, VideoConfig{Path: path, Width: 160, Height: 90, Rate: pipeline.Rate{Num: 25, Den: 1}, Retime: true,
+				Input: in, Audio: c.audio, Log: slog.New(slog.NewTextHandler(&log, nil))}, pts, []uint8{50, 100, 150}, false)
+			out := probe(t, path)
+			var codecs []string
+			for _, s := range out.OfType("audio") {
+				codecs = append(codecs, s.Codec)
+			}
+			if !slices.Equal(codecs, c.audioCodecs) {
+				t.Errorf("audio tracks %v, want %v", codecs, c.audioCodecs)
+			}
+			subs := out.OfType("subtitle")
+			if len(subs) != 1 || subs[0].Codec != c.subCodec || subs[0].Tags["language"] != "deu" {
+				t.Errorf("subtitles %+v, want one %s in German", subs, c.subCodec)
+			}
+			if a := out.OfType("audio"); len(a) == 2 {
+				if a[0].Tags["language"] != "eng" || a[1].Tags["language"] != "fra" || a[1].Tags[c.commentary] != "Commentary" {
+					t.Errorf("audio tags %v / %v", a[0].Tags, a[1].Tags)
+				}
+			}
+			if title := out.Tags["title"]; title != "My Title" {
+				t.Errorf("title %q", title)
+			}
+			if n := chapters(t, path); n != 2 {
+				t.Errorf("%d chapters, want 2", n)
+			}
+			if len(out.OfType("video")) != 1 {
+				t.Errorf("video streams: %d", len(out.OfType("video")))
+			}
+			if c.log != "" && !strings.Contains(log.String(), c.log) {
+				t.Errorf("log %q does not say %q", log.String(), c.log)
+			}
+			if c.log == "" && strings.Contains(log.String(), "re-encoded") {
+				t.Errorf("log: %s", log.String())
+			}
+		})
+	}
+}
+
+// TestCloseEarlyCutsAudio: a job stopped early (-frames, Ctrl-C) ends its
+// audio where its video ends, to within a frame (plus the audio's own
+// packet size), and keeps its other tracks.
+func TestCloseEarlyCutsAudio(t *testing.T) {
+	dir := t.TempDir()
+	in := tracksSource(t, dir) // 2 s of video, 4 s of audio
+	r := pipeline.Rate{Num: 25, Den: 1}
+	var pts []time.Duration
+	var lv []uint8
+	for i := range 12 {
+		pts = append(pts, r.Time(int64(i)))
+		lv = append(lv, uint8(20*i))
+	}
+	path := filepath.Join(dir, "o.mp4")
+	writeTimed(t, VideoConfig{Path: path, Width: 160, Height: 90, Rate: r, Retime: true, End: 2 * time.Second, Input: in}, pts, lv, true)
+	out := probe(t, path)
+	video := out.Video().Duration
+	if video != 480*time.Millisecond {
+		t.Errorf("video lasts %v, want 480ms", video)
+	}
+	for _, a := range out.OfType("audio") {
+		if d := a.Duration - video; d < -40*time.Millisecond || d > 40*time.Millisecond+24*time.Millisecond {
+			t.Errorf("audio track %d lasts %v, video %v", a.Index, a.Duration, video)
+		}
+	}
+	if len(out.OfType("audio")) != 2 || len(out.OfType("subtitle")) != 1 {
+		t.Errorf("tracks after the cut: %d audio, %d subtitle", len(out.OfType("audio")), len(out.OfType("subtitle")))
+	}
+}
+
+// TestTrackRules: what each container does with tracks vidstyle cannot
+// make with ffmpeg here (bitmap subtitles, TrueHD, PCM), from a made-up
+// description: which tracks are mapped, with which codec, what is said.
+func TestTrackRules(t *testing.T) {
+	in := &media.Info{Path: "in.mkv", Streams: []media.Stream{
+		{Index: 0, Type: "video", Codec: "h264", Default: true},
+		{Index: 1, Type: "audio", Codec: "truehd", Channels: 8},
+		{Index: 2, Type: "audio", Codec: "pcm_s16le", Channels: 2},
+		{Index: 3, Type: "subtitle", Codec: "hdmv_pgs_subtitle"},
+		{Index: 4, Type: "subtitle", Codec: "subrip"},
+		{Index: 5, Type: "subtitle", Codec: "dvd_subtitle"},
+		{Index: 6, Type: "data", Codec: "bin_data"},
+		{Index: 7, Type: "attachment", Codec: "ttf"},
+	}}
+	for _, c := range []struct {
+		format string
+		audio  Audio
+		want   string // the options, space-joined (tags and metadata left out)
+		log    []string
+		err    string
+	}{
+		{"matroska", AudioAuto, "-map 1:1 -map 1:2 -map 1:3 -map 1:4 -map 1:5 -map 1:7 -c:a:0 copy -c:a:1 copy -c:s:0 copy -c:s:1 copy -c:s:2 copy -c:t copy", nil, ""},
+		{"mp4", AudioAuto, "-map 1:1 -map 1:2 -map 1:4 -c:a:0 aac -b:a:0 576k -c:a:1 aac -b:a:1 192k -c:s:0 mov_text",
+			[]string{"audio track 1 (truehd) re-encoded to AAC: MP4 cannot hold TrueHD; .mkv keeps it",
+				"audio track 2 (pcm_s16le) re-encoded to AAC: MP4 cannot hold PCM; .mkv keeps it",
+				"subtitle tracks 1 (hdmv_pgs_subtitle), 3 (dvd_subtitle) dropped: MP4 holds text subtitles only (as mov_text); .mkv keeps them"}, ""},
+		{"mov", AudioCopy, "", nil, "-audio copy: .mov cannot hold audio track 1 (truehd)"},
+		{"mp4", AudioNone, "-map 1:4 -c:s:0 mov_text", []string{"subtitle tracks 1 (hdmv_pgs_subtitle), 3 (dvd_subtitle) dropped"}, ""},
+		{"webm", AudioAuto, "-map 1:1 -map 1:2 -map 1:4 -c:a:0 libopus -b:a:0 384k -c:a:1 libopus -b:a:1 128k -c:s:0 webvtt", nil, ""},
+	} {
+		var log bytes.Buffer
+		ext := map[string]string{"matroska": ".mkv", "mp4": ".mp4", "mov": ".mov", "webm": ".webm"}[c.format]
+		args, err := trackArgs(c.format, ext, in, c.audio, slog.New(slog.NewTextHandler(&log, nil)))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s %s: err %v, want %q", c.format, c.audio, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s %s: %v", c.format, c.audio, err)
+			continue
+		}
+		var kept []string
+		for i := 0; i < len(args); i += 2 {
+			if o := args[i]; !strings.HasPrefix(o, "-metadata") && !strings.HasPrefix(o, "-map_") {
+				kept = append(kept, o, args[i+1])
+			}
+		}
+		if got := strings.Join(kept, " "); got != c.want {
+			t.Errorf("%s %s:\n got %s\nwant %s", c.format, c.audio, got, c.want)
+		}
+		for _, l := range c.log {
+			if !strings.Contains(log.String(), l) {
+				t.Errorf("%s %s: log %q does not say %q", c.format, c.audio, log.String(), l)
+			}
+		}
+		if n := strings.Count(log.String(), "dropped"); n > 1 {
+			t.Errorf("%s: %d warnings about dropped tracks, want one line", c.format, n)
+		}
+	}
+}
+
+// TestSampleAspectKept: a 720×576 picture with 16:15 pixels is written
+// with that sample aspect, so players show it 4:3.
+func TestSampleAspectKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.mp4")
+	writeTimed(t, VideoConfig{Path: path, Width: 720, Height: 576, Rate: pipeline.Rate{Num: 25, Den: 1}, SAR: media.Ratio{Num: 16, Den: 15}},
+		[]time.Duration{0, 40 * time.Millisecond}, []uint8{30, 60}, false)
+	s := probe(t, path).Video()
+	if s.SAR != (media.Ratio{Num: 16, Den: 15}) || s.DAR != (media.Ratio{Num: 4, Den: 3}) {
+		t.Errorf("sample aspect %v, display aspect %v; want 16/15, 4/3", s.SAR, s.DAR)
+	}
+}
+
+// TestBT709KeptAndColoursRoundTrip: a BT.709 input decoded to BGR as the
+// decoder does (by its tags) and written back is tagged BT.709, and a
+// saturated colour decodes to within a few levels of the input's (the
+// default BT.601 conversion would shift it by 18).
+func TestBT709KeptAndColoursRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in.mp4")
+	makeMedia(t, "-f", "lavfi", "-i", "color=c=0xFF2010:size=160x90:rate=25", "-frames:v", "3",
+		"-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p", "-c:v", "libx264", "-crf", "0",
+		"-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv", src)
+	in := probe(t, src).Video()
+	decoded, err := exec.Command("ffmpeg", "-v", "error", "-i", src, "-f", "rawvideo", "-pix_fmt", "bgr24", "-").Output()
+	if err != nil || len(decoded) < 160*90*3 {
+		t.Fatalf("decode: %v", err)
+	}
+	path := filepath.Join(dir, "o.mkv")
+	v, err := CreateVideo(VideoConfig{Path: path, Width: 160, Height: 90, Rate: pipeline.Rate{Num: 25, Den: 1}, Color: in.Color, CRF: new(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Abort()
+	frame, err := gocv.NewMatFromBytes(90, 160, gocv.MatTypeCV8UC3, decoded[:160*90*3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frame.Close()
+	for range 3 {
+		if err := v.WriteMat(&frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := probe(t, path).Video()
+	if want := (media.Color{Range: "tv", Space: "bt709", Transfer: "bt709", Primaries: "bt709"}); out.Color != want {
+		t.Errorf("colour tags %+v, want %+v", out.Color, want)
+	}
+	again, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "bgr24", "-").Output()
+	if err != nil || len(again) < 160*90*3 {
+		t.Fatalf("decode output: %v", err)
+	}
+	at := (45*160 + 80) * 3
+	for c := range 3 {
+		if d := math.Abs(float64(again[at+c]) - float64(decoded[at+c])); d > 4 {
+			t.Errorf("channel %d: %d after the round trip, %d before", c, again[at+c], decoded[at+c])
+		}
+	}
+}
+
+// TestCRFDefaultAndLossless: no CRF is the container's default, and 0 is
+// passed on (lossless H.264), not taken as "default".
+func TestCRFDefaultAndLossless(t *testing.T) {
+	for _, c := range []struct {
+		ext  string
+		crf  *int
+		want string
+	}{{".mp4", nil, "18"}, {".mp4", new(0), "0"}, {".webm", nil, "32"}, {".mkv", new(23), "23"}} {
+		v, err := CreateVideo(VideoConfig{Path: filepath.Join(t.TempDir(), "o"+c.ext), Width: 32, Height: 32, Rate: pipeline.Rate{Num: 25, Den: 1}, CRF: c.crf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := v.cmd.Args
+		v.Abort()
+		i := slices.Index(args, "-crf")
+		if i < 0 || args[i+1] != c.want {
+			t.Errorf("%s %v: ffmpeg %v, want -crf %s", c.ext, c.crf, args, c.want)
+		}
+	}
+}
+
+func TestParseAudio(t *testing.T) {
+	for in, want := range map[string]Audio{"": AudioAuto, "auto": AudioAuto, "COPY": AudioCopy, "none": AudioNone} {
+		if got, err := ParseAudio(in); err != nil || got != want {
+			t.Errorf("%q: %q %v", in, got, err)
+		}
+	}
+	if _, err := ParseAudio("aac"); err == nil {
+		t.Error("aac accepted")
+	}
+}
