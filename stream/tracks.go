@@ -3,6 +3,7 @@ package stream
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/vidstyle/vidstyle/media"
@@ -173,11 +174,12 @@ func codecLabel(c string) string {
 // metadata and chapters. Messages (one info line per re-encoded audio
 // track, one warning for every subtitle track dropped) go to log; an
 // audio track that AudioCopy cannot put in the container is an error.
-func trackArgs(format, ext string, in *media.Info, audio Audio, log *slog.Logger) ([]string, error) {
+func trackArgs(format, path string, in *media.Info, audio Audio, log *slog.Logger) ([]string, error) {
 	if in == nil {
 		return nil, nil
 	}
 	r := rulesFor(format)
+	ext := strings.ToLower(filepath.Ext(path))
 	args := []string{"-map_metadata", "1", "-map_chapters", "1"}
 	// The video's own tags (language, title); not its rotation: frames
 	// come upright.
@@ -193,7 +195,7 @@ func trackArgs(format, ext string, in *media.Info, audio Audio, log *slog.Logger
 			case r.plays(c) || audio == AudioCopy && r.holds(c):
 				codecs = append(codecs, fmt.Sprintf("-c:a:%d", na), "copy")
 			case audio == AudioCopy:
-				return nil, fmt.Errorf("%w: -audio copy: %s cannot hold audio track %d (%s): use .mkv, or -audio auto to re-encode it to %s", ErrOutput, ext, i+1, c, r.encoder)
+				return nil, fmt.Errorf("%w %s: -audio copy: %s cannot hold audio track %d (%s): use .mkv, or -audio auto to re-encode it to %s", ErrOutput, path, ext, i+1, c, r.encoder)
 			default:
 				why := fmt.Sprintf("%s cannot hold %s", r.name, codecLabel(c))
 				if r.holds(c) {

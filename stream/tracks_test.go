@@ -315,13 +315,13 @@ func TestTrackRules(t *testing.T) {
 			[]string{"audio track 1 (truehd) re-encoded to AAC: MP4 cannot hold TrueHD; .mkv keeps it",
 				"audio track 2 (pcm_s16le) re-encoded to AAC: MP4 cannot hold PCM; .mkv keeps it",
 				"subtitle tracks 1 (hdmv_pgs_subtitle), 3 (dvd_subtitle) dropped: MP4 holds text subtitles only (as mov_text); .mkv keeps them"}, ""},
-		{"mov", AudioCopy, "", nil, "-audio copy: .mov cannot hold audio track 1 (truehd)"},
+		{"mov", AudioCopy, "", nil, "output o.mov: -audio copy: .mov cannot hold audio track 1 (truehd)"},
 		{"mp4", AudioNone, "-map 1:4 -c:s:0 mov_text", []string{"subtitle tracks 1 (hdmv_pgs_subtitle), 3 (dvd_subtitle) dropped"}, ""},
 		{"webm", AudioAuto, "-map 1:1 -map 1:2 -map 1:4 -c:a:0 libopus -b:a:0 384k -c:a:1 libopus -b:a:1 128k -c:s:0 webvtt", nil, ""},
 	} {
 		var log bytes.Buffer
 		ext := map[string]string{"matroska": ".mkv", "mp4": ".mp4", "mov": ".mov", "webm": ".webm"}[c.format]
-		args, err := trackArgs(c.format, ext, in, c.audio, slog.New(slog.NewTextHandler(&log, nil)))
+		args, err := trackArgs(c.format, "o"+ext, in, c.audio, slog.New(slog.NewTextHandler(&log, nil)))
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%s %s: err %v, want %q", c.format, c.audio, err, c.err)

@@ -159,7 +159,7 @@ func CheckTracks(path string, in *media.Info, audio Audio) error {
 	if err != nil {
 		return err
 	}
-	_, err = trackArgs(c.format, strings.ToLower(filepath.Ext(path)), in, audio, slog.New(slog.DiscardHandler))
+	_, err = trackArgs(c.format, path, in, audio, slog.New(slog.DiscardHandler))
 	return err
 }
 
@@ -186,7 +186,7 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	tracks, err := trackArgs(c.format, strings.ToLower(filepath.Ext(cfg.Path)), cfg.Input, audio, cfg.Log)
+	tracks, err := trackArgs(c.format, cfg.Path, cfg.Input, audio, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
