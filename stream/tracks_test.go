@@ -176,20 +176,22 @@ func TestExactRateWritten(t *testing.T) {
 
 // tracksSource makes a 2 s MKV with two audio tracks (AAC English, AC-3
 // French titled "Commentary"), an ASS subtitle track (German), a title
-// and two chapters; its audio lasts 4 s.
+// two chapters and an attached font; its audio lasts 4 s.
 func tracksSource(t *testing.T, dir string) *media.Info {
 	t.Helper()
 	srt := filepath.Join(dir, "s.srt")
 	meta := filepath.Join(dir, "meta.txt")
 	os.WriteFile(srt, []byte("1\n00:00:00,100 --> 00:00:00,800\nHello\n\n2\n00:00:01,000 --> 00:00:01,500\nWorld\n"), 0o644)
 	os.WriteFile(meta, []byte(";FFMETADATA1\ntitle=My Title\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=One\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Two\n"), 0o644)
+	font := filepath.Join(dir, "font.ttf")
+	os.WriteFile(font, []byte("not really a font"), 0o644)
 	src := filepath.Join(dir, "src.mkv")
 	makeMedia(t, "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:d=2", "-f", "lavfi", "-i", "sine=d=4:f=440",
 		"-f", "lavfi", "-i", "sine=d=4:f=880", "-i", srt, "-i", meta,
 		"-map", "0", "-map", "1", "-map", "2", "-map", "3", "-map_metadata", "4", "-map_chapters", "4",
 		"-c:v", "libx264", "-preset", "ultrafast", "-c:a:0", "aac", "-c:a:1", "ac3", "-ac:a:1", "2", "-c:s", "ass",
 		"-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra", "-metadata:s:a:1", "title=Commentary",
-		"-metadata:s:s:0", "language=deu", src)
+		"-metadata:s:s:0", "language=deu", "-attach", font, "-metadata:s:t", "mimetype=font/ttf", src)
 	return probe(t, src)
 }
 
@@ -210,12 +212,13 @@ func TestTracksCarriedAcross(t *testing.T) {
 		subCodec    string
 		commentary  string // the tag "Commentary" is in
 		log         string
+		attachments int
 	}{
-		{"o.mkv", AudioAuto, []string{"aac", "ac3"}, "ass", "title", ""},
-		{"o.mp4", AudioAuto, []string{"aac", "aac"}, "mov_text", "handler_name", reencoded},
-		{"c.mp4", AudioCopy, []string{"aac", "ac3"}, "mov_text", "handler_name", ""},
-		{"n.mp4", AudioNone, nil, "mov_text", "", ""},
-		{"o.webm", AudioAuto, []string{"opus", "opus"}, "webvtt", "title", "audio track 1 (aac) re-encoded to Opus: WebM cannot hold AAC; .mkv keeps it"},
+		{"o.mkv", AudioAuto, []string{"aac", "ac3"}, "ass", "title", "", 1},
+		{"o.mp4", AudioAuto, []string{"aac", "aac"}, "mov_text", "handler_name", reencoded, 0},
+		{"c.mp4", AudioCopy, []string{"aac", "ac3"}, "mov_text", "handler_name", "", 0},
+		{"n.mp4", AudioNone, nil, "mov_text", "", "", 0},
+		{"o.webm", AudioAuto, []string{"opus", "opus"}, "webvtt", "title", "audio track 1 (aac) re-encoded to Opus: WebM cannot hold AAC; .mkv keeps it", 0},
 	} {
 		t.Run(c.out+" "+string(c.audio), func(t *testing.T) {
 			var log bytes.Buffer
@@ -245,6 +248,9 @@ func TestTracksCarriedAcross(t *testing.T) {
 			}
 			if n := chapters(t, path); n != 2 {
 				t.Errorf("%d chapters, want 2", n)
+			}
+			if n := len(out.OfType("attachment")); n != c.attachments {
+				t.Errorf("%d attachments, want %d", n, c.attachments)
 			}
 			if len(out.OfType("video")) != 1 {
 				t.Errorf("video streams: %d", len(out.OfType("video")))
