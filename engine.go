@@ -30,7 +30,10 @@ type Config struct {
 	// lets its threads spin-wait between operators (see BENCHMARKS.md).
 	Threads, InterOpThreads int
 	Spin                    bool
-	// ModelsDir is the models folder (default models.DefaultStoreDir()).
+	// ModelsDir is the models folder (default models.DefaultStoreDir();
+	// when that is empty, for a user with no HOME, there is none: built-in
+	// styles and files still work, storing a model fails with
+	// models.ErrNoStoreDir).
 	ModelsDir string
 	// CatalogMirror, if set, is a base URL catalog models are fetched from
 	// instead of their source (sizes and hashes still apply).

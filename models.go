@@ -87,32 +87,53 @@ func (e *Engine) Models(ctx context.Context, spec string) ([]stylize.Model, erro
 
 // resolve is models.Store.Resolve with the engine's catalog.
 func (e *Engine) resolve(spec string) (models.Model, error) {
-	m, err := e.store.Resolve(spec)
-	if e.cfg.Catalog == nil {
-		return m, err
+	return e.store.ResolveIn(spec, e.catalog())
+}
+
+// catalog is the download catalog: Config.Catalog, else the built-in one.
+func (e *Engine) catalog() []models.CatalogEntry {
+	if e.cfg.Catalog != nil {
+		return e.cfg.Catalog
 	}
-	if m.Catalog != nil { // a name in the built-in catalog, which is replaced
-		m, err = models.Model{}, fmt.Errorf("%w %q: no such file, not in the models folder, not built in and not in the catalog", models.ErrUnknownModel, spec)
+	return models.Catalog()
+}
+
+// StoredModels lists the models folder's models that -model takes by
+// name. A file named like a built-in style is left out, with a warning
+// (once per call): the built-in style always wins.
+func (e *Engine) StoredModels() ([]string, error) {
+	names, err := e.store.Names()
+	if err != nil {
+		return nil, err
 	}
-	if errors.Is(err, models.ErrUnknownModel) {
-		for _, c := range e.cfg.Catalog {
-			if c.Name == spec {
-				return models.Model{Name: c.Name, Catalog: &c}, nil
-			}
+	var out []string
+	for _, n := range names {
+		if models.Shadowing(n) {
+			e.log.Warn(fmt.Sprintf("%s is ignored: %s is a built-in style, which -model %s always means (rename the file to use it)", e.store.Path(n), n, n))
+			continue
 		}
+		out = append(out, n)
 	}
-	return m, err
+	return out, nil
 }
 
 // Pull downloads a model, makes it run at any frame size, and stores it in
 // the models folder; it returns the stored file. A model already stored
-// from the same bytes (by sha256) is left alone.
+// from the same bytes (by sha256) is left alone. The name is checked
+// before anything is downloaded, and the download goes to a temporary file
+// in the folder, never whole into memory (see models.Fetch).
 func (e *Engine) Pull(ctx context.Context, entry models.CatalogEntry) (string, error) {
+	if err := e.store.CheckNew(entry.Name); err != nil {
+		return "", err
+	}
 	if entry.SHA256 != "" && e.store.Has(entry.Name) {
 		if src, err := e.store.StoredSource(entry.Name); err == nil && strings.EqualFold(src.SHA256, entry.SHA256) {
 			e.log.Info(fmt.Sprintf("%s is already in the models folder: %s", entry.Name, e.store.Path(entry.Name)))
 			return e.store.Path(entry.Name), nil
 		}
+	}
+	if err := os.MkdirAll(e.store.Dir, 0o755); err != nil {
+		return "", fmt.Errorf("models folder: %w", err)
 	}
 	e.log.Info(fmt.Sprintf("downloading %s from %s", entry.Name, entry.URL))
 	start := time.Now()
@@ -122,58 +143,66 @@ func (e *Engine) Pull(ctx context.Context, entry models.CatalogEntry) (string, e
 			fn(DownloadProgress{Name: entry.Name, Done: done, Total: total, Started: start})
 		}
 	}
-	data, sum, err := models.Fetch(ctx, e.cfg.HTTPClient, d)
+	f, err := models.Fetch(ctx, e.cfg.HTTPClient, d, e.store.Dir)
 	if fn := e.cfg.OnDownload; fn != nil { // the end, also of a download whose size was unknown
-		n := int64(len(data))
-		fn(DownloadProgress{Name: entry.Name, Done: n, Total: n, Started: start})
+		fn(DownloadProgress{Name: entry.Name, Done: f.Size, Total: f.Size, Started: start})
 	}
 	if err != nil {
 		return "", err
 	}
-	if entry.SHA256 == "" {
-		e.log.Warn(fmt.Sprintf("no sha256 to check %s against; it is %s (pass -sha256 %s to check it next time)", entry.URL, sum, sum))
+	defer os.Remove(f.Path)
+	data, err := os.ReadFile(f.Path)
+	if err != nil {
+		return "", fmt.Errorf("%w %s: %w", models.ErrDownload, entry.URL, err)
 	}
-	return e.put(entry.Name, data, models.Source{URL: entry.URL, SHA256: sum})
+	if entry.SHA256 == "" {
+		e.log.Warn(fmt.Sprintf("no sha256 to check %s against; it is %s (pass -sha256 %s to check it next time)", entry.URL, f.SHA256, f.SHA256))
+	}
+	return e.put(entry.Name, data, models.Source{URL: entry.URL, SHA256: f.SHA256}, "")
 }
 
 // Import checks a local ONNX file (and its NAME.json sidecar, if any) and
 // stores it in the models folder under name (default: the file's base
-// name); it returns the stored file.
+// name); it returns the stored file. A sidecar stored with an earlier
+// model of that name is replaced or removed.
 func (e *Engine) Import(path, name string) (string, error) {
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	if err := e.store.CheckNew(name); err != nil {
+		return "", fmt.Errorf("import: %w", err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("import: %w", err)
 	}
-	if name == "" {
-		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	}
 	abs, _ := filepath.Abs(path)
 	sum := sha256.Sum256(data)
-	stored, err := e.put(name, data, models.Source{URL: "file://" + abs, SHA256: hex.EncodeToString(sum[:])})
-	if err != nil {
-		return "", err
-	}
-	if side, err := os.ReadFile(models.SidecarPath(path)); err == nil {
-		if _, err := models.ParseSidecar(side); err != nil {
-			return "", fmt.Errorf("sidecar %s: %w", models.SidecarPath(path), err)
-		}
-		if err := os.WriteFile(models.SidecarPath(stored), side, 0o644); err != nil {
-			return "", err
-		}
-	}
-	return stored, nil
+	return e.put(name, data, models.Source{URL: "file://" + abs, SHA256: hex.EncodeToString(sum[:])}, models.SidecarPath(path))
 }
 
-// put checks a model, makes it size-free when it can, and stores it.
-func (e *Engine) put(name string, data []byte, src models.Source) (string, error) {
+// put checks a model (with the sidecar file beside its source, if
+// sidecar names one that exists), makes it size-free when it can, and
+// stores both.
+func (e *Engine) put(name string, data []byte, src models.Source, sidecar string) (string, error) {
 	g, err := models.ParseGraph(data)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
+		return "", fmt.Errorf("model %s: %w", name, err)
 	}
 	if _, _, err := g.CheckImage(); err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	conv, err := models.ResolveConvention(g, "")
+	var side []byte
+	if sidecar != "" {
+		side, err = os.ReadFile(sidecar)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			side, sidecar = nil, ""
+		case err != nil:
+			return "", fmt.Errorf("sidecar %s: %w", sidecar, err)
+		}
+	}
+	conv, err := models.ResolveConvention(g, sidecar)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
@@ -185,7 +214,7 @@ func (e *Engine) put(name string, data []byte, src models.Source) (string, error
 	if err != nil {
 		return "", err
 	}
-	path, err := e.store.Put(name, models.WithSource(prepared, src))
+	path, err := e.store.PutWithSidecar(name, models.WithSource(prepared, src), side)
 	if err != nil {
 		return "", err
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -56,9 +57,15 @@ func (m Model) Sidecar() string {
 }
 
 // Resolve turns a -model value into a Model, looking in this order: a path
-// to a file, a name in the models folder, a built-in name, a catalog name
-// (returned with Catalog set: it needs a pull).
-func (s Store) Resolve(spec string) (Model, error) {
+// to a file, a built-in name, a name in the models folder, a catalog name
+// (returned with Catalog set: it needs a pull). Built-in names come before
+// the folder so that a file put there cannot replace a built-in style.
+func (s Store) Resolve(spec string) (Model, error) { return s.ResolveIn(spec, Catalog()) }
+
+// ResolveIn is Resolve with catalog as the download catalog. A value that
+// names nothing gets ErrUnknownModel, with the names closest to it
+// ("did you mean -model udnie (catalog)?").
+func (s Store) ResolveIn(spec string, catalog []CatalogEntry) (Model, error) {
 	st, err := os.Stat(spec)
 	switch {
 	case err == nil && st.IsDir():
@@ -67,17 +74,22 @@ func (s Store) Resolve(spec string) (Model, error) {
 		name := strings.TrimSuffix(filepath.Base(spec), filepath.Ext(spec))
 		return Model{Name: name, Path: spec}, nil
 	}
-	if s.Dir != "" && s.Has(spec) {
-		return Model{Name: spec, Path: s.Path(spec)}, nil
-	}
 	if b, ok := LookupBuiltin(spec); ok {
 		return Model{Name: b.Name, builtin: &b}, nil
 	}
-	if e, ok := LookupCatalog(spec); ok {
-		return Model{Name: e.Name, Catalog: &e}, nil
+	if s.Has(spec) {
+		return Model{Name: spec, Path: s.Path(spec)}, nil
 	}
-	return Model{}, fmt.Errorf("%w %q: no such file, not in the models folder, not built in (%s) and not in the catalog (vidstyle models list shows what there is)",
-		ErrUnknownModel, spec, strings.Join(builtinNames(), ", "))
+	for _, e := range catalog {
+		if e.Name == spec {
+			return Model{Name: e.Name, Catalog: &e}, nil
+		}
+	}
+	msg := fmt.Sprintf("%q: no such file, not built in (%s), not in the models folder and not in the catalog", spec, strings.Join(builtinNames(), ", "))
+	if hint := suggest(spec, s.candidates(catalog)); hint != "" {
+		return Model{}, fmt.Errorf("%w %s; %s", ErrUnknownModel, msg, hint)
+	}
+	return Model{}, fmt.Errorf("%w %s (vidstyle models list shows what there is)", ErrUnknownModel, msg)
 }
 
 // Resolve is Store.Resolve without a models folder.
@@ -89,4 +101,75 @@ func builtinNames() []string {
 		names = append(names, b.Name)
 	}
 	return names
+}
+
+// candidate is a name -model takes, and where it is.
+type candidate struct{ name, where string }
+
+// candidates lists the names -model takes: built-in, stored, catalog.
+func (s Store) candidates(catalog []CatalogEntry) []candidate {
+	var cs []candidate
+	for _, n := range builtinNames() {
+		cs = append(cs, candidate{n, "built in"})
+	}
+	stored, _ := s.Names()
+	for _, n := range stored {
+		if !Shadowing(n) {
+			cs = append(cs, candidate{n, "models folder"})
+		}
+	}
+	for _, e := range catalog {
+		cs = append(cs, candidate{e.Name, "catalog"})
+	}
+	return cs
+}
+
+// suggest names the candidates closest to spec: the one it names once a
+// folder and an .onnx extension are taken off (udnie.onnx → udnie), else
+// those within a small edit distance (tooon → toon), at most three.
+func suggest(spec string, cs []candidate) string {
+	base := strings.ToLower(strings.TrimSuffix(filepath.Base(spec), ".onnx"))
+	if base == "" || base == "." {
+		return ""
+	}
+	best := max(1, min(2, len(base)/3)) // at most this many edits
+	var picks []candidate
+	for _, c := range cs {
+		d := editDistance(base, strings.ToLower(c.name))
+		switch {
+		case d < best:
+			best, picks = d, []candidate{c}
+		case d == best && !slices.Contains(picks, c):
+			picks = append(picks, c)
+		}
+	}
+	if len(picks) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, c := range picks[:min(3, len(picks))] {
+		parts = append(parts, fmt.Sprintf("-model %s (%s)", c.name, c.where))
+	}
+	return "did you mean " + strings.Join(parts, " or ") + "?"
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -18,11 +18,26 @@ type Store struct {
 	Dir string
 }
 
-// DefaultStoreDir is $XDG_CACHE_HOME/vidstyle/models (~/.cache/… when unset).
+// StoreDirEnv names the environment variable that sets the models folder
+// (the -models-dir flag wins over it).
+const StoreDirEnv = "VIDSTYLE_MODELS"
+
+// ErrNoStoreDir means there is no models folder: none was given and the
+// user has no cache folder. vidstyle never falls back to a shared one such
+// as /tmp/vidstyle/models, where another user could plant a model.
+var ErrNoStoreDir = errors.New("no models folder: $HOME and $XDG_CACHE_HOME are not set; give one with -models-dir DIR or $" + StoreDirEnv)
+
+// DefaultStoreDir is $VIDSTYLE_MODELS, else $XDG_CACHE_HOME/vidstyle/models
+// (~/.cache/… when unset), else "" when the user has no cache folder (no
+// HOME): then no models folder is used, and storing a model fails with
+// ErrNoStoreDir.
 func DefaultStoreDir() string {
+	if dir := os.Getenv(StoreDirEnv); dir != "" {
+		return dir
+	}
 	base, err := os.UserCacheDir()
 	if err != nil {
-		base = os.TempDir()
+		return ""
 	}
 	return filepath.Join(base, "vidstyle", "models")
 }
@@ -44,8 +59,12 @@ func validName(name string) error {
 // Path is where the model NAME is (or would be) stored.
 func (s Store) Path(name string) string { return filepath.Join(s.Dir, name+".onnx") }
 
-// Names lists the stored models, sorted.
+// Names lists the stored models, sorted. It includes files named like a
+// built-in style, which -model never uses (see Shadowing).
 func (s Store) Names() ([]string, error) {
+	if s.Dir == "" {
+		return nil, nil
+	}
 	files, err := filepath.Glob(filepath.Join(s.Dir, "*.onnx"))
 	if err != nil {
 		return nil, err
@@ -58,29 +77,79 @@ func (s Store) Names() ([]string, error) {
 	return names, nil
 }
 
+// Shadowing reports whether a stored NAME.onnx is ignored because a
+// built-in style has that name: built-in names always mean the built-in
+// style, so that a file planted in the folder cannot stand in for it.
+func Shadowing(name string) bool {
+	_, ok := LookupBuiltin(name)
+	return ok
+}
+
 // Has reports whether NAME is stored.
 func (s Store) Has(name string) bool {
-	if validName(name) != nil {
+	if s.Dir == "" || validName(name) != nil {
 		return false
 	}
 	st, err := os.Stat(s.Path(name))
 	return err == nil && st.Mode().IsRegular()
 }
 
-// Put stores data as NAME atomically: a temporary file in the folder,
-// synced, then renamed, so a reader never sees half a model.
-func (s Store) Put(name string, data []byte) (string, error) {
+// CheckNew says whether a model may be stored under name, before anything
+// is downloaded or checked: there is a folder, the name is valid, and it
+// is not a built-in style's.
+func (s Store) CheckNew(name string) error {
+	if s.Dir == "" {
+		return ErrNoStoreDir
+	}
 	if err := validName(name); err != nil {
+		return err
+	}
+	if Shadowing(name) {
+		return fmt.Errorf("model name %q is a built-in style's: store it under another name", name)
+	}
+	return nil
+}
+
+// Put stores data as NAME atomically (see PutWithSidecar); a sidecar left
+// from an earlier model of that name is removed.
+func (s Store) Put(name string, data []byte) (string, error) {
+	return s.PutWithSidecar(name, data, nil)
+}
+
+// PutWithSidecar stores model as NAME and sidecar (nil: none) as its
+// NAME.json. Each is written to a temporary file in the folder, synced and
+// renamed into place, so a reader never sees half a file, and a symlink
+// planted at either name is replaced, never followed. The sidecar is put
+// in place (or an old one removed) before the model, so a new model never
+// runs with the convention of the one it replaces.
+func (s Store) PutWithSidecar(name string, model, sidecar []byte) (string, error) {
+	if err := s.CheckNew(name); err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return "", fmt.Errorf("models folder: %w", err)
 	}
-	return s.Path(name), writeAtomic(s.Path(name), data)
+	path := s.Path(name)
+	err := writeAtomic(path, model, func() error {
+		side := SidecarPath(path)
+		if sidecar != nil {
+			return writeAtomic(side, sidecar, nil)
+		}
+		if err := os.Remove(side); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing the old sidecar: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("models folder: %w", err)
+	}
+	return path, nil
 }
 
-// writeAtomic writes data to path through a temporary file and a rename.
-func writeAtomic(path string, data []byte) error {
+// writeAtomic writes data to path through a temporary file and a rename;
+// beforeRename, if set, runs between the two, and its error stops the
+// rename.
+func writeAtomic(path string, data []byte, beforeRename func() error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
 	if err != nil {
 		return err
@@ -94,6 +163,9 @@ func writeAtomic(path string, data []byte) error {
 	}
 	if err == nil {
 		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil && beforeRename != nil {
+		err = beforeRename()
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), path)

@@ -69,6 +69,9 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	if cfg.Frames < 0 || cfg.EncodeThreads < 0 {
 		return usage(fmt.Errorf("-frames and -encode-threads cannot be negative"))
 	}
+	if strings.TrimSpace(cfg.Model) == "" { // the default is a style: this one was given empty
+		return usage(fmt.Errorf("-model is empty: name a style (vidstyle models list shows them)"))
+	}
 	if cfg.Scales, err = parseScales(scales); err != nil {
 		return usage(err)
 	}

@@ -76,6 +76,12 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vidstyle: models %s: wrong number of arguments (see vidstyle models -h)\n", sub)
 		return exitUsage
 	}
+	for _, a := range fs.Args() {
+		if strings.TrimSpace(a) == "" {
+			fmt.Fprintf(stderr, "vidstyle: models %s: an argument is empty: name a model (see vidstyle models -h)\n", sub)
+			return exitUsage
+		}
+	}
 	c := newConsole(stderr, ef.quiet, ef.verbose)
 	eng, err := ef.engine(c, slog.New(&handler{c: c}))
 	if err != nil {
@@ -112,7 +118,7 @@ func (e *modelsCmd) list(w io.Writer) error {
 	for _, b := range models.Builtins() {
 		fmt.Fprintf(tw, "%s\tbuilt in\t-\tsame as vidstyle\tready: %s\n", b.Name, b.Description)
 	}
-	stored, err := e.store.Names()
+	stored, err := e.eng.StoredModels() // warns about files named like a built-in style
 	if err != nil {
 		return err
 	}
@@ -142,6 +148,10 @@ func (e *modelsCmd) list(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if e.store.Dir == "" {
+		fmt.Fprintln(w, "models folder: none ($HOME is not set: give one with -models-dir DIR or $"+models.StoreDirEnv+")")
+		return nil
 	}
 	fmt.Fprintf(w, "models folder: %s\n", e.store.Dir)
 	return nil
