@@ -135,7 +135,7 @@ type VideoFile struct {
 	// and the end); firstPTS and lastPTS the times of the first and last
 	// frames taken.
 	last              gocv.Mat
-	hasLast           bool
+	hasLast, freed    bool
 	firstPTS, lastPTS time.Duration
 }
 
@@ -560,9 +560,9 @@ func (v *VideoFile) padToEnd() error {
 
 // freeLast frees the copy of the last picture.
 func (v *VideoFile) freeLast() {
-	if v.cfg.Retime {
+	if v.cfg.Retime && !v.freed {
 		v.last.Close()
-		v.cfg.Retime, v.hasLast = false, false
+		v.freed, v.hasLast = true, false
 	}
 }
 

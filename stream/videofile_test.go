@@ -159,3 +159,44 @@ func TestTailBufferSaysCauseAndConsequence(t *testing.T) {
 		}
 	}
 }
+
+// TestAbortWhileWriting: Abort from another goroutine while frames are
+// being written (and retimed) stops the writer with an error, frees the
+// picture it keeps, and leaves nothing behind; run with -race.
+func TestAbortWhileWriting(t *testing.T) {
+	dir := t.TempDir()
+	v, err := CreateVideo(VideoConfig{Path: filepath.Join(dir, "o.mkv"), Width: 64, Height: 48, Rate: pipeline.Rate{Num: 25, Den: 1}, Retime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8UC3)
+	defer m.Close()
+	started := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		r := pipeline.Rate{Num: 25, Den: 1}
+		for i := int64(0); ; i++ {
+			if i == 5 {
+				close(started)
+			}
+			// Every other slot skipped: each write also repeats a picture.
+			if err := v.Write(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{Index: i, PTS: r.Time(2 * i)}, Image: &pipeline.Ref[*gocv.Mat]{V: &m}}); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	<-started
+	v.Abort()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrFFmpeg) && !errors.Is(err, ErrOutput) {
+			t.Errorf("write after Abort: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer did not stop after Abort")
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 0 {
+		t.Errorf("left behind: %v", es)
+	}
+}
