@@ -1,0 +1,521 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	rm "github.com/vidstyle/vidstyle/internal/realmedia"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
+)
+
+// The real-world table (issue "Real-world files come out right"): the
+// files phones, cameras and broadcasts write, made in the test by ffmpeg
+// with every frame carrying its index (internal/realmedia), run through
+// the binary with a model that changes nothing, and checked with ffprobe
+// and the index blocks.
+//
+// What every video row expects of the output, besides its own checks:
+//   - every frame shows a source frame, upright as players show the input
+//     (the pixels turned, no rotation tag left), at the size shown;
+//   - a constant frame rate equal to the source's base rate (ffprobe
+//     r_frame_rate: 30000/1001 stays 30000/1001, 26.75 is 107/4), frames
+//     repeated or dropped by timestamp;
+//   - at 10 instants spread over the whole file, the frame shown is the
+//     one the source shows then, give or take one frame;
+//   - the video ends where the source's does (within one frame), and the
+//     audio, when there is some, ends with the video (within one frame)
+//     and starts where the source's does.
+
+// realWorld is one row of the table.
+type realWorld struct {
+	name string
+	// input makes the input in dir.
+	input func(t *testing.T, dir string) string
+	// out is the output's name (default out.mp4); args are more options.
+	out  string
+	args []string
+	// rate is the r_frame_rate the output must have ("" = the input's).
+	rate string
+	// frames, when > 0, is given as -frames: the output holds the first
+	// frames frames of the source and its audio stops with them.
+	frames int
+	// still: an image row (no timing, no index checks).
+	still bool
+	// fields: the input is interlaced with a picture per field; it is
+	// read field by field (realmedia.ReadFields).
+	fields bool
+	// check is the row's own expectations, given the input and output.
+	check func(t *testing.T, in, out string)
+}
+
+// identityModel writes the identity ONNX graph into dir.
+func identityModel(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "identity.onnx")
+	if err := os.WriteFile(p, testmodels.IdentityGraph(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// helpLists reports whether vidstyle -h lists a flag.
+func helpLists(t *testing.T, name string) bool {
+	t.Helper()
+	out, _ := exec.Command(binary, "-h").CombinedOutput()
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) > 0 && f[0] == "-"+name {
+			return true
+		}
+	}
+	return false
+}
+
+func realWorldRows() []realWorld {
+	clip := func(o rm.Opts) func(*testing.T, string) string {
+		return func(t *testing.T, dir string) string { return rm.IndexedClip(t, dir, o) }
+	}
+	interlaced := func(o rm.Opts) func(*testing.T, string) string {
+		return func(t *testing.T, dir string) string { return rm.Interlaced(t, dir, o) }
+	}
+	rotated := func(deg int) func(*testing.T, string) string {
+		return func(t *testing.T, dir string) string {
+			return rm.Rotated(t, rm.IndexedClip(t, dir, rm.Opts{Frames: 30, Audio: true}), deg)
+		}
+	}
+	x264 := func(more ...string) []string {
+		return append([]string{"-c:v", "libx264", "-preset", "veryfast", "-crf", "23"}, more...)
+	}
+	tracks := func(t *testing.T, dir string) string {
+		srt := filepath.Join(dir, "subs.srt")
+		if err := os.WriteFile(srt, []byte("1\n00:00:00,000 --> 00:00:01,000\nhello\n\n2\n00:00:01,000 --> 00:00:02,000\nworld\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return rm.IndexedClip(t, dir, rm.Opts{Name: "tracks.mkv", Frames: 60, Audio: true,
+			Inputs: [][]string{{"-f", "lavfi", "-i", "sine=frequency=660:duration=2"}, {"-i", srt}},
+			Args:   []string{"-c:s", "srt", "-metadata", "title=Real World", "-metadata:s:a:1", "language=fra"}})
+	}
+	ac3 := clip(rm.Opts{Name: "ac3.mp4", Frames: 45, Audio: true, AudioCodec: []string{"-c:a", "ac3"}})
+	rows := []realWorld{
+		{name: "rotate=90", input: rotated(90)},
+		{name: "rotate=180", input: rotated(180)},
+		{name: "rotate=270 (a phone held upright)", input: rotated(270)},
+		{name: "VFR: 30 fps with a 10 fps stretch", input: func(t *testing.T, dir string) string {
+			return rm.VFRStretch(t, rm.IndexedClip(t, dir, rm.Opts{Frames: 90, Audio: true}), 30, 60, 3)
+		}, rate: "30/1"},
+		{name: "sparse Cinepak AVI (20 frames over 7.7 s, declared 15 fps)", input: func(t *testing.T, dir string) string {
+			return rm.Sparse(t, dir, 20, 6, "15")
+		}, rate: "15/1"},
+		{name: "video starts 0.5 s after the audio", input: func(t *testing.T, dir string) string {
+			return rm.Offset(t, dir, rm.Opts{Frames: 45}, 500*time.Millisecond)
+		}},
+		{name: "MPEG-TS cut mid-stream", input: func(t *testing.T, dir string) string {
+			return rm.CutTSAt(t, rm.LongTS(t, dir), 2200*time.Millisecond)
+		}, rate: "30/1"},
+		{name: "raw H.264 in MPEG-TS, no rate in the stream (26.75 fps)", input: func(t *testing.T, dir string) string {
+			return rm.RawH264TS(t, dir, 54, "107/4")
+		}, rate: "107/4"},
+		{name: "NTSC rate 30000/1001", input: clip(rm.Opts{Rate: "30000/1001", Frames: 45, Audio: true}), rate: "30000/1001"},
+		{name: "-frames 20 cuts the audio too", input: clip(rm.Opts{Frames: 60, Audio: true}), frames: 20},
+		{name: "SAR 16:15 (720x576 PAL)", input: clip(rm.Opts{Name: "pal.mp4", W: 720, H: 576, Rate: "25", Frames: 10, Args: []string{"-vf", "setsar=16/15"}}),
+			check: func(t *testing.T, in, out string) {
+				v := rm.Probe(t, out).Video(t)
+				if v.SAR != "16:15" || v.DAR != "4:3" || v.Width != 720 || v.Height != 576 {
+					t.Errorf("output %dx%d SAR %q DAR %q, want 720x576 SAR 16:15 DAR 4:3 (the input's)", v.Width, v.Height, v.SAR, v.DAR)
+				}
+			}},
+		{name: "AC-3 audio in MP4: AAC by default", input: ac3, check: audioCodecs("aac")},
+		{name: "AC-3 audio in MP4: -audio copy keeps AC-3", input: ac3, args: []string{"-audio", "copy"}, check: audioCodecs("ac3")},
+		{name: "AC-3 audio in MP4: -audio none drops it", input: ac3, args: []string{"-audio", "none"}, check: audioCodecs()},
+		{name: "MKV with two audio tracks, subtitles and a title, into MKV", input: tracks, out: "out.mkv",
+			check: streamsAndTitle("out.mkv", "audio:aac audio:aac subtitle:subrip")},
+		{name: "MKV with two audio tracks, subtitles and a title, into MP4", input: tracks,
+			check: streamsAndTitle("out.mp4", "audio:aac audio:aac subtitle:mov_text")},
+		{name: "BT.709 tags", input: clip(rm.Opts{Name: "709.mp4", Frames: 30, Args: rm.BT709()}),
+			check: func(t *testing.T, in, out string) {
+				v := rm.Probe(t, out).Video(t)
+				got := strings.Join([]string{v.ColorPrim, v.ColorTransfer, v.ColorSpace, v.ColorRange}, " ")
+				if got != "bt709 bt709 bt709 tv" {
+					t.Errorf("output colour primaries/transfer/space/range %q, want %q (the input's)", got, "bt709 bt709 bt709 tv")
+				}
+			}},
+		{name: "10-bit 4:2:0", input: clip(rm.Opts{Name: "10bit.mp4", Frames: 30, Video: x264("-pix_fmt", "yuv420p10le")}), check: pixFmt("yuv420p")},
+		{name: "8-bit 4:4:4", input: clip(rm.Opts{Name: "444.mp4", Frames: 30, Video: x264("-pix_fmt", "yuv444p")}), check: pixFmt("yuv420p")},
+		// Each field shows its own index; the output must show readable
+		// (deinterlaced) pictures at 25 fps, each the field shown then.
+		{name: "interlaced H.264 (top field first)", input: interlaced(rm.Opts{Name: "tff.mp4", Rate: "25", Frames: 25, Video: x264("-pix_fmt", "yuv420p", "-flags", "+ildct+ilme", "-top", "1")}),
+			fields: true, check: progressive},
+		{name: "interlaced MPEG-2", input: interlaced(rm.Opts{Name: "mpeg2.mpg", Rate: "25", Frames: 25, Video: []string{"-c:v", "mpeg2video", "-q:v", "3", "-flags", "+ilme+ildct", "-top", "1"}}),
+			fields: true, check: progressive},
+		{name: "PNG with alpha", input: func(t *testing.T, dir string) string { return rm.AlphaPNG(t, dir, 240, 136) },
+			out: "out.png", still: true, check: sameAlpha},
+	}
+	return rows
+}
+
+// TestRealWorld runs the table.
+func TestRealWorld(t *testing.T) {
+	rm.Tools(t)
+	model := identityModel(t, t.TempDir())
+	audioFlag := helpLists(t, "audio")
+	for _, row := range realWorldRows() {
+		t.Run(row.name, func(t *testing.T) {
+			if !audioFlag && slices.Contains(row.args, "-audio") {
+				t.Fatalf("vidstyle has no -audio flag (issue 12, defect 5: -audio copy|auto|none); vidstyle -h does not list it")
+			}
+			dir := t.TempDir()
+			in := row.input(t, dir)
+			outName := row.out
+			if outName == "" {
+				outName = "out.mp4"
+			}
+			out := filepath.Join(dir, outName)
+			args := append([]string{"-in", in, "-out", out, "-model", model}, row.args...)
+			if row.frames > 0 {
+				args = append(args, "-frames", strconv.Itoa(row.frames))
+			}
+			code, stderr := vidstyle(t, dir, nil, args...)
+			if code != 0 {
+				t.Fatalf("vidstyle %s: exit %d, want 0:\n%s", strings.Join(args, " "), code, stderr)
+			}
+			if strings.Contains(stderr, "input ended at frame") {
+				t.Errorf("a false truncation warning for a complete file:\n%s", stderr)
+			}
+			if !row.still {
+				checkTiming(t, row, in, out)
+			}
+			if row.check != nil {
+				row.check(t, in, out)
+			}
+		})
+	}
+}
+
+// checkTiming checks what every video row expects (see the top of the
+// file) of row's output out, made from in.
+func checkTiming(t *testing.T, row realWorld, in, out string) {
+	t.Helper()
+	rate, limit := row.rate, row.frames
+	keepAudio := !slices.Contains(row.args, "none")
+	src, dst := rm.ReadIndices(t, in), rm.ReadIndices(t, out)
+	if row.fields {
+		src = rm.ReadFields(t, in)
+	}
+	inInfo, outInfo := rm.Probe(t, in), rm.Probe(t, out)
+	if rate == "" {
+		rate = inInfo.Video(t).RFrameRate
+	}
+	if len(src) == 0 {
+		t.Fatalf("the input %s decodes to no frames", in)
+	}
+	if len(dst) == 0 {
+		t.Fatalf("the output decodes to no frames")
+	}
+	ov := outInfo.Video(t)
+	frame := time.Duration(rm.RateSeconds(t, rate) * 1e9)
+
+	// Orientation and size as shown.
+	if r := ov.Rotation(); r != 0 {
+		t.Errorf("the output keeps a rotation of %v degrees; want the pixels turned and no tag", r)
+	}
+	if d := dst[0]; d.Rotation != src[0].Rotation || d.W != src[0].W || d.H != src[0].H {
+		t.Errorf("the output shows its picture turned %d° at %dx%d; players show the input turned %d° at %dx%d (want the same)",
+			d.Rotation, d.W, d.H, src[0].Rotation, src[0].W, src[0].H)
+	}
+	for i, f := range dst {
+		if f.Index < 0 {
+			t.Errorf("output frame %d (at %v) carries no readable index (combed, smeared or cropped?): %s", i, f.PTS, rm.Summary(dst))
+			break
+		}
+	}
+
+	// A constant rate, the source's.
+	if ov.RFrameRate != rate {
+		t.Errorf("the output's r_frame_rate is %s, want %s (the source's base rate)", ov.RFrameRate, rate)
+	}
+	for i, d := range rm.Intervals(dst) {
+		if (d - frame).Abs() > time.Millisecond {
+			t.Errorf("output frames %d and %d are %v apart; want a constant %v (%s fps): %s", i, i+1, d, frame, rate, rm.Summary(dst))
+			break
+		}
+	}
+
+	// The frame shown at 10 instants is the source's, ±1 frame.
+	end := rm.End(src, frame)
+	if limit > 0 && limit < len(src) {
+		end = src[limit].PTS
+		if len(dst) != limit {
+			t.Errorf("-frames %d wrote %d frames: %s", limit, len(dst), rm.Summary(dst))
+		}
+	}
+	var bad []string
+	for k := range 10 {
+		at := time.Duration(float64(end) * (float64(k) + 0.5) / 10)
+		got := rm.IndexAt(dst, at)
+		if !shownNear(src, at, frame, got) {
+			bad = append(bad, fmt.Sprintf("at %v the output shows %d, the source %d", at.Round(time.Millisecond), got, rm.IndexAt(src, at)))
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d of 10 instants show the wrong frame (±1 frame allowed):\n  %s\n  source: %s\n  output: %s",
+			len(bad), strings.Join(bad, "\n  "), rm.Summary(src), rm.Summary(dst))
+	}
+	// The video ends with the source's; where the source's audio goes on
+	// longer, holding the last frame to its end is right too.
+	latest := end
+	s0, s1, sok := rm.Extent(t, in, "a:0")
+	if sok && limit <= 0 && s1 > latest {
+		latest = s1
+	}
+	if outEnd := rm.End(dst, frame); outEnd < end-frame || outEnd > latest+frame {
+		t.Errorf("the output's video ends at %v, the source's at %v (its audio at %v; want from the video's end to the later of the two, ±1 frame, %v)", outEnd, end, latest, frame)
+	}
+
+	// Audio: with the video, from where the source's starts.
+	if len(inInfo.OfType("audio")) == 0 || !keepAudio {
+		return
+	}
+	if len(outInfo.OfType("audio")) == 0 {
+		t.Fatalf("the input's audio is not in the output (streams: %s)", outInfo.Kinds())
+	}
+	a0, a1, ok := rm.Extent(t, out, "a:0")
+	if !ok || !sok {
+		return
+	}
+	videoEnd := rm.End(dst, frame)
+	if (a1 - videoEnd).Abs() > frame {
+		t.Errorf("the output's audio ends at %v, its video at %v (want within one frame, %v)", a1, videoEnd, frame)
+	}
+	// AAC priming puts the first packet up to 1024 samples early.
+	if (a0 - s0).Abs() > frame+25*time.Millisecond {
+		t.Errorf("the output's audio starts at %v, the source's at %v on the file's timeline (want within one frame, %v)", a0, s0, frame)
+	}
+}
+
+// shownNear reports whether index is a source frame shown at some moment
+// within one frame of at (before the source's first frame: nothing, -1,
+// or the first frame held).
+func shownNear(src []rm.Frame, at, frame time.Duration, index int) bool {
+	lo, hi := rm.ShownAt(src, at-frame), rm.ShownAt(src, at+frame)
+	if lo < 0 && (index == -1 || index == src[0].Index) {
+		return true
+	}
+	for j := max(lo, 0); j <= hi; j++ {
+		if src[j].Index == index {
+			return true
+		}
+	}
+	return false
+}
+
+// audioCodecs checks that the output's audio streams are these codecs.
+func audioCodecs(want ...string) func(t *testing.T, in, out string) {
+	return func(t *testing.T, in, out string) {
+		var got []string
+		for _, s := range rm.Probe(t, out).OfType("audio") {
+			got = append(got, s.CodecName)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("output audio %v, want %v", got, want)
+		}
+	}
+}
+
+// streamsAndTitle checks the output's audio and subtitle streams (as
+// "type:codec" in file order) and its title tag.
+func streamsAndTitle(name, want string) func(t *testing.T, in, out string) {
+	return func(t *testing.T, in, out string) {
+		info := rm.Probe(t, out)
+		var got []string
+		for _, s := range info.Streams {
+			if s.CodecType != "video" {
+				got = append(got, s.CodecType+":"+s.CodecName)
+			}
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s has tracks %q besides the video, want %q (every audio and subtitle track of the input)", name, strings.Join(got, " "), want)
+		}
+		if title := info.Format.Tags["title"]; title != "Real World" {
+			t.Errorf("%s has title %q, want %q (the input's)", name, title, "Real World")
+		}
+	}
+}
+
+// pixFmt checks the output's pixel format (and so its bit depth).
+func pixFmt(want string) func(t *testing.T, in, out string) {
+	return func(t *testing.T, in, out string) {
+		if v := rm.Probe(t, out).Video(t); v.PixFmt != want {
+			t.Errorf("output pix_fmt %s (profile %s), want %s: it plays everywhere", v.PixFmt, v.Profile, want)
+		}
+	}
+}
+
+// progressive checks that an interlaced input came out deinterlaced.
+func progressive(t *testing.T, in, out string) {
+	if v := rm.Probe(t, in).Video(t); v.FieldOrder != "tt" {
+		t.Fatalf("the input's field_order is %q: the test did not make an interlaced file", v.FieldOrder)
+	}
+	if v := rm.Probe(t, out).Video(t); v.FieldOrder != "progressive" {
+		t.Errorf("output field_order %q, want progressive (deinterlaced)", v.FieldOrder)
+	}
+}
+
+// sameAlpha checks that the output PNG has the input's alpha, and its
+// colour where opaque (the model is the identity).
+func sameAlpha(t *testing.T, in, out string) {
+	a, _ := rm.ReadPNG(t, in)
+	b, hasAlpha := rm.ReadPNG(t, out)
+	if !hasAlpha {
+		t.Fatalf("the output PNG has no alpha channel; the input has one")
+	}
+	if a.Bounds() != b.Bounds() {
+		t.Fatalf("output %v, input %v", b.Bounds(), a.Bounds())
+	}
+	alphaOff, colourOff, worst := 0, 0, 0
+	for y := a.Rect.Min.Y; y < a.Rect.Max.Y; y++ {
+		for x := a.Rect.Min.X; x < a.Rect.Max.X; x++ {
+			ca, cb := a.NRGBAAt(x, y), b.NRGBAAt(x, y)
+			if d := levelDiff(ca.A, cb.A); d > 1 {
+				alphaOff++
+			}
+			if ca.A == 255 {
+				d := max(levelDiff(ca.R, cb.R), levelDiff(ca.G, cb.G), levelDiff(ca.B, cb.B))
+				worst = max(worst, d)
+				if d > 3 {
+					colourOff++
+				}
+			}
+		}
+	}
+	if alphaOff > 0 {
+		t.Errorf("%d pixels have an alpha other than the input's (±1)", alphaOff)
+	}
+	if colourOff > 0 {
+		t.Errorf("%d opaque pixels differ in colour by more than 3 levels (worst %d)", colourOff, worst)
+	}
+}
+
+func levelDiff(a, b uint8) int {
+	return int(math.Abs(float64(a) - float64(b)))
+}
+
+// A/V sync on the VFR and offset files: beeps at ten frames of the source
+// are heard in the output while the frame the source shows then is shown
+// (±1 frame), and the output's audio and video end together.
+func TestRealWorldAVSync(t *testing.T) {
+	rm.Tools(t)
+	model := identityModel(t, t.TempDir())
+	beeps := []int{4, 13, 22, 31, 40, 49, 58, 67, 76, 85}
+	for _, c := range []struct {
+		name  string
+		input func(t *testing.T, dir string) string
+	}{
+		{"VFR", func(t *testing.T, dir string) string {
+			return rm.VFRStretch(t, rm.IndexedClip(t, dir, rm.Opts{Frames: 90, Audio: true, Beeps: beeps}), 30, 60, 3)
+		}},
+		{"video 0.5 s after the audio", func(t *testing.T, dir string) string {
+			return rm.Offset(t, dir, rm.Opts{Frames: 90, Beeps: beeps}, 500*time.Millisecond)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := c.input(t, dir)
+			out := filepath.Join(dir, "out.mp4")
+			if code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", out, "-model", model); code != 0 {
+				t.Fatalf("exit %d:\n%s", code, stderr)
+			}
+			src, dst := rm.ReadIndices(t, in), rm.ReadIndices(t, out)
+			frame := time.Second / 30
+			inBeeps, outBeeps := rm.Beeps(t, in), rm.Beeps(t, out)
+			if len(inBeeps) != len(beeps) {
+				t.Fatalf("the input has beeps at %v, want %d", inBeeps, len(beeps))
+			}
+			if len(outBeeps) != len(beeps) {
+				t.Fatalf("the output has beeps at %v, want %d (the input's at %v)", outBeeps, len(beeps), inBeeps)
+			}
+			var bad []string
+			for k := range beeps {
+				want, got := rm.IndexAt(src, inBeeps[k]), rm.IndexAt(dst, outBeeps[k])
+				if !shownNear(src, inBeeps[k], frame, got) {
+					bad = append(bad, fmt.Sprintf("beep %d: heard at %v in the source with frame %d, at %v in the output with frame %d",
+						k, inBeeps[k].Round(time.Millisecond), want, outBeeps[k].Round(time.Millisecond), got))
+				}
+			}
+			if len(bad) > 0 {
+				t.Errorf("%d of %d beeps out of sync (±1 frame allowed):\n  %s\n  output: %s", len(bad), len(beeps), strings.Join(bad, "\n  "), rm.Summary(dst))
+			}
+			_, a1, ok := rm.Extent(t, out, "a:0")
+			if !ok {
+				t.Fatal("the output has no audio")
+			}
+			if v1 := rm.End(dst, frame); (a1 - v1).Abs() > frame {
+				t.Errorf("the output's audio ends at %v, its video at %v (want within one frame)", a1, v1)
+			}
+		})
+	}
+}
+
+// A photo too big for memory is refused up front with an estimate and a
+// way out, unless -force. 12000x8000 (96 Mpx, a medium-format camera's)
+// with a Johnson-shaped net needs about 64 GB at full size.
+func TestRealWorldHugePhotoIsRefused(t *testing.T) {
+	rm.Tools(t)
+	if !helpLists(t, "force") {
+		t.Skip("blocked on -force (issue 12, defect 9: refuse a job that needs more memory than there is, unless forced): vidstyle -h does not list it")
+	}
+	const w, h = 12000, 8000
+	if avail := realMemAvailable(t); avail > 700*w*h {
+		t.Skipf("this machine has %d GB available: the job may fit", avail>>30)
+	}
+	dir := t.TempDir()
+	model := filepath.Join(dir, "johnson.onnx")
+	if err := os.WriteFile(model, testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := rm.HugeJPEG(t, dir, w, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Were it not refused, the job would try to take 64 GB: cap it.
+	cmd := exec.CommandContext(ctx, "sh", "-c", `ulimit -v 8000000; exec "$@"`, "sh", binary, "-in", in, "-out", filepath.Join(dir, "out.png"), "-model", model)
+	cmd.Dir = dir
+	cmd.Env = command(dir, nil).Env
+	code, stderr := runCmd(t, cmd)
+	if ctx.Err() != nil {
+		t.Fatalf("not refused: still running after 60 s:\n%s", stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1]
+	if code == 0 || !strings.Contains(last, "-size") || !strings.Contains(last, "-scale") || !strings.Contains(last, "-force") || !strings.Contains(last, "GB") {
+		t.Errorf("exit %d, last line %q: want a non-zero exit and one line with the memory estimate (GB) suggesting -size, -scale or -force:\n%s", code, last, stderr)
+	}
+	if fileExists(filepath.Join(dir, "out.png")) {
+		t.Error("an output was written")
+	}
+}
+
+// realMemAvailable is MemAvailable from /proc/meminfo, in bytes.
+func realMemAvailable(t *testing.T) int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Skipf("no /proc/meminfo: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemAvailable:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Skip("no MemAvailable in /proc/meminfo")
+	return 0
+}
