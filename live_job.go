@@ -47,7 +47,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 		src.Close()
 		return usagef("input %s is an image: give -out FILE for the stylized image", job.In)
 	}
-	if err := checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
+	if err := e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
 		src.Close()
 		return err
 	}

@@ -50,17 +50,15 @@ func estimateMemory(spec string, fw, fh, w, h int, preload bool) int64 {
 
 // checkMemory refuses a job that would need more memory than the machine
 // has free, with the estimate and a processing size that fits.
-func checkMemory(spec string, fw, fh int, size Size, preload, force bool) error {
-	if force {
-		return nil
-	}
+func (e *Engine) checkMemory(spec string, fw, fh int, size Size, preload, force bool) error {
 	w, h, err := size.For(fw, fh)
 	if err != nil {
 		return err
 	}
 	need := estimateMemory(spec, fw, fh, w, h, preload)
 	avail := availableMemory()
-	if avail <= 0 || need <= avail*9/10 {
+	e.log.Debug(fmt.Sprintf("memory: the job needs about %d MB, %d MB are free", need>>20, avail>>20))
+	if force || avail <= 0 || need <= avail*9/10 {
 		return nil
 	}
 	hint := ""

@@ -106,6 +106,7 @@ type Transcoder struct {
 	props   capture.Props
 	total   int64
 	src     capture.Source
+	raw     capture.Source // src before its decorators
 	styles  *stylize.StyleSet
 	out     output
 	in, res *pipeline.Pool[*gocv.Mat]
@@ -171,7 +172,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		return nil, err
 	}
 	t.closers = append(t.closers, func() { src.Close() })
-	t.props = src.Props()
+	t.raw, t.props = src, src.Props()
 	p := t.props
 	if p.Kind == capture.KindFile || p.Kind == capture.KindStream {
 		// A constant-rate output: frames that would share an output frame
@@ -192,7 +193,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if job.Frames > 0 && (t.total == 0 || job.Frames < t.total) {
 		t.total = job.Frames
 	}
-	if err = checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
+	if err = e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
 		return nil, err
 	}
 	if t.styles, err = e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload}); err != nil {
@@ -285,7 +286,8 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	closeOut := t.out.Close
-	if ctx.Err() != nil || (t.job.Frames > 0 && t.out.Frames() >= t.job.Frames) {
+	cut, _ := t.raw.(capture.Truncation)
+	if ctx.Err() != nil || (t.job.Frames > 0 && t.out.Frames() >= t.job.Frames) || (cut != nil && cut.Truncated()) {
 		// Stopped before the input's end: the audio ends with the video.
 		closeOut = t.out.CloseEarly
 	}

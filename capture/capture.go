@@ -221,6 +221,12 @@ func (s *videoSource) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 
 func (s *videoSource) Close() error { return s.vc.Close() }
 
+// Truncation is a source that can tell, once it has ended, whether it
+// ended before the end its container declares (a cut or damaged file).
+type Truncation interface {
+	Truncated() bool
+}
+
 // Rewinder is a source that can start again from its first frame (-loop).
 type Rewinder interface {
 	Rewind() error

@@ -40,17 +40,19 @@ type decoded struct {
 	args   []string
 	frame  int // bytes per frame
 
-	cmd     *exec.Cmd
-	stdout  io.ReadCloser
-	times   chan time.Duration
-	errs    *tailLines
-	exited  chan struct{}
-	next    int64
-	last    time.Duration // the last frame's time
-	step    time.Duration // one frame at the declared rate
-	ended   bool
-	warned  bool // the truncation warning is given once per source, not per loop
-	closeMu sync.Mutex
+	cmd    *exec.Cmd
+	stdout io.ReadCloser
+	times  chan time.Duration
+	errs   *tailLines
+	exited chan struct{}
+	next   int64
+	last   time.Duration // the last frame's time
+	step   time.Duration // one frame at the declared rate
+	ended  bool
+	warned bool // the truncation warning is given once per source, not per loop
+	// truncated: this round ended early (see Truncated).
+	truncated bool
+	closeMu   sync.Mutex
 }
 
 // probeTimeout bounds ffprobe on a file; a network stream gets longer.
@@ -321,11 +323,14 @@ func (d *decoded) end() {
 	case <-d.exited:
 	case <-time.After(5 * time.Second):
 	}
-	if d.warned || d.props.Kind != KindFile {
+	p := d.props
+	first := d.errs.first()
+	short := p.End > 0 && d.last+d.step < p.End-max(time.Second/2, 2*d.step)
+	d.truncated = d.next > 0 && (first != "" || short)
+	if d.warned || p.Kind != KindFile {
 		return
 	}
-	p := d.props
-	switch first := d.errs.first(); {
+	switch {
 	case d.next == 0:
 		// The caller says "no frames"; ffmpeg's words say why.
 		if first != "" {
@@ -335,11 +340,17 @@ func (d *decoded) end() {
 	case first != "":
 		d.log.Warn(fmt.Sprintf("input %s is truncated or damaged (ffmpeg: %s): keeping the %d frames it decoded", d.spec, first, d.next))
 		d.warned = true
-	case p.End > 0 && d.last+d.step < p.End-max(time.Second/2, 2*d.step):
+	case short:
 		d.log.Warn(fmt.Sprintf("input ended at %.1f s of %.1f s (truncated or corrupt): keeping what was read", (d.last + d.step).Seconds(), p.End.Seconds()))
 		d.warned = true
 	}
 }
+
+// Truncated reports, once the input has ended, whether it ended early:
+// ffmpeg reported damage, or the last frame came well before the end the
+// file declares. A writer then does not hold the last picture up to that
+// end.
+func (d *decoded) Truncated() bool { return d.truncated }
 
 // stop ends ffmpeg and waits for it.
 func (d *decoded) stop() {

@@ -87,6 +87,7 @@ type options struct {
 	audio       string
 	serial      bool
 	preload     bool
+	force       bool
 	live        bool
 	loop        bool
 	window      bool
@@ -151,6 +152,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.out, "out", "", "output file; its extension picks the format")
 	fs.StringVar(&o.model, "model", models.DefaultStyle, "style: an ONNX file, a name in the models folder, a built-in or a catalog name (see vidstyle models list); several as a,b,c or a folder to switch between")
 	fs.BoolVar(&o.preload, "preload", false, "load every -model style at the start so that switching is instant")
+	fs.BoolVar(&o.force, "force", false, "run a job that looks too big for the free memory anyway (vidstyle estimates it first)")
 	fs.StringVar(&o.size, "size", "", "processing size WxH, e.g. 640x360 (output keeps the input size)")
 	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
 	fs.Int64Var(&o.frames, "frames", 0, "stop after this many frames (0: all)")
@@ -337,7 +339,7 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 	if o.in == "" {
 		return vidstyle.Size{}, errors.New("-in is required")
 	}
-	if o.out == "" && !o.live && !strings.HasPrefix(o.in, "cam:") {
+	if o.out == "" && !o.live && !strings.HasPrefix(o.in, "cam:") && !capture.IsURL(o.in) {
 		if _, err := strconv.Atoi(o.in); err != nil {
 			if o.serve {
 				return vidstyle.Size{}, errors.New("-serve streams live: add -live to play the file through it (-loop repeats it), or write a file with -out instead of -serve")
