@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"time"
+
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/pipeline"
@@ -23,6 +25,7 @@ type Retimed struct {
 	rate    pipeline.Rate
 	last    int64 // the slot of the last frame delivered
 	index   int64
+	shift   time.Duration // added to times after a jump back
 	Dropped int64
 }
 
@@ -32,7 +35,17 @@ func (r *Retimed) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 		if err != nil {
 			return tm, err
 		}
+		tm.PTS += r.shift
 		slot := r.rate.Slot(tm.PTS)
+		if back := r.last - slot; back > 0 && r.rate.Time(back) > time.Second {
+			// The clock jumped back (a stream's discontinuity that
+			// ffmpeg did not smooth out): go on from the last frame
+			// rather than drop everything until the clock catches up.
+			jump := r.rate.Time(r.last+1) - tm.PTS
+			r.shift += jump
+			tm.PTS += jump
+			slot = r.last + 1
+		}
 		if slot <= r.last {
 			r.Dropped++
 			continue

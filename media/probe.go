@@ -263,6 +263,10 @@ func Parse(path string, data []byte) (*Info, error) {
 		}
 		s.Start, s.HasStart = seconds(r.StartTime)
 		s.Duration, _ = seconds(r.Duration)
+		if s.Duration == 0 {
+			// Matroska keeps a stream's length in a DURATION tag.
+			s.Duration, _ = clock(tag(r.Tags, "DURATION"))
+		}
 		s.Frames, _ = strconv.ParseInt(r.NbFrames, 10, 64)
 		s.SampleRate, _ = strconv.Atoi(r.SampleRate)
 		rot := 0.0
@@ -292,6 +296,34 @@ func clockwise(ccw float64) int {
 		d += 360
 	}
 	return d
+}
+
+// tag looks a tag up whatever its case (Matroska writers differ).
+func tag(tags map[string]string, key string) string {
+	if v, ok := tags[key]; ok {
+		return v
+	}
+	for k, v := range tags {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return ""
+}
+
+// clock reads "HH:MM:SS.fraction" (Matroska's DURATION tag).
+func clock(s string) (time.Duration, bool) {
+	parts := strings.Split(strings.TrimSpace(s), ":")
+	if len(parts) != 3 {
+		return 0, false
+	}
+	h, err1 := strconv.Atoi(parts[0])
+	m, err2 := strconv.Atoi(parts[1])
+	sec, ok := seconds(parts[2])
+	if err1 != nil || err2 != nil || !ok || h < 0 || m < 0 || sec < 0 {
+		return 0, false
+	}
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + sec, true
 }
 
 // seconds reads ffprobe's "12.345000"; false for "N/A" or nothing.
