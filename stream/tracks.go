@@ -105,7 +105,12 @@ func rulesFor(format string) trackRules {
 	case "mov":
 		return trackRules{name: "MOV", holds: func(c string) bool {
 			return c != "opus" && mp4Holds[c] || strings.HasPrefix(c, "pcm_")
-		}, plays: browser, encoder: "AAC", encode: aacEncode, subtitle: movText,
+		}, plays: func(c string) bool {
+			// MOV is the editors' container: uncompressed PCM is its
+			// native audio (QuickTime, Resolve, Premiere, Final Cut), kept
+			// as it is; AAC and MP3 too.
+			return browser(c) || strings.HasPrefix(c, "pcm_")
+		}, encoder: "AAC", encode: aacEncode, subtitle: movText,
 			subtitleNote: "MOV holds text subtitles only (as mov_text); .mkv keeps them", titleTag: "handler_name"}
 	case "webm":
 		vorbisOpus := func(c string) bool { return c == "opus" || c == "vorbis" }
