@@ -30,9 +30,16 @@ const maxNesting = 100
 // entry is refused. So are EPContext nodes, whose ep_cache_context may name
 // a file an execution provider loads, and the metadata entry "ort_config",
 // whose session options (profiling files among them) ONNX Runtime applies
-// when ORT_LOAD_CONFIG_FROM_MODEL=1. The error is one line ending in
+// when ORT_LOAD_CONFIG_FROM_MODEL=1, and bytes that ONNX Runtime would
+// read as its own .ort format. The error is one line ending in
 // ErrNotSelfContained.
 func CheckSelfContained(model []byte) error {
+	// ONNX Runtime reads bytes with the ORT-format identifier at offset 4
+	// as its own flatbuffer format, whatever else they parse as: this
+	// check would then look at something the runtime never sees.
+	if len(model) >= 8 && string(model[4:8]) == "ORTM" {
+		return fmt.Errorf("the bytes are an ONNX Runtime format (.ort) model, not ONNX: %w", ErrNotSelfContained)
+	}
 	fs, err := fields(model)
 	if err != nil {
 		return err

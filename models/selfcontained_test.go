@@ -128,6 +128,12 @@ func hostileModels(t testing.TB) []struct {
 	entriesOnly = onnxgraph.AppendString(entriesOnly, 8, "w3")
 	entriesOnly = onnxgraph.AppendBytes(entriesOnly, 13, onnxgraph.AppendString(onnxgraph.AppendString(nil, 1, "location"), 2, passwd))
 	memory = onnxgraph.ExternalTensor("m", []int64{3, 3, 1, 1}, "*/_ORT_MEM_ADDR_/*", 36)
+	// A good model whose producer name puts the .ort identifier at offset 4:
+	// it parses as ONNX, but ONNX Runtime would read it as a flatbuffer.
+	var ortFormat []byte
+	ortFormat = onnxgraph.AppendVarint(ortFormat, 1, onnxgraph.IRVersion)
+	ortFormat = onnxgraph.AppendString(ortFormat, 2, "ORTM")
+	ortFormat = append(ortFormat, buildToon()...)
 
 	return []struct {
 		name string
@@ -153,6 +159,7 @@ func hostileModels(t testing.TB) []struct {
 		{"function attribute default", withModel(onnxgraph.AppendBytes(nil, 25, functionAttr)), `tensor "default" keeps`},
 		{"EPContext node", withGraph(t, inGraph(1, epc)), `an EPContext node (a precompiled engine`},
 		{"ort_config metadata", withModel(onnxgraph.AppendBytes(nil, 14, ortConfig)), `metadata "ort_config" sets ONNX Runtime session options`},
+		{"ORT format identifier", ortFormat, "an ONNX Runtime format (.ort) model, not ONNX"},
 	}
 }
 
