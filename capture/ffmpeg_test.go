@@ -245,3 +245,43 @@ func TestRetimeSkipsFramesThatShareAnOutputFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopedDamagedFileWarnsOnce: a cut file played round and round
+// (-live -loop) says it is damaged once, not at every round.
+func TestLoopedDamagedFileWarnsOnce(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full.mp4")
+	ffmpeg(t, "-i", testmedia.SmallMP4(t), "-frames:v", "40", "-c:v", "libx264", "-preset", "ultrafast", "-an", "-movflags", "+faststart", full)
+	data, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.mp4")
+	if err := os.WriteFile(cut, data[:len(data)*6/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	src, err := capture.Open(cut, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rounds := 0
+	looped := capture.Loop(src, func() { rounds++ })
+	defer looped.Close()
+	m := gocv.NewMat()
+	defer m.Close()
+	for range 1000 {
+		if rounds == 3 {
+			break
+		}
+		if _, err := looped.Read(&m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rounds != 3 {
+		t.Fatalf("%d rounds in 1000 frames", rounds)
+	}
+	if n := strings.Count(logs.String(), "truncated"); n != 1 {
+		t.Fatalf("%d truncation warnings over 3 rounds, want 1:\n%s", n, logs.String())
+	}
+}

@@ -324,3 +324,48 @@ func TestWindowBesideAFileSwitchesBothWays(t *testing.T) {
 		t.Fatalf("kept %d frames of 1200", v.frames())
 	}
 }
+
+// TestLiveWindowOfARotatedPhoneVideo: a phone video (display matrix
+// rotate=270, which players show turned 90° clockwise) played live shows
+// upright in the window, as ffmpeg shows it: portrait size, and the
+// picture below the HUD matches ffmpeg's upright frame, not its 180° turn.
+// The picture is still (colour bars), so the paced frames all look alike.
+func TestLiveWindowOfARotatedPhoneVideo(t *testing.T) {
+	display := xvfb(t)
+	dir := t.TempDir()
+	flat := filepath.Join(dir, "flat.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "smptehdbars=size=320x180:rate=30", "-frames:v", "60", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", flat)
+	phone := filepath.Join(dir, "phone.mp4")
+	ffmpeg(t, "-i", flat, "-c", "copy", "-metadata:s:v:0", "rotate=270", phone)
+	up := filepath.Join(dir, "upright.png")
+	ffmpeg(t, "-i", phone, "-frames:v", "1", up)
+	want := gocv.IMRead(up, gocv.IMReadColor)
+	defer want.Close()
+	if want.Cols() != 180 || want.Rows() != 320 {
+		t.Fatalf("ffmpeg shows the phone video at %dx%d, want 180x320", want.Cols(), want.Rows())
+	}
+
+	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", phone, "-live", "-loop", "-model", identityModel(t, dir), "-stats-period", "1h")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor := logWaiter(t, lines(t, stderr))
+	waitFor("preview window open")
+	shot := screenshot(t, display, findWindow(t, display))
+	if shot.Cols() != 180 || shot.Rows() != 320 {
+		t.Fatalf("window is %dx%d, want the upright 180x320", shot.Cols(), shot.Rows())
+	}
+	turned := gocv.NewMat()
+	defer turned.Close()
+	gocv.Rotate(want, &turned, gocv.Rotate180Clockwise)
+	upright, wrong := psnrBelow(shot, want, 80), psnrBelow(shot, turned, 80)
+	t.Logf("window vs ffmpeg's upright frame %.1f dB, vs its 180° turn %.1f dB", upright, wrong)
+	if upright < 30 || wrong > upright-10 {
+		t.Fatalf("the window is not upright: %.1f dB against ffmpeg's picture, %.1f against its turn", upright, wrong)
+	}
+}
