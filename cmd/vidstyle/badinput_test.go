@@ -35,6 +35,9 @@ type badInput struct {
 type badInputFixtures struct {
 	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG      string
 	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg string
+	// external is a model whose weights are kept in ../../../../etc/passwd;
+	// evilStore a models folder that holds it as "planted".
+	external, evilStore string
 }
 
 func makeBadInputFixtures(t *testing.T) badInputFixtures {
@@ -82,6 +85,10 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 		*b.dst = write(b.kind+".onnx", data)
 	}
 	f.oldORT = filepath.Join(repoRoot, "lib", "test", "libonnxruntime.so.1.16.3")
+	f.external = write("evil.onnx", testmodels.ExternalDataGraph("../../../../etc/passwd"))
+	f.evilStore = filepath.Join(dir, "evil-store")
+	os.Mkdir(f.evilStore, 0o755)
+	os.WriteFile(filepath.Join(f.evilStore, "planted.onnx"), testmodels.ExternalDataGraph("../../../../etc/passwd"), 0o644)
 	return f
 }
 
@@ -142,6 +149,17 @@ func badInputs(f badInputFixtures) []badInput {
 		{"bench with negative frames", nil, []string{"bench", "-frames", "-5"}, 2, "-frames and -encode-threads cannot be negative", 0},
 		{"bench with an unknown device", nil, []string{"bench", "-device", "tpu"}, 2, `device "tpu"`, 0},
 		{"models with a flag it does not take", nil, []string{"models", "list", "-frames", "3"}, 2, "flag provided but not defined: -frames", 0},
+		{"model keeps its weights in another file (../../../../etc/passwd)", nil, []string{"-in", photo, "-out", "o.png", "-model", f.external}, 1, `model evil: tensor "external_1" keeps its data in an external file ("../../../../etc/passwd"): vidstyle loads only self-contained models`, 0},
+		{"a style to switch to keeps its weights in another file", nil, []string{"-in", small, "-out", "o.mp4", "-model", "toon," + f.external}, 1, `keeps its data in an external file ("../../../../etc/passwd")`, 0},
+		{"model in the models folder keeps its weights in another file", nil, []string{"-in", photo, "-out", "o.png", "-models-dir", f.evilStore, "-model", "planted"}, 1, `model planted: tensor "external_1" keeps its data in an external file`, 0},
+		{"models import of a model that keeps its weights in another file", nil, []string{"models", "import", f.external}, 1, `model evil: tensor "external_1" keeps its data in an external file`, 0},
+		{"-model FILE.onnx missing, a catalog name", nil, []string{"-in", photo, "-out", "o.png", "-model", "udnie.onnx"}, 1, "did you mean -model udnie (catalog)?", 0},
+		{"-model with a typo", nil, []string{"-in", photo, "-out", "o.png", "-model", "tooon"}, 1, "did you mean -model toon (built in)?", 0},
+		{"models import under a built-in name", nil, []string{"models", "import", f.withSidecar, "toon"}, 1, `model name "toon" is a built-in style's: store it under another name`, 0},
+		{"models pull under a name that cannot be stored (checked before downloading)", nil, []string{"models", "pull", "-name", "../x", "http://127.0.0.1:9/x.onnx"}, 1, `model name "../x": use up to 64 letters`, 0},
+		{"bench -model empty", nil, []string{"bench", "-model", ""}, 2, "-model is empty", 0},
+		{"models info with an empty name", nil, []string{"models", "info", ""}, 2, "models info: an argument is empty", 0},
+		{"models import with no HOME (no shared fallback folder)", []string{"HOME=", "XDG_CACHE_HOME=", "VIDSTYLE_MODELS="}, []string{"models", "import", f.withSidecar}, 1, "no models folder: $HOME and $XDG_CACHE_HOME are not set; give one with -models-dir DIR or $VIDSTYLE_MODELS", 0},
 	}
 }
 
