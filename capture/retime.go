@@ -16,7 +16,7 @@ import (
 // to fill by showing the previous picture longer (stream.VideoConfig
 // Retime). Dropped counts the frames skipped.
 func Retime(src Source, rate pipeline.Rate) *Retimed {
-	return &Retimed{Source: src, rate: rate, last: -1}
+	return &Retimed{Source: src, rate: rate, last: -1, end: src.Props().End}
 }
 
 // Retimed is a source after Retime.
@@ -25,7 +25,8 @@ type Retimed struct {
 	rate    pipeline.Rate
 	last    int64 // the slot of the last frame delivered
 	index   int64
-	shift   time.Duration // added to times after a jump back
+	shift   time.Duration // added to times after a jump
+	end     time.Duration // the end the file declares (0: unknown)
 	Dropped int64
 }
 
@@ -37,10 +38,14 @@ func (r *Retimed) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 		}
 		tm.PTS += r.shift
 		slot := r.rate.Slot(tm.PTS)
-		if back := r.last - slot; back > 0 && r.rate.Time(back) > time.Second {
+		back := r.last - slot
+		past := r.end > 0 && tm.PTS > r.end+10*time.Second && slot > r.last+1
+		if back > 0 && r.rate.Time(back) > time.Second || past {
 			// The clock jumped back (a stream's discontinuity that
-			// ffmpeg did not smooth out): go on from the last frame
-			// rather than drop everything until the clock catches up.
+			// ffmpeg did not smooth out), or far past the end the file
+			// declares (a damaged time): go on from the last frame
+			// rather than drop everything until the clock catches up, or
+			// repeat one picture for hours.
 			jump := r.rate.Time(r.last+1) - tm.PTS
 			r.shift += jump
 			tm.PTS += jump
