@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -180,13 +181,16 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		src = capture.Retime(src, p.Rate)
 	}
 	var tracks *media.Info
-	if p.Kind == capture.KindFile && !outImage {
-		// The other tracks come from the file itself (a network stream
-		// cannot be read twice).
+	if (p.Kind == capture.KindFile || rereadable(p)) && !outImage {
+		// The other tracks come from the file itself (the encoder reads
+		// it a second time). A live stream cannot be read twice: it
+		// gives video only.
 		tracks = p.Media
 		if err = stream.CheckTracks(job.Out, tracks, audio); err != nil {
 			return nil, &UsageError{err}
 		}
+	} else if p.Kind == capture.KindStream && p.Media != nil && len(p.Media.OfType("audio")) > 0 && !outImage {
+		e.log.Warn(fmt.Sprintf("%s is a live stream: its audio is not recorded, the output has the stylized video only", p.Name))
 	}
 	t.src = capture.Limit(src, job.Frames)
 	t.total = p.Frames
@@ -222,6 +226,17 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	t.in, t.res = capture.NewMatPool(), capture.NewMatPool()
 	t.closers = append(t.closers, t.in.Close, t.res.Close)
 	return t, nil
+}
+
+// rereadable reports whether a network input is a file served over HTTP,
+// which the encoder can fetch again for its audio and subtitles (a live
+// protocol, rtsp:// srt:// udp:// rtmp://, cannot be read twice).
+func rereadable(p capture.Props) bool {
+	if p.Kind != capture.KindStream {
+		return false
+	}
+	scheme, _, _ := strings.Cut(p.Name, "://")
+	return strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https")
 }
 
 // openSource opens a job's input and checks that its frames are big

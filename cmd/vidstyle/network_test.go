@@ -1,0 +1,46 @@
+package main_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+)
+
+// TestNetworkInput: -in with a URL (an MPEG-TS served over HTTP from
+// loopback) is read as a stream, not "no such file": the file written
+// from it has every frame and the audio; a URL that does not answer is
+// one line and exit 1.
+func TestNetworkInput(t *testing.T) {
+	dir := t.TempDir()
+	ts := filepath.Join(dir, "clip.ts")
+	ffmpeg(t, "-i", testmedia.SmallMP4(t), "-frames:v", "30", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-f", "mpegts", ts)
+	data, err := os.ReadFile(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "clip.ts", time.Time{}, bytes.NewReader(data))
+	}))
+	defer srv.Close()
+	code, stderr := vidstyle(t, dir, nil, "-in", srv.URL+"/clip.ts", "-out", "out.mp4", "-model", "toon")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	v, a := probe(t, filepath.Join(dir, "out.mp4"))
+	if v.frames() != 30 || a == nil {
+		t.Fatalf("video %+v audio %+v, want 30 frames and audio", v, a)
+	}
+	srv.Close()
+	code, stderr = vidstyle(t, dir, nil, "-in", srv.URL+"/clip.ts", "-out", "out2.mp4")
+	line := strings.TrimSpace(stderr)
+	if code != 1 || strings.Contains(line, "\n") || strings.Contains(line, "no such file") || !strings.Contains(line, srv.URL) {
+		t.Fatalf("closed server: exit %d, %q", code, line)
+	}
+}
