@@ -116,6 +116,7 @@ Usage:
   vidstyle -in cam:N [options]                 live preview window of a webcam
   vidstyle models list|pull|info|import …      the styles (see vidstyle models -h)
   vidstyle bench [-model M] [-size WxH] [-json]  measure a model and the pipeline
+  vidstyle eval -in SOURCE -out STYLIZED [-ref R] how much a stylized video flickers
 
 Examples:
   vidstyle -in movie.mp4 -out styled.mp4
@@ -193,6 +194,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "bench" {
 		return benchMain(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "eval" {
+		return evalMain(args[1:], stdout, stderr)
 	}
 	var o options
 	// The token's variable is read once and removed, so that the programs

@@ -1,0 +1,64 @@
+package main_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+)
+
+// TestEvalCommand: a video judged against itself has exactly the input's
+// warping error (output = floor, no flicker of its own), the JSON has every
+// field, and -no-flow measures something else.
+func TestEvalCommand(t *testing.T) {
+	in := testmedia.SmallMP4(t)
+	run := func(args ...string) map[string]any {
+		t.Helper()
+		code, out, stderr := vidstyleOut(t, t.TempDir(), append([]string{"eval", "-in", in, "-out", in, "-frames", "12", "-json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v:\n%s", err, out)
+		}
+		return r
+	}
+	r := run("-ref", in)
+	for _, k := range []string{"frames", "pairs", "e_warp", "e_warp_floor", "valid_fraction", "static_flicker", "static_flicker_input", "texture", "ref_e_warp", "texture_kept"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("no %q in %v", k, r)
+		}
+	}
+	if r["frames"] != 12.0 || r["e_warp"] != r["e_warp_floor"] || r["e_warp"] != r["ref_e_warp"] || r["texture_kept"] != 1.0 {
+		t.Errorf("a video against itself: %v", r)
+	}
+	if e := r["e_warp"].(float64); e <= 0 {
+		t.Errorf("E_warp %v: real footage has some", e)
+	}
+	// (small.mp4's first frames barely move: the synthetic pan in package
+	// eval is the test of what the flow removes.)
+	if still := run("-no-flow"); still["e_warp"] == r["e_warp"] {
+		t.Errorf("-no-flow changed nothing: %v", still)
+	}
+}
+
+func TestEvalRefusesBadArguments(t *testing.T) {
+	in := testmedia.SmallMP4(t)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"eval", "-in", in}, 2, "needs -in SOURCE and -out STYLIZED"},
+		{[]string{"eval", "-in", in, "-out", in, "-frames", "-1"}, 2, "cannot be negative"},
+		{[]string{"eval", "-in", in, "-out", "/nonexistent.mp4"}, 1, "no such file"},
+		{[]string{"eval", "-in", in, "-out", in, "x"}, 2, "unexpected argument"},
+	} {
+		code, _, stderr := vidstyleOut(t, t.TempDir(), c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want %d and %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}

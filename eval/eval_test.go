@@ -1,0 +1,164 @@
+package eval_test
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/eval"
+)
+
+// texture is a smooth random colour picture of w×h (noise blurred at σ 2,
+// stretched to 0..255).
+func texture(w, h int) gocv.Mat {
+	noise := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	defer noise.Close()
+	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	out := gocv.NewMat()
+	gocv.GaussianBlur(noise, &out, image.Pt(0, 0), 2, 2, gocv.BorderReflect101)
+	gocv.Normalize(out, &out, 0, 255, gocv.NormMinMax)
+	return out
+}
+
+// panned is n frames of w×h cut from big, each moved by (dx, dy) from the
+// one before: a camera panning over a still picture.
+func panned(big gocv.Mat, n, w, h, dx, dy int) []gocv.Mat {
+	var frames []gocv.Mat
+	x0, y0 := 40, 40
+	for i := range n {
+		r := big.Region(image.Rect(x0-i*dx, y0-i*dy, x0-i*dx+w, y0-i*dy+h))
+		frames = append(frames, r.Clone())
+		r.Close()
+	}
+	return frames
+}
+
+func closeAll(ms []gocv.Mat) {
+	for i := range ms {
+		ms[i].Close()
+	}
+}
+
+func measure(t *testing.T, cfg eval.Config, in, out, ref []gocv.Mat) eval.Result {
+	t.Helper()
+	ev := eval.New(cfg)
+	defer ev.Close()
+	for i := range in {
+		f := eval.Frame{In: in[i], Out: out[i]}
+		if ref != nil {
+			f.Ref = &ref[i]
+		}
+		if err := ev.Add(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ev.Result()
+}
+
+// A picture that only moves, stylized consistently, has no warping error
+// once the flow carries it; without the flow the same frames differ a lot.
+func TestKnownShiftIsZeroWithFlowAndLargeWithout(t *testing.T) {
+	big := texture(260, 200)
+	defer big.Close()
+	in := panned(big, 6, 160, 120, 2, 1)
+	defer closeAll(in)
+	// A "style" that keeps the motion: the colours inverted.
+	out := make([]gocv.Mat, len(in))
+	for i := range in {
+		out[i] = gocv.NewMat()
+		gocv.BitwiseNot(in[i], &out[i])
+	}
+	defer closeAll(out)
+
+	with := measure(t, eval.Config{}, in, out, nil)
+	without := measure(t, eval.Config{NoFlow: true}, in, out, nil)
+	t.Logf("with flow: E_warp %.6f floor %.6f valid %.2f; without: E_warp %.6f", with.EWarp, with.Floor, with.Valid, without.EWarp)
+	if with.Pairs != 5 || with.Frames != 6 {
+		t.Errorf("pairs %d frames %d", with.Pairs, with.Frames)
+	}
+	if with.EWarp > 2e-4 {
+		t.Errorf("E_warp with flow %.6f, want ≈ 0", with.EWarp)
+	}
+	if without.EWarp < 5e-3 || without.EWarp < 50*with.EWarp {
+		t.Errorf("E_warp without flow %.6f, want large (with flow %.6f)", without.EWarp, with.EWarp)
+	}
+	if with.Valid < 0.8 {
+		t.Errorf("valid fraction %.2f: the masks drop most of a clean pan", with.Valid)
+	}
+}
+
+// Flicker (noise that changes every frame) on a still picture shows in the
+// warping error and the static-region index, and against the clean output
+// as reference the reduction is negative and the deviation is the noise.
+func TestFlickerOnAStillPicture(t *testing.T) {
+	pic := texture(160, 120)
+	defer pic.Close()
+	var in, out []gocv.Mat
+	for range 5 {
+		in = append(in, pic.Clone())
+		noise := gocv.NewMatWithSize(120, 160, gocv.MatTypeCV8UC3)
+		gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(20, 20, 20, 0))
+		o := gocv.NewMat()
+		gocv.Add(pic, noise, &o)
+		noise.Close()
+		out = append(out, o)
+	}
+	defer closeAll(in)
+	defer closeAll(out)
+	r := measure(t, eval.Config{}, in, out, in)
+	t.Logf("%+v", r)
+	if r.Floor > 1e-6 || r.StaticFlickerInput != 0 {
+		t.Errorf("a still input has floor %.6f and static flicker %.2f, want 0", r.Floor, r.StaticFlickerInput)
+	}
+	// Every pixel is still: the index is the plain mean |O_t − O_{t−1}|,
+	// and the deviation the mean |O_t − I_t|, worked out here by OpenCV.
+	wantStatic, wantDev := 0.0, 0.0
+	d := gocv.NewMat()
+	defer d.Close()
+	for i := range out {
+		if i > 0 {
+			gocv.AbsDiff(out[i], out[i-1], &d)
+			m := d.Mean()
+			wantStatic += (m.Val1 + m.Val2 + m.Val3) / 3 / float64(len(out)-1)
+			gocv.AbsDiff(out[i], in[i], &d)
+			m = d.Mean()
+			wantDev += (m.Val1 + m.Val2 + m.Val3) / 3 / float64(len(out)-1)
+		}
+	}
+	if math.Abs(r.StaticFlicker-wantStatic) > 0.05 || wantStatic < 3 {
+		t.Errorf("static flicker %.2f levels, want %.2f", r.StaticFlicker, wantStatic)
+	}
+	if r.EWarp < 1e-3 || r.Reduction > -10 {
+		t.Errorf("E_warp %.6f, reduction %.2f vs the clean reference: want a large error, a negative reduction", r.EWarp, r.Reduction)
+	}
+	if !r.HasRef || math.Abs(r.Deviation-wantDev) > 0.05 {
+		t.Errorf("deviation %.2f, want %.2f", r.Deviation, wantDev)
+	}
+	if r.TextureKept < 1 {
+		t.Errorf("noise adds texture: kept %.2f", r.TextureKept)
+	}
+}
+
+func TestMaskDropsOcclusionsAndMotionBoundaries(t *testing.T) {
+	const w, h = 8, 1
+	valid := make([]bool, w*h)
+	b := make([]float32, 2*w*h)
+	ft := make([]float32, 2*w*h)
+	for x := range w {
+		b[2*x] = 1 // all move by one to the right…
+		ft[2*x] = -1
+	}
+	ft[2*2] = 3 // …but pixel 2's forward flow disagrees: occluded
+	b[2*6] = 4  // pixel 6 differs from its neighbours: motion boundary
+	if got := eval.Mask(valid, b, ft, w, h); got == w {
+		t.Fatalf("kept all %d", got)
+	}
+	want := []bool{true, true, false, true, true, false, false, false} // 5 and 7 touch pixel 6's jump; 7 also leaves the frame
+	for i := range w {
+		if valid[i] != want[i] {
+			t.Errorf("pixel %d valid %v, want %v", i, valid[i], want[i])
+		}
+	}
+}
