@@ -263,9 +263,14 @@ func Parse(path string, data []byte) (*Info, error) {
 		}
 		s.Start, s.HasStart = seconds(r.StartTime)
 		s.Duration, _ = seconds(r.Duration)
-		if s.Duration == 0 {
-			// Matroska keeps a stream's length in a DURATION tag.
-			s.Duration, _ = clock(tag(r.Tags, "DURATION"))
+		if d, ok := clock(tag(r.Tags, "DURATION")); ok && s.Duration == 0 {
+			// Matroska keeps a stream's extent in a DURATION tag: ffmpeg
+			// writes the track's end time, mkvmerge (its statistics
+			// tags) the track's length.
+			if tag(r.Tags, "_STATISTICS_TAGS") == "" && s.HasStart {
+				d -= s.Start
+			}
+			s.Duration = max(d, 0)
 		}
 		s.Frames, _ = strconv.ParseInt(r.NbFrames, 10, 64)
 		s.SampleRate, _ = strconv.Atoi(r.SampleRate)
