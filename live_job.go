@@ -19,6 +19,10 @@ type LiveJob struct {
 	Preload bool
 	// Force runs a job that looks too big for the free memory anyway.
 	Force bool
+	// Temporal is the temporal stabilisation's blend, as in Job (nil:
+	// DefaultTemporal; 0: off). A loop of the file, a reconnect and a
+	// style switch start it afresh.
+	Temporal *float64
 	// Live configures the live engine; its Source, Reopen and Styles are
 	// filled in by Live.
 	Live live.Config
@@ -47,11 +51,16 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 		src.Close()
 		return usagef("input %s is an image: give -out FILE for the stylized image", job.In)
 	}
+	tempo, err := temporalBlend(job.Temporal)
+	if err != nil {
+		src.Close()
+		return err
+	}
 	if err := e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
 		src.Close()
 		return err
 	}
-	styles, err := e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload})
+	styles, err := e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload, Temporal: tempo})
 	if err != nil {
 		src.Close()
 		return err

@@ -291,6 +291,8 @@ type StyleConfig struct {
 	Size                    Size
 	// Preload opens every style at once so that switching is instant.
 	Preload bool
+	// Temporal is the temporal stabilisation's blend (0: off).
+	Temporal float64
 }
 
 // Styles resolves and opens the styles of cfg.Model (pulling catalog
@@ -312,7 +314,9 @@ func (e *Engine) Styles(ctx context.Context, cfg StyleConfig) (*stylize.StyleSet
 	if err != nil {
 		return nil, err
 	}
-	return stylize.NewStyleSet(rt, ms, e.sessionConfig(cfg.FrameWidth, cfg.FrameHeight, w, h), cfg.Preload)
+	sc := e.sessionConfig(cfg.FrameWidth, cfg.FrameHeight, w, h)
+	sc.Temporal = cfg.Temporal
+	return stylize.NewStyleSet(rt, ms, sc, cfg.Preload)
 }
 
 // firstLine keeps the first line of an error's text.

@@ -16,6 +16,7 @@ import (
 	"github.com/vidstyle/vidstyle/pipeline"
 	"github.com/vidstyle/vidstyle/stream"
 	"github.com/vidstyle/vidstyle/stylize"
+	"github.com/vidstyle/vidstyle/temporal"
 )
 
 // Job is one file (or image) to stylize into another.
@@ -48,6 +49,11 @@ type Job struct {
 	// the rest), "copy" (copy every track; an error when the container
 	// cannot hold one) or "none". FORMATS.md has the rules per container.
 	Audio string
+	// Temporal is the temporal stabilisation's blend for video (nil:
+	// DefaultTemporal; 0: off, every frame painted on its own; below 1):
+	// each result is blended with the one before, carried along the
+	// input's optical flow (package temporal). Images have none.
+	Temporal *float64
 	// Serial turns double buffering off (for measurements).
 	Serial bool
 	// OnFrame, if set, is called with the count of frames written after
@@ -148,6 +154,13 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if job.Frames < 0 || job.CRF != nil && *job.CRF < 0 || job.EncodeThreads < 0 {
 		return nil, usagef("frames, CRF and encoder threads cannot be negative")
 	}
+	tempo, err := temporalBlend(job.Temporal)
+	if err != nil {
+		return nil, err
+	}
+	if inImage {
+		tempo = 0
+	}
 	audio, err := stream.ParseAudio(job.Audio)
 	if err != nil {
 		return nil, usagef("audio %q: use auto, copy or none", job.Audio)
@@ -200,7 +213,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if err = e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
 		return nil, err
 	}
-	if t.styles, err = e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload}); err != nil {
+	if t.styles, err = e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload, Temporal: tempo}); err != nil {
 		return nil, err
 	}
 	t.closers = append(t.closers, t.styles.Close)
@@ -339,6 +352,23 @@ func (t teeSink) Write(f pipeline.Frame[*gocv.Mat]) error {
 	f.Image.Retain()
 	t.preview.Put(f)
 	return nil
+}
+
+// DefaultTemporal is the temporal stabilisation's blend when a job does
+// not set one: how much of the previous result, carried along the flow,
+// each frame keeps where the flow is valid (measured in BENCHMARKS.md).
+const DefaultTemporal = temporal.DefaultBlend
+
+// temporalBlend is a job's blend: DefaultTemporal for nil, else *a, which
+// must be 0 (off) or between 0 and 1.
+func temporalBlend(a *float64) (float64, error) {
+	if a == nil {
+		return DefaultTemporal, nil
+	}
+	if !(*a >= 0 && *a < 1) {
+		return 0, usagef("temporal blend %v: use 0 (off) or a number below 1, e.g. %v", *a, DefaultTemporal)
+	}
+	return *a, nil
 }
 
 // FrameCount says "1 frame", "N frames" or "unknown frame count".

@@ -22,6 +22,8 @@ import (
 	"math"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/flow"
 )
 
 // ErrFrame means the frames given do not fit (size, type, empty).
@@ -90,7 +92,7 @@ type Evaluator struct {
 	noMap             gocv.Mat
 	warped            gocv.Mat // CV_8UC3
 	lap, greyOut      gocv.Mat
-	valid             []bool
+	valid             []float32
 	prev              [3]gocv.Mat // in, out, ref at t−1
 
 	sum struct {
@@ -127,7 +129,7 @@ func (e *Evaluator) Add(f Frame) error {
 	}
 	if e.n == 0 {
 		e.w, e.h = f.Out.Cols(), f.Out.Rows()
-		e.valid = make([]bool, e.w*e.h)
+		e.valid = make([]float32, e.w*e.h)
 	}
 	hasRef := f.Ref != nil
 	if e.n > 0 && hasRef != (e.prev[2].Cols() > 0) {
@@ -187,16 +189,10 @@ func (e *Evaluator) pair(f Frame) error {
 		return fmt.Errorf("%w: %w", ErrFrame, err)
 	}
 	mp, _ := e.maps.DataPtrFloat32()
-	for y := range h {
-		for x := range w {
-			i := 2 * (y*w + x)
-			mp[i] = float32(x) + b[i]
-			mp[i+1] = float32(y) + b[i+1]
-		}
-	}
+	flow.Sources(mp, b, w, h)
 	gocv.Remap(e.fwd, &e.fwdWarped, &e.maps, &e.noMap, gocv.InterpolationLinear, gocv.BorderConstant, color.RGBA{})
 	ft, _ := e.fwdWarped.DataPtrFloat32()
-	kept := Mask(e.valid, b, ft, w, h)
+	kept := flow.Mask(e.valid, b, ft, w, h)
 	e.sum.valid += float64(kept) / float64(w*h)
 	moving := func(i int) bool { return b[2*i]*b[2*i]+b[2*i+1]*b[2*i+1] >= 0.25 }
 
@@ -226,46 +222,6 @@ func (e *Evaluator) pair(f Frame) error {
 	return nil
 }
 
-// Mask fills valid (w×h) with the pixels a warp along the backward flow b
-// can be trusted on, given the forward flow ft already warped along b
-// (both interleaved x,y per pixel), and returns how many it kept: the
-// pixel's source must be inside the frame, pass the forward–backward check
-// and not sit on a motion boundary (Ruder et al. 2016).
-func Mask(valid []bool, b, ft []float32, w, h int) int {
-	kept := 0
-	for y := range h {
-		for x := range w {
-			i := y*w + x
-			bx, by := b[2*i], b[2*i+1]
-			px, py := float32(x)+bx, float32(y)+by
-			ok := px >= 0 && py >= 0 && px <= float32(w-1) && py <= float32(h-1)
-			if ok {
-				fx, fy := ft[2*i], ft[2*i+1]
-				sx, sy := bx+fx, by+fy
-				ok = sx*sx+sy*sy <= 0.01*(bx*bx+by*by+fx*fx+fy*fy)+0.5
-			}
-			if ok {
-				// Central differences (one-sided at the edges) of both
-				// components of the flow.
-				xl, xr := max(x-1, 0), min(x+1, w-1)
-				yu, yd := max(y-1, 0), min(y+1, h-1)
-				dx := 1 / float32(max(xr-xl, 1))
-				dy := 1 / float32(max(yd-yu, 1))
-				ux := (b[2*(y*w+xr)] - b[2*(y*w+xl)]) * dx
-				vx := (b[2*(y*w+xr)+1] - b[2*(y*w+xl)+1]) * dx
-				uy := (b[2*(yd*w+x)] - b[2*(yu*w+x)]) * dy
-				vy := (b[2*(yd*w+x)+1] - b[2*(yu*w+x)+1]) * dy
-				ok = ux*ux+vx*vx+uy*uy+vy*vy <= 0.01*(bx*bx+by*by)+0.002
-			}
-			valid[i] = ok
-			if ok {
-				kept++
-			}
-		}
-	}
-	return kept
-}
-
 // warpError warps prev onto cur along the backward flow and returns the
 // per-channel mean squared difference over the valid pixels, in 0..1.
 func (e *Evaluator) warpError(cur, prev gocv.Mat) float64 {
@@ -275,7 +231,7 @@ func (e *Evaluator) warpError(cur, prev gocv.Mat) float64 {
 	var sum float64
 	n := 0
 	for i, ok := range e.valid {
-		if !ok {
+		if ok == 0 {
 			continue
 		}
 		for c := range 3 {

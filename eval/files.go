@@ -79,7 +79,9 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 			}
 		}
 		if len(ended) > 0 {
-			if len(ended) != len(srcs) {
+			// The source may run on past an output cut short (-frames);
+			// outputs of different lengths, or a short source, are odd.
+			if len(ended) != len(srcs) && (ended[0] == 0 || len(srcs) == 3 && len(ended) == 1) {
 				log.Warn(fmt.Sprintf("eval: %s ended at frame %d before the other files: compared %d frames", paths[ended[0]], ev.n, ev.n))
 			}
 			break

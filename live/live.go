@@ -87,6 +87,7 @@ type Engine struct {
 	done     chan struct{}  // closed when Run returns
 	web      *web.Broadcaster
 	stats    stats
+	epoch    int64 // the source's discontinuities so far; owned by the capture goroutine
 
 	mu     sync.Mutex // guards state and notice
 	state  web.State  // published by the paint loop
@@ -145,7 +146,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.setNotice("camera lost - retrying")
 				e.log.Warn(fmt.Sprintf("%s stopped delivering frames: retrying in %v", props.Name, wait))
 			},
-			OnBack: func() { e.setNotice(""); e.log.Info(props.Name + " is back") },
+			OnBack: func() { e.epoch++; e.setNotice(""); e.log.Info(props.Name + " is back") }, // inside Read
 		})
 	case props.Kind == capture.KindStream:
 		// A network stream: when it drops, open it again; pace it, since
@@ -157,7 +158,7 @@ func (e *Engine) Run(ctx context.Context) error {
 					e.setNotice("stream lost - retrying")
 					e.log.Warn(fmt.Sprintf("%s stopped delivering frames: retrying in %v", props.Name, wait))
 				},
-				OnBack: func() { e.setNotice(""); e.log.Info(props.Name + " is back") },
+				OnBack: func() { e.epoch++; e.setNotice(""); e.log.Info(props.Name + " is back") },
 			})
 		}
 		if !e.cfg.Unpaced {
@@ -165,7 +166,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	case props.Kind == capture.KindFile:
 		if e.cfg.Loop {
-			e.src = capture.Loop(e.src, nil)
+			e.src = capture.Loop(e.src, func() { e.epoch++ }) // called inside Read, on the capture goroutine
 		}
 		if !e.cfg.Unpaced {
 			e.src = capture.Pace(ctx, e.src)
@@ -228,7 +229,7 @@ func (e *Engine) capture(ctx context.Context) {
 			}
 			return
 		}
-		tm.Captured = time.Now()
+		tm.Captured, tm.Epoch = time.Now(), e.epoch
 		e.frames.Put(pipeline.Frame[*gocv.Mat]{Timing: tm, Image: ref})
 	}
 }

@@ -34,6 +34,7 @@ type painter struct {
 	help     bool
 	paused   bool
 	modelDur time.Duration
+	epoch    int64 // the source epoch of the last frame painted
 	quit     context.CancelFunc
 
 	// Style switches: the style asked for last, whether a build runs, and
@@ -74,6 +75,10 @@ func (p *painter) close() {
 func (e *Engine) paint(f pipeline.Frame[*gocv.Mat]) error {
 	p := &e.p
 	sw := e.styles.Swap()
+	if f.Epoch != p.epoch { // the source looped or reconnected
+		e.styles.ResetTemporal()
+		p.epoch = f.Epoch
+	}
 	t0 := time.Now()
 	err := sw.Prepare(0, f.Image.V)
 	if err == nil {

@@ -29,6 +29,10 @@ type Timing struct {
 	// Captured is when a live source delivered the frame (zero for files
 	// read as fast as possible); the live view measures latency from it.
 	Captured time.Time
+	// Epoch counts the source's discontinuities (a loop back to the start,
+	// a reconnect): a frame of another epoch than the one before does not
+	// follow it in time, so nothing is carried over between them.
+	Epoch int64
 }
 
 // Frame is one picture with its timing. Image belongs to a Pool.

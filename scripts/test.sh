@@ -40,7 +40,7 @@ in_netns() {
 step "go test -race (in a fresh network namespace)"
 in_netns go test -race -count=1 "$@" ./...
 step "go test -tags matprofile (Mat leaks)"
-in_netns go test -tags matprofile -count=1 "$@" . ./capture ./stylize ./live ./cmd/vidstyle
+in_netns go test -tags matprofile -count=1 "$@" . ./capture ./stylize ./live ./flow ./eval ./temporal ./cmd/vidstyle
 if [ $# -eq 0 ]; then
 	step "fuzzing, a few seconds per target (make fuzz runs them longer)"
 	# New inputs are minimized for at most 50 runs: with Go's default (60 s

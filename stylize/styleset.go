@@ -26,6 +26,7 @@ type StyleSet struct {
 	loaded  []*Stylizer // with preload: one per model; else nil
 	swap    *pipeline.Swap[*gocv.Mat]
 	first   *Stylizer
+	active  *Stylizer // the one frames are prepared with; guarded by mu
 
 	switching sync.Mutex // serializes switches while they build, and Close
 	closed    bool       // guarded by switching
@@ -52,7 +53,7 @@ func NewStyleSet(rt *Runtime, models []Model, cfg Config, preload bool) (*StyleS
 			}
 			s.loaded = append(s.loaded, st)
 		}
-		s.first = s.loaded[0]
+		s.first, s.active = s.loaded[0], s.loaded[0]
 		s.swap = pipeline.NewSwap[*gocv.Mat](s.first, models[0].Name, nil)
 		return s, nil
 	}
@@ -60,7 +61,7 @@ func NewStyleSet(rt *Runtime, models []Model, cfg Config, preload bool) (*StyleS
 	if err != nil {
 		return nil, err
 	}
-	s.first = first
+	s.first, s.active = first, first
 	s.swap = pipeline.NewSwap[*gocv.Mat](first, models[0].Name, func() { first.Close() })
 	return s, nil
 }
@@ -103,6 +104,16 @@ func (s *StyleSet) Switch(i int) error {
 	return s.switchLocked(i)
 }
 
+// ResetTemporal makes the active style's next frame start afresh (a seek
+// or a loop of the source): nothing is carried across. A style switched to
+// starts afresh by itself.
+func (s *StyleSet) ResetTemporal() {
+	s.mu.Lock()
+	st := s.active
+	s.mu.Unlock()
+	st.ResetTemporal()
+}
+
 // Next and Prev switch to the style after or before the current one,
 // wrapping around.
 func (s *StyleSet) Next() error { return s.step(1) }
@@ -126,19 +137,23 @@ func (s *StyleSet) switchLocked(i int) error {
 		return nil
 	}
 	m := s.models[i]
+	var st *Stylizer
 	if s.preload {
-		s.swap.Set(s.loaded[i], m.Name, nil)
+		// Its frames from before are another time: start afresh.
+		st = s.loaded[i]
+		st.ResetTemporal()
+		s.swap.Set(st, m.Name, nil)
 	} else {
 		cfg := s.cfg
 		cfg.Log = slog.New(slog.DiscardHandler) // the device line was said once
-		st, err := New(s.rt, m, cfg)
-		if err != nil {
+		var err error
+		if st, err = New(s.rt, m, cfg); err != nil {
 			return fmt.Errorf("switch to %s refused: %w", m.Name, err)
 		}
 		s.swap.Set(st, m.Name, func() { st.Close() })
 	}
 	s.mu.Lock()
-	s.current = i
+	s.current, s.active = i, st
 	s.mu.Unlock()
 	s.cfg.Log.Info("style " + m.Name)
 	return nil

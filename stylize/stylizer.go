@@ -23,6 +23,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/temporal"
 )
 
 // Devices that Config.Device accepts.
@@ -65,6 +66,11 @@ type Config struct {
 	// write the times, as JSON, to a file named PREFIX_DATE.json when the
 	// Stylizer closes (see ReadProfile).
 	ProfilePrefix string
+	// Temporal, above 0, stabilizes video over time: each result is
+	// blended with the previous one carried along the input's optical flow
+	// (package temporal), with this blend a (below 1). 0 paints each frame
+	// on its own. Images need none: their one frame passes through.
+	Temporal float64
 	// Log receives the device choice and warnings.
 	Log *slog.Logger
 }
@@ -94,6 +100,9 @@ type Stylizer struct {
 	slots     [NumSlots]slot
 	resizeIn  gocv.InterpolationFlags
 	resizeOut gocv.InterpolationFlags
+	// stab is the temporal filter at the processing size (nil: off). Its
+	// flow is computed in Prepare, beside the other slot's inference.
+	stab *temporal.Stabilizer
 }
 
 type slot struct {
@@ -157,6 +166,12 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 	s.sess, s.device, err = openSession(model, inName, outName, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Temporal != 0 {
+		if s.stab, err = temporal.New(temporal.Config{Width: s.w, Height: s.h, Slots: NumSlots, Blend: cfg.Temporal}); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%w %s: %w", ErrModel, model.Name, err)
+		}
 	}
 	shape := ort.NewShape(1, 3, int64(s.ph), int64(s.pw))
 	if conv.NHWC {
@@ -451,6 +466,11 @@ func (s *Stylizer) Prepare(i int, src *gocv.Mat) error {
 		gocv.Resize(*src, &sl.small, image.Pt(s.w, s.h), 0, 0, s.resizeIn)
 		img = &sl.small
 	}
+	if s.stab != nil {
+		if err := s.stab.Input(i, *img); err != nil {
+			return err
+		}
+	}
 	data, err := img.DataPtrUint8()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFrame, err)
@@ -492,11 +512,28 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 	} else {
 		UnpackWith(data, s.w, s.h, int(img.Step()), sl.out.GetData(), s.pw, s.ph, s.layout)
 	}
+	if s.stab != nil {
+		if err := s.stab.Output(i, img); err != nil {
+			return err
+		}
+	}
 	if img != dst {
 		gocv.Resize(*img, dst, image.Pt(s.fw, s.fh), 0, 0, s.resizeOut)
 	}
 	return nil
 }
+
+// ResetTemporal makes the next frame start afresh, with nothing carried
+// over from the frames before (a seek, a loop, this style made active
+// again). Safe from any goroutine; a no-op without temporal filtering.
+func (s *Stylizer) ResetTemporal() {
+	if s.stab != nil {
+		s.stab.Reset()
+	}
+}
+
+// Temporal is the temporal filter (nil when off), for its counters.
+func (s *Stylizer) Temporal() *temporal.Stabilizer { return s.stab }
 
 // Close frees the session, tensors and Mats. It is idempotent.
 func (s *Stylizer) Close() error {
@@ -526,6 +563,9 @@ func (s *Stylizer) Close() error {
 		if sl.small.Ptr() != nil {
 			errs = append(errs, sl.small.Close())
 		}
+	}
+	if s.stab != nil {
+		errs = append(errs, s.stab.Close())
 	}
 	return errors.Join(errs...)
 }

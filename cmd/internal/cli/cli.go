@@ -83,6 +83,7 @@ type options struct {
 	encThreads  int
 	frames      int64
 	crf         int
+	temporal    float64
 	preset      string
 	audio       string
 	serial      bool
@@ -158,6 +159,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
 	fs.Int64Var(&o.frames, "frames", 0, "stop after this many frames (0: all)")
 	fs.IntVar(&o.crf, "crf", -1, "encoder quality, lower is better, 0 is lossless (-1: 18 for H.264, 32 for VP9)")
+	fs.Float64Var(&o.temporal, "temporal", vidstyle.DefaultTemporal, "video: temporal stabilisation, the blend with the previous frame carried along the optical flow (0: off, every frame painted on its own; below 1)")
 	fs.StringVar(&o.audio, "audio", "auto", "audio tracks: auto (copy what plays everywhere the output type does, re-encode the rest), copy (copy every track), none")
 	fs.StringVar(&o.preset, "preset", "veryfast", "x264 speed preset")
 	fs.IntVar(&o.encThreads, "encode-threads", vidstyle.DefaultEncodeThreads(), "video encoder threads (0: ffmpeg's choice)")
@@ -372,6 +374,8 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 		return vidstyle.Size{}, errors.New("-threads, -interop, -encode-threads, -frames and -crf cannot be negative (-crf -1 is the default)")
 	case o.statsPeriod <= 0:
 		return vidstyle.Size{}, errors.New("-stats-period must be positive")
+	case !(o.temporal >= 0 && o.temporal < 1):
+		return vidstyle.Size{}, fmt.Errorf("-temporal %v: use 0 (off) or a blend below 1 (default %v)", o.temporal, vidstyle.DefaultTemporal)
 	}
 	var err error
 	if o.webCfg, err = o.webConfig(set, o.envToken, o.envTokenSet); err != nil {

@@ -47,7 +47,7 @@ func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, lo
 		StatsPeriod: o.statsPeriod, HelpLines: []string{"n/p style  1-9 pick  space pause  s snapshot", "o original/split  +/- strength  f HUD  q quit"}, OnHelp: func() { c.line(hotKeys) },
 	}
 	cfg.Web = o.webCfg // nil without -serve
-	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Model: o.model, Size: size, Preload: o.preload, Force: o.force, Live: cfg})
+	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Model: o.model, Size: size, Preload: o.preload, Force: o.force, Temporal: new(o.temporal), Live: cfg})
 	switch {
 	case errors.Is(err, stream.ErrDisplay) && !o.serve:
 		err = fmt.Errorf("%w (or watch it in a browser with -serve)", err)

@@ -35,6 +35,7 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 	if o.crf >= 0 {
 		job.CRF = new(o.crf)
 	}
+	job.Temporal = new(o.temporal)
 	if o.window {
 		job.Preview = pipeline.NewLatest[*gocv.Mat]()
 		defer job.Preview.Close()

@@ -1,0 +1,256 @@
+package temporal_test
+
+import (
+	"errors"
+	"image"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/eval"
+	"github.com/vidstyle/vidstyle/temporal"
+)
+
+const w, h = 160, 120
+
+// texture is a smooth random colour picture (noise blurred at σ 2).
+func texture(tw, th int) gocv.Mat {
+	noise := gocv.NewMatWithSize(th, tw, gocv.MatTypeCV8UC3)
+	defer noise.Close()
+	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	out := gocv.NewMat()
+	gocv.GaussianBlur(noise, &out, image.Pt(0, 0), 2, 2, gocv.BorderReflect101)
+	gocv.Normalize(out, &out, 0, 255, gocv.NormMinMax)
+	return out
+}
+
+// pan cuts n frames of w×h from big, each moved 2 px right and 1 down.
+func pan(big gocv.Mat, n int) []gocv.Mat {
+	var frames []gocv.Mat
+	for i := range n {
+		r := big.Region(image.Rect(40-2*i, 40-i, 40-2*i+w, 40-i+h))
+		frames = append(frames, r.Clone())
+		r.Close()
+	}
+	return frames
+}
+
+// flicker is a stand-in for a per-frame net: the frame plus noise that
+// changes every frame.
+func flicker(in gocv.Mat) gocv.Mat {
+	noise := gocv.NewMatWithSize(in.Rows(), in.Cols(), gocv.MatTypeCV8UC3)
+	defer noise.Close()
+	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(24, 24, 24, 0))
+	out := gocv.NewMat()
+	gocv.Add(in, noise, &out)
+	return out
+}
+
+func closeAll(ms []gocv.Mat) {
+	for i := range ms {
+		ms[i].Close()
+	}
+}
+
+// run stabilizes styled (the net's outputs for in) in place, in order,
+// the way the pipeline does with two slots.
+func run(t *testing.T, s *temporal.Stabilizer, in, styled []gocv.Mat) {
+	t.Helper()
+	for i := range in {
+		if err := s.Input(i%2, in[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Output(i%2, &styled[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func judge(t *testing.T, in, out []gocv.Mat) eval.Result {
+	t.Helper()
+	ev := eval.New(eval.Config{})
+	defer ev.Close()
+	for i := range in {
+		if err := ev.Add(eval.Frame{In: in[i], Out: out[i]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ev.Result()
+}
+
+// Flicker on a pan is mostly taken out, judged by the metric's own
+// (Farneback) flow, and the picture stays close to the net's.
+func TestStabilizerLowersFlickerOnAPan(t *testing.T) {
+	big := texture(300, 220)
+	defer big.Close()
+	in := pan(big, 10)
+	defer closeAll(in)
+	var off, on []gocv.Mat
+	for i := range in {
+		off = append(off, flicker(in[i]))
+		on = append(on, off[i].Clone())
+	}
+	defer closeAll(off)
+	defer closeAll(on)
+	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	run(t, s, in, on)
+	a, b := judge(t, in, off), judge(t, in, on)
+	t.Logf("E_warp off %.6f on %.6f (floor %.6f), valid %.2f", a.EWarp, b.EWarp, a.Floor, b.Valid)
+	if b.EWarp > 0.5*a.EWarp {
+		t.Errorf("E_warp %.6f with the stabiliser, %.6f without: want at least halved", b.EWarp, a.EWarp)
+	}
+	if s.Fresh() != 1 || s.Cuts() != 0 {
+		t.Errorf("fresh %d cuts %d on one shot, want 1 and 0", s.Fresh(), s.Cuts())
+	}
+}
+
+// A cut (another picture) and a Reset start afresh: that frame is the
+// net's own, with nothing of the frames before.
+func TestStabilizerStartsAfreshAtACutAndAfterReset(t *testing.T) {
+	a, b := texture(300, 220), texture(300, 220)
+	defer a.Close()
+	defer b.Close()
+	in := append(pan(a, 5), pan(b, 5)...)
+	defer closeAll(in)
+	var styled, want []gocv.Mat
+	for i := range in {
+		styled = append(styled, flicker(in[i]))
+		want = append(want, styled[i].Clone())
+	}
+	defer closeAll(styled)
+	defer closeAll(want)
+	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	run(t, s, in, styled)
+	if s.Cuts() != 1 || s.Fresh() != 2 {
+		t.Errorf("cuts %d fresh %d, want one cut", s.Cuts(), s.Fresh())
+	}
+	same := func(i int) bool {
+		d := gocv.NewMat()
+		defer d.Close()
+		gocv.AbsDiff(styled[i], want[i], &d)
+		g := gocv.NewMat()
+		defer g.Close()
+		gocv.CvtColor(d, &g, gocv.ColorBGRToGray)
+		return gocv.CountNonZero(g) == 0
+	}
+	if !same(5) {
+		t.Error("the first frame after the cut carries something of the frames before")
+	}
+	if same(4) || same(6) {
+		t.Error("the frames either side of the cut were not stabilised")
+	}
+
+	// Reset: the next frame is the net's own even within one shot.
+	frame := flicker(in[0])
+	defer frame.Close()
+	keep := frame.Clone()
+	defer keep.Close()
+	s.Reset()
+	if err := s.Input(0, in[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Output(0, &frame); err != nil {
+		t.Fatal(err)
+	}
+	d := gocv.NewMat()
+	defer d.Close()
+	gocv.AbsDiff(frame, keep, &d)
+	if m := d.Mean(); m.Val1+m.Val2+m.Val3 != 0 {
+		t.Error("the frame after Reset carries something of the frames before")
+	}
+}
+
+func TestStabilizerAllocatesNothingPerFrame(t *testing.T) {
+	big := texture(300, 220)
+	defer big.Close()
+	in := pan(big, 2)
+	defer closeAll(in)
+	out := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	defer out.Close()
+	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	i := 0
+	if n := testing.AllocsPerRun(10, func() {
+		if err := s.Input(i%2, in[i%2]); err != nil {
+			t.Fatal(err)
+		}
+		in[i%2].CopyTo(&out)
+		if err := s.Output(i%2, &out); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	}); n != 0 {
+		t.Errorf("%.1f allocations per frame", n)
+	}
+}
+
+func TestStabilizerRefusesBadFramesAndSettings(t *testing.T) {
+	if _, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2, Blend: 1}); err == nil {
+		t.Error("blend 1 accepted: the picture would never change")
+	}
+	if _, err := temporal.New(temporal.Config{Width: 1, Height: h, Slots: 2}); !errors.Is(err, temporal.ErrFrame) {
+		t.Errorf("1 px wide: %v", err)
+	}
+	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := gocv.NewMatWithSize(h/2, w, gocv.MatTypeCV8UC3)
+	defer small.Close()
+	if err := s.Input(0, small); !errors.Is(err, temporal.ErrFrame) {
+		t.Errorf("Input of a wrong size: %v", err)
+	}
+	if err := s.Output(0, &small); !errors.Is(err, temporal.ErrFrame) {
+		t.Errorf("Output of a wrong size: %v", err)
+	}
+	s.Close()
+	s.Close()
+}
+
+// BenchmarkStabilizer is the stabiliser's cost per frame (flow both ways,
+// mask, warp, blend) at the processing sizes of BENCHMARKS.md.
+func BenchmarkStabilizer(b *testing.B) {
+	for _, sz := range []image.Point{{320, 240}, {640, 360}} {
+		b.Run(sz.String(), func(b *testing.B) {
+			big := texture(sz.X+80, sz.Y+80)
+			defer big.Close()
+			var in [2]gocv.Mat
+			for i := range in {
+				r := big.Region(image.Rect(40-2*i, 40-i, 40-2*i+sz.X, 40-i+sz.Y))
+				in[i] = r.Clone()
+				r.Close()
+				defer in[i].Close()
+			}
+			out := gocv.NewMatWithSize(sz.Y, sz.X, gocv.MatTypeCV8UC3)
+			defer out.Close()
+			s, err := temporal.New(temporal.Config{Width: sz.X, Height: sz.Y, Slots: 2})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := s.Input(i%2, in[i%2]); err != nil {
+					b.Fatal(err)
+				}
+				in[i%2].CopyTo(&out)
+				if err := s.Output(i%2, &out); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
