@@ -17,12 +17,14 @@ import (
 // and 2000×1500 photos, ONNX Runtime 1.24 on the CPU (BENCHMARKS.md):
 // the built-in styles take about 200 bytes a processed pixel over a base
 // of about 120 MB, a Johnson-style network (32 channels at full size,
-// instance norm) about 535 bytes over 350 MB. The estimate rounds both up.
+// instance norm) about 535 bytes over 350 MB. The estimate rounds both up
+// (by 15-30 %: the peak varies from run to run with the thread count and
+// the allocator).
 const (
 	builtinBytesPerPixel = 240
 	builtinBase          = 160 << 20
-	neuralBytesPerPixel  = 600
-	neuralBase           = 400 << 20
+	neuralBytesPerPixel  = 700
+	neuralBase           = 450 << 20
 	// frameBytesPerPixel: the frame pools (input and result, a few BGR
 	// Mats of the input size each) and the conversion buffers.
 	frameBytesPerPixel = 3 * 10

@@ -53,7 +53,8 @@ func TestHugePhotoIsRefusedWithAnEstimate(t *testing.T) {
 
 // TestMemoryEstimateCoversARealRun: the estimate the job logs is above
 // the peak RSS the run really reached, and not wildly so (under 2.5×),
-// for the built-in style and a pretrained network.
+// for the built-in style and a pretrained network (a -race build's peak
+// counts for three quarters: its shadow memory is not the job's).
 func TestMemoryEstimateCoversARealRun(t *testing.T) {
 	dir := t.TempDir()
 	photo := filepath.Join(dir, "photo.jpg")
@@ -79,6 +80,11 @@ func TestMemoryEstimateCoversARealRun(t *testing.T) {
 		est, _ := strconv.ParseInt(m[1], 10, 64)
 		est <<= 20
 		t.Logf("%s: estimate %d MB, peak RSS %d MB", filepath.Base(model), est>>20, peak>>20)
+		// A -race binary takes more (shadow memory): the bound is for the
+		// binary users run.
+		if raceBuild {
+			peak = peak * 3 / 4
+		}
 		if est < peak || est > peak*5/2 {
 			t.Fatalf("%s: estimate %d MB against a peak of %d MB", model, est>>20, peak>>20)
 		}
