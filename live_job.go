@@ -23,6 +23,9 @@ type LiveJob struct {
 	// DefaultTemporal; 0: off). A loop of the file, a reconnect and a
 	// style switch start it afresh.
 	Temporal *float64
+	// KeepColors starts with colour preservation on (a key and the web
+	// page turn it on and off).
+	KeepColors bool
 	// Live configures the live engine; its Source, Reopen and Styles are
 	// filled in by Live.
 	Live live.Config
@@ -60,7 +63,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 		src.Close()
 		return err
 	}
-	styles, err := e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload, Temporal: tempo})
+	styles, err := e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload, Temporal: tempo, KeepColors: job.KeepColors})
 	if err != nil {
 		src.Close()
 		return err

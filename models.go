@@ -293,6 +293,9 @@ type StyleConfig struct {
 	Preload bool
 	// Temporal is the temporal stabilisation's blend (0: off).
 	Temporal float64
+	// KeepColors starts with colour preservation on (the set's Controls
+	// turn it on and off while frames flow).
+	KeepColors bool
 }
 
 // Styles resolves and opens the styles of cfg.Model (pulling catalog
@@ -316,6 +319,8 @@ func (e *Engine) Styles(ctx context.Context, cfg StyleConfig) (*stylize.StyleSet
 	}
 	sc := e.sessionConfig(cfg.FrameWidth, cfg.FrameHeight, w, h)
 	sc.Temporal = cfg.Temporal
+	sc.Controls = &stylize.Controls{}
+	sc.Controls.SetKeepColors(cfg.KeepColors)
 	return stylize.NewStyleSet(rt, ms, sc, cfg.Preload)
 }
 

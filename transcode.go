@@ -54,6 +54,10 @@ type Job struct {
 	// each result is blended with the one before, carried along the
 	// input's optical flow (package temporal). Images have none.
 	Temporal *float64
+	// KeepColors keeps the source's colours: the style's luminance with
+	// the input's chroma (YCrCb). Styles().Controls() turns it on and off
+	// while Run goes on.
+	KeepColors bool
 	// Serial turns double buffering off (for measurements).
 	Serial bool
 	// OnFrame, if set, is called with the count of frames written after
@@ -213,7 +217,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if err = e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
 		return nil, err
 	}
-	if t.styles, err = e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload, Temporal: tempo}); err != nil {
+	if t.styles, err = e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload, Temporal: tempo, KeepColors: job.KeepColors}); err != nil {
 		return nil, err
 	}
 	t.closers = append(t.closers, t.styles.Close)

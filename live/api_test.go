@@ -105,6 +105,23 @@ func TestAPIAnswersWithTheNewState(t *testing.T) {
 	}
 }
 
+// TestKeepColorsFromTheWebAndTheKey: the web switch and the window's key
+// (ToggleColors) turn colour preservation on and off for the styles, and
+// the state says so.
+func TestKeepColorsFromTheWebAndTheKey(t *testing.T) {
+	e, base := startLive(t)
+	if st := call(t, base+"/api/colors", `{"keep":true}`); !st.KeepColors {
+		t.Errorf("colours reply: %+v", st)
+	}
+	st, err := e.Do(context.Background(), live.Command{Op: live.ToggleColors})
+	if err != nil || st.KeepColors {
+		t.Errorf("after the key: %+v, %v", st, err)
+	}
+	if st := call(t, base+"/api/state", ""); st.KeepColors {
+		t.Errorf("state: %+v", st)
+	}
+}
+
 // TestCommandsFromManyCallers: switches asked for at once from several
 // goroutines are each answered, and the last one asked for wins.
 func TestCommandsFromManyCallers(t *testing.T) {

@@ -27,6 +27,8 @@ const (
 	ToggleHUD                 // HUD on or off
 	Help                      // key help on or off
 	Quit                      // stop
+	ToggleColors              // colour preservation on or off
+	SetColors                 // colour preservation on (Value != 0) or off
 )
 
 // Command is a request to the paint loop.
@@ -108,6 +110,15 @@ func (e *Engine) SetPaused(ctx context.Context, p bool) (web.State, error) {
 	return e.Do(ctx, Command{Op: SetPaused, Value: v})
 }
 
+// SetKeepColors: see SetStyle.
+func (e *Engine) SetKeepColors(ctx context.Context, on bool) (web.State, error) {
+	v := 0.0
+	if on {
+		v = 1
+	}
+	return e.Do(ctx, Command{Op: SetColors, Value: v})
+}
+
 // apply carries out one command on the paint loop and answers it, except
 // a style switch, which is answered when its session is ready.
 func (e *Engine) apply(req request) {
@@ -145,6 +156,16 @@ func (e *Engine) apply(req request) {
 		if paused != p.paused {
 			p.paused = paused
 			e.log.Info(map[bool]string{true: "paused", false: "resumed"}[paused])
+		}
+	case ToggleColors, SetColors:
+		ctl := e.styles.Controls()
+		on := !ctl.KeepColors()
+		if req.cmd.Op == SetColors {
+			on = req.cmd.Value != 0
+		}
+		if on != ctl.KeepColors() {
+			ctl.SetKeepColors(on)
+			e.log.Info("colours: " + map[bool]string{true: "the source's (keep colours)", false: "the style's"}[on])
 		}
 	case Snapshot:
 		answer(e.snapshot())
@@ -257,7 +278,7 @@ func (e *Engine) publish() {
 	rate, latency := e.stats.rates()
 	p := &e.p
 	e.mu.Lock()
-	e.state = web.State{Styles: e.names, Style: e.styles.Current(), Strength: p.strength, Paused: p.paused,
+	e.state = web.State{Styles: e.names, Style: e.styles.Current(), Strength: p.strength, Paused: p.paused, KeepColors: e.styles.Controls().KeepColors(),
 		FPS: rate, LatencyMS: latency.Milliseconds()}
 	e.mu.Unlock()
 }

@@ -40,6 +40,9 @@ func NewStyleSet(rt *Runtime, models []Model, cfg Config, preload bool) (*StyleS
 	if len(models) == 0 {
 		return nil, fmt.Errorf("%w: no styles to switch between", ErrModel)
 	}
+	if cfg.Controls == nil {
+		cfg.Controls = &Controls{}
+	}
 	s := &StyleSet{rt: rt, cfg: cfg, models: models, preload: preload}
 	if s.cfg.Log == nil {
 		s.cfg.Log = slog.New(slog.DiscardHandler)
@@ -65,6 +68,10 @@ func NewStyleSet(rt *Runtime, models []Model, cfg Config, preload bool) (*StyleS
 	s.swap = pipeline.NewSwap[*gocv.Mat](first, models[0].Name, func() { first.Close() })
 	return s, nil
 }
+
+// Controls are the settings every style of the set takes while frames
+// flow (colour preservation).
+func (s *StyleSet) Controls() *Controls { return s.cfg.Controls }
 
 // Swap is the stylizer the pipeline runs frames through.
 func (s *StyleSet) Swap() *pipeline.Swap[*gocv.Mat] { return s.swap }

@@ -71,6 +71,9 @@ type Config struct {
 	// (package temporal), with this blend a (below 1). 0 paints each frame
 	// on its own. Images need none: their one frame passes through.
 	Temporal float64
+	// Controls, if set, are changed while frames flow (colour
+	// preservation); a StyleSet shares one between its styles.
+	Controls *Controls
 	// Log receives the device choice and warnings.
 	Log *slog.Logger
 }
@@ -103,6 +106,7 @@ type Stylizer struct {
 	// stab is the temporal filter at the processing size (nil: off). Its
 	// flow is computed in Prepare, beside the other slot's inference.
 	stab *temporal.Stabilizer
+	ctl  *Controls
 }
 
 type slot struct {
@@ -114,6 +118,10 @@ type slot struct {
 	// frame size: the resized input in Prepare, the result in Finish (the two
 	// never overlap on one slot).
 	small gocv.Mat
+	// src is the source frame at the processing size in YCrCb, kept from
+	// Prepare to Finish when keep is set (colour preservation).
+	src  gocv.Mat
+	keep bool
 }
 
 // New loads model into rt for frames of cfg's size.
@@ -153,7 +161,7 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		fw:   cfg.FrameWidth, fh: cfg.FrameHeight,
 		w: cfg.Width, h: cfg.Height,
 		pw: PadTo(cfg.Width, conv.Multiple), ph: PadTo(cfg.Height, conv.Multiple),
-		conv:     conv,
+		conv: conv, ctl: cfg.Controls,
 		layout:   Layout{NHWC: conv.NHWC, BGR: conv.BGR, Scale: conv.Scale, Offset: conv.Offset},
 		resizeIn: gocv.InterpolationArea, resizeOut: gocv.InterpolationLinear,
 	}
@@ -189,6 +197,7 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		if s.w != s.fw || s.h != s.fh {
 			sl.small = gocv.NewMatWithSize(s.h, s.w, gocv.MatTypeCV8UC3)
 		}
+		sl.src = gocv.NewMat()
 		if sl.binding, err = s.sess.CreateIoBinding(); err == nil {
 			if err = sl.binding.BindInput(inName, sl.in); err == nil {
 				err = sl.binding.BindOutput(outName, sl.out)
@@ -471,6 +480,9 @@ func (s *Stylizer) Prepare(i int, src *gocv.Mat) error {
 			return err
 		}
 	}
+	if sl.keep = s.ctl.KeepColors(); sl.keep {
+		gocv.CvtColor(*img, &sl.src, gocv.ColorBGRToYCrCb)
+	}
 	data, err := img.DataPtrUint8()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFrame, err)
@@ -517,6 +529,9 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 			return err
 		}
 	}
+	if sl.keep { // after the stabiliser, which carries the style's own colours
+		keepColors(img, &sl.src)
+	}
 	if img != dst {
 		gocv.Resize(*img, dst, image.Pt(s.fw, s.fh), 0, 0, s.resizeOut)
 	}
@@ -562,6 +577,9 @@ func (s *Stylizer) Close() error {
 		}
 		if sl.small.Ptr() != nil {
 			errs = append(errs, sl.small.Close())
+		}
+		if sl.src.Ptr() != nil {
+			errs = append(errs, sl.src.Close())
 		}
 	}
 	if s.stab != nil {

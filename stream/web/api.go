@@ -118,6 +118,21 @@ func (s *Server) apiStrength(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, st, err)
 }
 
+func (s *Server) apiColors(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Keep *bool `json:"keep"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Keep == nil {
+		http.Error(w, "give keep: true or false", http.StatusBadRequest)
+		return
+	}
+	st, err := s.cfg.Control.SetKeepColors(r.Context(), *req.Keep)
+	s.reply(w, st, err)
+}
+
 func (s *Server) apiPause(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Paused *bool `json:"paused"`

@@ -51,7 +51,7 @@ func FuzzWHEPOffer(f *testing.F) {
 // FuzzAPI: the JSON API decodes any body into 200 or 400, never a panic.
 func FuzzAPI(f *testing.F) {
 	h := fuzzServer(f).Handler()
-	paths := []string{"/api/style", "/api/strength", "/api/pause"}
+	paths := []string{"/api/style", "/api/strength", "/api/pause", "/api/colors"}
 	for _, c := range casesAPI { // each body on each path
 		for path := range paths {
 			f.Add(uint8(path), []byte(c.body))

@@ -44,7 +44,7 @@ func TestHostHeader(t *testing.T) {
 	port := portOf(t, base)
 	paths := []struct{ method, path, ctype string }{
 		{"GET", "/", ""}, {"GET", "/overlay", ""}, {"GET", "/assets/whep.js", ""}, {"GET", "/api/state", ""},
-		{"POST", "/api/pause", "application/json"}, {"POST", "/whep", "application/sdp"}, {"DELETE", "/whep/x", ""},
+		{"POST", "/api/pause", "application/json"}, {"POST", "/api/colors", "application/json"}, {"POST", "/whep", "application/sdp"}, {"DELETE", "/whep/x", ""},
 	}
 	for _, c := range []struct {
 		host    string
@@ -142,6 +142,12 @@ func TestCrossSiteRequests(t *testing.T) {
 		{"own Origin", "POST", "/api/pause", `{"paused":true}`, hdrs{"Content-Type": "application/json", "Origin": own}, 200},
 		{"same-origin", "POST", "/api/pause", `{"paused":true}`, hdrs{"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin", "Origin": own}, 200},
 		{"none (address bar)", "POST", "/api/pause", `{"paused":true}`, hdrs{"Content-Type": "application/json", "Sec-Fetch-Site": "none"}, 200},
+		{"colours text/plain (a form)", "POST", "/api/colors", `{"keep":true}`, hdrs{"Content-Type": "text/plain"}, 415},
+		{"colours other Origin", "POST", "/api/colors", `{"keep":true}`, hdrs{"Content-Type": "application/json", "Origin": "http://evil.example"}, 403},
+		{"colours cross-site", "POST", "/api/colors", `{"keep":true}`, hdrs{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403},
+		{"colours unknown field", "POST", "/api/colors", `{"keep":true,"x":1}`, hdrs{"Content-Type": "application/json"}, 400},
+		{"colours no value", "POST", "/api/colors", `{}`, hdrs{"Content-Type": "application/json"}, 400},
+		{"colours own Origin", "POST", "/api/colors", `{"keep":true}`, hdrs{"Content-Type": "application/json", "Origin": own}, 200},
 		{"WHEP cross-site", "POST", "/whep", sdp, hdrs{"Content-Type": "application/sdp", "Sec-Fetch-Site": "cross-site"}, 403},
 		{"WHEP other Origin", "POST", "/whep", sdp, hdrs{"Content-Type": "application/sdp", "Origin": "http://evil.example"}, 403},
 		{"WHEP DELETE cross-site", "DELETE", "/whep/x", "", hdrs{"Sec-Fetch-Site": "cross-site"}, 403},

@@ -36,13 +36,16 @@ var assets embed.FS
 
 // State is what the page shows and the API returns.
 type State struct {
-	Styles    []string `json:"styles"`
-	Style     int      `json:"style"`
-	Strength  float64  `json:"strength"`
-	Paused    bool     `json:"paused"`
-	FPS       float64  `json:"fps"`
-	LatencyMS int64    `json:"latency_ms"`
-	Viewers   int      `json:"viewers"`
+	Styles   []string `json:"styles"`
+	Style    int      `json:"style"`
+	Strength float64  `json:"strength"`
+	Paused   bool     `json:"paused"`
+	// KeepColors is colour preservation: the style's luminance with the
+	// source's colours.
+	KeepColors bool    `json:"keep_colors"`
+	FPS        float64 `json:"fps"`
+	LatencyMS  int64   `json:"latency_ms"`
+	Viewers    int     `json:"viewers"`
 	// Notice is what the source is going through ("camera lost -
 	// retrying", "end of input"), empty while frames flow.
 	Notice string `json:"notice,omitempty"`
@@ -58,6 +61,7 @@ type Control interface {
 	SetStyle(ctx context.Context, i int) (State, error)
 	SetStrength(ctx context.Context, v float64) (State, error)
 	SetPaused(ctx context.Context, p bool) (State, error)
+	SetKeepColors(ctx context.Context, on bool) (State, error)
 }
 
 // Config sets up a Server. Zero fields take the defaults given.
@@ -344,6 +348,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/style", notCrossSite(s.apiStyle))
 	mux.HandleFunc("POST /api/strength", notCrossSite(s.apiStrength))
 	mux.HandleFunc("POST /api/pause", notCrossSite(s.apiPause))
+	mux.HandleFunc("POST /api/colors", notCrossSite(s.apiColors))
 	return s.guard(s.auth(mux))
 }
 

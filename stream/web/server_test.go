@@ -50,6 +50,12 @@ func (f *fakeControl) SetPaused(_ context.Context, p bool) (State, error) {
 	f.state.Paused = p
 	return f.state, nil
 }
+func (f *fakeControl) SetKeepColors(_ context.Context, on bool) (State, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state.KeepColors = on
+	return f.state, nil
+}
 
 // testServer runs a server fed with 30 fps synthetic frames.
 func testServer(t *testing.T, cfg Config) (*Server, string) {

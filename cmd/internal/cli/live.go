@@ -19,6 +19,7 @@ import (
 const hotKeys = `n / p      next / previous style      1-9   pick a style
 space      pause / resume             s     save a PNG snapshot
 o          stylized / original / side by side
+c          keep the source's colours on / off
 + (=) / -  style strength             f     HUD on / off
 h          this help                  q Esc quit`
 
@@ -26,7 +27,7 @@ h          this help                  q Esc quit`
 func keyCommand(key int) (live.Command, bool) {
 	ops := map[int]live.Op{'n': live.Next, 'p': live.Prev, ' ': live.TogglePause, 's': live.Snapshot,
 		'o': live.CycleView, '+': live.Stronger, '=': live.Stronger, '-': live.Weaker, 'f': live.ToggleHUD,
-		'h': live.Help, 'q': live.Quit, 27: live.Quit}
+		'h': live.Help, 'q': live.Quit, 27: live.Quit, 'c': live.ToggleColors}
 	if op, ok := ops[key]; ok {
 		return live.Command{Op: op}, true
 	}
@@ -44,10 +45,10 @@ func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, lo
 	defer stop()
 	cfg := live.Config{
 		Loop: o.loop, Window: window, Keys: keyCommand, Bitrate: o.bitrate, Snapshots: o.snapshots,
-		StatsPeriod: o.statsPeriod, HelpLines: []string{"n/p style  1-9 pick  space pause  s snapshot", "o original/split  +/- strength  f HUD  q quit"}, OnHelp: func() { c.line(hotKeys) },
+		StatsPeriod: o.statsPeriod, HelpLines: []string{"n/p style  1-9 pick  space pause  s snapshot", "o original/split  c colours  +/- strength  f HUD  q quit"}, OnHelp: func() { c.line(hotKeys) },
 	}
 	cfg.Web = o.webCfg // nil without -serve
-	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Model: o.model, Size: size, Preload: o.preload, Force: o.force, Temporal: new(o.temporal), Live: cfg})
+	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Model: o.model, Size: size, Preload: o.preload, Force: o.force, Temporal: new(o.temporal), KeepColors: o.keepColors, Live: cfg})
 	switch {
 	case errors.Is(err, stream.ErrDisplay) && !o.serve:
 		err = fmt.Errorf("%w (or watch it in a browser with -serve)", err)

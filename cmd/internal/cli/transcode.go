@@ -35,7 +35,7 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 	if o.crf >= 0 {
 		job.CRF = new(o.crf)
 	}
-	job.Temporal = new(o.temporal)
+	job.Temporal, job.KeepColors = new(o.temporal), o.keepColors
 	if o.window {
 		job.Preview = pipeline.NewLatest[*gocv.Mat]()
 		defer job.Preview.Close()
