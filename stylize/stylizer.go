@@ -102,6 +102,8 @@ type Stylizer struct {
 	layout    Layout
 	slots     [NumSlots]slot
 	resizeIn  gocv.InterpolationFlags
+	// resizeOut scales results back up bicubic: bilinear is the softest
+	// of bilinear, bicubic and Lanczos, and blurs the strokes.
 	resizeOut gocv.InterpolationFlags
 	// stab is the temporal filter at the processing size (nil: off). Its
 	// flow is computed in Prepare, beside the other slot's inference.
@@ -163,7 +165,7 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		pw: PadTo(cfg.Width, conv.Multiple), ph: PadTo(cfg.Height, conv.Multiple),
 		conv: conv, ctl: cfg.Controls,
 		layout:   Layout{NHWC: conv.NHWC, BGR: conv.BGR, Scale: conv.Scale, Offset: conv.Offset},
-		resizeIn: gocv.InterpolationArea, resizeOut: gocv.InterpolationLinear,
+		resizeIn: gocv.InterpolationArea, resizeOut: gocv.InterpolationCubic,
 	}
 	if fixedW > 0 {
 		s.pw, s.ph = fixedW, fixedH
