@@ -12,23 +12,23 @@ import (
 type Op int
 
 // The commands. Keys send most of them; the web API sends Pick,
-// SetStrength and SetPaused.
+// SetStrength, SetPaused and SetColors.
 const (
-	Next        Op = iota + 1 // the next style, wrapping around
-	Prev                      // the previous style
-	Pick                      // style Command.Index (from 0)
-	TogglePause               // pause or resume
-	SetPaused                 // pause (Value != 0) or resume
-	Snapshot                  // save the view as a PNG
-	CycleView                 // stylized → original → side by side
-	Stronger                  // strength +10 %
-	Weaker                    // strength −10 %
-	SetStrength               // strength Command.Value, 0 to 1
-	ToggleHUD                 // HUD on or off
-	Help                      // key help on or off
-	Quit                      // stop
-	ToggleColors              // colour preservation on or off
-	SetColors                 // colour preservation on (Value != 0) or off
+	Next         Op = iota + 1 // the next style, wrapping around
+	Prev                       // the previous style
+	Pick                       // style Command.Index (from 0)
+	TogglePause                // pause or resume
+	SetPaused                  // pause (Value != 0) or resume
+	Snapshot                   // save the view as a PNG
+	CycleView                  // stylized → original → side by side
+	Stronger                   // strength +10 %
+	Weaker                     // strength −10 %
+	SetStrength                // strength Command.Value, 0 to 1
+	ToggleHUD                  // HUD on or off
+	Help                       // key help on or off
+	Quit                       // stop
+	ToggleColors               // colour preservation on or off
+	SetColors                  // colour preservation on (Value != 0) or off
 )
 
 // Command is a request to the paint loop.

@@ -92,16 +92,16 @@ type Stylizer struct {
 	mu     sync.Mutex
 	closed bool
 
-	sess      *ort.DynamicAdvancedSession
-	name      string
-	device    string
-	fw, fh    int // frame size
-	w, h      int // processing size
-	pw, ph    int // processing size padded to the model's multiple
-	conv      models.Convention
-	layout    Layout
-	slots     [NumSlots]slot
-	resizeIn  gocv.InterpolationFlags
+	sess     *ort.DynamicAdvancedSession
+	name     string
+	device   string
+	fw, fh   int // frame size
+	w, h     int // processing size
+	pw, ph   int // processing size padded to the model's multiple
+	conv     models.Convention
+	layout   Layout
+	slots    [NumSlots]slot
+	resizeIn gocv.InterpolationFlags
 	// resizeOut scales results back up bicubic: bilinear is the softest
 	// of bilinear, bicubic and Lanczos, and blurs the strokes.
 	resizeOut gocv.InterpolationFlags
