@@ -38,7 +38,8 @@ type Job struct {
 	// Frames stops after this many frames (0: all).
 	Frames int64
 	// CRF is the encoder's quality (nil: 18 for H.264, 32 for VP9; 0 is
-	// lossless H.264), e.g. new(23); Preset the x264 preset (default
+	// lossless: the frames in RGB, decoded back exactly; FORMATS.md), e.g.
+	// new(23); Preset the x264 preset (default
 	// veryfast); EncodeThreads the encoder's threads (0: ffmpeg's choice;
 	// DefaultEncodeThreads is what vidstyle uses).
 	CRF           *int

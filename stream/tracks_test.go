@@ -386,7 +386,7 @@ func TestBT709KeptAndColoursRoundTrip(t *testing.T) {
 		t.Fatalf("decode: %v", err)
 	}
 	path := filepath.Join(dir, "o.mkv")
-	v, err := CreateVideo(VideoConfig{Path: path, Width: 160, Height: 90, Rate: pipeline.Rate{Num: 25, Den: 1}, Color: in.Color, CRF: new(0)})
+	v, err := CreateVideo(VideoConfig{Path: path, Width: 160, Height: 90, Rate: pipeline.Rate{Num: 25, Den: 1}, Color: in.Color, CRF: new(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,6 +437,22 @@ func TestCRFDefaultAndLossless(t *testing.T) {
 		i := slices.Index(args, "-crf")
 		if i < 0 || args[i+1] != c.want {
 			t.Errorf("%s %v: ffmpeg %v, want -crf %s", c.ext, c.crf, args, c.want)
+		}
+	}
+}
+
+// TestCRF0IsRGB: -crf 0 encodes the BGR frames in RGB (no 4:2:0 pad, no
+// YUV matrix), tagged with the source's primaries and transfer and the
+// RGB matrix; an odd size is kept as it is.
+func TestCRF0IsRGB(t *testing.T) {
+	for _, ext := range []string{".mkv", ".mp4", ".webm"} {
+		path := filepath.Join(t.TempDir(), "o"+ext)
+		writeTimed(t, VideoConfig{Path: path, Width: 33, Height: 17, Rate: pipeline.Rate{Num: 25, Den: 1}, CRF: new(0),
+			Color: media.Color{Range: "tv", Space: "bt709", Transfer: "bt709", Primaries: "bt709"}},
+			[]time.Duration{0, 40 * time.Millisecond}, []uint8{30, 60}, false)
+		s := probe(t, path).Video()
+		if s.Width != 33 || s.Height != 17 || s.Color.Space != "gbr" || s.Color.Primaries != "bt709" || s.Color.Transfer != "bt709" {
+			t.Errorf("%s: %dx%d, colour %+v; want 33x17, gbr, bt709", ext, s.Width, s.Height, s.Color)
 		}
 	}
 }
