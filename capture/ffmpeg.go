@@ -152,14 +152,29 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	}
 	vf = append(vf, fmt.Sprintf("scale=%d:%d", w, h),
 		"metadata=mode=add:key=vidstyle:value=1",
-		`metadata=mode=print:key=vidstyle:direct=1:file=pipe\\:3`)
+		`metadata=mode=print:key=vidstyle:direct=1:file=pipe\\:3`,
+		// The raw output needs no times: counting frames keeps the muxer
+		// from calling two frames in one tick of a variable-rate file
+		// "non monotonically increasing" (an error line, not damage).
+		"settb=1/1000", "setpts=N")
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error"}
 	if kind == KindStream {
 		args = append(args, "-fflags", "+discardcorrupt")
 	}
+	if v.Rotation == 0 && v.OddRotation != 0 {
+		// A turn that is no quarter turn: ffmpeg would rotate inside the
+		// frame, cutting corners; show it as stored.
+		log.Warn(fmt.Sprintf("input %s asks for a %.0f° turn, which vidstyle does not apply (only quarter turns)", spec, v.OddRotation))
+		args = append(args, "-noautorotate")
+	}
 	args = append(args, "-i", spec, "-map", fmt.Sprintf("0:%d", v.Index), "-an", "-sn", "-dn",
-		"-vf", strings.Join(vf, ","), "-fps_mode", "passthrough",
-		"-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1")
+		"-vf", strings.Join(vf, ","), "-fps_mode", "passthrough", "-enc_time_base", "1/1000",
+		"-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1",
+		// The other tracks, read into nothing: ffmpeg starts an MPEG-TS
+		// or -PS clock at the earliest of the streams a process uses,
+		// and the encoder, which takes the audio from this file, uses
+		// them all (stream.SyncMaps), so both count from the same zero.
+		"-map", "0:V?", "-map", "0:a?", "-map", "0:s?", "-c", "copy", "-f", "null", "-")
 	d.args = args
 	if err := d.start(); err != nil {
 		return nil, err
@@ -178,7 +193,8 @@ func (d *decoded) start() error {
 	d.errs = &tailLines{max: 20}
 	cmd.Stderr = d.errs
 	// Its own process group: the terminal's Ctrl-C reaches vidstyle only.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: if vidstyle dies, ffmpeg goes too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, sw, err := os.Pipe()
 	if err == nil {
 		// A pipe as big as the system allows (1 MiB by default, from
@@ -326,7 +342,10 @@ func (d *decoded) end() {
 	p := d.props
 	first := d.errs.first()
 	short := p.End > 0 && d.last+d.step < p.End-max(time.Second/2, 2*d.step)
-	d.truncated = d.next > 0 && (first != "" || short)
+	// Truncated is about where the video stops, not about what ffmpeg
+	// complained of on the way (a reference error at a TS cut's start
+	// leaves a complete file).
+	d.truncated = d.next > 0 && short
 	if d.warned || p.Kind != KindFile {
 		return
 	}
@@ -388,8 +407,8 @@ func (d *decoded) Close() error {
 	return nil
 }
 
-// tailLines keeps the first and the last lines written to it (ffmpeg's
-// error output).
+// tailLines keeps the first max lines written to it (ffmpeg's error
+// output: the first is usually the cause).
 type tailLines struct {
 	mu    sync.Mutex
 	max   int

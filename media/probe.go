@@ -115,7 +115,10 @@ type Stream struct {
 	Frames int64
 	// Rotation is how far a player turns the picture clockwise to show it
 	// upright: 0, 90, 180 or 270 (from the display matrix or the rotate tag).
-	Rotation int
+	// OddRotation is a turn that is no quarter turn (degrees clockwise;
+	// Rotation is then 0).
+	Rotation    int
+	OddRotation float64
 
 	// Audio only.
 	Channels   int
@@ -286,7 +289,11 @@ func Parse(path string, data []byte) (*Info, error) {
 				rot = -v
 			}
 		}
-		s.Rotation = clockwise(rot)
+		if q := math.Round(rot / 90); math.Abs(rot-q*90) < 1 {
+			s.Rotation = clockwise(rot)
+		} else {
+			s.OddRotation = -rot
+		}
 		in.Streams = append(in.Streams, s)
 	}
 	return in, nil
