@@ -3,9 +3,11 @@ package vidstyle
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/live"
+	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stream"
 )
@@ -72,6 +74,14 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	cfg := job.Live
 	cfg.Source, cfg.Styles = src, styles
 	cfg.Reopen = func() (capture.Source, error) { return capture.Open(job.In, e.log) }
+	if cfg.Publish != nil {
+		// A file's audio goes out with the published video.
+		pc := *cfg.Publish
+		if p.Kind == capture.KindFile && pc.Audio == "" && p.Media != nil && slices.ContainsFunc(p.Media.Streams, func(s media.Stream) bool { return s.Type == "audio" }) {
+			pc.Audio = job.In
+		}
+		cfg.Publish = &pc
+	}
 	if cfg.Log == nil {
 		cfg.Log = e.log
 	}
@@ -89,5 +99,5 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	if job.OnStart != nil {
 		job.OnStart(eng)
 	}
-	return eng.Run(ctx)
+	return outOfMemory(eng.Run(ctx))
 }

@@ -25,9 +25,10 @@ const (
 	builtinBase          = 160 << 20
 	neuralBytesPerPixel  = 700
 	neuralBase           = 450 << 20
-	// frameBytesPerPixel: the frame pools (input and result, a few BGR
-	// Mats of the input size each) and the conversion buffers.
-	frameBytesPerPixel = 3 * 10
+	// frameBytesPerPixel: the frame pools (input and result: 12 BGR Mats
+	// of the input size), the writer's copy of the last picture and the
+	// conversion buffers.
+	frameBytesPerPixel = 3 * 14
 )
 
 // ErrMemory means a job would need more memory than is free.
@@ -68,11 +69,9 @@ func (e *Engine) checkMemory(spec string, fw, fh int, size Size, preload, force 
 	for s := 0.95; s >= 0.05; s -= 0.05 {
 		sw, sh := int(float64(w)*s+0.5), int(float64(h)*s+0.5)
 		if estimateMemory(spec, fw, fh, sw, sh, preload) <= avail*9/10 {
-			scale := s
-			if size.Scale > 0 {
-				scale *= size.Scale
-			}
-			hint = fmt.Sprintf(": stylize at a smaller size (-size %dx%d or -scale %.2g fits)", sw, sh, math.Floor(scale*100)/100)
+			// -scale is relative to the frame, whatever gave w×h.
+			scale := math.Floor(min(float64(sw)/float64(fw), float64(sh)/float64(fh))*100) / 100
+			hint = fmt.Sprintf(": stylize at a smaller size (-size %dx%d or -scale %.2g fits)", sw, sh, scale)
 			break
 		}
 	}
@@ -105,20 +104,56 @@ func availableMemory() int64 {
 		}
 		f.Close()
 	}
-	// An address-space limit (ulimit -v) stops a job as surely.
+	// An address-space limit (ulimit -v) stops a job as surely. What
+	// the process has mapped already is taken, and address space runs
+	// ahead of resident memory (thread stacks, Go's and ONNX Runtime's
+	// arenas): a margin of half a gigabyte.
 	var rl syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_AS, &rl) == nil && rl.Cur < math.MaxInt64 {
-		if lim := int64(rl.Cur); avail == 0 || lim < avail {
-			avail = lim
+		lim := int64(rl.Cur) - statusKB("VmSize:")<<10 - 512<<20
+		if avail == 0 || lim < avail {
+			avail = max(lim, 1)
 		}
 	}
 	if limit := cgroupInt("/sys/fs/cgroup/memory.max"); limit > 0 {
-		left := limit - cgroupInt("/sys/fs/cgroup/memory.current")
+		// The page cache a cgroup charges (a video just copied in) is
+		// given back under pressure: inactive file pages are free.
+		left := limit - cgroupInt("/sys/fs/cgroup/memory.current") + cgroupStat("/sys/fs/cgroup/memory.stat", "inactive_file")
 		if avail == 0 || left < avail {
 			avail = max(left, 0)
 		}
 	}
 	return avail
+}
+
+// statusKB reads a "Name: N kB" line of /proc/self/status (0 if absent).
+func statusKB(name string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, name); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// cgroupStat reads one counter of a cgroup v2 memory.stat (0 if absent).
+func cgroupStat(path, key string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok && k == key {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // cgroupInt reads a cgroup v2 number ("max" and errors give 0).
@@ -132,4 +167,17 @@ func cgroupInt(path string) int64 {
 		return 0
 	}
 	return n
+}
+
+// outOfMemory turns ONNX Runtime's allocation failure (a long message
+// with a buffer size in it) into one ErrMemory line; other errors pass.
+func outOfMemory(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "Failed to allocate memory") || strings.Contains(msg, "bad_alloc") {
+		return fmt.Errorf("%w: ONNX Runtime could not allocate what the model needs at this size: stylize at a smaller size (-size or -scale)", ErrMemory)
+	}
+	return err
 }

@@ -316,7 +316,7 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 	}
 	st, err := pipeline.Run(ctx, pipeline.Config{Serial: t.job.Serial, OnFrame: t.job.OnFrame}, t.src, t.styles.Swap(), sink, t.in, t.res)
 	if err != nil {
-		return Result{}, err
+		return Result{}, outOfMemory(err)
 	}
 	closeOut := t.out.Close
 	cut, _ := t.raw.(capture.Truncation)

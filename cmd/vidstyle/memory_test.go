@@ -11,7 +11,7 @@ import (
 )
 
 // TestHugePhotoIsRefusedWithAnEstimate: a 6000×4000 photo with the
-// built-in style needs about 5 GB; with 3 GB of address space (ulimit -v,
+// built-in style needs about 6.5 GB; with 6 GB of address space (ulimit -v,
 // which vidstyle counts as the memory it can have) it is refused before
 // anything loads, in one line with the estimate and a -size/-scale that
 // fits, and no output is written. -force skips the check.
@@ -22,7 +22,7 @@ func TestHugePhotoIsRefusedWithAnEstimate(t *testing.T) {
 	run := func(args ...string) (int, string) {
 		cmd := command(dir, nil)
 		cmd.Path = "/bin/sh"
-		cmd.Args = append([]string{"sh", "-c", `ulimit -v 3000000 && exec "$@"`, "sh", binary}, args...)
+		cmd.Args = append([]string{"sh", "-c", `ulimit -v 6000000 && exec "$@"`, "sh", binary}, args...)
 		return runCmd(t, cmd)
 	}
 	code, stderr := run("-in", huge, "-out", "out.png", "-model", "toon")

@@ -487,7 +487,7 @@ func TestRealWorldHugePhotoIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// Were it not refused, the job would try to take 64 GB: cap it.
-	cmd := exec.CommandContext(ctx, "sh", "-c", `ulimit -v 8000000; exec "$@"`, "sh", binary, "-in", in, "-out", filepath.Join(dir, "out.png"), "-model", model)
+	cmd := exec.CommandContext(ctx, "sh", "-c", `ulimit -v 16000000; exec "$@"`, "sh", binary, "-in", in, "-out", filepath.Join(dir, "out.png"), "-model", model)
 	cmd.Dir = dir
 	cmd.Env = command(dir, nil).Env
 	code, stderr := runCmd(t, cmd)
