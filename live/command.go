@@ -86,7 +86,7 @@ func (e *Engine) State() web.State {
 	defer e.mu.Unlock()
 	st := e.state
 	st.Styles = append([]string(nil), st.Styles...)
-	st.Notice = e.notice
+	st.Notice = e.noticeLocked()
 	return st
 }
 

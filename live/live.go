@@ -65,6 +65,14 @@ type Config struct {
 	// OnHelp, if set, runs too (the command line prints the keys).
 	HelpLines []string
 	OnHelp    func()
+	// Publish, if set, also publishes the stylized frames (no HUD) to a
+	// media server or an HLS folder at a steady rate (stream.Publisher);
+	// its size, Rate when zero (the source's), Loop, OnNotice and Log are
+	// filled in by the Engine.
+	Publish *stream.PublishConfig
+	// StopAtEnd ends Run after the last frame of a file played once
+	// (publishing a file), instead of waiting for q at its end.
+	StopAtEnd bool
 	// OnListen, if set, gets the web preview's URL once it listens.
 	OnListen func(page string)
 	Log      *slog.Logger
@@ -86,12 +94,15 @@ type Engine struct {
 	builds   sync.WaitGroup // style switches being built
 	done     chan struct{}  // closed when Run returns
 	web      *web.Broadcaster
+	pub      *stream.Publisher
+	ended    chan struct{} // closed at the end of the input with StopAtEnd
 	stats    stats
 	epoch    int64 // the source's discontinuities so far; owned by the capture goroutine
 
-	mu     sync.Mutex // guards state and notice
-	state  web.State  // published by the paint loop
-	notice string
+	mu        sync.Mutex // guards state, notice and pubNotice
+	state     web.State  // published by the paint loop
+	notice    string
+	pubNotice string // the publisher's ("publish: reconnecting (…)")
 
 	// Owned by the paint loop.
 	p painter
@@ -119,6 +130,7 @@ func New(cfg Config) (*Engine, error) {
 		frames: pipeline.NewLatest[*gocv.Mat](), shown: pipeline.NewLatest[*gocv.Mat](),
 		in: capture.NewMatPool(), views: capture.NewMatPool(),
 		requests: make(chan request, 16), switched: make(chan switchDone, 1), done: make(chan struct{}),
+		ended: make(chan struct{}),
 	}
 	e.p = painter{styled: gocv.NewMat(), strength: 1, hud: true, target: cfg.Styles.Current(), pending: map[int][]chan<- reply{}}
 	e.publish()
@@ -179,6 +191,11 @@ func (e *Engine) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if e.cfg.Publish != nil {
+		if err := e.startPublish(ctx, &wg); err != nil {
+			return err
+		}
+	}
 	winErr := make(chan error, 1)
 	if e.cfg.Window {
 		wg.Add(1)
@@ -224,7 +241,11 @@ func (e *Engine) capture(ctx context.Context) {
 		tm, err := e.src.Read(ref.V)
 		if err != nil {
 			ref.Release()
-			if ctx.Err() == nil {
+			switch {
+			case ctx.Err() != nil:
+			case e.cfg.StopAtEnd:
+				close(e.ended)
+			default:
 				e.setNotice("end of input - q to quit")
 			}
 			return
@@ -246,6 +267,12 @@ func (e *Engine) paintLoop(ctx context.Context) {
 			e.apply(req)
 		case sw := <-e.switched:
 			e.finishSwitch(sw)
+		case <-e.ended: // StopAtEnd: the last frame, if it waits, then stop
+			if f, ok := e.frames.TryTake(); ok && !e.p.paused && e.paint(f) == nil {
+				e.render()
+			}
+			e.p.failPending(ErrStopped)
+			return
 		case <-e.frames.Ready():
 			f, ok := e.frames.TryTake()
 			if !ok {
@@ -308,16 +335,32 @@ func (e *Engine) close() {
 	if e.web != nil {
 		e.web.Close()
 	}
+	if e.pub != nil {
+		e.pub.Close()
+	}
 	e.src.Close()
 	e.in.Close()
 	e.views.Close()
 }
 
-// currentNotice is what the source is going through, "" while frames flow.
+// currentNotice is what the source (and the publisher) are going
+// through, "" while frames flow.
 func (e *Engine) currentNotice() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.notice
+	return e.noticeLocked()
+}
+
+// noticeLocked joins the source's and the publisher's notices; e.mu is
+// held.
+func (e *Engine) noticeLocked() string {
+	switch {
+	case e.notice == "":
+		return e.pubNotice
+	case e.pubNotice == "":
+		return e.notice
+	}
+	return e.notice + "; " + e.pubNotice
 }
 
 func (e *Engine) setNotice(s string) {

@@ -28,6 +28,7 @@ type painter struct {
 	orig     *pipeline.Ref[*gocv.Mat] // the source frame of styled
 	last     *pipeline.Ref[*gocv.Mat] // the last rendered view (snapshots)
 	captured time.Time
+	pts      time.Duration // styled's presentation time on the source's clock
 	view     int
 	strength float64
 	hud      bool
@@ -100,7 +101,7 @@ func (e *Engine) paint(f pipeline.Frame[*gocv.Mat]) error {
 	if p.orig != nil {
 		p.orig.Release()
 	}
-	p.orig, p.captured = f.Image, f.Captured
+	p.orig, p.captured, p.pts = f.Image, f.Captured, f.PTS
 	return nil
 }
 
@@ -112,16 +113,22 @@ func (e *Engine) render() {
 		return
 	}
 	view := e.compose()
-	tm := pipeline.Timing{Captured: p.captured}
+	tm := pipeline.Timing{Captured: p.captured, PTS: p.pts}
 	shown := view
-	switch {
-	case e.web != nil && e.cfg.Window: // the HUD goes on a copy
+	if e.cfg.Window && (e.web != nil || e.pub != nil) { // the HUD goes on a copy
 		shown = e.views.Get()
 		view.V.CopyTo(shown.V)
-		e.web.Send(pipeline.Frame[*gocv.Mat]{Timing: tm, Image: view})
-	case e.web != nil:
+	}
+	if e.web != nil {
 		view.Retain()
 		e.web.Send(pipeline.Frame[*gocv.Mat]{Timing: tm, Image: view})
+	}
+	if e.pub != nil {
+		view.Retain()
+		e.pub.Send(pipeline.Frame[*gocv.Mat]{Timing: tm, Image: view})
+	}
+	if shown != view {
+		view.Release()
 	}
 	if e.cfg.Window {
 		e.drawHUD(shown.V)

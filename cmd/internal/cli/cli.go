@@ -100,8 +100,13 @@ type options struct {
 	allowHosts  hostList
 	maxViewers  int
 	bitrate     int
+	publish     string
+	publishFPS  float64
 	snapshots   string
 	statsPeriod time.Duration
+
+	// stopAtEnd: a file published without -live is streamed once.
+	stopAtEnd bool
 
 	// webCfg is the web preview's config, made by validate (nil without
 	// -serve); envToken is $VIDSTYLE_TOKEN, envTokenSet whether it is set.
@@ -176,7 +181,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.tokenFile, "token-file", "", "with -serve: read the token from the first line of this `file` (chmod 600: one others can read is refused)")
 	fs.Var(&o.allowHosts, "allow-host", "with -serve: another `name[:port]` the server answers to (a name in /etc/hosts, a port forward); repeat it or give several as a,b")
 	fs.IntVar(&o.maxViewers, "max-viewers", 16, "with -serve: the most browsers at once")
-	fs.IntVar(&o.bitrate, "bitrate", 0, "with -serve: VP8 bitrate in kbit/s (0: from the frame size)")
+	fs.IntVar(&o.bitrate, "bitrate", 0, "with -serve and -publish: the VP8 and H.264 bitrate in kbit/s (0: from the frame size)")
+	fs.StringVar(&o.publish, "publish", "", "live: also publish the stylized video to this `URL` (rtmp:// rtmps:// srt:// rtsp://) or rolling HLS DIR/NAME.m3u8; -out URL does the same")
+	fs.Float64Var(&o.publishFPS, "publish-fps", 0, "with -publish: the steady frame rate published (0: the source's)")
 	fs.DurationVar(&o.statsPeriod, "stats-period", 5*time.Second, "how often progress is logged when stderr is not a terminal")
 	fs.Usage = func() {
 		var names []string
@@ -347,7 +354,10 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 	if o.in == "" {
 		return vidstyle.Size{}, errors.New("-in is required")
 	}
-	if o.out == "" && !o.live && !strings.HasPrefix(o.in, "cam:") && !capture.IsURL(o.in) {
+	if err := o.checkPublish(set); err != nil {
+		return vidstyle.Size{}, err
+	}
+	if o.out == "" && o.publish == "" && !o.live && !strings.HasPrefix(o.in, "cam:") && !capture.IsURL(o.in) {
 		if _, err := strconv.Atoi(o.in); err != nil {
 			if o.serve {
 				return vidstyle.Size{}, errors.New("-serve streams live: add -live to play the file through it (-loop repeats it), or write a file with -out instead of -serve")

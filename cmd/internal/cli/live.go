@@ -40,7 +40,7 @@ func keyCommand(key int) (live.Command, bool) {
 // runLive shows the stylized input in a window (and/or serves it to
 // browsers) until q, Esc, the window is closed, or Ctrl-C.
 func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
-	window := !o.serve || o.window
+	window := (!o.serve && o.publish == "") || o.window
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := live.Config{
@@ -48,6 +48,7 @@ func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, lo
 		StatsPeriod: o.statsPeriod, HelpLines: []string{"n/p style  1-9 pick  space pause  s snapshot", "o original/split  c colours  +/- strength  f HUD  q quit"}, OnHelp: func() { c.line(hotKeys) },
 	}
 	cfg.Web = o.webCfg // nil without -serve
+	cfg.Publish, cfg.StopAtEnd = o.publishConfig(), o.stopAtEnd
 	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Model: o.model, Size: size, Preload: o.preload, Force: o.force, Temporal: new(o.temporal), KeepColors: o.keepColors, Live: cfg})
 	switch {
 	case errors.Is(err, stream.ErrDisplay) && !o.serve:
