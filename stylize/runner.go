@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/vidstyle/vidstyle/models"
 )
 
 // Runner runs a model on raw float32 tensors on the CPU, with any of its
@@ -112,3 +114,27 @@ func (r *Runner) Close() error {
 	}
 	return nil
 }
+
+// Evaluator runs calibration graphs for models.Quantize on the CPU.
+type Evaluator struct {
+	Runtime *Runtime
+	Threads int
+}
+
+// Open implements models.Evaluator.
+func (e Evaluator) Open(model []byte, outputs []string) (models.Evaluation, error) {
+	r, err := NewRunner(e.Runtime, model, outputs, e.Threads)
+	if err != nil {
+		return nil, err
+	}
+	return evaluation{r}, nil
+}
+
+type evaluation struct{ r *Runner }
+
+func (v evaluation) Run(img models.CalibImage) ([][]float32, error) {
+	out, _, err := v.r.Run([]int64{1, 3, int64(img.Height), int64(img.Width)}, img.Pixels)
+	return out, err
+}
+
+func (v evaluation) Close() error { return v.r.Close() }

@@ -1,0 +1,259 @@
+package stylize_test
+
+import (
+	"errors"
+	"image"
+	"math"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
+	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stylize"
+)
+
+// calibImage packs a BGR Mat, resized to w×h, as a calibration image.
+func calibImage(t testing.TB, m gocv.Mat, w, h int) models.CalibImage {
+	t.Helper()
+	small := gocv.NewMat()
+	defer small.Close()
+	gocv.Resize(m, &small, image.Pt(w, h), 0, 0, gocv.InterpolationArea)
+	data, err := small.DataPtrUint8()
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := make([]float32, 3*w*h)
+	stylize.Pack(px, w, h, data, w, h, int(small.Step()))
+	return models.CalibImage{Width: w, Height: h, Pixels: px}
+}
+
+// videoFrames is every step-th frame of small.mp4 at w×h.
+func videoFrames(t testing.TB, w, h, step int) []models.CalibImage {
+	t.Helper()
+	frames := testmedia.DecodeAll(t, testmedia.SmallMP4(t)) // closed at the test's end
+	var out []models.CalibImage
+	for i := 0; i < len(frames); i += step {
+		out = append(out, calibImage(t, frames[i], w, h))
+	}
+	return out
+}
+
+// photos are the test photos in ../shared/testdata at w×h (none when the
+// folder is absent).
+func photos(t testing.TB, w, h int) []models.CalibImage {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "..", "shared", "testdata", "*.jpg"))
+	var out []models.CalibImage
+	for _, f := range files {
+		m := gocv.IMRead(f, gocv.IMReadColor)
+		if m.Empty() {
+			m.Close()
+			t.Fatalf("cannot read %s", f)
+		}
+		out = append(out, calibImage(t, m, w, h))
+		m.Close()
+	}
+	return out
+}
+
+// psnr compares two model outputs as the 8-bit pictures they become.
+func psnr(a, b []float32) float64 {
+	level := func(v float32) float64 { return math.Round(math.Min(255, math.Max(0, float64(v)))) }
+	var se float64
+	for i := range a {
+		d := level(a[i]) - level(b[i])
+		se += d * d
+	}
+	if se == 0 {
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(255*255/(se/float64(len(a))))
+}
+
+// compare runs two models on every image and returns the mean and worst
+// PSNR of b against a, and the mean absolute difference in levels.
+func compare(t testing.TB, a, b []byte, imgs []models.CalibImage) (mean, worst, mad float64) {
+	t.Helper()
+	ra, err := stylize.NewRunner(sharedRT, a, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ra.Close()
+	rb, err := stylize.NewRunner(sharedRT, b, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb.Close()
+	worst = math.Inf(1)
+	var n float64
+	for _, img := range imgs {
+		shape := []int64{1, 3, int64(img.Height), int64(img.Width)}
+		oa, _, err := ra.Run(shape, img.Pixels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ob, _, err := rb.Run(shape, img.Pixels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := psnr(oa[0], ob[0])
+		mean += math.Min(p, 99)
+		worst = math.Min(worst, p)
+		for i := range oa[0] {
+			mad += math.Abs(float64(oa[0][i] - ob[0][i]))
+			n++
+		}
+	}
+	return mean / float64(len(imgs)), worst, mad / n
+}
+
+func nodeTypes(t testing.TB, data []byte) map[string]int {
+	t.Helper()
+	g, err := models.ParseGraph(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, n := range g.Nodes {
+		out[n.OpType]++
+	}
+	return out
+}
+
+// TestQuantizeShared quantizes udnie (skipped without ../shared/models)
+// calibrated on frames of small.mp4 at 160x96 and checks: equalization
+// alone moves the FP32 output by under half a level on average; the
+// quantized model passes the same checks as any model (self-contained,
+// image contract), has QDQ pairs and runs as integer convolutions in ONNX
+// Runtime (its profile lists QLinearConv), records its precision and
+// provenance, and its output on the test photos is within the PSNR bound
+// of the FP32 output.
+func TestQuantizeShared(t *testing.T) {
+	m := sharedModel(t, "udnie")
+	calib := videoFrames(t, 160, 96, 12)
+	ev := stylize.Evaluator{Runtime: sharedRT}
+	test := photos(t, 160, 96)
+	if len(test) == 0 {
+		t.Log("../shared/testdata absent: testing on the video frames")
+		test = calib
+	}
+
+	eq, _, err := models.Quantize(m.ONNX, ev, models.QuantizeOptions{Images: calib, Source: "small.mp4", Name: "udnie", EqualizeOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean, worst, mad := compare(t, m.ONNX, eq, test)
+	t.Logf("equalized fp32 vs fp32: PSNR mean %.1f worst %.1f dB, mean abs diff %.3f levels", mean, worst, mad)
+	if mad >= 0.5 {
+		t.Errorf("equalization alone moved the output by %.2f levels on average", mad)
+	}
+
+	q, rep, err := models.Quantize(m.ONNX, ev, models.QuantizeOptions{Images: calib, Source: "small.mp4", Name: "udnie"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report %+v", rep)
+	if err := models.CheckSelfContained(q); err != nil {
+		t.Fatal(err)
+	}
+	g, err := models.ParseGraph(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.CheckImage(); err != nil {
+		t.Fatal(err)
+	}
+	if g.Precision() != "int8" {
+		t.Errorf("precision %q", g.Precision())
+	}
+	for _, k := range []string{models.MetaQuantizedFrom, models.MetaQuantizedName, models.MetaCalibration, models.MetaQuantizer, models.MetaRewrite} {
+		if v, ok := g.MetadataValue(k); !ok || v == "" {
+			t.Errorf("metadata %s missing", k)
+		}
+	}
+	types := nodeTypes(t, q)
+	if types["QuantizeLinear"] < 2*rep.Quantized || rep.Quantized < 10 {
+		t.Errorf("%d convs quantized, node types %v", rep.Quantized, types)
+	}
+	mean, worst, _ = compare(t, m.ONNX, q, test)
+	t.Logf("int8 vs fp32 at 160x96: PSNR mean %.1f worst %.1f dB over %d images", mean, worst, len(test))
+	if mean < 30 || worst < 25 {
+		t.Errorf("int8 vs fp32: PSNR mean %.1f worst %.1f dB", mean, worst)
+	}
+
+	// At run time the convolutions are integer ones.
+	prefix := filepath.Join(t.TempDir(), "prof")
+	s, err := stylize.New(sharedRT, stylize.Model{Name: "udnie.int8", ONNX: q}, stylize.Config{FrameWidth: 160, FrameHeight: 96, Device: stylize.DeviceCPU, ProfilePrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 120, 200, 0), 96, 160, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	out := gocv.NewMat()
+	defer out.Close()
+	if err := stylizeOne(s, 0, &frame, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := stylize.ReadProfile(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	integer := false
+	for _, o := range ops {
+		names = append(names, o.Op)
+		integer = integer || strings.Contains(o.Op, "QLinearConv") || strings.Contains(o.Op, "ConvInteger")
+	}
+	if !integer {
+		t.Errorf("no integer convolution at run time: %v", names)
+	}
+}
+
+// TestQuantizeJohnsonGraph quantizes the project's own Johnson test graph
+// (opset 13, up-sample + conv, reflection padding) and runs it; a graph
+// that is not a Johnson net, an opset-9 one and no frames are refused with
+// one clear line.
+func TestQuantizeJohnsonGraph(t *testing.T) {
+	ev := stylize.Evaluator{Runtime: sharedRT}
+	calib := []models.CalibImage{{Width: 96, Height: 64, Pixels: noiseImage(96, 64, 1)}, {Width: 96, Height: 64, Pixels: noiseImage(96, 64, 2)}}
+	j := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13, Seed: 5})
+	q, rep, err := models.Quantize(j, ev, models.QuantizeOptions{Images: calib, Source: "noise", Name: "johnson"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Quantized != 14 || rep.InputScale == 0 {
+		t.Errorf("report %+v", rep)
+	}
+	test := []models.CalibImage{{Width: 96, Height: 64, Pixels: noiseImage(96, 64, 9)}}
+	mean, _, _ := compare(t, j, q, test)
+	t.Logf("johnson test graph int8 vs fp32: %.1f dB", mean)
+	if mean < 20 {
+		t.Errorf("int8 vs fp32: %.1f dB", mean)
+	}
+
+	for _, c := range []struct {
+		name string
+		data []byte
+		imgs []models.CalibImage
+		want string
+	}{
+		{"built-in toon", builtin(t, "toon").ONNX, calib, "not a Johnson-style"},
+		{"opset 9", testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 9}), calib, "opset 9"},
+		{"no frames", j, nil, "no calibration frames"},
+		{"quantized already", q, calib, "already quantized"},
+	} {
+		_, _, err := models.Quantize(c.data, ev, models.QuantizeOptions{Images: c.imgs})
+		if !errors.Is(err, models.ErrNotJohnson) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
