@@ -254,7 +254,12 @@ func rereadable(p capture.Props) bool {
 		return false
 	}
 	scheme, _, _ := strings.Cut(p.Name, "://")
-	return strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https")
+	if !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
+		return false
+	}
+	// A file has a length; a live stream over HTTP (or an HLS playlist,
+	// which may be live) has none or is no file to fetch twice.
+	return p.Media != nil && p.Media.Duration > 0 && !strings.Contains(p.Media.Format, "hls")
 }
 
 // openSource opens a job's input and checks that its frames are big

@@ -6,6 +6,8 @@
 package stream
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -127,6 +130,13 @@ type VideoFile struct {
 	ffmpeg  string
 	format  string
 	audio   bool
+
+	// ctx ends the trimming pass when the file is aborted.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// taken carries the latest count of frames ffmpeg has taken from the
+	// pipe (from -progress); closed when ffmpeg ends.
+	taken chan int64
 
 	mu     sync.Mutex
 	closed bool
@@ -244,21 +254,39 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	// frames arrive through the pipe.
 	args = append(args, tracks...)
 	args = append(args, "-f", c.format, tmp)
+	if cfg.Input != nil {
+		args = append(args, syncMaps(1)...)
+	}
+	// Progress on fd 3: how many frames ffmpeg has taken, so an early
+	// close can stop it once they are all in (see close).
+	args = append(args, "-progress", "pipe:3", "-stats_period", "0.2")
 
 	v := &VideoFile{cfg: cfg, tmp: tmp, stderr: &tailBuffer{max: 8 << 10}, exited: make(chan struct{}),
 		ffmpeg: ffmpeg, format: c.format, audio: cfg.Input != nil && audio != AudioNone && len(cfg.Input.OfType("audio")) > 0}
+	v.ctx, v.cancel = context.WithCancel(context.Background())
 	v.cmd = exec.Command(ffmpeg, args...)
 	v.cmd.Stderr = v.stderr
 	// Its own process group: the terminal's Ctrl-C reaches vidstyle only,
-	// which then finishes the file by closing ffmpeg's input.
-	v.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// which then finishes the file by closing ffmpeg's input. Pdeathsig:
+	// if vidstyle dies, ffmpeg goes too.
+	v.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("%w: %w", ErrFFmpeg, err)
+	}
+	v.cmd.ExtraFiles = []*os.File{pw}
 	if v.stdin, err = v.cmd.StdinPipe(); err == nil {
 		err = v.cmd.Start()
 	}
+	pw.Close()
 	if err != nil {
+		pr.Close()
 		os.Remove(tmp)
 		return nil, fmt.Errorf("%w: start: %w", ErrFFmpeg, err)
 	}
+	v.taken = make(chan int64, 1)
+	go readProgress(pr, v.taken)
 	go func() {
 		v.waitErr = v.cmd.Wait()
 		close(v.exited)
@@ -541,6 +569,7 @@ func (v *VideoFile) CloseEarly() error { return v.close(true) }
 func (v *VideoFile) close(early bool) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	defer v.cancel()
 	if v.closed {
 		return nil
 	}
@@ -551,7 +580,13 @@ func (v *VideoFile) close(early bool) error {
 	v.closed = true
 	v.freeLast()
 	v.stdin.Close()
+	stopped := early && v.audio && v.stopWhenTaken()
 	<-v.exited
+	if stopped && exitCode(v.waitErr) == 255 {
+		// ffmpeg's answer to the interrupt we sent: it finished the
+		// file, and trimAudio below checks it by copying it.
+		v.waitErr = nil
+	}
 	if v.waitErr != nil || padErr != nil {
 		os.Remove(v.tmp)
 		if v.waitErr == nil {
@@ -574,6 +609,77 @@ func (v *VideoFile) close(early bool) error {
 		return fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	return nil
+}
+
+// stopWhenTaken is for a file closed early: the encoder would otherwise
+// go on muxing the input's audio to its end (minutes for a film, forever
+// for a live stream), only for trimAudio to cut it. Once ffmpeg has taken
+// every frame from the pipe, an interrupt makes it flush its encoders and
+// write the trailer. It reports whether it sent one.
+func (v *VideoFile) stopWhenTaken() bool {
+	deadline := time.After(time.Minute)
+	for {
+		select {
+		case n, ok := <-v.taken:
+			if !ok {
+				return false // ffmpeg ended by itself
+			}
+			if n >= v.slots {
+				syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
+				return true
+			}
+		case <-v.exited:
+			return false
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// readProgress reads ffmpeg's -progress blocks and sends the latest
+// "frame=N" (newest wins), then closes out.
+func readProgress(r *os.File, out chan int64) {
+	defer close(out)
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "frame=")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+		if err != nil {
+			continue
+		}
+		select { // keep only the newest count
+		case <-out:
+		default:
+		}
+		out <- n
+	}
+}
+
+// exitCode is a process's exit status from Wait's error (0 for nil, -1
+// when it did not exit normally).
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// syncMaps reads every video, audio and subtitle track of input n into
+// nothing. ffmpeg starts an MPEG-TS or -PS clock at the earliest of the
+// streams a process uses; the decoder (package capture) reads the same
+// set the same way, so both count from the same zero and the audio stays
+// where the source has it.
+func syncMaps(n int) []string {
+	return []string{"-map", fmt.Sprintf("%d:V?", n), "-map", fmt.Sprintf("%d:a?", n), "-map", fmt.Sprintf("%d:s?", n),
+		"-c", "copy", "-f", "null", "-"}
 }
 
 // padToEnd holds the last picture up to cfg.End. A video whose frames
@@ -624,11 +730,14 @@ func (v *VideoFile) trimAudio() {
 		args = append(args, "-movflags", "+faststart")
 	}
 	args = append(args, "-f", v.format, trimmed)
-	cmd := exec.Command(v.ffmpeg, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if out, err := cmd.CombinedOutput(); err != nil {
+	// v.ctx: an Abort (a second Ctrl-C) ends this pass too.
+	cmd := exec.CommandContext(v.ctx, v.ffmpeg, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out := &tailBuffer{max: 8 << 10}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
 		os.Remove(trimmed)
-		v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", strings.TrimSpace(string(out)))
+		v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", out.summary(err.Error()))
 		return
 	}
 	if err := os.Rename(trimmed, v.tmp); err != nil {
@@ -639,6 +748,7 @@ func (v *VideoFile) trimAudio() {
 // Abort kills ffmpeg and removes the unfinished file. It is safe to call
 // after Close (it then does nothing) and from another goroutine.
 func (v *VideoFile) Abort() {
+	v.cancel() // a trimming pass in progress ends too
 	select {
 	case <-v.exited:
 	default:
