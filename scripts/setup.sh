@@ -37,11 +37,14 @@ sudo=""
 # System packages. Everything the binary and the tests use comes from Debian
 # (the last line: a virtual X server, key presses and screenshots for the
 # preview window's tests, ip to bring up loopback in the tests' own network
-# namespace, and Chromium for the web page's tests).
+# namespace, and Chromium for the web page's tests; nginx with its RTMP
+# module is the media server the publish tests push to, run by the tests
+# themselves, unprivileged: Debian's own nginx service is not needed).
 packages=(
 	ca-certificates git gcc g++ libc6-dev pkg-config
 	libopencv-dev ffmpeg libvpx-dev
 	xvfb xdotool imagemagick iproute2 chromium
+	nginx libnginx-mod-rtmp
 )
 missing=()
 for p in "${packages[@]}"; do

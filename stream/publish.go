@@ -404,9 +404,11 @@ func (p *Publisher) args(pts time.Duration) []string {
 		a = append(a, "-f", "rtsp", "-rtsp_transport", "tcp", c.Target)
 	case TargetHLS:
 		base := strings.TrimSuffix(c.Target, filepath.Ext(c.Target))
+		// Segment numbers from the clock: after a restart the new ones
+		// follow the old ones rather than overwrite them.
 		a = append(a, "-f", "hls", "-hls_time", "2", "-hls_list_size", "6",
-			"-hls_flags", "delete_segments+independent_segments+temp_file+omit_endlist",
-			"-hls_segment_filename", base+"-%05d.ts", "-y", c.Target)
+			"-hls_flags", "delete_segments+independent_segments+temp_file", "-hls_start_number_source", "epoch",
+			"-hls_segment_filename", base+"-%d.ts", "-y", c.Target)
 	}
 	return a
 }
