@@ -106,7 +106,14 @@ func (g *Graph) weight(n Node) ([]int64, bool) {
 	if len(n.Inputs) < 2 {
 		return nil, false
 	}
-	t, ok := g.Tensors[n.Inputs[1]]
+	name := n.Inputs[1]
+	for _, p := range g.Nodes { // a quantized weight: DequantizeLinear of an int8 initializer
+		if p.OpType == "DequantizeLinear" && len(p.Outputs) == 1 && p.Outputs[0] == name && len(p.Inputs) > 0 {
+			name = p.Inputs[0]
+			break
+		}
+	}
+	t, ok := g.Tensors[name]
 	if !ok || len(t.Dims) != 4 {
 		return nil, false
 	}

@@ -22,6 +22,9 @@ const modelsUsage = `Usage:
   vidstyle models pull   [flags] NAME|URL     download a catalog model (or any ONNX URL) into the models folder
   vidstyle models info   [flags] FILE|NAME    inputs, outputs, contract, metadata and cost of a model
   vidstyle models import [flags] FILE [NAME]  check a local ONNX file and store it in the models folder
+  vidstyle models quantize [-calib DIR|VIDEO] [-frames N] [flags] MODEL [NAME]
+                                              an INT8 copy of a float32 Johnson-style model, calibrated
+                                              on real frames, stored as NAME (default MODEL.int8)
 
 Flags come before the arguments. Pulled and imported models are made to run at
 any frame size (fixed 224x224 inputs become symbolic), checked by running them.
@@ -43,14 +46,19 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 		sub, args = args[0], args[1:]
 	}
 	var ef engineFlags
-	var sha, name string
+	var sha, name, calib string
+	var frames int
 	fs := flag.NewFlagSet("models "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	ef.add(fs, false)
-	want := map[string][2]int{"list": {0, 0}, "pull": {1, 1}, "info": {1, 1}, "import": {1, 2}}
+	want := map[string][2]int{"list": {0, 0}, "pull": {1, 1}, "info": {1, 1}, "import": {1, 2}, "quantize": {1, 2}}
 	if sub == "pull" {
 		fs.StringVar(&sha, "sha256", "", "expected sha256 of a URL download (catalog models have theirs)")
 		fs.StringVar(&name, "name", "", "store a URL download under this name (default: the file's base name)")
+	}
+	if sub == "quantize" {
+		fs.StringVar(&calib, "calib", "", "calibrate on this folder of photos, video or image (default: the photos in ../shared/testdata beside the checkout)")
+		fs.IntVar(&frames, "frames", 24, "calibration frames")
 	}
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), modelsUsage)
@@ -66,7 +74,7 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 			}
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "vidstyle: models: unknown command %q: use list, pull, info or import\n", sub)
+		fmt.Fprintf(stderr, "vidstyle: models: unknown command %q: use list, pull, info, import or quantize\n", sub)
 		return exitUsage
 	}
 	if code, ok := parseFlags(fs, args, stderr, true); !ok {
@@ -102,6 +110,8 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 		err = m.info(fs.Arg(0), stdout)
 	case "import":
 		_, err = eng.Import(fs.Arg(0), fs.Arg(1))
+	case "quantize":
+		_, err = eng.Quantize(ctx, vidstyle.QuantizeJob{Model: fs.Arg(0), Name: fs.Arg(1), Calib: calib, Frames: frames})
 	}
 	if err != nil {
 		c.clearBar()
@@ -201,6 +211,11 @@ func (e *modelsCmd) info(what string, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "model\t%s (%s, %s)\n", m.Name, where, megabytes(int64(len(data))))
 	fmt.Fprintf(tw, "format\tONNX IR %d, opset %d, producer %q\n", g.IRVersion, g.Opset, g.Producer)
+	precision := g.Precision()
+	if from, ok := g.MetadataValue(models.MetaQuantizedName); ok {
+		precision += " (quantized from " + from + ")"
+	}
+	fmt.Fprintf(tw, "precision\t%s\n", precision)
 	for _, v := range g.Inputs {
 		fmt.Fprintf(tw, "input\t%s %s %s\n", v.Name, models.ElemTypeName(v.ElemType), dims(v.Dims))
 	}
