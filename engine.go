@@ -30,6 +30,10 @@ type Config struct {
 	// lets its threads spin-wait between operators (see BENCHMARKS.md).
 	Threads, InterOpThreads int
 	Spin                    bool
+	// Precision is PrecisionAuto (the default: a model's INT8 sibling
+	// NAME.int8 when the models folder has one and the CPU has VNNI),
+	// PrecisionFP32 or PrecisionINT8.
+	Precision string
 	// ModelsDir is the models folder (default models.DefaultStoreDir();
 	// when that is empty, for a user with no HOME, there is none: built-in
 	// styles and files still work, storing a model fails with
@@ -79,6 +83,13 @@ func New(cfg Config) (*Engine, error) {
 	case stylize.DeviceAuto, stylize.DeviceCPU, stylize.DeviceCUDA, stylize.DeviceTensorRT:
 	default:
 		return nil, usagef("device %q: use auto, cpu, cuda or tensorrt", cfg.Device)
+	}
+	switch cfg.Precision {
+	case "":
+		cfg.Precision = PrecisionAuto
+	case PrecisionAuto, PrecisionFP32, PrecisionINT8:
+	default:
+		return nil, usagef("precision %q: use auto, fp32 or int8", cfg.Precision)
 	}
 	if cfg.Threads < 0 || cfg.InterOpThreads < 0 {
 		return nil, usagef("thread counts cannot be negative")

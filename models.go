@@ -68,6 +68,9 @@ func (e *Engine) Models(ctx context.Context, spec string) ([]stylize.Model, erro
 				return nil, err
 			}
 		}
+		if m, err = e.pickPrecision(m); err != nil {
+			return nil, err
+		}
 		graph, err := m.ONNX()
 		if err != nil {
 			return nil, err

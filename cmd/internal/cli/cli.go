@@ -43,6 +43,7 @@ const debugMatsEnv = "VIDSTYLE_DEBUG_MATS"
 // by vidstyle.New.
 type engineFlags struct {
 	ortLib, device, modelsDir, mirror string
+	precision                         string
 	threads, interOp                  int
 	spin, quiet, verbose              bool
 }
@@ -60,6 +61,7 @@ func (f *engineFlags) add(fs *flag.FlagSet, device bool) {
 		fs.StringVar(&f.device, "device", stylize.DeviceAuto, "auto, cpu, cuda or tensorrt (auto: the best GPU provider that loads, else cpu)")
 		fs.IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
 		fs.IntVar(&f.interOp, "interop", 0, "ONNX Runtime inter-op threads: above 1, independent operators run in parallel (0: one after another)")
+		fs.StringVar(&f.precision, "precision", vidstyle.PrecisionAuto, "auto, fp32 or int8 (auto: a style's INT8 version, made by vidstyle models quantize, when the CPU has VNNI)")
 		fs.BoolVar(&f.spin, "spin", false, "let ONNX Runtime's threads spin-wait between operators (faster alone, slower beside decode and encode: see BENCHMARKS.md)")
 	}
 }
@@ -68,7 +70,7 @@ func (f *engineFlags) add(fs *flag.FlagSet, device bool) {
 // wrong).
 func (f *engineFlags) engine(c *console, log *slog.Logger) (*vidstyle.Engine, error) {
 	return vidstyle.New(vidstyle.Config{
-		Library: f.ortLib, Device: f.device, Threads: f.threads, InterOpThreads: f.interOp, Spin: f.spin,
+		Library: f.ortLib, Device: f.device, Threads: f.threads, InterOpThreads: f.interOp, Spin: f.spin, Precision: f.precision,
 		ModelsDir: f.modelsDir, CatalogMirror: f.mirror, Log: log, OnDownload: c.download,
 	})
 }

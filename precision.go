@@ -1,0 +1,75 @@
+package vidstyle
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/vidstyle/vidstyle/models"
+)
+
+// Precisions that Config.Precision accepts.
+const (
+	PrecisionAuto = "auto"
+	PrecisionFP32 = "fp32"
+	PrecisionINT8 = "int8"
+)
+
+// HasVNNI reports whether /proc/cpuinfo-style text lists an integer
+// dot-product extension (avx512_vnni or avx_vnni), which makes INT8
+// convolutions worth it on the CPU.
+func HasVNNI(cpuinfo []byte) bool {
+	for _, line := range bytes.Split(cpuinfo, []byte("\n")) {
+		if !bytes.HasPrefix(line, []byte("flags")) {
+			continue
+		}
+		for _, f := range bytes.Fields(line) {
+			if string(f) == "avx512_vnni" || string(f) == "avx_vnni" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cpuHasVNNI reads /proc/cpuinfo (false when it cannot).
+func cpuHasVNNI() bool {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	return err == nil && HasVNNI(data)
+}
+
+// pickPrecision returns the model to run for m under the engine's
+// precision: its quantized sibling NAME.int8 in the models folder for
+// int8, and for auto when the sibling exists, the device is the CPU's and
+// the CPU has VNNI; m itself otherwise. One log line says which and why.
+func (e *Engine) pickPrecision(m models.Model) (models.Model, error) {
+	p := e.cfg.Precision
+	if m.IsBuiltin() || m.Path == "" || p == PrecisionFP32 {
+		return m, nil
+	}
+	if data, err := os.ReadFile(m.Path); err == nil {
+		if g, err := models.ParseGraph(data); err == nil && g.Precision() != PrecisionFP32 {
+			e.log.Info(fmt.Sprintf("precision %s: %s is a quantized model", g.Precision(), m.Name))
+			return m, nil
+		}
+	}
+	sibling := models.QuantizedName(m.Name)
+	has := e.store.Has(sibling)
+	switch {
+	case p == PrecisionINT8 && !has:
+		return m, usagef("-precision int8: %s has no INT8 version in the models folder (make one with vidstyle models quantize %s)", m.Name, m.Name)
+	case p == PrecisionINT8:
+	case !has:
+		e.log.Debug(fmt.Sprintf("precision fp32 for %s: no quantized sibling %s (vidstyle models quantize %s makes one)", m.Name, sibling, m.Name))
+		return m, nil
+	case e.cfg.Device != "" && e.cfg.Device != PrecisionAuto && e.cfg.Device != "cpu":
+		e.log.Info(fmt.Sprintf("precision fp32 for %s: the INT8 version is for the CPU, the device is %s", m.Name, e.cfg.Device))
+		return m, nil
+	case !cpuHasVNNI():
+		e.log.Info(fmt.Sprintf("precision fp32 for %s: this CPU has no VNNI (avx512_vnni, avx_vnni), where INT8 gains little", m.Name))
+		return m, nil
+	}
+	q := models.Model{Name: sibling, Path: e.store.Path(sibling)}
+	e.log.Info(fmt.Sprintf("precision int8 for %s: running %s (-precision fp32 for the float model)", m.Name, q.Path))
+	return q, nil
+}
