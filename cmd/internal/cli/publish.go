@@ -18,7 +18,7 @@ import (
 func (o *options) checkPublish(set map[string]bool) error {
 	kind, err := stream.PublishTarget(o.out)
 	if err != nil {
-		return fmt.Errorf("-out: %w", errors.Unwrap(err))
+		return fmt.Errorf("-out: %s", strings.TrimPrefix(err.Error(), stream.ErrOutput.Error()+" "))
 	}
 	if kind != "" {
 		if o.publish != "" {
@@ -37,7 +37,7 @@ func (o *options) checkPublish(set map[string]bool) error {
 	}
 	switch kind, err := stream.PublishTarget(o.publish); {
 	case err != nil:
-		return fmt.Errorf("-publish: %w", errors.Unwrap(err))
+		return fmt.Errorf("-publish: %s", strings.TrimPrefix(err.Error(), stream.ErrOutput.Error()+" "))
 	case kind == "":
 		return fmt.Errorf("-publish %s: give a URL (rtmp:// rtmps:// srt:// rtsp://) or DIR/NAME.m3u8 for HLS; a file is -out", o.publish)
 	}

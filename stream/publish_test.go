@@ -1,0 +1,106 @@
+package stream
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/pipeline"
+)
+
+func TestPublishTarget(t *testing.T) {
+	for in, want := range map[string]string{
+		"rtmp://live.example/app/KEY": TargetRTMP, "RTMPS://x/app/k": TargetRTMP, "srt://h:9000?streamid=a": TargetSRT,
+		"rtsp://h:8554/live": TargetRTSP, "dir/stream.m3u8": TargetHLS, "out.mp4": "", "C:x.mkv": "",
+	} {
+		if got, err := PublishTarget(in); err != nil || got != want {
+			t.Errorf("%s: %q %v, want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"http://h/x.m3u8", "udp://127.0.0.1:1234", "file://x.mp4"} {
+		if _, err := PublishTarget(in); err == nil {
+			t.Errorf("%s: no error", in)
+		}
+	}
+}
+
+// TestRedact: stream keys, passwords and queries (SRT passphrases) stay
+// out of the log.
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"rtmp://live.example/app/SECRETKEY":                "rtmp://live.example/app/…",
+		"srt://h:9000?streamid=x&passphrase=SECRET":        "srt://h:9000?…",
+		"Error: rtsp://user:SECRET@h/live: Broken pipe":    "Error: rtsp://…@h/live: Broken pipe",
+		"plain words stay: Connection refused /tmp/x.m3u8": "plain words stay: Connection refused /tmp/x.m3u8",
+	} {
+		if got := Redact(in); got != want || strings.Contains(got, "SECRET") {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestPublisherSteadyRate: frames sent at 5 fps are published at 30 fps,
+// the last one repeated; Send never waits on ffmpeg; the HLS folder plays
+// at the rate with the frames' size; Run ends at ctx's end and leaves a
+// finished playlist.
+func TestPublisherSteadyRate(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("no ffmpeg")
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "s.m3u8")
+	p, err := NewPublisher(PublishConfig{Target: target, Width: 161, Height: 91, Rate: pipeline.Rate{Num: 30, Den: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pool := pipeline.NewPool(func() *gocv.Mat { m := gocv.NewMatWithSize(91, 161, gocv.MatTypeCV8UC3); return &m }, func(m *gocv.Mat) { m.Close() })
+	defer pool.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	var slowest time.Duration
+	for i := range 10 { // 2 s at 5 fps
+		ref := pool.Get()
+		ref.V.SetTo(gocv.NewScalar(float64(i*20), 100, 200, 0))
+		gocv.PutText(ref.V, "x", image.Pt(10+i*10, 50), gocv.FontHersheySimplex, 1, color.RGBA{255, 255, 255, 0}, 2)
+		t0 := time.Now()
+		p.Send(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{PTS: time.Duration(i) * 200 * time.Millisecond}, Image: ref})
+		slowest = max(slowest, time.Since(t0))
+		time.Sleep(200 * time.Millisecond) // the source's pace, not synchronisation
+	}
+	cancel()
+	<-done
+	st := p.Stats()
+	t.Logf("%+v, slowest Send %v", st, slowest)
+	if st.Written < 50 || st.Written > 66 {
+		t.Errorf("%d frames written in 2 s at 30 fps", st.Written)
+	}
+	if st.Repeated < st.Written-12 {
+		t.Errorf("%d of %d frames repeated, want all but about 10", st.Repeated, st.Written)
+	}
+	if slowest > 10*time.Millisecond {
+		t.Errorf("Send took %v", slowest)
+	}
+	pl, err := os.ReadFile(target)
+	if err != nil || !strings.Contains(string(pl), "#EXT-X-ENDLIST") {
+		t.Fatalf("playlist: %v\n%s", err, pl)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=width,height,r_frame_rate,nb_read_frames", "-of", "csv=p=0", target).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	f := strings.Split(first, ",")
+	if len(f) != 4 || f[0] != "160" || f[1] != "90" || f[2] != "30/1" {
+		t.Errorf("ffprobe: %q, want 160,90,30/1,N (the odd size cropped to even)", out)
+	}
+}
