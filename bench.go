@@ -22,16 +22,22 @@ import (
 
 // BenchResult is what vidstyle bench measures (also its -json output).
 type BenchResult struct {
-	Model         string `json:"model"`
-	Width         int    `json:"width"`
-	Height        int    `json:"height"`
-	Device        string `json:"device"`
-	Threads       int    `json:"threads"`
-	InterOp       int    `json:"interop_threads"`
-	EncodeThreads int    `json:"encode_threads"`
-	Spin          bool   `json:"spin"`
-	Frames        int64  `json:"frames"`
-	RawFrames     int    `json:"raw_frames"`
+	Model string `json:"model"`
+	// Precision is the model's: fp32 or int8.
+	Precision string `json:"precision"`
+	// Other is the same style at the other precision, when there is one
+	// (a quantized sibling, or the float model a quantized one came from),
+	// timed in the same run, interleaved with this one.
+	Other         *BenchOther `json:"other,omitempty"`
+	Width         int         `json:"width"`
+	Height        int         `json:"height"`
+	Device        string      `json:"device"`
+	Threads       int         `json:"threads"`
+	InterOp       int         `json:"interop_threads"`
+	EncodeThreads int         `json:"encode_threads"`
+	Spin          bool        `json:"spin"`
+	Frames        int64       `json:"frames"`
+	RawFrames     int         `json:"raw_frames"`
 	// RawFPS, PipelineFPS and Ratio come from the medians of per-frame
 	// times (pipeline: the gaps between written frames); the …Mean fields
 	// from their means.
@@ -52,6 +58,18 @@ type BenchResult struct {
 	// Ops is ONNX Runtime's own time per operator type (with -profile).
 	Ops     []stylize.OpTime `json:"ops,omitempty"`
 	Elapsed time.Duration    `json:"elapsed_ns"`
+}
+
+// BenchOther is raw inference of the other precision of a style,
+// interleaved with the measured one's.
+type BenchOther struct {
+	Model     string  `json:"model"`
+	Precision string  `json:"precision"`
+	RawFPS    float64 `json:"raw_fps"`
+	// ThisRawFPS is the measured model's raw frames/s in the same rounds;
+	// Speedup is RawFPS ÷ ThisRawFPS.
+	ThisRawFPS float64 `json:"this_raw_fps"`
+	Speedup    float64 `json:"speedup"`
 }
 
 // BenchStage is one pipeline stage's time per frame.
@@ -149,9 +167,10 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 	res := &BenchResult{Model: m.Name, Width: w, Height: h, Threads: cfg.Threads, InterOp: cfg.InterOpThreads, EncodeThreads: cfg.EncodeThreads, Spin: cfg.Spin, Serial: cfg.Serial,
 		GFLOPPerFrame: cost.GFLOPs(w, h)}
 	res.PeakGFLOPS, res.PeakFormula = peakGFLOPS()
+	res.Precision = g.Precision()
 
 	// Raw inference: per-frame times of Infer on one prepared tensor.
-	raw := func(w, h int, frames int64, profile string) ([]time.Duration, string, error) {
+	rawOf := func(m stylize.Model, w, h int, frames int64, profile string) ([]time.Duration, string, error) {
 		s, err := stylize.New(rt, m, stylize.Config{FrameWidth: w, FrameHeight: h, Device: e.cfg.Device,
 			Threads: cfg.Threads, InterOpThreads: cfg.InterOpThreads, Spin: cfg.Spin, ProfilePrefix: profile, Log: slog.New(slog.DiscardHandler)})
 		if err != nil {
@@ -176,6 +195,9 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 			times[i] = time.Since(t0)
 		}
 		return times, s.Device(), nil
+	}
+	raw := func(w, h int, frames int64, profile string) ([]time.Duration, string, error) {
+		return rawOf(m, w, h, frames, profile)
 	}
 	log.Info(fmt.Sprintf("bench: %s at %dx%d: raw inference", m.Name, w, h))
 	n := cfg.Frames
@@ -245,6 +267,28 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 	after, _, err := raw(w, h, half, "")
 	if err != nil {
 		return nil, err
+	}
+	if other, ok := e.otherPrecision(m, g); ok {
+		log.Info(fmt.Sprintf("bench: %s against %s (%s), raw inference interleaved", other.Name, m.Name, res.Precision))
+		var mine, theirs []time.Duration
+		k := max(2, half/3)
+		for range 3 {
+			a, _, err := raw(w, h, k, "")
+			if err != nil {
+				return nil, err
+			}
+			b, _, err := rawOf(other, w, h, k, "")
+			if err != nil {
+				return nil, err
+			}
+			mine, theirs = append(mine, a...), append(theirs, b...)
+		}
+		og, _ := models.ParseGraph(other.ONNX)
+		o := &BenchOther{Model: other.Name, Precision: og.Precision()}
+		o.ThisRawFPS, _ = rates(mine)
+		o.RawFPS, _ = rates(theirs)
+		o.Speedup = o.RawFPS / o.ThisRawFPS
+		res.Other = o
 	}
 	rawTimes := append(before, after...)
 	res.RawFrames = len(rawTimes)

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stylize"
 )
 
 // Precisions that Config.Precision accepts.
@@ -72,4 +73,26 @@ func (e *Engine) pickPrecision(m models.Model) (models.Model, error) {
 	q := models.Model{Name: sibling, Path: e.store.Path(sibling)}
 	e.log.Info(fmt.Sprintf("precision int8 for %s: running %s (-precision fp32 for the float model)", m.Name, q.Path))
 	return q, nil
+}
+
+// otherPrecision finds the same style at the other precision: a float
+// model's quantized sibling in the models folder, or the stored float
+// model a quantized one names as its source.
+func (e *Engine) otherPrecision(m stylize.Model, g *models.Graph) (stylize.Model, bool) {
+	name := models.QuantizedName(m.Name)
+	if g.Precision() != PrecisionFP32 {
+		from, ok := g.MetadataValue(models.MetaQuantizedName)
+		if !ok {
+			return stylize.Model{}, false
+		}
+		name = from
+	}
+	if !e.store.Has(name) {
+		return stylize.Model{}, false
+	}
+	data, err := os.ReadFile(e.store.Path(name))
+	if err != nil {
+		return stylize.Model{}, false
+	}
+	return stylize.Model{Name: name, ONNX: data, Convention: m.Convention}, true
 }

@@ -257,3 +257,43 @@ func TestQuantizeJohnsonGraph(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkINT8 is the INT8 table of BENCHMARKS.md: for udnie, wave and
+// scream (skipped without ../shared/models), quantized on every 10th frame
+// of small.mp4 at 320x184, raw inference at 640x360 FP32 (with the padded
+// last conv: what import stores) ÷ INT8 in interleaved rounds, and the
+// PSNR of INT8 against FP32 at 640x360 over the test photos and 12 frames
+// of small.mp4 that calibration did not see.
+func BenchmarkINT8(b *testing.B) {
+	calib := videoFrames(b, 320, 184, 10)
+	frames := testmedia.DecodeAll(b, testmedia.SmallMP4(b))
+	test := photos(b, 640, 360)
+	for i := 5; i < len(frames) && len(test) < 15; i += 13 {
+		test = append(test, calibImage(b, frames[i], 640, 360))
+	}
+	ev := stylize.Evaluator{Runtime: sharedRT}
+	for _, style := range []string{"udnie", "wave", "scream"} {
+		m := sharedModel(b, style)
+		fp32, _, err := models.PadLastConv(m.ONNX)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q, _, err := models.Quantize(m.ONNX, ev, models.QuantizeOptions{Images: calib, Source: "small.mp4", Name: style})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(style, func(b *testing.B) {
+			for b.Loop() {
+				med := interleaved(b, [][]byte{m.ONNX, fp32, q}, 640, 360, 5)
+				mean, worst, _ := compare(b, m.ONNX, q, test)
+				b.ReportMetric(med[0]*1e3, "ms/fp32")
+				b.ReportMetric(med[1]*1e3, "ms/fp32pad")
+				b.ReportMetric(med[2]*1e3, "ms/int8")
+				b.ReportMetric(med[0]/med[2], "int8speedup")
+				b.ReportMetric(med[0]/med[1], "padspeedup")
+				b.ReportMetric(mean, "dB_mean")
+				b.ReportMetric(worst, "dB_worst")
+			}
+		})
+	}
+}

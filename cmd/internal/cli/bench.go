@@ -185,9 +185,12 @@ func printSweep(w io.Writer, rows []vidstyle.SweepRow, rounds int) {
 }
 
 func printBench(w io.Writer, r *vidstyle.BenchResult) {
-	fmt.Fprintf(w, "model %s at %dx%d on %s (%.3g GFLOP per frame)\n\n", r.Model, r.Width, r.Height, r.Device, r.GFLOPPerFrame)
+	fmt.Fprintf(w, "model %s (%s) at %dx%d on %s (%.3g GFLOP per frame)\n\n", r.Model, r.Precision, r.Width, r.Height, r.Device, r.GFLOPPerFrame)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "raw inference\t%.2f frames/s\t(ONNX Runtime alone, %d frames, half before and half after the pipeline run)\n", r.RawFPS, r.RawFrames)
+	if o := r.Other; o != nil {
+		fmt.Fprintf(tw, "raw, %s\t%.2f frames/s\t(%s, interleaved with %s at %.2f frames/s: %.2fx)\n", o.Precision, o.RawFPS, o.Model, r.Precision, o.ThisRawFPS, o.Speedup)
+	}
 	fmt.Fprintf(tw, "full pipeline\t%.2f frames/s\t(decode → prepare → infer → finish → H.264, %d frames, double buffering %v)\n", r.PipelineFPS, r.Frames, !r.Serial)
 	fmt.Fprintf(tw, "pipeline ÷ raw\t%.3f\t(medians of per-frame times; from the means: %.3f)\n", r.Ratio, r.RatioMean)
 	fmt.Fprintf(tw, "achieved\t%.1f GFLOP/s\t%.0f %% of the peak: %s\n", r.GFLOPS, 100*r.GFLOPS/r.PeakGFLOPS, r.PeakFormula)
