@@ -51,14 +51,22 @@ func ReadFields(t testing.TB, path string) []Frame {
 	return readIndices(t, path, "yadif=mode=send_field:parity=auto:deint=all,")
 }
 
+// syncNull is a second output that reads every video, audio and subtitle
+// track into nothing: ffmpeg starts an MPEG-TS clock at the earliest of
+// the streams a process uses, so a reader of one stream alone would put
+// its times on another clock than a player's (which plays them all).
+func syncNull() []string {
+	return []string{"-map", "0:V?", "-map", "0:a?", "-map", "0:s?", "-c", "copy", "-f", "null", "-"}
+}
+
 // readIndices decodes path through the filters vf (each followed by a
 // comma) and reads the frames' blocks.
 func readIndices(t testing.TB, path, vf string) []Frame {
 	t.Helper()
 	Tools(t)
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostats", "-loglevel", "info", "-i", path,
-		"-map", "0:v:0", "-vf", vf+"showinfo", "-fps_mode", "passthrough",
-		"-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1")
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-nostats", "-loglevel", "info", "-i", path,
+		"-map", "0:v:0", "-vf", vf + "showinfo", "-fps_mode", "passthrough",
+		"-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"}, syncNull()...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -190,8 +198,9 @@ func Summary(frames []Frame) string {
 func Beeps(t testing.TB, path string) []time.Duration {
 	t.Helper()
 	Tools(t)
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostats", "-v", "error", "-i", path,
-		"-map", "0:a:0", "-af", "aresample=48000:async=1:first_pts=0", "-ac", "1", "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1")
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-nostats", "-v", "error", "-i", path,
+		"-map", "0:a:0", "-af", "aresample=48000:async=1:first_pts=0", "-ac", "1", "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"},
+		syncNull()...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
