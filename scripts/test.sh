@@ -38,7 +38,9 @@ in_netns() {
 	fi
 }
 step "go test -race (in a fresh network namespace)"
-in_netns go test -race -count=1 "$@" ./...
+# -timeout: the binary's tests (cmd/vidstyle) run for several minutes under
+# -race on 2 cores, past go test's default of 10 per package.
+in_netns go test -race -count=1 -timeout 30m "$@" ./...
 step "go test -tags matprofile (Mat leaks)"
 in_netns go test -tags matprofile -count=1 "$@" . ./capture ./stylize ./live ./flow ./eval ./temporal ./cmd/vidstyle
 if [ $# -eq 0 ]; then
