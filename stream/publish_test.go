@@ -2,12 +2,14 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,4 +105,60 @@ func TestPublisherSteadyRate(t *testing.T) {
 	if len(f) != 4 || f[0] != "160" || f[1] != "90" || f[2] != "30/1" {
 		t.Errorf("ffprobe: %q, want 160,90,30/1,N (the odd size cropped to even)", out)
 	}
+}
+
+// TestPublishEncoderCost measures, for BENCHMARKS.md, the CPU time the
+// publish encoder (the ffmpeg child: BGR→YUV, x264 veryfast zerolatency,
+// HLS muxing) takes per frame at 640×360 and 1280×720, on 300 frames of
+// the gocv sample clip. Run it with VIDSTYLE_BENCH_PUBLISH=1 (10 s a size).
+func TestPublishEncoderCost(t *testing.T) {
+	if os.Getenv("VIDSTYLE_BENCH_PUBLISH") == "" {
+		t.Skip("a measurement: set VIDSTYLE_BENCH_PUBLISH=1")
+	}
+	gocvDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "gocv.io/x/gocv").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clip := filepath.Join(strings.TrimSpace(string(gocvDir)), "images", "small.mp4")
+	for _, sz := range []image.Point{{640, 360}, {1280, 720}} {
+		raw, err := exec.Command("ffmpeg", "-v", "error", "-stream_loop", "1", "-i", clip, "-frames:v", "300", "-s", fmt.Sprintf("%dx%d", sz.X, sz.Y), "-f", "rawvideo", "-pix_fmt", "bgr24", "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(raw) / (3 * sz.X * sz.Y)
+		p, err := NewPublisher(PublishConfig{Target: filepath.Join(t.TempDir(), "s.m3u8"), Width: sz.X, Height: sz.Y, Rate: pipeline.Rate{Num: 30, Den: 1}, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := pipeline.NewPool(func() *gocv.Mat { m := gocv.NewMatWithSize(sz.Y, sz.X, gocv.MatTypeCV8UC3); return &m }, func(m *gocv.Mat) { m.Close() })
+		var before, after syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); p.Run(ctx) }()
+		tick := time.NewTicker(time.Second / 30)
+		for i := range n {
+			ref := pool.Get()
+			copy(must(ref.V.DataPtrUint8()), raw[i*3*sz.X*sz.Y:])
+			p.Send(pipeline.Frame[*gocv.Mat]{Image: ref})
+			<-tick.C
+		}
+		tick.Stop()
+		cancel()
+		<-done
+		syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
+		cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) * time.Nanosecond
+		st := p.Stats()
+		t.Logf("%dx%d at %d kbit/s: %d frames, ffmpeg CPU %v = %.2f ms/frame (1 x264 thread); handing a frame over %v",
+			sz.X, sz.Y, p.Kbps(), st.Written, cpu.Round(time.Millisecond), cpu.Seconds()*1000/float64(st.Written), st.Write.Round(time.Microsecond))
+		p.Close()
+		pool.Close()
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
