@@ -3,11 +3,14 @@ package temporal_test
 import (
 	"errors"
 	"image"
+	"syscall"
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/eval"
+	"github.com/vidstyle/vidstyle/flow"
 	"github.com/vidstyle/vidstyle/temporal"
 )
 
@@ -219,38 +222,64 @@ func TestStabilizerRefusesBadFramesAndSettings(t *testing.T) {
 }
 
 // BenchmarkStabilizer is the stabiliser's cost per frame (flow both ways,
-// mask, warp, blend) at the processing sizes of BENCHMARKS.md.
+// mask, warp, blend) at the processing sizes of BENCHMARKS.md, with the
+// default settings and the others measured there.
 func BenchmarkStabilizer(b *testing.B) {
-	for _, sz := range []image.Point{{320, 240}, {640, 360}} {
-		b.Run(sz.String(), func(b *testing.B) {
-			big := texture(sz.X+80, sz.Y+80)
-			defer big.Close()
-			var in [2]gocv.Mat
-			for i := range in {
-				r := big.Region(image.Rect(40-2*i, 40-i, 40-2*i+sz.X, 40-i+sz.Y))
-				in[i] = r.Clone()
-				r.Close()
-				defer in[i].Close()
-			}
-			out := gocv.NewMatWithSize(sz.Y, sz.X, gocv.MatTypeCV8UC3)
-			defer out.Close()
-			s, err := temporal.New(temporal.Config{Width: sz.X, Height: sz.Y, Slots: 2})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if err := s.Input(i%2, in[i%2]); err != nil {
-					b.Fatal(err)
-				}
-				in[i%2].CopyTo(&out)
-				if err := s.Output(i%2, &out); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
+	configs := []struct {
+		name string
+		cfg  temporal.Config
+	}{
+		{"default", temporal.Config{}},
+		{"medium", temporal.Config{Preset: flow.PresetMedium}},
+		{"fast", temporal.Config{Preset: flow.PresetFast}},
 	}
+	for _, sz := range []image.Point{{320, 240}, {640, 360}} {
+		for _, c := range configs {
+			b.Run(sz.String()+"/"+c.name, func(b *testing.B) {
+				big := texture(sz.X+80, sz.Y+80)
+				defer big.Close()
+				var in [2]gocv.Mat
+				for i := range in {
+					r := big.Region(image.Rect(40-2*i, 40-i, 40-2*i+sz.X, 40-i+sz.Y))
+					in[i] = r.Clone()
+					r.Close()
+					defer in[i].Close()
+				}
+				out := gocv.NewMatWithSize(sz.Y, sz.X, gocv.MatTypeCV8UC3)
+				defer out.Close()
+				cfg := c.cfg
+				cfg.Width, cfg.Height, cfg.Slots = sz.X, sz.Y, 2
+				s, err := temporal.New(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				b.ReportAllocs()
+				i := 0
+				cpu0 := cpuTime()
+				for b.Loop() {
+					if err := s.Input(i%2, in[i%2]); err != nil {
+						b.Fatal(err)
+					}
+					in[i%2].CopyTo(&out)
+					if err := s.Output(i%2, &out); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				// CPU time, both cores counted: less swayed by a loaded
+				// machine than wall time.
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1e3/float64(i), "cpu-ms/op")
+			})
+		}
+	}
+}
+
+// cpuTime is the process's user and system time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
