@@ -179,7 +179,17 @@ func TestPreviewWindowHotKeys(t *testing.T) {
 	// space: frozen.
 	key("space")
 	waitFor("paused")
+	// The log line comes before the window has drawn the paused frame
+	// (its HUD says "paused"): let the window settle first, boundedly.
 	a := screenshot(t, display, wid)
+	for i := 0; i < 20; i++ {
+		time.Sleep(100 * time.Millisecond)
+		next := screenshot(t, display, wid)
+		if equalMats(a, next) {
+			break
+		}
+		a = next
+	}
 	time.Sleep(500 * time.Millisecond) // the interval the freeze must hold
 	b := screenshot(t, display, wid)
 	if !equalMats(a, b) {
