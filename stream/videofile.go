@@ -134,9 +134,9 @@ type VideoFile struct {
 	// ctx ends the trimming pass when the file is aborted.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// taken carries the latest count of frames ffmpeg has taken from the
-	// pipe (from -progress); closed when ffmpeg ends.
-	taken chan int64
+	// progress carries ffmpeg's latest -progress report (newest wins);
+	// closed when ffmpeg ends.
+	progress chan progress
 
 	mu     sync.Mutex
 	closed bool
@@ -285,8 +285,8 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("%w: start: %w", ErrFFmpeg, err)
 	}
-	v.taken = make(chan int64, 1)
-	go readProgress(pr, v.taken)
+	v.progress = make(chan progress, 1)
+	go readProgress(pr, v.progress)
 	go func() {
 		v.waitErr = v.cmd.Wait()
 		close(v.exited)
@@ -614,17 +614,21 @@ func (v *VideoFile) close(early bool) error {
 // stopWhenTaken is for a file closed early: the encoder would otherwise
 // go on muxing the input's audio to its end (minutes for a film, forever
 // for a live stream), only for trimAudio to cut it. Once ffmpeg has taken
-// every frame from the pipe, an interrupt makes it flush its encoders and
-// write the trailer. It reports whether it sent one.
+// every frame from the pipe and its output has reached the video's end
+// (-progress's out_time is the furthest stream: the video, whose input
+// has ended, can be no further, so the audio is there), an interrupt makes
+// it flush its encoders and write the trailer. It reports whether it
+// sent one.
 func (v *VideoFile) stopWhenTaken() bool {
+	end := v.cfg.Rate.Time(v.slots) + 100*time.Millisecond
 	deadline := time.After(time.Minute)
 	for {
 		select {
-		case n, ok := <-v.taken:
+		case p, ok := <-v.progress:
 			if !ok {
 				return false // ffmpeg ended by itself
 			}
-			if n >= v.slots {
+			if p.frames >= v.slots && p.outTime >= end {
 				syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
 				return true
 			}
@@ -636,26 +640,39 @@ func (v *VideoFile) stopWhenTaken() bool {
 	}
 }
 
-// readProgress reads ffmpeg's -progress blocks and sends the latest
-// "frame=N" (newest wins), then closes out.
-func readProgress(r *os.File, out chan int64) {
+// progress is one block of ffmpeg's -progress output: the frames taken
+// from the pipe and how far the output has got.
+type progress struct {
+	frames  int64
+	outTime time.Duration
+}
+
+// readProgress reads ffmpeg's -progress blocks ("frame=N", "out_time_us=T",
+// …, "progress=continue") and sends each complete one (newest wins), then
+// closes out.
+func readProgress(r *os.File, out chan progress) {
 	defer close(out)
 	defer r.Close()
 	sc := bufio.NewScanner(r)
+	var p progress
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "frame=")
+		k, val, ok := strings.Cut(sc.Text(), "=")
 		if !ok {
 			continue
 		}
-		n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
-		if err != nil {
-			continue
+		n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
+		switch {
+		case k == "frame" && err == nil:
+			p.frames = n
+		case k == "out_time_us" && err == nil:
+			p.outTime = time.Duration(n) * time.Microsecond
+		case k == "progress":
+			select { // keep only the newest report
+			case <-out:
+			default:
+			}
+			out <- p
 		}
-		select { // keep only the newest count
-		case <-out:
-		default:
-		}
-		out <- n
 	}
 }
 
