@@ -76,12 +76,18 @@ func tooDeep(depth int) error {
 	return nil
 }
 
+// messageFields reads the fields of a message found depth levels down,
+// refusing one nested deeper than any real model is.
+func messageFields(b []byte, depth int) ([]field, error) {
+	if err := tooDeep(depth); err != nil {
+		return nil, err
+	}
+	return fields(b)
+}
+
 // checkGraph checks a GraphProto.
 func checkGraph(b []byte, depth int) error {
-	if err := tooDeep(depth); err != nil {
-		return err
-	}
-	fs, err := fields(b)
+	fs, err := messageFields(b, depth)
 	if err != nil {
 		return err
 	}
@@ -108,10 +114,7 @@ func checkGraph(b []byte, depth int) error {
 // checkTrainingInfo checks a TrainingInfoProto: its initialization and
 // algorithm graphs.
 func checkTrainingInfo(b []byte, depth int) error {
-	if err := tooDeep(depth); err != nil {
-		return err
-	}
-	fs, err := fields(b)
+	fs, err := messageFields(b, depth)
 	if err != nil {
 		return err
 	}
@@ -127,10 +130,7 @@ func checkTrainingInfo(b []byte, depth int) error {
 
 // checkFunction checks a FunctionProto: its nodes and attribute defaults.
 func checkFunction(b []byte, depth int) error {
-	if err := tooDeep(depth); err != nil {
-		return err
-	}
-	fs, err := fields(b)
+	fs, err := messageFields(b, depth)
 	if err != nil {
 		return err
 	}
@@ -154,10 +154,7 @@ func checkFunction(b []byte, depth int) error {
 
 // checkNode checks a NodeProto: its kind and its attributes.
 func checkNode(b []byte, depth int) error {
-	if err := tooDeep(depth); err != nil {
-		return err
-	}
-	fs, err := fields(b)
+	fs, err := messageFields(b, depth)
 	if err != nil {
 		return err
 	}
@@ -195,10 +192,7 @@ func checkNode(b []byte, depth int) error {
 
 // checkAttr checks an AttributeProto of the node called node.
 func checkAttr(b []byte, node string, depth int) error {
-	if err := tooDeep(depth); err != nil {
-		return err
-	}
-	fs, err := fields(b)
+	fs, err := messageFields(b, depth)
 	if err != nil {
 		return err
 	}
@@ -231,10 +225,7 @@ func checkAttr(b []byte, node string, depth int) error {
 
 // checkSparse checks a SparseTensorProto: its values and indices.
 func checkSparse(b []byte, where string, depth int) error {
-	if err := tooDeep(depth); err != nil {
-		return err
-	}
-	fs, err := fields(b)
+	fs, err := messageFields(b, depth)
 	if err != nil {
 		return err
 	}
@@ -251,10 +242,7 @@ func checkSparse(b []byte, where string, depth int) error {
 // checkTensor checks a TensorProto; where says where it is ("attribute
 // "value" of node "c"") for a tensor with no name of its own.
 func checkTensor(b []byte, where string, depth int) error {
-	if err := tooDeep(depth); err != nil {
-		return err
-	}
-	fs, err := fields(b)
+	fs, err := messageFields(b, depth)
 	if err != nil {
 		return err
 	}
