@@ -119,7 +119,14 @@ func Quantize(data []byte, ev Evaluator, opts QuantizeOptions) ([]byte, Quantize
 	if len(opts.Images) == 0 {
 		return nil, rep, fmt.Errorf("%w: no calibration frames", ErrNotJohnson)
 	}
-	padded, _, err := PadLastConv(data)
+	upgraded, _, err := UpgradeOpset(data)
+	if errors.Is(err, ErrOpset) {
+		err = fmt.Errorf("%w: %w", ErrNotJohnson, err)
+	}
+	if err != nil {
+		return nil, rep, err
+	}
+	padded, _, err := PadLastConv(upgraded)
 	if err != nil {
 		return nil, rep, err
 	}

@@ -219,9 +219,11 @@ func TestQuantizeShared(t *testing.T) {
 }
 
 // TestQuantizeJohnsonGraph quantizes the project's own Johnson test graph
-// (opset 13, up-sample + conv, reflection padding) and runs it; a graph
-// that is not a Johnson net, an opset-9 one and no frames are refused with
-// one clear line.
+// (opset 13, up-sample + conv, reflection padding) and runs it, and the
+// same graph in the model zoo's opset-9 shape (upgraded to opset 13
+// first); a graph that is not a Johnson net, an opset-8 one (too old to
+// upgrade), an already quantized one and no frames are refused with one
+// clear line.
 func TestQuantizeJohnsonGraph(t *testing.T) {
 	ev := stylize.Evaluator{Runtime: sharedRT}
 	calib := []models.CalibImage{{Width: 96, Height: 64, Pixels: noiseImage(96, 64, 1)}, {Width: 96, Height: 64, Pixels: noiseImage(96, 64, 2)}}
@@ -240,6 +242,26 @@ func TestQuantizeJohnsonGraph(t *testing.T) {
 		t.Errorf("int8 vs fp32: %.1f dB", mean)
 	}
 
+	// The model zoo's shape (opset 9: Pad with attributes, Upsample) is
+	// upgraded to opset 13 first, and quantizes the same way.
+	j9 := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 9, Seed: 5})
+	q9, rep9, err := models.Quantize(j9, ev, models.QuantizeOptions{Images: calib, Source: "noise", Name: "johnson9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g9, err := models.ParseGraph(q9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rw, _ := g9.MetadataValue(models.MetaRewrite); g9.Opset != 13 || g9.Precision() != "int8" || !strings.HasPrefix(rw, "opset-9-to-13,") || rep9.Quantized != 14 {
+		t.Errorf("opset 9: opset %d, precision %s, rewrites %q, report %+v", g9.Opset, g9.Precision(), rw, rep9)
+	}
+	mean9, _, _ := compare(t, j9, q9, test)
+	t.Logf("johnson test graph at opset 9, int8 vs its fp32: %.1f dB", mean9)
+	if mean9 < 20 {
+		t.Errorf("opset 9 int8 vs fp32: %.1f dB", mean9)
+	}
+
 	for _, c := range []struct {
 		name string
 		data []byte
@@ -247,7 +269,7 @@ func TestQuantizeJohnsonGraph(t *testing.T) {
 		want string
 	}{
 		{"built-in toon", builtin(t, "toon").ONNX, calib, "not a Johnson-style"},
-		{"opset 9", testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 9}), calib, "opset 9"},
+		{"opset 8", testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 8}), calib, "the model is opset 8"},
 		{"no frames", j, nil, "no calibration frames"},
 		{"quantized already", q, calib, "already quantized"},
 	} {

@@ -48,6 +48,28 @@ func (g *Builder) Op(opType string, inputs []string, attrs ...Attr) string {
 	return out
 }
 
+// OpN adds a node with n outputs and returns their names.
+func (g *Builder) OpN(opType string, inputs []string, n int, attrs ...Attr) []string {
+	g.next++
+	name := fmt.Sprintf("%s_%d", opType, g.next)
+	var b []byte
+	for _, in := range inputs {
+		b = AppendString(b, 1, in)
+	}
+	outs := make([]string, n)
+	for i := range outs {
+		outs[i] = fmt.Sprintf("%s_%d", name, i)
+		b = AppendString(b, 2, outs[i])
+	}
+	b = AppendString(b, 3, name)
+	b = AppendString(b, 4, opType)
+	for _, a := range attrs {
+		b = AppendBytes(b, 5, a)
+	}
+	g.nodes = append(g.nodes, b)
+	return outs
+}
+
 // Floats adds a float32 initializer of the given shape.
 func (g *Builder) Floats(dims []int64, vals []float32) string {
 	raw := make([]byte, 4*len(vals))
