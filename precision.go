@@ -42,10 +42,12 @@ func cpuHasVNNI() bool {
 // pickPrecision returns the model to run for m under the engine's
 // precision: its quantized sibling NAME.int8 in the models folder for
 // int8, and for auto when the sibling exists, the device is the CPU's and
-// the CPU has VNNI; m itself otherwise. One log line says which and why.
+// the CPU has VNNI; m itself otherwise (a model that is quantized itself
+// runs as it is). One log line says which and why (for auto without a
+// sibling, a debug line).
 func (e *Engine) pickPrecision(m models.Model) (models.Model, error) {
 	p := e.cfg.Precision
-	if m.IsBuiltin() || m.Path == "" || p == PrecisionFP32 {
+	if m.IsBuiltin() || m.Path == "" {
 		return m, nil
 	}
 	if data, err := os.ReadFile(m.Path); err == nil {
@@ -53,6 +55,10 @@ func (e *Engine) pickPrecision(m models.Model) (models.Model, error) {
 			e.log.Info(fmt.Sprintf("precision %s: %s is a quantized model", g.Precision(), m.Name))
 			return m, nil
 		}
+	}
+	if p == PrecisionFP32 {
+		e.log.Info(fmt.Sprintf("precision fp32 for %s: -precision fp32", m.Name))
+		return m, nil
 	}
 	sibling := models.QuantizedName(m.Name)
 	has := e.store.Has(sibling)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,6 +105,9 @@ func (e *Engine) Quantize(ctx context.Context, job QuantizeJob) (string, error) 
 	if !conv.IsJohnson() {
 		return "", fmt.Errorf("%w: model %s takes %s; vidstyle quantizes NCHW RGB 0..255 models", models.ErrNotJohnson, m.Name, conv)
 	}
+	if err := models.CheckQuantizable(data); err != nil {
+		return "", fmt.Errorf("model %s: %w", m.Name, err)
+	}
 	inputs := []string{job.Calib}
 	if job.Calib == "" {
 		wd, _ := os.Getwd()
@@ -158,6 +162,9 @@ func (e *Engine) calibFrames(ctx context.Context, inputs []string, n int) ([]mod
 	var files []string
 	for _, in := range inputs {
 		st, err := os.Stat(in)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, usagef("-calib %s: no such file or folder", in)
+		}
 		if err != nil {
 			return nil, usagef("-calib %s: %v", in, err)
 		}

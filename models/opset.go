@@ -318,3 +318,27 @@ func (m *editModel) constValues(name string) ([]float64, bool) {
 	}
 	return nil, false
 }
+
+// CheckQuantizable reports whether Quantize would take a model, without
+// calibrating: the opset upgrade, the padded last conv and the Johnson
+// checks, each refusal ErrNotJohnson (or ErrOpset) with its reason, so
+// that a caller can refuse before reading frames.
+func CheckQuantizable(data []byte) error {
+	upgraded, _, err := UpgradeOpset(data)
+	if errors.Is(err, ErrOpset) {
+		return fmt.Errorf("%w: %w", ErrNotJohnson, err)
+	}
+	if err != nil {
+		return err
+	}
+	padded, _, err := PadLastConv(upgraded)
+	if err != nil {
+		return err
+	}
+	m, err := readEdit(padded)
+	if err != nil {
+		return err
+	}
+	_, err = m.johnsonPlan()
+	return err
+}

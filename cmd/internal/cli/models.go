@@ -80,6 +80,10 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr, true); !ok {
 		return code
 	}
+	if sub == "quantize" && frames < 1 {
+		fmt.Fprintf(stderr, "vidstyle: models quantize: -frames %d: give 1 or more calibration frames\n", frames)
+		return exitUsage
+	}
 	if fs.NArg() < n[0] || fs.NArg() > n[1] {
 		fmt.Fprintf(stderr, "vidstyle: models %s: wrong number of arguments (see vidstyle models -h)\n", sub)
 		return exitUsage
