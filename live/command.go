@@ -86,6 +86,7 @@ func (e *Engine) State() web.State {
 	defer e.mu.Unlock()
 	st := e.state
 	st.Styles = append([]string(nil), st.Styles...)
+	st.Precisions = append([]string(nil), st.Precisions...)
 	st.Notice = e.noticeLocked()
 	return st
 }
@@ -278,7 +279,7 @@ func (e *Engine) publish() {
 	rate, latency := e.stats.rates()
 	p := &e.p
 	e.mu.Lock()
-	e.state = web.State{Styles: e.names, Style: e.styles.Current(), Strength: p.strength, Paused: p.paused, KeepColors: e.styles.Controls().KeepColors(),
+	e.state = web.State{Styles: e.names, Precisions: e.precs, Style: e.styles.Current(), Strength: p.strength, Paused: p.paused, KeepColors: e.styles.Controls().KeepColors(),
 		FPS: rate, LatencyMS: latency.Milliseconds()}
 	e.mu.Unlock()
 }

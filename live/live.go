@@ -85,6 +85,7 @@ type Engine struct {
 	src      capture.Source
 	styles   *stylize.StyleSet
 	names    []string                    // the styles' names, for the state (never changed)
+	precs    []string                    // and their precisions
 	frames   *pipeline.Latest[*gocv.Mat] // captured, for the paint loop
 	shown    *pipeline.Latest[*gocv.Mat] // rendered, for the window
 	in       *pipeline.Pool[*gocv.Mat]
@@ -126,7 +127,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Keys = func(int) (Command, bool) { return Command{}, false }
 	}
 	e := &Engine{
-		cfg: cfg, log: cfg.Log, src: cfg.Source, styles: cfg.Styles, names: cfg.Styles.Names(),
+		cfg: cfg, log: cfg.Log, src: cfg.Source, styles: cfg.Styles, names: cfg.Styles.Names(), precs: cfg.Styles.Precisions(),
 		frames: pipeline.NewLatest[*gocv.Mat](), shown: pipeline.NewLatest[*gocv.Mat](),
 		in: capture.NewMatPool(), views: capture.NewMatPool(),
 		requests: make(chan request, 16), switched: make(chan switchDone, 1), done: make(chan struct{}),
@@ -215,7 +216,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			cancel() // the window was closed
 		}()
 	}
-	e.styles.Swap().OnFirstFrame(func(name string) { e.log.Info("showing " + name) })
+	e.styles.Swap().OnFirstFrame(func(name string) { e.log.Info("showing " + e.styles.Label(name)) })
 
 	// capture ──► paint.
 	wg.Add(2)

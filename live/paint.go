@@ -187,7 +187,7 @@ func (e *Engine) drawHUD(out *gocv.Mat) {
 		}
 		view := [...]string{"", " (original)", " (split)"}[p.view]
 		lines = append(lines,
-			fmt.Sprintf("%s%s  strength %.0f%%", e.styles.Swap().Active(), view, p.strength*100),
+			fmt.Sprintf("%s%s  strength %.0f%%", e.styles.Label(e.styles.Swap().Active()), view, p.strength*100),
 			fmt.Sprintf("shown %.1f fps  model %.1f fps", rate, modelFPS),
 			fmt.Sprintf("latency %d ms  dropped %d", latency.Milliseconds(), e.frames.Dropped()))
 	}

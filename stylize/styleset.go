@@ -7,6 +7,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/pipeline"
 )
 
@@ -32,6 +33,8 @@ type StyleSet struct {
 	closed    bool       // guarded by switching
 	mu        sync.Mutex // guards current
 	current   int
+
+	precisions []string // the models' ("fp32", "int8"), read once
 }
 
 // NewStyleSet opens the first of models (all of them with preload) for
@@ -44,6 +47,9 @@ func NewStyleSet(rt *Runtime, models []Model, cfg Config, preload bool) (*StyleS
 		cfg.Controls = &Controls{}
 	}
 	s := &StyleSet{rt: rt, cfg: cfg, models: models, preload: preload}
+	for _, m := range models {
+		s.precisions = append(s.precisions, modelPrecision(m))
+	}
 	if s.cfg.Log == nil {
 		s.cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -90,6 +96,31 @@ func (s *StyleSet) Names() []string {
 		names[i] = m.Name
 	}
 	return names
+}
+
+// Precisions lists the styles' precisions in order: "fp32", or "int8"
+// for a quantized model.
+func (s *StyleSet) Precisions() []string { return append([]string(nil), s.precisions...) }
+
+// Label is how a style is shown to a person: its name, and its precision
+// after it when that is not fp32 ("udnie.int8 (int8)").
+func (s *StyleSet) Label(name string) string {
+	for i, m := range s.models {
+		if m.Name == name && s.precisions[i] != "fp32" {
+			return name + " (" + s.precisions[i] + ")"
+		}
+	}
+	return name
+}
+
+// modelPrecision reads a model's precision from its graph; one that cannot
+// be read (it would not have loaded) counts as fp32.
+func modelPrecision(m Model) string {
+	g, err := models.ParseGraph(m.ONNX)
+	if err != nil {
+		return "fp32"
+	}
+	return g.Precision()
 }
 
 // Current is the index of the style new frames are painted with.
@@ -162,7 +193,7 @@ func (s *StyleSet) switchLocked(i int) error {
 	s.mu.Lock()
 	s.current, s.active = i, st
 	s.mu.Unlock()
-	s.cfg.Log.Info("style " + m.Name)
+	s.cfg.Log.Info("style " + s.Label(m.Name))
 	return nil
 }
 

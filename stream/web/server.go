@@ -36,10 +36,13 @@ var assets embed.FS
 
 // State is what the page shows and the API returns.
 type State struct {
-	Styles   []string `json:"styles"`
-	Style    int      `json:"style"`
-	Strength float64  `json:"strength"`
-	Paused   bool     `json:"paused"`
+	Styles []string `json:"styles"`
+	// Precisions are the styles' precisions, in the same order: "fp32",
+	// or "int8" for a quantized model.
+	Precisions []string `json:"precisions"`
+	Style      int      `json:"style"`
+	Strength   float64  `json:"strength"`
+	Paused     bool     `json:"paused"`
 	// KeepColors is colour preservation: the style's luminance with the
 	// source's colours.
 	KeepColors bool    `json:"keep_colors"`
