@@ -1,11 +1,16 @@
 package main_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/internal/testmedia"
@@ -125,4 +130,106 @@ func TestWindowSwitchesToAQuantizedStyleAndBack(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
+}
+
+// frameJS grabs the page's video into a canvas and returns it as a PNG
+// data URL ("" before the first frame).
+const frameJS = `(() => {
+  const v = document.querySelector("video");
+  if (!v || !v.videoWidth) return "";
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  c.getContext("2d").drawImage(v, 0, 0);
+  return c.toDataURL("image/png");
+})()`
+
+// TestBrowserSwitchesToAQuantizedStyleAndBack: the web page (Chromium,
+// headless) of a live job with toon and an INT8 style lists the INT8
+// style with its precision (button and /api/state), a click on it makes
+// the video show what the INT8 model paints (at least 6 dB closer to it
+// than to toon: VP8 keeps about 22 dB of the test graph's noise-like
+// texture), and a click on toon brings toon back. Run it in a fresh network
+// namespace (scripts/test.sh does).
+func TestBrowserSwitchesToAQuantizedStyleAndBack(t *testing.T) {
+	dir := t.TempDir()
+	store, _, int8 := quantizedStore(t, dir)
+	clip := stillClip(t, dir)
+	frame := testmedia.DecodeAll(t, clip)[0]
+	toon, _ := models.LookupBuiltin("toon")
+	refInt8, refToon := paintAlone(t, "johnson.int8", int8, frame), paintAlone(t, "toon", toon.ONNX(), frame)
+
+	cmd := command(dir, nil, "-in", clip, "-live", "-loop", "-serve", "-listen", "127.0.0.1:0", "-models-dir", store,
+		"-model", "toon,johnson.int8", "-temporal", "0", "-stats-period", "1h")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	url := logWaiter(t, lines(t, stderr))(`web preview: (http://127\.0\.0\.1:\d+/)`)[1]
+
+	res, err := http.Get(url + "api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Styles     []string `json:"styles"`
+		Precisions []string `json:"precisions"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&st)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(st.Styles, ",") != "toon,johnson.int8" || strings.Join(st.Precisions, ",") != "fp32,int8" {
+		t.Errorf("/api/state styles %v, precisions %v", st.Styles, st.Precisions)
+	}
+
+	tab := startChromium(t)
+	button := func(i string) chromedp.CSS { return chromedp.CSS(`#styles button[data-index="` + i + `"]`) }
+	if err := chromedp.Do(tab, chromedp.Navigate(url), chromedp.WaitVisible(button("1"))); err != nil {
+		t.Fatal(err)
+	}
+	label, err := chromedp.Run(tab, chromedp.TextContent(button("1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if label != "2  johnson.int8  (int8)" {
+		t.Errorf("the INT8 style's button says %q", label)
+	}
+	// shows reports how close the video is to each reference.
+	shows := func() (toInt8, toToon float64) {
+		data, err := chromedp.Run(tab, chromedp.Evaluate[string](frameJS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(data, "data:image/png;base64,"))
+		if err != nil || data == "" {
+			return 0, 0
+		}
+		m, err := gocv.IMDecode(raw, gocv.IMReadColor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		return psnrBelow(m, refInt8, 0), psnrBelow(m, refToon, 0)
+	}
+	var a, b float64
+	until(t, 20*time.Second, "toon in the page", func() bool { a, b = shows(); return b > 25 && b > a+6 })
+	t.Logf("toon: video vs toon %.1f dB, vs the INT8 style %.1f dB", b, a)
+	if err := chromedp.Do(tab, chromedp.Click(button("1"))); err != nil {
+		t.Fatal(err)
+	}
+	until(t, 20*time.Second, "the INT8 style in the page", func() bool { a, b = shows(); return a > 18 && a > b+6 })
+	t.Logf("after the click: video vs the INT8 style %.1f dB, vs toon %.1f dB", a, b)
+	if err := chromedp.Do(tab, chromedp.Click(button("0"))); err != nil {
+		t.Fatal(err)
+	}
+	until(t, 20*time.Second, "toon again in the page", func() bool { a, b = shows(); return b > 25 && b > a+6 })
+	t.Logf("back: video vs toon %.1f dB, vs the INT8 style %.1f dB", b, a)
 }
