@@ -3,9 +3,12 @@ package vidstyle_test
 import (
 	"bytes"
 	"context"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
 	"github.com/vidstyle/vidstyle/internal/testort"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
@@ -176,5 +180,134 @@ func BenchmarkSwitchLatency(b *testing.B) {
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/switch")
 			b.ReportMetric(0, "ns/op")
 		})
+	}
+}
+
+// TestSwitchToAQuantizedStyleAndBack: a job over small.mp4 with toon and
+// an INT8 style (the Johnson test graph quantized by models.Quantize),
+// switched to the INT8 style after 10 frames and back 10 frames after its
+// first frame came out, with the styles preloaded and loaded on demand,
+// gives toon's frames, then the INT8 style's (as it paints alone, at
+// 160x96), then toon's again, all 166; the set lists the INT8 style with
+// its precision.
+func TestSwitchToAQuantizedStyleAndBack(t *testing.T) {
+	dir := t.TempDir()
+	johnson := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13, Seed: 3})
+	noise := func(seed uint64) models.CalibImage {
+		r := rand.New(rand.NewPCG(seed, 2))
+		px := make([]float32, 3*96*64)
+		for i := range px {
+			px[i] = float32(r.IntN(256))
+		}
+		return models.CalibImage{Width: 96, Height: 64, Pixels: px}
+	}
+	q, _, err := models.Quantize(johnson, stylize.Evaluator{Runtime: sharedRT}, models.QuantizeOptions{Images: []models.CalibImage{noise(1), noise(2)}, Source: "noise", Name: "johnson"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qPath := filepath.Join(dir, "johnson.int8.onnx")
+	if err := os.WriteFile(qPath, q, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := testmedia.SmallMP4(t)
+	src := testmedia.DecodeAll(t, in)
+	alone := func(name string, graph []byte) []gocv.Mat {
+		s, err := stylize.New(sharedRT, stylize.Model{Name: name, ONNX: graph}, stylize.Config{FrameWidth: src[0].Cols(), FrameHeight: src[0].Rows(), Width: 160, Height: 96, Device: stylize.DeviceCPU})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		out := make([]gocv.Mat, len(src))
+		for i := range src {
+			out[i] = gocv.NewMat()
+			t.Cleanup(func() { out[i].Close() })
+			if err := s.Prepare(0, &src[i]); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Infer(0); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Finish(0, &out[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	toon, _ := models.LookupBuiltin("toon")
+	refToon, refInt8 := alone("toon", toon.ONNX()), alone("johnson.int8", q)
+	e := newEngine(t, vidstyle.Config{})
+	off := 0.0 // every frame painted on its own, as alone
+	for _, preload := range []bool{true, false} {
+		out := filepath.Join(t.TempDir(), "switch.mp4")
+		frames := make(chan int64, len(src))
+		var written atomic.Int64
+		tr, err := e.Open(context.Background(), vidstyle.Job{In: in, Out: out, Model: "toon," + qPath, Preset: "veryfast", Preload: preload,
+			Size: vidstyle.Size{Width: 160, Height: 96}, Temporal: &off, OnFrame: func(n int64) {
+				written.Store(n)
+				frames <- n
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := tr.Styles().Precisions(); strings.Join(p, ",") != "fp32,int8" || tr.Styles().Label("johnson.int8") != "johnson.int8 (int8)" {
+			t.Errorf("precisions %v, label %q", p, tr.Styles().Label("johnson.int8"))
+		}
+		shown := make(chan struct{})
+		tr.Styles().Swap().OnFirstFrame(func(name string) {
+			if name == "johnson.int8" {
+				close(shown)
+			}
+		})
+		switched := make(chan error, 1)
+		go func() {
+			for n := range frames {
+				if n == 10 {
+					break
+				}
+			}
+			err := tr.Styles().Switch(1)
+			if err == nil {
+				<-shown
+				m := written.Load()
+				for n := range frames {
+					if n >= m+10 {
+						break
+					}
+				}
+				err = tr.Styles().Switch(0)
+			}
+			switched <- err
+		}()
+		_, err = tr.Run(context.Background())
+		if err == nil {
+			err = <-switched
+		}
+		tr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := testmedia.DecodeAll(t, out)
+		if len(got) != len(src) {
+			t.Fatalf("preload=%v: %d frames out of %d", preload, len(got), len(src))
+		}
+		var runs []string // the style of each run of frames, in order
+		var bounds []int
+		worst := math.Inf(1)
+		for i := range got {
+			a, b := testmedia.PSNR(got[i], refToon[i]), testmedia.PSNR(got[i], refInt8[i])
+			worst = min(worst, max(a, b))
+			if max(a, b) < 25 {
+				t.Errorf("preload=%v: frame %d matches neither style alone (toon %.1f / int8 %.1f dB)", preload, i, a, b)
+			}
+			style := map[bool]string{false: "toon", true: "int8"}[b > a]
+			if len(runs) == 0 || runs[len(runs)-1] != style {
+				runs = append(runs, style)
+				bounds = append(bounds, i)
+			}
+		}
+		if strings.Join(runs, ",") != "toon,int8,toon" || bounds[1] < 10 || bounds[2]-bounds[1] < 10 {
+			t.Fatalf("preload=%v: styles %v from frames %v, want toon, int8 from ≥ 10 for ≥ 10 frames, toon", preload, runs, bounds)
+		}
+		t.Logf("preload=%v: frames 0..%d toon, %d..%d int8, %d..%d toon; worst PSNR against its style alone %.1f dB", preload, bounds[1]-1, bounds[1], bounds[2]-1, bounds[2], len(got)-1, worst)
 	}
 }
