@@ -456,6 +456,10 @@ func TestOffLoopbackNeedsAToken(t *testing.T) {
 	}
 	local := "http://127.0.0.1:" + u.Port()
 	_, sdp := offer(t)
+	wrong := token[:31] + "0" // the token but for its last digit
+	if token[31] == '0' {
+		wrong = token[:31] + "1"
+	}
 	for _, c := range []struct {
 		method, path, token string
 		want                int
@@ -464,7 +468,7 @@ func TestOffLoopbackNeedsAToken(t *testing.T) {
 		{"GET", "/api/state", "guess", http.StatusUnauthorized},
 		{"GET", "/", "", http.StatusUnauthorized},
 		{"POST", "/whep", "", http.StatusUnauthorized},
-		{"POST", "/whep", token[:31] + "0", http.StatusUnauthorized},
+		{"POST", "/whep", wrong, http.StatusUnauthorized},
 		{"GET", "/api/state", token, http.StatusOK},
 	} {
 		var body io.Reader
