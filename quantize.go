@@ -33,9 +33,13 @@ type QuantizeJob struct {
 	Frames int
 }
 
-// calibMaxW and calibMaxH bound the calibration frames' size: ranges are
-// measured at about the size frames are stylized at.
-const calibMaxW, calibMaxH = 480, 272
+// calibBoxes are the sizes calibration frames are scaled to fit, frame i
+// into box i mod 3: a Johnson net's activations depend on the processing
+// size (the same picture at 1280x720 is smoother per pixel than at
+// 320x180, and its features have longer tails), so ranges measured at
+// one size clip at a larger one (BENCHMARKS.md: udnie calibrated at
+// 320x184 lost 7 dB at 640x360 against ranges measured at both).
+var calibBoxes = [...]image.Point{{320, 180}, {640, 360}, {1280, 720}}
 
 // DefaultCalibration lists the calibration inputs used when none is
 // given: the photos in the shared/testdata folder beside the checkout
@@ -192,7 +196,7 @@ func (e *Engine) calibFrames(ctx context.Context, inputs []string, n int) ([]mod
 		if capture.IsImagePath(f) {
 			per = 1
 		}
-		imgs, err := readCalib(ctx, f, per, e)
+		imgs, err := readCalib(ctx, f, per, len(out), e)
 		if err != nil {
 			return nil, err
 		}
@@ -204,8 +208,9 @@ func (e *Engine) calibFrames(ctx context.Context, inputs []string, n int) ([]mod
 	return out, nil
 }
 
-// readCalib reads up to n frames of one file, every 5th for a video.
-func readCalib(ctx context.Context, path string, n int, e *Engine) ([]models.CalibImage, error) {
+// readCalib reads up to n frames of one file, every 5th for a video, the
+// first one scaled to fit calibBoxes[start % 3], the next the next box.
+func readCalib(ctx context.Context, path string, n, start int, e *Engine) ([]models.CalibImage, error) {
 	src, err := capture.Open(path, e.log)
 	if err != nil {
 		return nil, fmt.Errorf("-calib %s: %w", path, err)
@@ -217,6 +222,7 @@ func readCalib(ctx context.Context, path string, n int, e *Engine) ([]models.Cal
 	defer small.Close()
 	var out []models.CalibImage
 	for i := 0; len(out) < n; i++ {
+		box := calibBoxes[(start+len(out))%len(calibBoxes)]
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -229,7 +235,7 @@ func readCalib(ctx context.Context, path string, n int, e *Engine) ([]models.Cal
 			continue
 		}
 		w, h := frame.Cols(), frame.Rows()
-		f := min(1, min(float64(calibMaxW)/float64(w), float64(calibMaxH)/float64(h)))
+		f := min(float64(box.X)/float64(w), float64(box.Y)/float64(h))
 		w, h = max(16, int(float64(w)*f)/4*4), max(16, int(float64(h)*f)/4*4)
 		gocv.Resize(frame, &small, image.Pt(w, h), 0, 0, gocv.InterpolationArea)
 		data, err := small.DataPtrUint8()

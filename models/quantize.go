@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/vidstyle/vidstyle/internal/onnxgraph"
@@ -29,7 +30,7 @@ const (
 )
 
 // QuantizerVersion names the recipe recorded in MetaQuantizer.
-const QuantizerVersion = "vidstyle-qdq-1: cross-layer equalization, per-channel symmetric int8 weights, per-tensor uint8 activations, first and last conv in float"
+const QuantizerVersion = "vidstyle-qdq-2: sub-pixel last and up-sampling convs, cross-layer equalization, per-channel symmetric int8 weights, per-tensor uint8 activations, residual-block convs in int8 (first, strided, transposed and last conv in float)"
 
 // Precision returns a model's precision: "int8" when vidstyle quantized
 // it, else "fp32".
@@ -93,9 +94,11 @@ type QuantizeReport struct {
 
 // Quantize rewrites a float32 Johnson-style transform net into an
 // equalized QDQ model (QuantizeLinear/DequantizeLinear around each
-// convolution but the first and the last, which ONNX Runtime fuses into
-// integer convolutions). First the exact rewrites: the last conv padded
-// to 4 channels (PadLastConv), then cross-layer equalization, which is
+// convolution of the residual blocks, which ONNX Runtime fuses into
+// integer convolutions; see johnsonPlan for what stays float). First the
+// exact rewrites: the last conv computed two by two pixels
+// (SubpixelLastConv) and the transposed convs as convs and DepthToSpace
+// (SubpixelConvTranspose), then cross-layer equalization, which is
 // exact in float32: each conv's output channels before an
 // InstanceNormalization are centred and scaled by factors ≥ 1 (the
 // normalization undoes both, up to its epsilon), and an IN → ReLU → conv
@@ -126,7 +129,11 @@ func Quantize(data []byte, ev Evaluator, opts QuantizeOptions) ([]byte, Quantize
 	if err != nil {
 		return nil, rep, err
 	}
-	padded, _, err := PadLastConv(upgraded)
+	padded, _, err := SubpixelLastConv(upgraded)
+	if err != nil {
+		return nil, rep, err
+	}
+	padded, _, err = SubpixelConvTranspose(padded)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -232,7 +239,7 @@ func Quantize(data []byte, ev Evaluator, opts QuantizeOptions) ([]byte, Quantize
 		KV{MetaPrecision, "int8"},
 		KV{MetaQuantizedName, from},
 		KV{MetaQuantizedFrom, hex.EncodeToString(sum[:])},
-		KV{MetaCalibration, fmt.Sprintf("%d frames (%s), ranges at the %g percentile", len(opts.Images), opts.Source, 100*opts.Percentile)},
+		KV{MetaCalibration, fmt.Sprintf("%d frames (%s), ranges at the %s percentile", len(opts.Images), opts.Source, strconv.FormatFloat(100*opts.Percentile, 'g', 8, 64))},
 		KV{MetaQuantizer, QuantizerVersion})
 	m.addRewrite(padded, "equalized,qdq-int8")
 	return m.encode(), rep, nil
@@ -317,9 +324,22 @@ func (m *editModel) johnsonPlan() (*johnsonPlan, error) {
 	if len(p.convs) < 6 || norms < 4 {
 		return nil, refuse("%d convolutions and %d instance normalizations (a Johnson net has about 16 and 15)", len(p.convs), norms)
 	}
+	// What stays float: the first conv (it sees the pixels), the last (it
+	// makes them), the up-sampling convs (transposed ones, or the sub-pixel
+	// convs SubpixelConvTranspose made of them, which feed DepthToSpace:
+	// quantized, wave fell to 28.5 dB) and the strided convs of the
+	// encoder. Those run on the frame's own contrast, before the residual
+	// blocks: in a smooth or low-contrast frame their activations use a
+	// few of the 256 levels a range calibrated on sharper frames gives,
+	// and the error they add is what the net amplifies into re-placed
+	// strokes on flat areas (BENCHMARKS.md: quantizing them cost 4 to 5 dB
+	// on video frames at 640x360 for 7 % of the work).
 	first, last := p.convs[0], p.convs[len(p.convs)-1]
 	for _, c := range p.convs {
-		c.quantize = !c.transpose && c != first && c != last
+		strided := slices.ContainsFunc(c.node.parsed["strides"].Ints, func(s int64) bool { return s > 1 })
+		cs := m.consumers(c.out)
+		up := c.transpose || len(cs) == 1 && m.nodes[cs[0]].OpType == "DepthToSpace"
+		c.quantize = !up && !strided && c != first && c != last
 	}
 	// IN → ReLU → (Pad, Resize, Upsample)* → conv chains.
 	for _, c := range p.convs {
@@ -386,7 +406,8 @@ func (t *topK) add(v float32) {
 
 // calibrate runs the model with names as outputs on every image and
 // returns each channel's range at the percentile: the k-th largest and
-// smallest values, k the share of values above the percentile.
+// smallest values, k the share of values above the percentile (of all
+// the images' values: they may differ in size).
 func (m *editModel) calibrate(ev Evaluator, names []string, opts QuantizeOptions) (map[string]*chanStats, error) {
 	for _, n := range names {
 		if !m.isGraphOutput(n) {
@@ -400,6 +421,10 @@ func (m *editModel) calibrate(ev Evaluator, names []string, opts QuantizeOptions
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
 	defer run.Close()
+	var pixels float64
+	for _, img := range opts.Images {
+		pixels += float64(img.Width * img.Height)
+	}
 	his := map[string][]*topK{}
 	los := map[string][]*topK{}
 	for i, img := range opts.Images {
@@ -415,7 +440,10 @@ func (m *editModel) calibrate(ev Evaluator, names []string, opts QuantizeOptions
 			}
 			per := len(v) / ch
 			if his[name] == nil {
-				k := int(math.Ceil(float64(per*len(opts.Images)) * (1 - opts.Percentile)))
+				// The values a channel has over all images: this one's
+				// count, times the images' pixels over this one's.
+				total := float64(per) * pixels / float64(img.Width*img.Height)
+				k := int(math.Ceil(total * (1 - opts.Percentile)))
 				k = min(max(k, 1), 4096)
 				for range ch {
 					his[name] = append(his[name], &topK{k: k})

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
 	"github.com/vidstyle/vidstyle/internal/testmodels"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
@@ -69,13 +70,13 @@ func maxAbsDiff(a, b []float32) float64 {
 	return d
 }
 
-// TestPadLastConvIsExact: the padded-last-conv rewrite gives the same
-// output as the model it came from (float rounding aside: another kernel
-// sums in another order) on every pretrained model and on the Johnson test
-// graph at opset 9 (Slice with attributes) and 13 (with inputs), at a size
-// that is a multiple of 4 and one that is not; and a second pass changes
-// nothing.
-func TestPadLastConvIsExact(t *testing.T) {
+// TestLastConvRewritesAreExact: the padded-last-conv and the sub-pixel
+// last-conv rewrites give the same output as the model they came from
+// (float rounding aside: another kernel sums in another order) on every
+// pretrained model and on the Johnson test graph at opset 9 (Slice with
+// attributes) and 13 (with inputs), at a size that is a multiple of 4 and
+// one that is not; and a second pass changes nothing.
+func TestLastConvRewritesAreExact(t *testing.T) {
 	type model struct {
 		name string
 		data []byte
@@ -96,29 +97,112 @@ func TestPadLastConvIsExact(t *testing.T) {
 		}
 		ms = append(ms, model{filepath.Base(f), data})
 	}
-	for _, m := range ms {
-		padded, changed, err := models.PadLastConv(m.data)
-		if err != nil || !changed {
-			t.Fatalf("%s: changed %v, %v", m.name, changed, err)
+	for _, rw := range []struct {
+		name    string
+		rewrite func([]byte) ([]byte, bool, error)
+	}{
+		{models.RewritePadLast, models.PadLastConv},
+		{models.RewriteSubpixelLast, models.SubpixelLastConv},
+	} {
+		for _, m := range ms {
+			out, changed, err := rw.rewrite(m.data)
+			if err != nil || !changed {
+				t.Fatalf("%s %s: changed %v, %v", rw.name, m.name, changed, err)
+			}
+			g, err := models.ParseGraph(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := g.MetadataValue(models.MetaRewrite); v != rw.name {
+				t.Errorf("%s: %s = %q", m.name, models.MetaRewrite, v)
+			}
+			if _, again, err := rw.rewrite(out); err != nil || again {
+				t.Errorf("%s %s: a second pass changed %v, %v", rw.name, m.name, again, err)
+			}
+			for _, sz := range [][2]int{{160, 96}, {101, 75}} {
+				in := noiseImage(sz[0], sz[1], 7)
+				d := maxAbsDiff(runModel(t, m.data, sz[0], sz[1], in), runModel(t, out, sz[0], sz[1], in))
+				t.Logf("%s %s %dx%d: max abs diff %.2g", rw.name, m.name, sz[0], sz[1], d)
+				if d > 1e-3 {
+					t.Errorf("%s %s %dx%d: max abs diff %g levels after the rewrite", rw.name, m.name, sz[0], sz[1], d)
+				}
+			}
 		}
-		g, err := models.ParseGraph(padded)
+	}
+}
+
+// convTransposeGraph is one ConvTranspose 3 → 3 channels with random
+// weights and bias (then a ReLU, so the output is a picture's range).
+func convTransposeGraph(k, stride int64, pads []int64, outPad int64, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 9))
+	w := make([]float32, 3*3*k*k)
+	for i := range w {
+		w[i] = float32(r.NormFloat64() * 0.3)
+	}
+	g := &onnxgraph.Builder{}
+	y := g.Op("ConvTranspose", []string{"input", g.Floats([]int64{3, 3, k, k}, w), g.Floats([]int64{3}, []float32{1, -2, 3})},
+		onnxgraph.IntsAttr("kernel_shape", k, k), onnxgraph.IntsAttr("strides", stride, stride),
+		onnxgraph.IntsAttr("pads", pads...), onnxgraph.IntsAttr("output_padding", outPad, outPad))
+	return g.Model("convtranspose", "input", g.Op("Relu", []string{y}), "output", "one transposed conv", nil)
+}
+
+// TestSubpixelConvTransposeIsExact: rewriting each ConvTranspose as a
+// conv and DepthToSpace gives the same output on the pretrained models
+// (TensorFlow's SAME padding: 3×3, stride 2, pads 0 0 1 1) and on single
+// transposed convs with PyTorch's padding (pads 1, output_padding 1), a
+// 4×4 kernel, stride 3 and asymmetric pads, at two sizes; a second pass
+// changes nothing; a dilated one is left alone.
+func TestSubpixelConvTransposeIsExact(t *testing.T) {
+	type model struct {
+		name string
+		data []byte
+	}
+	ms := []model{
+		{"3x3 s2 tf-same", convTransposeGraph(3, 2, []int64{0, 0, 1, 1}, 0, 1)},
+		{"3x3 s2 pytorch", convTransposeGraph(3, 2, []int64{1, 1, 1, 1}, 1, 2)},
+		{"4x4 s2 pads 1", convTransposeGraph(4, 2, []int64{1, 1, 1, 1}, 0, 3)},
+		{"5x5 s3 pads 1 0 1 2", convTransposeGraph(5, 3, []int64{1, 0, 1, 2}, 0, 4)},
+	}
+	_, file, _, _ := runtime.Caller(0)
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "..", "shared", "models", "*.onnx"))
+	if len(files) == 0 {
+		t.Log("../shared/models not present: checking the test graphs only")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v, _ := g.MetadataValue(models.MetaRewrite); v != models.RewritePadLast {
-			t.Errorf("%s: %s = %q", m.name, models.MetaRewrite, v)
+		ms = append(ms, model{filepath.Base(f), data})
+	}
+	for _, m := range ms {
+		out, changed, err := models.SubpixelConvTranspose(m.data)
+		if err != nil || !changed {
+			t.Fatalf("%s: changed %v, %v", m.name, changed, err)
 		}
-		if _, again, err := models.PadLastConv(padded); err != nil || again {
+		types := nodeTypes(t, out)
+		if types["ConvTranspose"] != 0 || types["DepthToSpace"] == 0 {
+			t.Errorf("%s: node types %v", m.name, types)
+		}
+		if _, again, err := models.SubpixelConvTranspose(out); err != nil || again {
 			t.Errorf("%s: a second pass changed %v, %v", m.name, again, err)
 		}
 		for _, sz := range [][2]int{{160, 96}, {101, 75}} {
 			in := noiseImage(sz[0], sz[1], 7)
-			d := maxAbsDiff(runModel(t, m.data, sz[0], sz[1], in), runModel(t, padded, sz[0], sz[1], in))
-			t.Logf("%s %dx%d: max abs diff %.2g", m.name, sz[0], sz[1], d)
+			a, b := runModel(t, m.data, sz[0], sz[1], in), runModel(t, out, sz[0], sz[1], in)
+			d := maxAbsDiff(a, b)
+			t.Logf("%s %dx%d: %d values, max abs diff %.2g", m.name, sz[0], sz[1], len(a), d)
 			if d > 1e-3 {
-				t.Errorf("%s %dx%d: max abs diff %g levels after the rewrite", m.name, sz[0], sz[1], d)
+				t.Errorf("%s %dx%d: max abs diff %g after the rewrite", m.name, sz[0], sz[1], d)
 			}
 		}
+	}
+	g := &onnxgraph.Builder{}
+	w := make([]float32, 3*3*3*3)
+	dilated := g.Model("dilated", "input", g.Op("ConvTranspose", []string{"input", g.Floats([]int64{3, 3, 3, 3}, w)},
+		onnxgraph.IntsAttr("strides", 2, 2), onnxgraph.IntsAttr("dilations", 2, 2)), "output", "", nil)
+	if _, changed, err := models.SubpixelConvTranspose(dilated); err != nil || changed {
+		t.Errorf("dilated: changed %v, %v", changed, err)
 	}
 }
 
@@ -159,19 +243,25 @@ func interleaved(tb testing.TB, graphs [][]byte, w, h, rounds int) []float64 {
 	return med
 }
 
-// BenchmarkPadLastConv measures the padded-last-conv rewrite against the
-// original, raw inference at 640x360, interleaved (udnie, or the Johnson
-// test graph without ../shared/models): speedup is original ÷ rewritten.
-func BenchmarkPadLastConv(b *testing.B) {
+// BenchmarkLastConvRewrites measures the padded-last-conv and the
+// sub-pixel last-conv rewrites against the original udnie, raw inference
+// at 640x360, interleaved: each speedup is original ÷ rewritten.
+func BenchmarkLastConvRewrites(b *testing.B) {
 	m := sharedModel(b, "udnie")
 	padded, _, err := models.PadLastConv(m.ONNX)
 	if err != nil {
 		b.Fatal(err)
 	}
+	sub, _, err := models.SubpixelLastConv(m.ONNX)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
-		med := interleaved(b, [][]byte{m.ONNX, padded}, 640, 360, 7)
+		med := interleaved(b, [][]byte{m.ONNX, padded, sub}, 640, 360, 7)
 		b.ReportMetric(med[0]*1e3, "ms/fp32")
 		b.ReportMetric(med[1]*1e3, "ms/padded")
-		b.ReportMetric(med[0]/med[1], "speedup")
+		b.ReportMetric(med[2]*1e3, "ms/subpixel")
+		b.ReportMetric(med[0]/med[1], "padspeedup")
+		b.ReportMetric(med[0]/med[2], "subpixelspeedup")
 	}
 }
