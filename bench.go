@@ -41,20 +41,22 @@ type BenchResult struct {
 	// RawFPS, PipelineFPS and Ratio come from the medians of per-frame
 	// times (pipeline: the gaps between written frames); the …Mean fields
 	// from their means.
-	RawFPS          float64      `json:"raw_fps"`
-	PipelineFPS     float64      `json:"pipeline_fps"`
-	Ratio           float64      `json:"pipeline_over_raw"`
-	RawFPSMean      float64      `json:"raw_fps_mean"`
-	PipelineFPSMean float64      `json:"pipeline_fps_mean"`
-	RatioMean       float64      `json:"pipeline_over_raw_mean"`
-	Serial          bool         `json:"serial"`
-	Stages          []BenchStage `json:"stages"`
-	AllocsPerFrame  float64      `json:"go_allocs_per_frame"`
-	GFLOPPerFrame   float64      `json:"gflop_per_frame"`
-	GFLOPS          float64      `json:"gflops"`
-	PeakGFLOPS      float64      `json:"peak_gflops"`
-	PeakFormula     string       `json:"peak_formula"`
-	Scales          []BenchScale `json:"scales"`
+	RawFPS          float64 `json:"raw_fps"`
+	PipelineFPS     float64 `json:"pipeline_fps"`
+	Ratio           float64 `json:"pipeline_over_raw"`
+	RawFPSMean      float64 `json:"raw_fps_mean"`
+	PipelineFPSMean float64 `json:"pipeline_fps_mean"`
+	RatioMean       float64 `json:"pipeline_over_raw_mean"`
+	Serial          bool    `json:"serial"`
+	// Temporal is the stabiliser's blend in the pipeline run (0: off).
+	Temporal       float64      `json:"temporal"`
+	Stages         []BenchStage `json:"stages"`
+	AllocsPerFrame float64      `json:"go_allocs_per_frame"`
+	GFLOPPerFrame  float64      `json:"gflop_per_frame"`
+	GFLOPS         float64      `json:"gflops"`
+	PeakGFLOPS     float64      `json:"peak_gflops"`
+	PeakFormula    string       `json:"peak_formula"`
+	Scales         []BenchScale `json:"scales"`
 	// Ops is ONNX Runtime's own time per operator type (with -profile).
 	Ops     []stylize.OpTime `json:"ops,omitempty"`
 	Elapsed time.Duration    `json:"elapsed_ns"`
@@ -106,6 +108,9 @@ type BenchConfig struct {
 	Spin                    bool
 	EncodeThreads           int
 	Serial                  bool
+	// Temporal is the pipeline run's temporal stabilisation, as in Job
+	// (nil: DefaultTemporal; 0: off).
+	Temporal *float64
 	// Profile also times each operator type with ONNX Runtime's profiler.
 	Profile bool
 	// Scales are processing scales for the raw frames/s table.
@@ -143,6 +148,10 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 			return nil, usagef("scale %v: use numbers above 0 and up to 4", f)
 		}
 	}
+	tempo, err := temporalBlend(cfg.Temporal)
+	if err != nil {
+		return nil, err
+	}
 	rt, err := e.Runtime()
 	if err != nil {
 		return nil, err
@@ -165,7 +174,7 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 		return nil, err
 	}
 	res := &BenchResult{Model: m.Name, Width: w, Height: h, Threads: cfg.Threads, InterOp: cfg.InterOpThreads, EncodeThreads: cfg.EncodeThreads, Spin: cfg.Spin, Serial: cfg.Serial,
-		GFLOPPerFrame: cost.GFLOPs(w, h)}
+		Temporal: tempo, GFLOPPerFrame: cost.GFLOPs(w, h)}
 	res.PeakGFLOPS, res.PeakFormula = peakGFLOPS()
 	res.Precision = g.Precision()
 
@@ -255,7 +264,7 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 		}
 	}
 	j, err := pe.Open(ctx, Job{In: clip, Out: filepath.Join(tmp, "out.mp4"), Model: cfg.Model, Size: Size{Width: w, Height: h},
-		Frames: n, Preset: "veryfast", EncodeThreads: cfg.EncodeThreads, Serial: cfg.Serial, OnFrame: onFrame})
+		Frames: n, Preset: "veryfast", EncodeThreads: cfg.EncodeThreads, Serial: cfg.Serial, Temporal: new(tempo), OnFrame: onFrame})
 	if err != nil {
 		return nil, err
 	}

@@ -110,8 +110,9 @@ type Stylizer struct {
 	// resizeOut scales results back up bicubic: bilinear is the softest
 	// of bilinear, bicubic and Lanczos, and blurs the strokes.
 	resizeOut gocv.InterpolationFlags
-	// stab is the temporal filter at the processing size (nil: off). Its
-	// flow is computed in Prepare, beside the other slot's inference.
+	// stab is the temporal filter at the processing size (nil: off).
+	// Prepare starts its flow, which runs on the stabiliser's goroutine
+	// beside Infer; Finish waits for it before the blend.
 	stab *temporal.Stabilizer
 	ctl  *Controls
 }

@@ -11,13 +11,16 @@
 // frame), and a is the blend. A cut (fewer than MinValid of the pixels
 // valid) or a Reset starts afresh, so nothing ghosts across it.
 //
-// The flow depends only on the input, so it is computed in Input, beside
-// the model (the pipeline prepares frame t+1 while frame t is inferred);
-// Output only warps and blends. A Stabilizer has one state per slot of the
-// stylizer it serves: Input(slot) and Output(slot) are called in frame
-// order, Input on one goroutine and Output on one (maybe another), and a
-// slot is handed from Input to Output by the caller, as the pipeline's
-// slots are. Nothing is allocated per frame.
+// The flow depends only on the input, so it runs beside the model: Input
+// only turns the frame grey and hands the flow to the Stabilizer's own
+// goroutine, which computes it while the caller runs the net; Output waits
+// for that frame's flow, then warps and blends. A live loop that prepares,
+// infers and finishes one frame at a time thus waits for the flow only
+// when it takes longer than the inference. A Stabilizer has one state per
+// slot of the stylizer it serves: Input(slot) and Output(slot) are called
+// in frame order, Input on one goroutine and Output on one (maybe
+// another), and a slot is handed from Input to Output by the caller, as
+// the pipeline's slots are. Nothing is allocated per frame.
 package temporal
 
 import (
@@ -71,6 +74,10 @@ type Config struct {
 	// Preset is the DIS preset (0: DefaultPreset), always at finest scale
 	// 1: coarser flow leaves trails on moving people.
 	Preset flow.Preset
+	// Inline computes the flow inside Input, on the caller's goroutine,
+	// instead of beside the caller's inference: for measuring what the
+	// overlap gains.
+	Inline bool
 }
 
 // Stabilizer is the temporal filter for one stream of frames.
@@ -83,30 +90,62 @@ type Stabilizer struct {
 	grey        [2]gocv.Mat // the previous and the current frame, grey
 	cur         int
 	hasPrev     bool
-	fwd, bwd    gocv.Mat // flow t−1→t and t→t−1, CV_32FC2
-	fwdWarped   gocv.Mat // fwd pulled along bwd
-	valid       gocv.Mat // CV_32F 0/1
-	noMap       gocv.Mat
+	busy        bool // a flow was handed to the worker and idle not yet taken
 	slots       []slot
 	resetAsked  atomic.Bool
 	cuts, fresh atomic.Int64
 
+	// The flow's state, owned by the worker goroutine (or by Input when
+	// Inline) while it computes slot's flow.
+	fwd, bwd  gocv.Mat // flow t−1→t and t→t−1, CV_32FC2
+	fwdWarped gocv.Mat // fwd pulled along bwd
+	valid     gocv.Mat // CV_32F 0/1
+	noMap     gocv.Mat
+	jobs      chan int      // slots whose flow the worker is to compute
+	idle      chan struct{} // the worker is done with the grey frames
+	stopped   chan struct{} // closed when the worker has returned
+	// onFlow, if set (tests), is called by the worker before and after
+	// each flow computation, and by Output before it waits for one.
+	onFlow func(ev FlowEvent, slot int)
+
 	// Output's state.
-	prevOut gocv.Mat // O'_{t−1}
-	hasOut  bool
-	warped  gocv.Mat
+	prevOut  gocv.Mat // O'_{t−1}
+	hasOut   bool
+	warped   gocv.Mat
+	outNoMap gocv.Mat
 
 	closeMu sync.Mutex
 	closed  bool
 }
 
-// slot is what Input hands to Output for one frame.
+// slot is what Input hands to Output for one frame. Input sets carry
+// and, when it carries, hands the slot to the worker, which fills the
+// rest and signals done; Output takes done before it reads any of it.
 type slot struct {
 	maps  gocv.Mat // CV_32FC2: where each pixel comes from in t−1
 	mask  gocv.Mat // CV_32F: a·blurred validity
 	carry bool     // false: start afresh with this frame
 	valid float64  // the valid fraction
+	err   error    // the flow's failure
+	prev  int      // the index of the previous frame's grey in grey
+	// pending: Input has given this slot a frame that Output has not
+	// taken yet; done then has, or will get, one signal for it.
+	pending bool
+	done    chan struct{}
 }
+
+// FlowEvent is a point in a flow's life, for tests that check what runs
+// beside what.
+type FlowEvent int
+
+// The events. FlowStart and FlowDone come from the goroutine that
+// computes the flow (Input's with Inline); OutputWaits comes from Output
+// when that frame's flow is not done yet and it has to wait for it.
+const (
+	FlowStart FlowEvent = iota
+	FlowDone
+	OutputWaits
+)
 
 // New makes a Stabilizer with its flow (DIS at finest scale 1:
 // half-resolution or ultrafast flow leaves trails).
@@ -131,7 +170,8 @@ func New(cfg Config) (*Stabilizer, error) {
 		return nil, fmt.Errorf("temporal: %w", err)
 	}
 	w, h := cfg.Width, cfg.Height
-	s := &Stabilizer{cfg: cfg, dis: dis, w: w, h: h, slots: make([]slot, cfg.Slots)}
+	s := &Stabilizer{cfg: cfg, dis: dis, w: w, h: h, slots: make([]slot, cfg.Slots),
+		jobs: make(chan int, 1), idle: make(chan struct{}, 1), stopped: make(chan struct{})}
 	for i := range s.grey {
 		s.grey[i] = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
 	}
@@ -140,13 +180,36 @@ func New(cfg Config) (*Stabilizer, error) {
 	s.fwdWarped = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32FC2)
 	s.valid = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32F)
 	s.noMap = gocv.NewMat()
+	s.outNoMap = gocv.NewMat()
 	s.prevOut = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	s.warped = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	for i := range s.slots {
 		s.slots[i].maps = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32FC2)
 		s.slots[i].mask = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32F)
+		s.slots[i].done = make(chan struct{}, 1)
 	}
+	go s.worker()
 	return s, nil
+}
+
+// worker computes the flows Input hands over, one at a time, until Close.
+func (s *Stabilizer) worker() {
+	defer close(s.stopped)
+	for i := range s.jobs {
+		s.event(FlowStart, i)
+		s.flow(i)
+		s.event(FlowDone, i)
+		// Neither send blocks: done is empty while its slot is pending
+		// and idle while a flow is being computed.
+		s.slots[i].done <- struct{}{}
+		s.idle <- struct{}{}
+	}
+}
+
+func (s *Stabilizer) event(ev FlowEvent, i int) {
+	if s.onFlow != nil {
+		s.onFlow(ev, i)
+	}
 }
 
 // Blend is the a in use.
@@ -164,28 +227,63 @@ func (s *Stabilizer) Cuts() int64 { return s.cuts.Load() }
 func (s *Stabilizer) Fresh() int64 { return s.fresh.Load() }
 
 // Input takes the next input frame (BGR, the configured size) for slot i:
-// it computes the flow to the frame before and the blend mask.
+// it keeps the frame in grey and starts the flow to the frame before and
+// the blend mask, which Output(i) waits for. frame is not kept.
 func (s *Stabilizer) Input(i int, frame gocv.Mat) error {
 	if frame.Type() != gocv.MatTypeCV8UC3 || frame.Cols() != s.w || frame.Rows() != s.h {
 		return fmt.Errorf("%w: a %dx%d type %v frame where %dx%d BGR was expected", ErrFrame, frame.Cols(), frame.Rows(), frame.Type(), s.w, s.h)
 	}
+	if i < 0 || i >= len(s.slots) {
+		return fmt.Errorf("%w: slot %d of %d", ErrFrame, i, len(s.slots))
+	}
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.busy { // the worker still reads the grey frames of the flow before
+		<-s.idle
+		s.busy = false
+	}
 	sl := &s.slots[i]
-	prev, cur := s.grey[s.cur^1], &s.grey[s.cur]
-	gocv.CvtColor(frame, cur, gocv.ColorBGRToGray)
+	if sl.pending { // a frame whose Output never came (its Prepare failed)
+		<-sl.done
+	}
+	sl.pending, sl.err, sl.prev = true, nil, s.cur^1
+	gocv.CvtColor(frame, &s.grey[s.cur], gocv.ColorBGRToGray)
 	if s.resetAsked.Swap(false) {
 		s.hasPrev = false
 	}
 	sl.carry = s.hasPrev
 	s.hasPrev, s.cur = true, s.cur^1
-	if !sl.carry {
+	switch {
+	case !sl.carry:
 		s.fresh.Add(1)
-		return nil
+		sl.done <- struct{}{}
+	case s.cfg.Inline:
+		s.event(FlowStart, i)
+		s.flow(i)
+		s.event(FlowDone, i)
+		sl.done <- struct{}{}
+	default:
+		s.busy = true
+		s.jobs <- i
 	}
-	if err := s.dis.Calc(*cur, prev, &s.bwd); err != nil {
-		return fmt.Errorf("temporal: %w", err)
+	return nil
+}
+
+// flow computes slot i's flow (from the grey frame before to slot i's),
+// source map and mask, or starts it afresh at a cut.
+func (s *Stabilizer) flow(i int) {
+	sl := &s.slots[i]
+	prev, cur := s.grey[sl.prev], s.grey[sl.prev^1]
+	if err := s.dis.Calc(cur, prev, &s.bwd); err != nil {
+		sl.err = fmt.Errorf("temporal: %w", err)
+		return
 	}
-	if err := s.dis.Calc(prev, *cur, &s.fwd); err != nil {
-		return fmt.Errorf("temporal: %w", err)
+	if err := s.dis.Calc(prev, cur, &s.fwd); err != nil {
+		sl.err = fmt.Errorf("temporal: %w", err)
+		return
 	}
 	b, _ := s.bwd.DataPtrFloat32()
 	maps, _ := sl.maps.DataPtrFloat32()
@@ -198,7 +296,7 @@ func (s *Stabilizer) Input(i int, frame gocv.Mat) error {
 		sl.carry = false
 		s.cuts.Add(1)
 		s.fresh.Add(1)
-		return nil
+		return
 	}
 	gocv.GaussianBlur(s.valid, &sl.mask, image.Pt(0, 0), maskSigma, maskSigma, gocv.BorderReplicate)
 	m, _ := sl.mask.DataPtrFloat32()
@@ -206,19 +304,36 @@ func (s *Stabilizer) Input(i int, frame gocv.Mat) error {
 	for j := range m {
 		m[j] *= a
 	}
-	return nil
 }
 
 // Output blends styled, the net's output for slot i's frame (BGR, the
 // configured size), in place with the previous result carried along the
-// flow, and keeps the result for the next frame.
+// flow, and keeps the result for the next frame. It waits for the flow
+// Input(i) started.
 func (s *Stabilizer) Output(i int, styled *gocv.Mat) error {
 	if styled.Type() != gocv.MatTypeCV8UC3 || styled.Cols() != s.w || styled.Rows() != s.h {
 		return fmt.Errorf("%w: a %dx%d type %v frame where %dx%d BGR was expected", ErrFrame, styled.Cols(), styled.Rows(), styled.Type(), s.w, s.h)
 	}
+	if i < 0 || i >= len(s.slots) {
+		return fmt.Errorf("%w: slot %d of %d", ErrFrame, i, len(s.slots))
+	}
 	sl := &s.slots[i]
+	if !sl.pending {
+		return fmt.Errorf("%w: slot %d was given no input frame", ErrFrame, i)
+	}
+	select {
+	case <-sl.done:
+	default:
+		s.event(OutputWaits, i)
+		<-sl.done
+	}
+	sl.pending = false
+	if sl.err != nil {
+		s.hasOut = false
+		return sl.err
+	}
 	if sl.carry && s.hasOut {
-		gocv.Remap(s.prevOut, &s.warped, &sl.maps, &s.noMap, gocv.InterpolationCubic, gocv.BorderReplicate, color.RGBA{})
+		gocv.Remap(s.prevOut, &s.warped, &sl.maps, &s.outNoMap, gocv.InterpolationCubic, gocv.BorderReplicate, color.RGBA{})
 		out, err := styled.DataPtrUint8()
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrFrame, err)
@@ -259,8 +374,10 @@ func (s *Stabilizer) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.jobs)
+	<-s.stopped // the worker has finished the flow it had
 	s.dis.Close()
-	for _, m := range []*gocv.Mat{&s.grey[0], &s.grey[1], &s.fwd, &s.bwd, &s.fwdWarped, &s.valid, &s.noMap, &s.prevOut, &s.warped} {
+	for _, m := range []*gocv.Mat{&s.grey[0], &s.grey[1], &s.fwd, &s.bwd, &s.fwdWarped, &s.valid, &s.noMap, &s.outNoMap, &s.prevOut, &s.warped} {
 		m.Close()
 	}
 	for i := range s.slots {

@@ -217,8 +217,16 @@ func TestStabilizerRefusesBadFramesAndSettings(t *testing.T) {
 	if err := s.Output(0, &small); !errors.Is(err, temporal.ErrFrame) {
 		t.Errorf("Output of a wrong size: %v", err)
 	}
+	frame := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	if err := s.Output(1, &frame); !errors.Is(err, temporal.ErrFrame) { // would wait for ever for a flow
+		t.Errorf("Output of a slot given no input: %v", err)
+	}
 	s.Close()
 	s.Close()
+	if err := s.Input(0, frame); !errors.Is(err, temporal.ErrClosed) {
+		t.Errorf("Input after Close: %v", err)
+	}
 }
 
 // BenchmarkStabilizer is the stabiliser's cost per frame (flow both ways,

@@ -49,7 +49,7 @@ func TestBenchCommand(t *testing.T) {
 // settings it was given.
 func TestBenchSweep(t *testing.T) {
 	code, out, stderr := vidstyleOut(t, t.TempDir(), "bench", "-model", "toon", "-size", "64x36", "-frames", "6",
-		"-sweep", "default; -serial; -threads 1 -encode-threads 1", "-rounds", "2", "-json", "-q")
+		"-sweep", "default; -serial; -threads 1 -encode-threads 1 -temporal 0", "-rounds", "2", "-json", "-q")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -59,10 +59,11 @@ func TestBenchSweep(t *testing.T) {
 		Min     float64 `json:"pipeline_over_raw_min"`
 		Max     float64 `json:"pipeline_over_raw_max"`
 		Runs    []struct {
-			Serial  bool    `json:"serial"`
-			Threads int     `json:"threads"`
-			Encode  int     `json:"encode_threads"`
-			Ratio   float64 `json:"pipeline_over_raw"`
+			Serial   bool    `json:"serial"`
+			Threads  int     `json:"threads"`
+			Encode   int     `json:"encode_threads"`
+			Temporal float64 `json:"temporal"`
+			Ratio    float64 `json:"pipeline_over_raw"`
 		} `json:"runs"`
 	}
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
@@ -79,11 +80,18 @@ func TestBenchSweep(t *testing.T) {
 	if r := rows[1].Runs[0]; !r.Serial {
 		t.Errorf("-serial not applied: %+v", r)
 	}
-	if r := rows[2].Runs[1]; r.Threads != 1 || r.Encode != 1 || r.Serial {
-		t.Errorf("-threads 1 -encode-threads 1 not applied: %+v", r)
+	if r := rows[2].Runs[1]; r.Threads != 1 || r.Encode != 1 || r.Serial || r.Temporal != 0 {
+		t.Errorf("-threads 1 -encode-threads 1 -temporal 0 not applied: %+v", r)
+	}
+	if r := rows[0].Runs[0]; r.Temporal != 0.6 { // vidstyle.DefaultTemporal
+		t.Errorf("the default pipeline run's temporal blend is %v, want 0.6", r.Temporal)
 	}
 	code, _, stderr = vidstyleOut(t, t.TempDir(), "bench", "-sweep", "default; -fast")
 	if code != 2 || !strings.Contains(stderr, `-sweep entry "-fast"`) {
 		t.Errorf("bad -sweep entry: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = vidstyleOut(t, t.TempDir(), "bench", "-sweep", "default; -temporal 1")
+	if code != 2 || !strings.Contains(stderr, `-sweep entry "-temporal 1"`) {
+		t.Errorf("-temporal 1 in -sweep: exit %d: %s", code, stderr)
 	}
 }

@@ -44,10 +44,15 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.EncodeThreads, "encode-threads", vidstyle.DefaultEncodeThreads(), "H.264 encoder threads in the pipeline run (0: ffmpeg's choice)")
 	fs.Int64Var(&cfg.Frames, "frames", 0, "frames per measurement (0: about 10 s of inference, 5 to 300)")
 	fs.BoolVar(&cfg.Serial, "serial", false, "double buffering off in the pipeline run")
+	fs.Func("temporal", fmt.Sprintf("temporal stabilisation in the pipeline run: the blend, 0 off (default %v)", vidstyle.DefaultTemporal), func(v string) error {
+		a, err := parseBlend(v)
+		cfg.Temporal = &a
+		return err
+	})
 	fs.StringVar(&scales, "scales", "1,0.75,0.5,0.25", "processing scales for the raw frames/s table")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&cfg.Profile, "profile", false, "also time each operator type with ONNX Runtime's profiler")
-	fs.StringVar(&sweep, "sweep", "", "compare settings in interleaved rounds: ;-separated flag sets, e.g. \"default; -threads 1; -serial\" (flags: -threads -interop -encode-threads -spin -serial)")
+	fs.StringVar(&sweep, "sweep", "", "compare settings in interleaved rounds: ;-separated flag sets, e.g. \"default; -threads 1; -serial\" (flags: -threads -interop -encode-threads -spin -serial -temporal)")
 	fs.IntVar(&rounds, "rounds", 3, "rounds of -sweep (each runs every setting once)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), benchUsage)
@@ -154,12 +159,17 @@ func parseSweep(list string, base vidstyle.BenchConfig) ([]vidstyle.BenchSetting
 		fs.IntVar(&c.EncodeThreads, "encode-threads", c.EncodeThreads, "")
 		fs.BoolVar(&c.Spin, "spin", c.Spin, "")
 		fs.BoolVar(&c.Serial, "serial", c.Serial, "")
+		fs.Func("temporal", "", func(v string) error {
+			a, err := parseBlend(v)
+			c.Temporal = &a
+			return err
+		})
 		args := strings.Fields(entry)
 		if entry == "default" {
 			args = nil
 		}
 		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || c.Threads < 0 || c.InterOpThreads < 0 || c.EncodeThreads < 0 {
-			return nil, fmt.Errorf("-sweep entry %q: use \"default\" or flags among -threads N -interop N -encode-threads N -spin -serial", entry)
+			return nil, fmt.Errorf("-sweep entry %q: use \"default\" or flags among -threads N -interop N -encode-threads N -spin -serial -temporal A", entry)
 		}
 		if entry == "" {
 			entry = "default"
@@ -167,6 +177,15 @@ func parseSweep(list string, base vidstyle.BenchConfig) ([]vidstyle.BenchSetting
 		out = append(out, vidstyle.BenchSetting{Name: entry, Config: c})
 	}
 	return out, nil
+}
+
+// parseBlend reads a -temporal value: 0 (off) or a blend below 1.
+func parseBlend(v string) (float64, error) {
+	a, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(a >= 0 && a < 1) {
+		return 0, fmt.Errorf("%q: use 0 (off) or a blend below 1 (default %v)", v, vidstyle.DefaultTemporal)
+	}
+	return a, nil
 }
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -191,7 +210,7 @@ func printBench(w io.Writer, r *vidstyle.BenchResult) {
 	if o := r.Other; o != nil {
 		fmt.Fprintf(tw, "raw, %s\t%.2f frames/s\t(%s, interleaved with %s at %.2f frames/s: %.2fx)\n", o.Precision, o.RawFPS, o.Model, r.Precision, o.ThisRawFPS, o.Speedup)
 	}
-	fmt.Fprintf(tw, "full pipeline\t%.2f frames/s\t(decode → prepare → infer → finish → H.264, %d frames, double buffering %v)\n", r.PipelineFPS, r.Frames, !r.Serial)
+	fmt.Fprintf(tw, "full pipeline\t%.2f frames/s\t(decode → prepare → infer → finish → H.264, %d frames, double buffering %v, temporal %v)\n", r.PipelineFPS, r.Frames, !r.Serial, r.Temporal)
 	fmt.Fprintf(tw, "pipeline ÷ raw\t%.3f\t(medians of per-frame times; from the means: %.3f)\n", r.Ratio, r.RatioMean)
 	fmt.Fprintf(tw, "achieved\t%.1f GFLOP/s\t%.0f %% of the peak: %s\n", r.GFLOPS, 100*r.GFLOPS/r.PeakGFLOPS, r.PeakFormula)
 	fmt.Fprintf(tw, "Go allocations\t%.2f per frame\t(whole process, steady state of the pipeline run)\n", r.AllocsPerFrame)
