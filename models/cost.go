@@ -28,8 +28,8 @@ type scale struct{ y, x float64 }
 // Cost counts the convolutions' multiply-adds per output pixel by following
 // each tensor's size relative to the image input through the graph: a conv
 // costs its output pixels × k² × C_in/group × C_out, a transposed conv its
-// input pixels × k² × C_in × C_out/group; strides, up-sampling and pooling
-// change the size, other operators keep it.
+// input pixels × k² × C_in × C_out/group; strides, up-sampling, pooling
+// and DepthToSpace/SpaceToDepth change the size, other operators keep it.
 func (g *Graph) Cost() (Cost, error) {
 	if len(g.Inputs) != 1 {
 		return Cost{}, fmt.Errorf("cost: needs one image input, has %d", len(g.Inputs))
@@ -73,6 +73,15 @@ func (g *Graph) Cost() (Cost, error) {
 				macs += in.y * in.x * k * float64(w[0]) * float64(w[1])
 			}
 			c.Layers++
+		case "DepthToSpace", "SpaceToDepth":
+			b := float64(n.Attrs["blocksize"].Int)
+			if b < 1 {
+				b = 1
+			}
+			if n.OpType == "SpaceToDepth" {
+				b = 1 / b
+			}
+			out = scale{in.y * b, in.x * b}
 		case "MaxPool", "AveragePool":
 			sy, sx := strides()
 			out = scale{in.y / sy, in.x / sx}

@@ -43,6 +43,23 @@ func TestCostOfSharedModels(t *testing.T) {
 		if h, w, err := g.CheckImage(); err != nil || h != 0 || w != 0 {
 			t.Errorf("%s: contract %d %d %v, want symbolic", f, h, w, err)
 		}
+		// The sub-pixel forms follow DepthToSpace back to the full size and
+		// count the zero taps they compute: ≈ 0.28 MFLOP per pixel.
+		fast, done, err := FasterFP32(data, true)
+		if err != nil || len(done) != 2 {
+			t.Fatalf("%s: FasterFP32 %v %v", f, done, err)
+		}
+		fg, err := ParseGraph(fast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fc, err := fg.Cost()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := fc.FLOPsPerPixel() / c.FLOPsPerPixel(); r < 1 || r > 1.3 || len(fc.Unknown) > 0 {
+			t.Errorf("%s: rewritten %.4f MFLOP/px = %.2f× the original (unknown %v)", filepath.Base(f), fc.FLOPsPerPixel()/1e6, r, fc.Unknown)
+		}
 		if conv, err := ResolveConvention(g, ""); err != nil || !conv.IsJohnson() {
 			t.Errorf("%s: convention %v %v", f, conv, err)
 		}

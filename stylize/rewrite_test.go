@@ -243,9 +243,11 @@ func interleaved(tb testing.TB, graphs [][]byte, w, h, rounds int) []float64 {
 	return med
 }
 
-// BenchmarkLastConvRewrites measures the padded-last-conv and the
-// sub-pixel last-conv rewrites against the original udnie, raw inference
-// at 640x360, interleaved: each speedup is original ÷ rewritten.
+// BenchmarkLastConvRewrites measures the padded-last-conv rewrite, the
+// sub-pixel last-conv rewrite and FasterFP32 (that and the sub-pixel
+// transposed convs: what stylize.New runs) against the original udnie,
+// raw inference at 640x360, interleaved: each speedup is original ÷
+// rewritten.
 func BenchmarkLastConvRewrites(b *testing.B) {
 	m := sharedModel(b, "udnie")
 	padded, _, err := models.PadLastConv(m.ONNX)
@@ -256,12 +258,18 @@ func BenchmarkLastConvRewrites(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	both, _, err := models.FasterFP32(m.ONNX, true)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
-		med := interleaved(b, [][]byte{m.ONNX, padded, sub}, 640, 360, 7)
+		med := interleaved(b, [][]byte{m.ONNX, padded, sub, both}, 640, 360, 7)
 		b.ReportMetric(med[0]*1e3, "ms/fp32")
 		b.ReportMetric(med[1]*1e3, "ms/padded")
 		b.ReportMetric(med[2]*1e3, "ms/subpixel")
+		b.ReportMetric(med[3]*1e3, "ms/faster")
 		b.ReportMetric(med[0]/med[1], "padspeedup")
 		b.ReportMetric(med[0]/med[2], "subpixelspeedup")
+		b.ReportMetric(med[0]/med[3], "fasterspeedup")
 	}
 }
