@@ -17,14 +17,18 @@ import (
 // and 2000×1500 photos, ONNX Runtime 1.24 on the CPU (BENCHMARKS.md):
 // the built-in styles take about 200 bytes a processed pixel over a base
 // of about 120 MB, a Johnson-style network (32 channels at full size,
-// instance norm) about 535 bytes over 350 MB. The estimate rounds both up
-// (by 15-30 %: the peak varies from run to run with the thread count and
-// the allocator).
+// instance norm) about 315 bytes over 160 MB since its transposed convs
+// run in sub-pixel form (models.FasterFP32; 2026-12-02, 1000×1000,
+// 1600×1200 and 3200×1800 photos: 515, 733 and 2207 MB peak; with the
+// transposed convs' col2im buffers it was 535 bytes over 350 MB). The
+// estimate rounds both up (by 30-60 %: the peak varies from run to run
+// with the thread count and the allocator, and a model that cannot be
+// rewritten needs the old amount).
 const (
 	builtinBytesPerPixel = 240
 	builtinBase          = 160 << 20
-	neuralBytesPerPixel  = 700
-	neuralBase           = 450 << 20
+	neuralBytesPerPixel  = 400
+	neuralBase           = 300 << 20
 	// frameBytesPerPixel: the frame pools (input and result: 12 BGR Mats
 	// of the input size), the writer's copy of the last picture and the
 	// conversion buffers.

@@ -45,7 +45,7 @@ func TestCostOfSharedModels(t *testing.T) {
 		}
 		// The sub-pixel forms follow DepthToSpace back to the full size and
 		// count the zero taps they compute: ≈ 0.28 MFLOP per pixel.
-		fast, done, err := FasterFP32(data, true)
+		fast, done, err := FasterFP32(data)
 		if err != nil || len(done) != 2 {
 			t.Fatalf("%s: FasterFP32 %v %v", f, done, err)
 		}

@@ -320,22 +320,15 @@ func (m *editModel) constValues(name string) ([]float64, bool) {
 }
 
 // CheckQuantizable reports whether Quantize would take a model, without
-// calibrating: the opset upgrade, the padded last conv and the Johnson
-// checks, each refusal ErrNotJohnson (or ErrOpset) with its reason, so
-// that a caller can refuse before reading frames.
+// calibrating: the same opset upgrade, exact rewrites and Johnson checks
+// (quantizable), each refusal ErrNotJohnson (or ErrOpset) with its
+// reason, so that a caller can refuse before reading frames.
 func CheckQuantizable(data []byte) error {
-	upgraded, _, err := UpgradeOpset(data)
-	if errors.Is(err, ErrOpset) {
-		return fmt.Errorf("%w: %w", ErrNotJohnson, err)
-	}
+	rewritten, err := quantizable(data)
 	if err != nil {
 		return err
 	}
-	padded, _, err := PadLastConv(upgraded)
-	if err != nil {
-		return err
-	}
-	m, err := readEdit(padded)
+	m, err := readEdit(rewritten)
 	if err != nil {
 		return err
 	}

@@ -122,18 +122,7 @@ func Quantize(data []byte, ev Evaluator, opts QuantizeOptions) ([]byte, Quantize
 	if len(opts.Images) == 0 {
 		return nil, rep, fmt.Errorf("%w: no calibration frames", ErrNotJohnson)
 	}
-	upgraded, _, err := UpgradeOpset(data)
-	if errors.Is(err, ErrOpset) {
-		err = fmt.Errorf("%w: %w", ErrNotJohnson, err)
-	}
-	if err != nil {
-		return nil, rep, err
-	}
-	padded, _, err := SubpixelLastConv(upgraded)
-	if err != nil {
-		return nil, rep, err
-	}
-	padded, _, err = SubpixelConvTranspose(padded)
+	padded, err := quantizable(data)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -243,6 +232,25 @@ func Quantize(data []byte, ev Evaluator, opts QuantizeOptions) ([]byte, Quantize
 		KV{MetaQuantizer, QuantizerVersion})
 	m.addRewrite(padded, "equalized,qdq-int8")
 	return m.encode(), rep, nil
+}
+
+// quantizable is the model Quantize works on: upgraded to opset 13
+// (an ErrOpset refusal is ErrNotJohnson), its last conv and transposed
+// convs in their exact sub-pixel forms.
+func quantizable(data []byte) ([]byte, error) {
+	upgraded, _, err := UpgradeOpset(data)
+	if errors.Is(err, ErrOpset) {
+		err = fmt.Errorf("%w: %w", ErrNotJohnson, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := SubpixelLastConv(upgraded)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err = SubpixelConvTranspose(out)
+	return out, err
 }
 
 // convPlan is one convolution of a Johnson net.

@@ -20,10 +20,11 @@ const RewriteSubpixelLast = "last-conv-subpixel"
 // zeros in the tap it does not use. ONNX Runtime computes 3 output
 // channels in blocks of 16, so the original conv does 13/16 of its work
 // for nothing; 12 channels at a quarter of the positions waste 1/4
-// (BENCHMARKS.md). The output must have even height and width, which the
-// Johnson contract (sizes padded to a multiple of 4) guarantees. It
-// reports whether it changed anything: a model without such a conv (3
-// outputs, stride 1, no dilation, no grouping, explicit pads), or one
+// (BENCHMARKS.md). An odd height or width comes out right: the conv
+// covers one row and column more and a Slice cuts the output back to the
+// conv's own output size. It reports whether it changed anything: a model
+// without such a conv (3 outputs, stride 1, explicit pads, no dilation,
+// no grouping, opset 10 or newer for the Slice), or one
 // already rewritten, comes back as it was.
 func SubpixelLastConv(data []byte) ([]byte, bool, error) {
 	m, err := readEdit(data)
@@ -72,7 +73,10 @@ func (m *editModel) subpixelLastConv() bool {
 	if len(pads) == 0 {
 		pads = []int64{0, 0, 0, 0}
 	}
-	if len(pads) != 4 {
+	// An opset whose Slice takes its ends as an input: the output is cut
+	// back to the conv's own output size, so that an odd size comes out
+	// right.
+	if len(pads) != 4 || m.opset < 10 {
 		return false
 	}
 	var bias []float32
@@ -112,17 +116,35 @@ func (m *editModel) subpixelLastConv() bool {
 		}
 		inputs = append(inputs, m.addFloats(n.Inputs[2]+"_subpixel", []int64{12}, nb))
 	}
+	// One more row and column of zeros at the end: the stride-2 conv then
+	// covers ceil(H/2) rows (for an even H the extra ones are never read).
+	np := []int64{pads[0], pads[1], pads[2] + 1, pads[3] + 1}
 	out := n.Outputs[0]
-	depth := m.fresh(out + "_subpixel")
+	depth, space := m.fresh(out+"_subpixel"), m.fresh(out+"_subpixel_full")
 	conv := newNode("Conv", n.Name, inputs, []string{depth},
 		onnxgraph.IntsAttr("kernel_shape", int64(nh), int64(nw)),
 		onnxgraph.IntsAttr("strides", 2, 2),
-		onnxgraph.IntsAttr("pads", pads...),
+		onnxgraph.IntsAttr("pads", np...),
 		onnxgraph.IntsAttr("dilations", 1, 1),
 		onnxgraph.IntAttr("group", 1))
-	conv.parsed = map[string]Attr{"kernel_shape": {Ints: []int64{int64(nh), int64(nw)}}, "strides": {Ints: []int64{2, 2}}, "pads": {Ints: pads}}
+	conv.parsed = map[string]Attr{"kernel_shape": {Ints: []int64{int64(nh), int64(nw)}}, "strides": {Ints: []int64{2, 2}}, "pads": {Ints: np}}
 	m.nodes[i] = conv
-	m.insert(i+1, newNode("DepthToSpace", "", []string{depth}, []string{out}, onnxgraph.IntAttr("blocksize", 2)))
+	// The original output size: the input's, plus pads − k + 1.
+	shape, inHW, hw := m.fresh(out+"_subpixel_shape"), m.fresh(out+"_subpixel_inhw"), m.fresh(out+"_subpixel_hw")
+	two := m.addInt64s("subpixel_2", []int64{1}, []int64{2})
+	four := m.addInt64s("subpixel_4", []int64{1}, []int64{4})
+	grow := m.addInt64s("subpixel_grow", []int64{2}, []int64{pads[0] + pads[2] - int64(kh) + 1, pads[1] + pads[3] - int64(kw) + 1})
+	zeros := m.addInt64s("subpixel_00", []int64{2}, []int64{0, 0})
+	axes := m.addInt64s("subpixel_axes", []int64{2}, []int64{2, 3})
+	for j, nn := range []*editNode{
+		newNode("DepthToSpace", "", []string{depth}, []string{space}, onnxgraph.IntAttr("blocksize", 2)),
+		newNode("Shape", "", []string{n.Inputs[0]}, []string{shape}),
+		newNode("Slice", "", []string{shape, two, four}, []string{inHW}),
+		newNode("Add", "", []string{inHW, grow}, []string{hw}),
+		newNode("Slice", "", []string{space, zeros, hw, axes}, []string{out}),
+	} {
+		m.insert(i+1+j, nn)
+	}
 	return true
 }
 
@@ -283,11 +305,19 @@ func (m *editModel) subpixelConvTranspose(i int) bool {
 
 // FasterFP32 applies the exact sub-pixel rewrites that make a float model
 // faster on the CPU (BENCHMARKS.md): every ConvTranspose
-// (SubpixelConvTranspose) and, when evenOutput says the last conv's
-// output always has even height and width (a Johnson net's: it comes out
-// of the up-sampling), the last 3-channel conv (SubpixelLastConv). It
-// returns the model unchanged, and the reason, when it cannot.
-func FasterFP32(data []byte, evenOutput bool) ([]byte, []string, error) {
+// (SubpixelConvTranspose) and the last 3-channel conv
+// (SubpixelLastConv). A model with subgraphs (If, Loop, Scan) is left as
+// it is. It returns the rewrites it made.
+func FasterFP32(data []byte) ([]byte, []string, error) {
+	g, err := ParseGraph(data)
+	if err != nil {
+		return data, nil, err
+	}
+	for _, n := range g.Nodes {
+		if n.OpType == "If" || n.OpType == "Loop" || n.OpType == "Scan" {
+			return data, nil, nil
+		}
+	}
 	var done []string
 	out, changed, err := SubpixelConvTranspose(data)
 	if err != nil {
@@ -296,15 +326,13 @@ func FasterFP32(data []byte, evenOutput bool) ([]byte, []string, error) {
 	if changed {
 		done = append(done, RewriteSubpixelUp)
 	}
-	if evenOutput {
-		next, changed, err := SubpixelLastConv(out)
-		if err != nil {
-			return data, nil, err
-		}
-		if changed {
-			out = next
-			done = append(done, RewriteSubpixelLast)
-		}
+	next, changed, err := SubpixelLastConv(out)
+	if err != nil {
+		return data, nil, err
+	}
+	if changed {
+		out = next
+		done = append(done, RewriteSubpixelLast)
 	}
 	return out, done, nil
 }

@@ -325,7 +325,7 @@ func BenchmarkINT8(b *testing.B) {
 	ev := stylize.Evaluator{Runtime: sharedRT}
 	for _, style := range styles {
 		m := sharedModel(b, style)
-		sub, _, err := models.FasterFP32(m.ONNX, true)
+		sub, _, err := models.FasterFP32(m.ONNX)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -374,7 +374,7 @@ func BenchmarkINT8Speed(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		fast, _, err := models.FasterFP32(m.ONNX, true)
+		fast, _, err := models.FasterFP32(m.ONNX)
 		if err != nil {
 			b.Fatal(err)
 		}

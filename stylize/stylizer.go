@@ -160,15 +160,14 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 	if err != nil {
 		return nil, err
 	}
+	var exact []byte // the model as given, when it was rewritten
 	if !cfg.Exact {
-		// The same function, faster (models.FasterFP32); the last conv's
-		// rewrite needs even sizes, which a Johnson net's up-sampling makes
-		// when its input is padded to an even multiple.
-		even := fixedW == 0 && conv.Multiple%4 == 0
-		if data, done, err := models.FasterFP32(model.ONNX, even); err != nil {
+		// The same function, faster (models.FasterFP32).
+		if data, done, err := models.FasterFP32(model.ONNX); err != nil {
 			cfg.Log.Debug(fmt.Sprintf("model %s: not rewritten: %v", model.Name, err))
 		} else if len(done) > 0 {
 			cfg.Log.Debug(fmt.Sprintf("model %s: rewritten for speed (%s)", model.Name, strings.Join(done, ", ")))
+			exact = model.ONNX
 			model.ONNX = data
 		}
 	}
@@ -192,6 +191,11 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		s.resizeIn, s.resizeOut = gocv.InterpolationLinear, gocv.InterpolationArea
 	}
 	s.sess, s.device, err = openSession(model, inName, outName, cfg)
+	if err != nil && exact != nil {
+		cfg.Log.Debug(fmt.Sprintf("model %s: the rewritten graph did not load (%v): running it as given", model.Name, err))
+		model.ONNX = exact
+		s.sess, s.device, err = openSession(model, inName, outName, cfg)
+	}
 	if err != nil {
 		return nil, err
 	}

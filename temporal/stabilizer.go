@@ -311,6 +311,9 @@ func (s *Stabilizer) flow(i int) {
 // flow, and keeps the result for the next frame. It waits for the flow
 // Input(i) started.
 func (s *Stabilizer) Output(i int, styled *gocv.Mat) error {
+	if s.closed {
+		return ErrClosed
+	}
 	if styled.Type() != gocv.MatTypeCV8UC3 || styled.Cols() != s.w || styled.Rows() != s.h {
 		return fmt.Errorf("%w: a %dx%d type %v frame where %dx%d BGR was expected", ErrFrame, styled.Cols(), styled.Rows(), styled.Type(), s.w, s.h)
 	}
