@@ -300,6 +300,15 @@ func boxFrames(t testing.TB, step int) []models.CalibImage {
 	return out
 }
 
+// int8Styles are the styles of $VIDSTYLE_INT8_STYLES, by default udnie,
+// wave and scream.
+func int8Styles() []string {
+	if v := os.Getenv("VIDSTYLE_INT8_STYLES"); v != "" {
+		return strings.Split(v, ",")
+	}
+	return []string{"udnie", "wave", "scream"}
+}
+
 // BenchmarkINT8 is the INT8 table of BENCHMARKS.md: for each style of
 // $VIDSTYLE_INT8_STYLES (default udnie, wave and scream; skipped without
 // ../shared/models), quantized as vidstyle models quantize does on every
@@ -318,10 +327,7 @@ func BenchmarkINT8(b *testing.B) {
 			test = append(test, calibImage(b, frames[i], 640, 360))
 		}
 	}
-	styles := []string{"udnie", "wave", "scream"}
-	if v := os.Getenv("VIDSTYLE_INT8_STYLES"); v != "" {
-		styles = strings.Split(v, ",")
-	}
+	styles := int8Styles()
 	ev := stylize.Evaluator{Runtime: sharedRT}
 	for _, style := range styles {
 		m := sharedModel(b, style)
@@ -363,10 +369,7 @@ func BenchmarkINT8(b *testing.B) {
 // 320x184, every 20th frame).
 func BenchmarkINT8Speed(b *testing.B) {
 	calib := videoFrames(b, 320, 184, 20)
-	styles := []string{"udnie", "wave", "scream"}
-	if v := os.Getenv("VIDSTYLE_INT8_STYLES"); v != "" {
-		styles = strings.Split(v, ",")
-	}
+	styles := int8Styles()
 	ev := stylize.Evaluator{Runtime: sharedRT}
 	for _, style := range styles {
 		m := sharedModel(b, style)

@@ -79,25 +79,13 @@ func maxAbsDiff(a, b []float32) float64 {
 // attributes) and 13 (with inputs), at a size that is a multiple of 4 and
 // one that is not; and a second pass changes nothing.
 func TestLastConvRewritesAreExact(t *testing.T) {
-	type model struct {
-		name string
-		data []byte
-	}
+	type model = namedModel
 	var ms []model
 	for _, opset := range []int64{9, 13} {
 		ms = append(ms, model{fmt.Sprint("johnson-opset", opset), testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: opset, Seed: 3})})
 	}
-	_, file, _, _ := runtime.Caller(0)
-	files, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "..", "shared", "models", "*.onnx"))
-	if len(files) == 0 {
-		t.Log("../shared/models not present: checking the test graphs only")
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ms = append(ms, model{filepath.Base(f), data})
+	for _, nm := range sharedModelsOrNone(t) {
+		ms = append(ms, model(nm))
 	}
 	for _, rw := range []struct {
 		name    string
@@ -235,27 +223,15 @@ func convTransposeGraph(k, stride int64, pads []int64, outPad int64, seed uint64
 // 4×4 kernel, stride 3 and asymmetric pads, at two sizes; a second pass
 // changes nothing; a dilated one is left alone.
 func TestSubpixelConvTransposeIsExact(t *testing.T) {
-	type model struct {
-		name string
-		data []byte
-	}
+	type model = namedModel
 	ms := []model{
 		{"3x3 s2 tf-same", convTransposeGraph(3, 2, []int64{0, 0, 1, 1}, 0, 1)},
 		{"3x3 s2 pytorch", convTransposeGraph(3, 2, []int64{1, 1, 1, 1}, 1, 2)},
 		{"4x4 s2 pads 1", convTransposeGraph(4, 2, []int64{1, 1, 1, 1}, 0, 3)},
 		{"5x5 s3 pads 1 0 1 2", convTransposeGraph(5, 3, []int64{1, 0, 1, 2}, 0, 4)},
 	}
-	_, file, _, _ := runtime.Caller(0)
-	files, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "..", "shared", "models", "*.onnx"))
-	if len(files) == 0 {
-		t.Log("../shared/models not present: checking the test graphs only")
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ms = append(ms, model{filepath.Base(f), data})
+	for _, nm := range sharedModelsOrNone(t) {
+		ms = append(ms, model(nm))
 	}
 	for _, m := range ms {
 		out, changed, err := models.SubpixelConvTranspose(m.data)
@@ -286,6 +262,32 @@ func TestSubpixelConvTransposeIsExact(t *testing.T) {
 	if _, changed, err := models.SubpixelConvTranspose(dilated); err != nil || changed {
 		t.Errorf("dilated: changed %v, %v", changed, err)
 	}
+}
+
+// namedModel is a model's bytes and a name for messages.
+type namedModel struct {
+	name string
+	data []byte
+}
+
+// sharedModelsOrNone reads ../shared/models/*.onnx, none (with a log
+// line) when the folder is absent.
+func sharedModelsOrNone(t *testing.T) []namedModel {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "..", "shared", "models", "*.onnx"))
+	if len(files) == 0 {
+		t.Log("../shared/models not present: checking the test graphs only")
+	}
+	var out []namedModel
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, namedModel{filepath.Base(f), data})
+	}
+	return out
 }
 
 // interleaved times each model's raw inference at w×h over rounds
