@@ -50,6 +50,7 @@ func FuzzParseSidecar(f *testing.F) {
 func FuzzParseGraph(f *testing.F) {
 	f.Add(testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224}))
 	f.Add(buildToon())
+	f.Add(upConvGraph())
 	f.Add(badGraph(func(g *onnxgraph.Builder) { g.ExtraInputs = []string{"mask"} }))
 	f.Add([]byte{0x08, 0x07, 0x3a, 0x00})
 	f.Add([]byte("not onnx"))
@@ -78,5 +79,28 @@ func FuzzParseGraph(f *testing.F) {
 		if err := CheckSelfContained(out); err != nil {
 			t.Fatalf("FreeSize wrote a model that is not self-contained: %v", err)
 		}
+		// What every float model goes through when it is loaded, and what
+		// quantize checks first.
+		fast, _, err := FasterFP32(data)
+		if err == nil {
+			if _, err := ParseGraph(fast); err != nil {
+				t.Fatalf("FasterFP32 wrote a model that does not read back: %v", err)
+			}
+			if err := CheckSelfContained(fast); err != nil {
+				t.Fatalf("FasterFP32 wrote a model that is not self-contained: %v", err)
+			}
+		}
+		CheckQuantizable(data)
 	})
+}
+
+// upConvGraph is a transposed conv and a last 3-channel conv, the two
+// layers FasterFP32 rewrites (a fuzz seed).
+func upConvGraph() []byte {
+	g := &onnxgraph.Builder{}
+	up := g.Op("ConvTranspose", []string{"input", g.Floats([]int64{3, 4, 3, 3}, make([]float32, 3*4*9))},
+		onnxgraph.IntsAttr("strides", 2, 2), onnxgraph.IntsAttr("pads", 0, 0, 1, 1))
+	out := g.Op("Conv", []string{up, g.Floats([]int64{3, 4, 3, 3}, make([]float32, 3*4*9)), g.Floats([]int64{3}, []float32{1, 2, 3})},
+		onnxgraph.IntsAttr("pads", 1, 1, 1, 1))
+	return g.Model("up", "input", out, "output", "a fuzz seed", nil)
 }
