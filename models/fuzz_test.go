@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -103,4 +104,37 @@ func upConvGraph() []byte {
 	out := g.Op("Conv", []string{up, g.Floats([]int64{3, 4, 3, 3}, make([]float32, 3*4*9)), g.Floats([]int64{3}, []float32{1, 2, 3})},
 		onnxgraph.IntsAttr("pads", 1, 1, 1, 1))
 	return g.Model("up", "input", out, "output", "a fuzz seed", nil)
+}
+
+// TestRewritesRefuseImpossibleWeights: weights whose dimensions multiply
+// past int64 to the size of their (empty) data, or are negative, are left
+// alone by the rewrites every loaded model goes through and refused by
+// quantize, never indexed or allocated.
+func TestRewritesRefuseImpossibleWeights(t *testing.T) {
+	reached := 0
+	for _, dims := range [][]int64{{1 << 32, 1 << 32, 1, 1}, {-1, -3, 3, 3}, {3, 1 << 32, 1 << 32, 1}} {
+		for _, op := range []string{"ConvTranspose", "Conv"} {
+			g := &onnxgraph.Builder{}
+			out := g.Op(op, []string{"input", g.Floats(dims, nil)}, onnxgraph.IntsAttr("strides", 2, 2), onnxgraph.IntsAttr("pads", 0, 0, 1, 1))
+			data := g.Model("impossible", "input", out, "output", "", nil)
+			if _, err := readEdit(data); err != nil {
+				t.Logf("%s %v: the reader refuses it already: %v", op, dims, err)
+				continue
+			}
+			reached++
+			if (&initTensor{DataType: onnxgraph.TensorFloat, Dims: dims}).isConvWeight() {
+				t.Errorf("%v with no data passes as a conv weight", dims)
+			}
+			got, done, err := FasterFP32(data)
+			if err != nil || len(done) != 0 || !bytes.Equal(got, data) {
+				t.Errorf("%s %v: rewrote %v, %v", op, dims, done, err)
+			}
+			if err := CheckQuantizable(data); !errors.Is(err, ErrNotJohnson) {
+				t.Errorf("%s %v: quantize check %v", op, dims, err)
+			}
+		}
+	}
+	if reached == 0 {
+		t.Error("the reader refused every case: nothing reached the rewrites")
+	}
 }

@@ -303,7 +303,7 @@ func (m *editModel) johnsonPlan() (*johnsonPlan, error) {
 			return nil, refuse("%s %s has %d inputs", n.OpType, n.Outputs, len(n.Inputs))
 		}
 		w, ok := m.inits[n.Inputs[1]]
-		if !ok || w.DataType != onnxgraph.TensorFloat || len(w.Dims) != 4 {
+		if !ok || !w.isConvWeight() {
 			return nil, refuse("%s %s has no float32 4-D weight initializer", n.OpType, n.Outputs[0])
 		}
 		if g := n.parsed["group"].Int; g > 1 {

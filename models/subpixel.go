@@ -62,7 +62,7 @@ func (m *editModel) subpixelLastConv() bool {
 		return false
 	}
 	w, ok := m.inits[n.Inputs[1]]
-	if !ok || w.DataType != onnxgraph.TensorFloat || len(w.Dims) != 4 || w.Dims[0] != 3 {
+	if !ok || !w.isConvWeight() || w.Dims[0] != 3 {
 		return false
 	}
 	cin, kh, kw := int(w.Dims[1]), int(w.Dims[2]), int(w.Dims[3])
@@ -200,7 +200,7 @@ func (m *editModel) subpixelConvTranspose(i int) bool {
 	}
 	s := int(st[0])
 	w, ok := m.inits[n.Inputs[1]]
-	if !ok || w.DataType != onnxgraph.TensorFloat || len(w.Dims) != 4 {
+	if !ok || !w.isConvWeight() {
 		return false
 	}
 	cin, cout, kh, kw := int(w.Dims[0]), int(w.Dims[1]), int(w.Dims[2]), int(w.Dims[3])
@@ -335,4 +335,25 @@ func FasterFP32(data []byte) ([]byte, []string, error) {
 		done = append(done, RewriteSubpixelLast)
 	}
 	return out, done, nil
+}
+
+// isConvWeight reports whether t is a float32 4-D weight whose every
+// dimension is in 1..65536 and whose data holds them all: what a rewrite
+// may index without checking again (a hostile model's dimensions can
+// multiply past int64 to a size its data matches).
+func (t *initTensor) isConvWeight() bool {
+	if t.DataType != onnxgraph.TensorFloat || len(t.Dims) != 4 {
+		return false
+	}
+	n := int64(1)
+	for _, d := range t.Dims {
+		if d < 1 || d > 1<<16 {
+			return false
+		}
+		n *= d
+		if n > 1<<31 {
+			return false
+		}
+	}
+	return int64(len(t.Raw)) == 4*n
 }
