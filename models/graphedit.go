@@ -189,6 +189,9 @@ func readInit(b []byte) (*initTensor, error) {
 	}
 	count := int64(1)
 	for _, d := range t.Dims {
+		if d < 0 || d > 1<<40 || count > (1<<40)/max(d, 1) {
+			return nil, fmt.Errorf("%w: initializer %q has dimensions %v", ErrNotONNX, t.Name, t.Dims)
+		}
 		count *= d
 	}
 	if size := elemSize(t.DataType); size > 0 && int64(len(t.Raw)) != count*size {
