@@ -1,9 +1,6 @@
 package models
 
 import (
-	"encoding/binary"
-	"math"
-
 	"github.com/vidstyle/vidstyle/internal/onnxgraph"
 )
 
@@ -104,11 +101,7 @@ func (m *editModel) subpixelLastConv() bool {
 			}
 		}
 	}
-	raw := make([]byte, 4*len(nwv))
-	for j, v := range nwv {
-		binary.LittleEndian.PutUint32(raw[4*j:], math.Float32bits(v))
-	}
-	inputs := []string{n.Inputs[0], m.addInit(w.Name+"_subpixel", onnxgraph.TensorFloat, []int64{12, int64(cin), int64(nh), int64(nw)}, raw)}
+	inputs := []string{n.Inputs[0], m.addFloats(w.Name+"_subpixel", []int64{12, int64(cin), int64(nh), int64(nw)}, nwv)}
 	if bias != nil {
 		nb := make([]float32, 12)
 		for k := range nb {
@@ -271,11 +264,7 @@ func (m *editModel) subpixelConvTranspose(i int) bool {
 			}
 		}
 	}
-	raw := make([]byte, 4*len(nwv))
-	for j, v := range nwv {
-		binary.LittleEndian.PutUint32(raw[4*j:], math.Float32bits(v))
-	}
-	inputs := []string{n.Inputs[0], m.addInit(w.Name+"_subpixel", onnxgraph.TensorFloat, []int64{int64(nout), int64(cin), int64(ay.size), int64(ax.size)}, raw)}
+	inputs := []string{n.Inputs[0], m.addFloats(w.Name+"_subpixel", []int64{int64(nout), int64(cin), int64(ay.size), int64(ax.size)}, nwv)}
 	if len(n.Inputs) > 2 && n.Inputs[2] != "" {
 		b, ok := m.inits[n.Inputs[2]]
 		if !ok || b.DataType != onnxgraph.TensorFloat || len(b.Raw) != 4*cout {
