@@ -169,7 +169,16 @@ func TestPreviewWindowHotKeys(t *testing.T) {
 	// n: the next style, pencil: nearly grey strokes on light paper.
 	key("n")
 	waitFor("showing pencil")
+	// The log line comes when the frame is painted, before the window
+	// has drawn it: look again, boundedly, until it has.
 	pencil := screenshot(t, display, wid)
+	for i := 0; i < 30; i++ {
+		if sat, val = look(pencil); sat <= 40 && val >= 170 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+		pencil = screenshot(t, display, wid)
+	}
 	sat, val = look(pencil)
 	t.Logf("pencil: saturation %.0f, brightness %.0f", sat, val)
 	if sat > 40 || val < 170 {
