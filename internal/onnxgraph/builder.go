@@ -34,17 +34,7 @@ type Builder struct {
 func (g *Builder) Op(opType string, inputs []string, attrs ...Attr) string {
 	g.next++
 	out := fmt.Sprintf("%s_%d", opType, g.next)
-	var b []byte
-	for _, in := range inputs {
-		b = AppendString(b, 1, in)
-	}
-	b = AppendString(b, 2, out)
-	b = AppendString(b, 3, out)
-	b = AppendString(b, 4, opType)
-	for _, a := range attrs {
-		b = AppendBytes(b, 5, a)
-	}
-	g.nodes = append(g.nodes, b)
+	g.node(opType, out, inputs, []string{out}, attrs)
 	return out
 }
 
@@ -52,14 +42,22 @@ func (g *Builder) Op(opType string, inputs []string, attrs ...Attr) string {
 func (g *Builder) OpN(opType string, inputs []string, n int, attrs ...Attr) []string {
 	g.next++
 	name := fmt.Sprintf("%s_%d", opType, g.next)
+	outs := make([]string, n)
+	for i := range outs {
+		outs[i] = fmt.Sprintf("%s_%d", name, i)
+	}
+	g.node(opType, name, inputs, outs, attrs)
+	return outs
+}
+
+// node encodes one NodeProto.
+func (g *Builder) node(opType, name string, inputs, outputs []string, attrs []Attr) {
 	var b []byte
 	for _, in := range inputs {
 		b = AppendString(b, 1, in)
 	}
-	outs := make([]string, n)
-	for i := range outs {
-		outs[i] = fmt.Sprintf("%s_%d", name, i)
-		b = AppendString(b, 2, outs[i])
+	for _, o := range outputs {
+		b = AppendString(b, 2, o)
 	}
 	b = AppendString(b, 3, name)
 	b = AppendString(b, 4, opType)
@@ -67,7 +65,6 @@ func (g *Builder) OpN(opType string, inputs []string, n int, attrs ...Attr) []st
 		b = AppendBytes(b, 5, a)
 	}
 	g.nodes = append(g.nodes, b)
-	return outs
 }
 
 // Floats adds a float32 initializer of the given shape.
