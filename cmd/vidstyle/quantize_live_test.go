@@ -89,16 +89,8 @@ func TestWindowSwitchesToAQuantizedStyleAndBack(t *testing.T) {
 
 	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", clip, "-live", "-loop", "-models-dir", store,
 		"-model", "toon,johnson.int8", "-temporal", "0", "-stats-period", "1h")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	waitFor, logs := startWatched(t, cmd)
 	defer cmd.Process.Kill()
-	logs := lines(t, stderr)
-	waitFor := logWaiter(t, logs)
 	waitFor("preview window open")
 	wid := findWindow(t, display)
 	key := keyPresser(t, display, wid)
@@ -160,18 +152,12 @@ func TestBrowserSwitchesToAQuantizedStyleAndBack(t *testing.T) {
 
 	cmd := command(dir, nil, "-in", clip, "-live", "-loop", "-serve", "-listen", "127.0.0.1:0", "-models-dir", store,
 		"-model", "toon,johnson.int8", "-temporal", "0", "-stats-period", "1h")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	waitFor, _ := startWatched(t, cmd)
 	defer func() {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 	}()
-	url := logWaiter(t, lines(t, stderr))(`web preview: (http://127\.0\.0\.1:\d+/)`)[1]
+	url := waitFor(`web preview: (http://127\.0\.0\.1:\d+/)`)[1]
 
 	res, err := http.Get(url + "api/state")
 	if err != nil {

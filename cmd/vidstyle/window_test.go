@@ -109,6 +109,22 @@ func keyPresser(t *testing.T, display, wid string) func(k string) {
 	}
 }
 
+// startWatched starts cmd (the caller stops it) and returns a logWaiter
+// over its stderr and the lines themselves (what the waiter has not read,
+// for draining at the end).
+func startWatched(t *testing.T, cmd *exec.Cmd) (func(re string) []string, <-chan string) {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := lines(t, stderr)
+	return logWaiter(t, logs), logs
+}
+
 // logWaiter returns a function that reads log lines until one matches a
 // regular expression (returning its submatches), failing the test if
 // vidstyle ends or 30 s pass first, with the lines read so far.
@@ -142,16 +158,8 @@ func TestPreviewWindowHotKeys(t *testing.T) {
 	dir := t.TempDir()
 	cmd := command(dir, []string{"DISPLAY=" + display, "VIDSTYLE_DEBUG_MATS=1"},
 		"-in", testmedia.SmallMP4(t), "-live", "-loop", "-model", "toon,pencil", "-scale", "0.5", "-snapshots", dir, "-stats-period", "1h")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	waitFor, logs := startWatched(t, cmd)
 	defer cmd.Process.Kill()
-	logs := lines(t, stderr)
-	waitFor := logWaiter(t, logs)
 	waitFor("preview window open")
 	wid := findWindow(t, display)
 	key := keyPresser(t, display, wid)
@@ -233,7 +241,7 @@ func TestPreviewWindowHotKeys(t *testing.T) {
 	for l := range logs {
 		rest = append(rest, l)
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	limit := time.Second
 	if raceBuild {
 		// The race runtime's own exit takes about a second more (measured:
