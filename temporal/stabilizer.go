@@ -89,6 +89,7 @@ type Stabilizer struct {
 	// Input's state.
 	grey        [2]gocv.Mat // the previous and the current frame, grey
 	cur         int
+	seq         int64 // input frames taken
 	hasPrev     bool
 	busy        bool // a flow was handed to the worker and idle not yet taken
 	slots       []slot
@@ -111,6 +112,7 @@ type Stabilizer struct {
 	// Output's state.
 	prevOut  gocv.Mat // O'_{t−1}
 	hasOut   bool
+	outSeq   int64 // the input frame prevOut was made from (Input's count)
 	warped   gocv.Mat
 	outNoMap gocv.Mat
 
@@ -128,6 +130,7 @@ type slot struct {
 	valid float64  // the valid fraction
 	err   error    // the flow's failure
 	prev  int      // the index of the previous frame's grey in grey
+	seq   int64    // which input frame this is (1, 2, …)
 	// pending: Input has given this slot a frame that Output has not
 	// taken yet; done then has, or will get, one signal for it.
 	pending bool
@@ -249,7 +252,8 @@ func (s *Stabilizer) Input(i int, frame gocv.Mat) error {
 	if sl.pending { // a frame whose Output never came (its Prepare failed)
 		<-sl.done
 	}
-	sl.pending, sl.err, sl.prev = true, nil, s.cur^1
+	s.seq++
+	sl.pending, sl.err, sl.prev, sl.seq = true, nil, s.cur^1, s.seq
 	gocv.CvtColor(frame, &s.grey[s.cur], gocv.ColorBGRToGray)
 	if s.resetAsked.Swap(false) {
 		s.hasPrev = false
@@ -335,7 +339,12 @@ func (s *Stabilizer) Output(i int, styled *gocv.Mat) error {
 		s.hasOut = false
 		return sl.err
 	}
-	if sl.carry && s.hasOut {
+	// The flow leads from the input frame before this one: carry only
+	// the output of that frame (not an older one, when that frame's
+	// Output never came).
+	if sl.carry && s.hasOut && s.outSeq != sl.seq-1 {
+		s.fresh.Add(1)
+	} else if sl.carry && s.hasOut {
 		gocv.Remap(s.prevOut, &s.warped, &sl.maps, &s.outNoMap, gocv.InterpolationCubic, gocv.BorderReplicate, color.RGBA{})
 		out, err := styled.DataPtrUint8()
 		if err != nil {
@@ -346,7 +355,7 @@ func (s *Stabilizer) Output(i int, styled *gocv.Mat) error {
 		Blend(out, wp, m, s.w, s.h, int(styled.Step()), int(s.warped.Step()))
 	}
 	styled.CopyTo(&s.prevOut)
-	s.hasOut = true
+	s.hasOut, s.outSeq = true, sl.seq
 	return nil
 }
 

@@ -291,3 +291,56 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestStabilizerCarriesOnlyTheFrameBefore: when a frame's Output never
+// comes (its inference failed), the next frame's flow leads from that
+// frame, not from the last output, so the next output is the net's own;
+// the one after it is stabilised again.
+func TestStabilizerCarriesOnlyTheFrameBefore(t *testing.T) {
+	big := texture(300, 220)
+	defer big.Close()
+	in := pan(big, 4)
+	defer closeAll(in)
+	var styled, want []gocv.Mat
+	for i := range in {
+		styled = append(styled, flicker(in[i]))
+		want = append(want, styled[i].Clone())
+	}
+	defer closeAll(styled)
+	defer closeAll(want)
+	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	step := func(i int, output bool) {
+		t.Helper()
+		if err := s.Input(i%2, in[i]); err != nil {
+			t.Fatal(err)
+		}
+		if output {
+			if err := s.Output(i%2, &styled[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	step(0, true)
+	step(1, false) // frame 1's inference "failed": no Output
+	step(2, true)
+	step(3, true)
+	same := func(i int) bool {
+		d := gocv.NewMat()
+		defer d.Close()
+		gocv.AbsDiff(styled[i], want[i], &d)
+		g := gocv.NewMat()
+		defer g.Close()
+		gocv.CvtColor(d, &g, gocv.ColorBGRToGray)
+		return gocv.CountNonZero(g) == 0
+	}
+	if !same(2) {
+		t.Error("frame 2 carries frame 0's output along the flow from frame 1")
+	}
+	if same(3) {
+		t.Error("frame 3 was not stabilised with frame 2's output")
+	}
+}
