@@ -57,6 +57,41 @@ func closeAll(ms []gocv.Mat) {
 
 // run stabilizes styled (the net's outputs for in) in place, in order,
 // the way the pipeline does with two slots.
+// flickered is each input frame as a flickering net would paint it, and
+// a copy of each to compare with after stabilisation; closed at the
+// test's end.
+func flickered(t *testing.T, in []gocv.Mat) (styled, kept []gocv.Mat) {
+	t.Helper()
+	for i := range in {
+		styled = append(styled, flicker(in[i]))
+		kept = append(kept, styled[i].Clone())
+	}
+	t.Cleanup(func() { closeAll(styled); closeAll(kept) })
+	return styled, kept
+}
+
+// newStabilizer is a two-slot stabiliser at w×h, closed at the test's end.
+func newStabilizer(t *testing.T) *temporal.Stabilizer {
+	t.Helper()
+	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// sameMat reports whether two BGR frames are equal in every pixel.
+func sameMat(a, b gocv.Mat) bool {
+	d := gocv.NewMat()
+	defer d.Close()
+	gocv.AbsDiff(a, b, &d)
+	g := gocv.NewMat()
+	defer g.Close()
+	gocv.CvtColor(d, &g, gocv.ColorBGRToGray)
+	return gocv.CountNonZero(g) == 0
+}
+
 func run(t *testing.T, s *temporal.Stabilizer, in, styled []gocv.Mat) {
 	t.Helper()
 	for i := range in {
@@ -88,18 +123,8 @@ func TestStabilizerLowersFlickerOnAPan(t *testing.T) {
 	defer big.Close()
 	in := pan(big, 10)
 	defer closeAll(in)
-	var off, on []gocv.Mat
-	for i := range in {
-		off = append(off, flicker(in[i]))
-		on = append(on, off[i].Clone())
-	}
-	defer closeAll(off)
-	defer closeAll(on)
-	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	on, off := flickered(t, in)
+	s := newStabilizer(t)
 	run(t, s, in, on)
 	a, b := judge(t, in, off), judge(t, in, on)
 	t.Logf("E_warp off %.6f on %.6f (floor %.6f), valid %.2f", a.EWarp, b.EWarp, a.Floor, b.Valid)
@@ -119,31 +144,13 @@ func TestStabilizerStartsAfreshAtACutAndAfterReset(t *testing.T) {
 	defer b.Close()
 	in := append(pan(a, 5), pan(b, 5)...)
 	defer closeAll(in)
-	var styled, want []gocv.Mat
-	for i := range in {
-		styled = append(styled, flicker(in[i]))
-		want = append(want, styled[i].Clone())
-	}
-	defer closeAll(styled)
-	defer closeAll(want)
-	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	styled, want := flickered(t, in)
+	s := newStabilizer(t)
 	run(t, s, in, styled)
 	if s.Cuts() != 1 || s.Fresh() != 2 {
 		t.Errorf("cuts %d fresh %d, want one cut", s.Cuts(), s.Fresh())
 	}
-	same := func(i int) bool {
-		d := gocv.NewMat()
-		defer d.Close()
-		gocv.AbsDiff(styled[i], want[i], &d)
-		g := gocv.NewMat()
-		defer g.Close()
-		gocv.CvtColor(d, &g, gocv.ColorBGRToGray)
-		return gocv.CountNonZero(g) == 0
-	}
+	same := func(i int) bool { return sameMat(styled[i], want[i]) }
 	if !same(5) {
 		t.Error("the first frame after the cut carries something of the frames before")
 	}
@@ -301,18 +308,8 @@ func TestStabilizerCarriesOnlyTheFrameBefore(t *testing.T) {
 	defer big.Close()
 	in := pan(big, 4)
 	defer closeAll(in)
-	var styled, want []gocv.Mat
-	for i := range in {
-		styled = append(styled, flicker(in[i]))
-		want = append(want, styled[i].Clone())
-	}
-	defer closeAll(styled)
-	defer closeAll(want)
-	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	styled, want := flickered(t, in)
+	s := newStabilizer(t)
 	step := func(i int, output bool) {
 		t.Helper()
 		if err := s.Input(i%2, in[i]); err != nil {
@@ -328,15 +325,7 @@ func TestStabilizerCarriesOnlyTheFrameBefore(t *testing.T) {
 	step(1, false) // frame 1's inference "failed": no Output
 	step(2, true)
 	step(3, true)
-	same := func(i int) bool {
-		d := gocv.NewMat()
-		defer d.Close()
-		gocv.AbsDiff(styled[i], want[i], &d)
-		g := gocv.NewMat()
-		defer g.Close()
-		gocv.CvtColor(d, &g, gocv.ColorBGRToGray)
-		return gocv.CountNonZero(g) == 0
-	}
+	same := func(i int) bool { return sameMat(styled[i], want[i]) }
 	if !same(2) {
 		t.Error("frame 2 carries frame 0's output along the flow from frame 1")
 	}
