@@ -111,8 +111,7 @@ type Stabilizer struct {
 
 	// Output's state.
 	prevOut  gocv.Mat // O'_{t−1}
-	hasOut   bool
-	outSeq   int64 // the input frame prevOut was made from (Input's count)
+	outSeq   int64    // the input frame prevOut was made from (Input's count; 0: none)
 	warped   gocv.Mat
 	outNoMap gocv.Mat
 
@@ -336,15 +335,17 @@ func (s *Stabilizer) Output(i int, styled *gocv.Mat) error {
 	}
 	sl.pending = false
 	if sl.err != nil {
-		s.hasOut = false
+		s.outSeq = 0
 		return sl.err
 	}
 	// The flow leads from the input frame before this one: carry only
 	// the output of that frame (not an older one, when that frame's
 	// Output never came).
-	if sl.carry && s.hasOut && s.outSeq != sl.seq-1 {
+	switch {
+	case !sl.carry || s.outSeq == 0:
+	case s.outSeq != sl.seq-1:
 		s.fresh.Add(1)
-	} else if sl.carry && s.hasOut {
+	default:
 		gocv.Remap(s.prevOut, &s.warped, &sl.maps, &s.outNoMap, gocv.InterpolationCubic, gocv.BorderReplicate, color.RGBA{})
 		out, err := styled.DataPtrUint8()
 		if err != nil {
@@ -355,7 +356,7 @@ func (s *Stabilizer) Output(i int, styled *gocv.Mat) error {
 		Blend(out, wp, m, s.w, s.h, int(styled.Step()), int(s.warped.Step()))
 	}
 	styled.CopyTo(&s.prevOut)
-	s.hasOut, s.outSeq = true, sl.seq
+	s.outSeq = sl.seq
 	return nil
 }
 

@@ -55,8 +55,6 @@ func closeAll(ms []gocv.Mat) {
 	}
 }
 
-// run stabilizes styled (the net's outputs for in) in place, in order,
-// the way the pipeline does with two slots.
 // flickered is each input frame as a flickering net would paint it, and
 // a copy of each to compare with after stabilisation; closed at the
 // test's end.
@@ -92,6 +90,8 @@ func sameMat(a, b gocv.Mat) bool {
 	return gocv.CountNonZero(g) == 0
 }
 
+// run stabilizes styled (the net's outputs for in) in place, in order,
+// the way the pipeline does with two slots.
 func run(t *testing.T, s *temporal.Stabilizer, in, styled []gocv.Mat) {
 	t.Helper()
 	for i := range in {
