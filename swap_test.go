@@ -91,7 +91,10 @@ func TestSwitchWhileTranscoding(t *testing.T) {
 		for i := range got {
 			a, b := testmedia.PSNR(got[i], refA[i]), testmedia.PSNR(got[i], refB[i])
 			isB := b > a
-			if max(a, b) < 30 {
+			// Stabilised (the default) and H.264-coded, a frame is
+			// within about 30 dB of its style painting it alone; the
+			// other style is about 6 dB away.
+			if max(a, b) < 26 {
 				t.Errorf("preload=%v: frame %d matches neither style alone (%.1f / %.1f dB)", preload, i, a, b)
 			}
 			switch {

@@ -53,7 +53,8 @@ type Job struct {
 	// Temporal is the temporal stabilisation's blend for video (nil:
 	// DefaultTemporal; 0: off, every frame painted on its own; below 1):
 	// each result is blended with the one before, carried along the
-	// input's optical flow (package temporal). Images have none.
+	// input's optical flow, by this much where the picture moves and more
+	// where it is still (package temporal). Images have none.
 	Temporal *float64
 	// KeepColors keeps the source's colours: the style's luminance with
 	// the input's chroma (YCrCb). Styles().Controls() turns it on and off
@@ -366,7 +367,8 @@ func (t teeSink) Write(f pipeline.Frame[*gocv.Mat]) error {
 
 // DefaultTemporal is the temporal stabilisation's blend when a job does
 // not set one: how much of the previous result, carried along the flow,
-// each frame keeps where the flow is valid (measured in BENCHMARKS.md).
+// each frame keeps where the flow is valid and the picture moves
+// (measured in BENCHMARKS.md).
 const DefaultTemporal = temporal.DefaultBlend
 
 // temporalBlend is a job's blend: DefaultTemporal for nil, else *a, which

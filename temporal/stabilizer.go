@@ -3,13 +3,30 @@
 // optical flow of the input (Ruder et al. 2016's idea, run as a filter after
 // a per-frame net):
 //
-//	O'_t = S_t + a·m·(warp(O'_{t−1}) − S_t)
+//	O'_t = S_t + k·m·(warp(O'_{t−1}) − S_t)
 //
 // where S_t is the net's output, warp pulls the previous result along the
 // backward flow (bicubic, replicated borders), m is the validity mask of
 // flow.Mask blurred at σ 1.5 (occlusions and motion boundaries get the new
-// frame), and a is the blend. A cut (fewer than MinValid of the pixels
-// valid) or a Reset starts afresh, so nothing ghosts across it.
+// frame), and k is the blend: a (Config.Blend) where the picture moves by
+// a pixel or more per frame, more on still pixels, where nothing can
+// ghost (StillBlend). A cut (fewer than MinValid of the pixels valid) or a
+// Reset starts afresh, so nothing ghosts across it.
+//
+// Two steps follow the blend, so that it steadies the strokes without
+// blurring them or dragging moving things behind. Blending two paintings
+// whose strokes do not line up softens the detail, so the detail (what a
+// Gaussian of σ 1 takes away) is scaled back up toward the local energy
+// S_t's detail has (measured over a σ 4 window; the gain's excess over 1
+// is taken 1.5 times, since scaling a Gaussian high-pass does not raise the
+// next high-pass as much, and capped at 2). And the blend may move the
+// moving pixels (flow ≥ 0.5 px) from S_t by at most Budget levels on
+// average in each frame: when a frame would deviate more, every moving
+// pixel's correction is shrunk by the same number of levels λ, the least
+// that fits (a soft threshold: small corrections, which remove little
+// flicker for what they cost, go first; large ones keep most of theirs).
+// The result is what is carried to the next frame. Config.Plain turns both steps off and blends with a
+// everywhere, as versions before 2026-12 did.
 //
 // The flow depends only on the input, so it runs beside the model: Input
 // only turns the frame grey and hands the flow to the Stabilizer's own
@@ -28,6 +45,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -39,8 +57,11 @@ import (
 // Defaults.
 const (
 	// DefaultBlend is a: how much of the carried-over frame is kept where
-	// the flow is valid.
-	DefaultBlend = 0.6
+	// the flow is valid and the picture moves.
+	DefaultBlend = 0.8
+	// DefaultBudget is the most the blend may move the moving pixels from
+	// the net's frame, in levels (0..255) on average per frame.
+	DefaultBudget = 2.8
 	// DefaultMinValid is the valid fraction below which a frame is taken
 	// as a cut.
 	DefaultMinValid = 0.3
@@ -52,7 +73,25 @@ const (
 	// maskSigma blurs the validity mask, so that the blend fades in and
 	// out over a few pixels instead of at a hard edge.
 	maskSigma = 1.5
+	// Pixels whose flow is under stillBelow px get the still blend, those
+	// at movingFrom px or more get a, with a smooth step between.
+	stillBelow, movingFrom = 0.25, 1.0
+	// movingAt is where the budget counts a pixel as moving; budgetFrom
+	// and budgetFull ramp its scaling in.
+	movingAt, budgetFrom, budgetFull = 0.5, 0.25, 0.75
+	// detailSigma splits a picture into its base and its detail,
+	// energySigma is the window over which detail energy is compared,
+	// gainBoost scales the gain's excess over 1, and maxGain caps it.
+	detailSigma, energySigma, gainBoost, maxGain = 1.0, 4.0, 1.5, 2.0
+	// The budget's λ is found on a histogram of the corrections' sizes:
+	// binsPerLevel bins per level up to histLevels levels, the rest in the
+	// last bin.
+	binsPerLevel, histLevels = 16, 64
 )
+
+// StillBlend is the blend on still pixels that goes with a on moving
+// ones: halfway from a to 1 (a 0.8: 0.9).
+func StillBlend(a float64) float64 { return (1 + a) / 2 }
 
 // ErrFrame means a frame does not fit the Stabilizer (size, type).
 var ErrFrame = errors.New("temporal: frame")
@@ -74,6 +113,12 @@ type Config struct {
 	// Preset is the DIS preset (0: DefaultPreset), always at finest scale
 	// 1: coarser flow leaves trails on moving people.
 	Preset flow.Preset
+	// Budget is the most the blend may move the moving pixels from the
+	// net's frame, in levels on average per frame; 0 means DefaultBudget.
+	Budget float64
+	// Plain blends with a everywhere and nothing more: no still blend, no
+	// detail restore, no budget (for comparing).
+	Plain bool
 	// Inline computes the flow inside Input, on the caller's goroutine,
 	// instead of beside the caller's inference: for measuring what the
 	// overlap gains.
@@ -114,6 +159,15 @@ type Stabilizer struct {
 	outSeq   int64    // the input frame prevOut was made from (Input's count; 0: none)
 	warped   gocv.Mat
 	outNoMap gocv.Mat
+	// The refined blend's work (not Plain): the net's frame and the blend
+	// in float (CV_32FC3), their bases (σ detailSigma), and their detail
+	// energies per pixel (CV_32F).
+	styledF, blended, baseS, baseB gocv.Mat
+	energyS, energyB               gocv.Mat
+	// The budget's histogram: the sum and count of the corrections' sizes
+	// per bin.
+	histSum []float64
+	histN   []int
 
 	closeMu sync.Mutex
 	closed  bool
@@ -123,13 +177,14 @@ type Stabilizer struct {
 // and, when it carries, hands the slot to the worker, which fills the
 // rest and signals done; Output takes done before it reads any of it.
 type slot struct {
-	maps  gocv.Mat // CV_32FC2: where each pixel comes from in t−1
-	mask  gocv.Mat // CV_32F: a·blurred validity
-	carry bool     // false: start afresh with this frame
-	valid float64  // the valid fraction
-	err   error    // the flow's failure
-	prev  int      // the index of the previous frame's grey in grey
-	seq   int64    // which input frame this is (1, 2, …)
+	maps  gocv.Mat  // CV_32FC2: where each pixel comes from in t−1
+	mask  gocv.Mat  // CV_32F: the blend k times the blurred validity
+	mag   []float32 // |flow| per pixel, px
+	carry bool      // false: start afresh with this frame
+	valid float64   // the valid fraction
+	err   error     // the flow's failure
+	prev  int       // the index of the previous frame's grey in grey
+	seq   int64     // which input frame this is (1, 2, …)
 	// pending: Input has given this slot a frame that Output has not
 	// taken yet; done then has, or will get, one signal for it.
 	pending bool
@@ -161,6 +216,12 @@ func New(cfg Config) (*Stabilizer, error) {
 	if !(cfg.Blend > 0 && cfg.Blend < 1) {
 		return nil, fmt.Errorf("temporal: blend %v: want a number between 0 and 1", cfg.Blend)
 	}
+	if cfg.Budget == 0 {
+		cfg.Budget = DefaultBudget
+	}
+	if !(cfg.Budget > 0) || math.IsInf(cfg.Budget, 0) {
+		return nil, fmt.Errorf("temporal: budget %v: want a number of levels above 0", cfg.Budget)
+	}
 	if cfg.MinValid == 0 {
 		cfg.MinValid = DefaultMinValid
 	}
@@ -185,9 +246,24 @@ func New(cfg Config) (*Stabilizer, error) {
 	s.outNoMap = gocv.NewMat()
 	s.prevOut = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	s.warped = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	for _, m := range []*gocv.Mat{&s.styledF, &s.blended, &s.baseS, &s.baseB, &s.energyS, &s.energyB} {
+		switch {
+		case cfg.Plain:
+			*m = gocv.NewMat()
+		case m == &s.energyS || m == &s.energyB:
+			*m = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32F)
+		default:
+			*m = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32FC3)
+		}
+	}
+	if !cfg.Plain {
+		s.histSum = make([]float64, binsPerLevel*histLevels)
+		s.histN = make([]int, binsPerLevel*histLevels)
+	}
 	for i := range s.slots {
 		s.slots[i].maps = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32FC2)
 		s.slots[i].mask = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32F)
+		s.slots[i].mag = make([]float32, w*h)
 		s.slots[i].done = make(chan struct{}, 1)
 	}
 	go s.worker()
@@ -304,8 +380,19 @@ func (s *Stabilizer) flow(i int) {
 	gocv.GaussianBlur(s.valid, &sl.mask, image.Pt(0, 0), maskSigma, maskSigma, gocv.BorderReplicate)
 	m, _ := sl.mask.DataPtrFloat32()
 	a := float32(s.cfg.Blend)
+	if s.cfg.Plain {
+		for j := range m {
+			m[j] *= a
+		}
+		return
+	}
+	still := float32(StillBlend(s.cfg.Blend))
 	for j := range m {
-		m[j] *= a
+		bx, by := b[2*j], b[2*j+1]
+		mag := float32(math.Sqrt(float64(bx*bx + by*by)))
+		sl.mag[j] = mag
+		x := min(max((mag-stillBelow)/(movingFrom-stillBelow), 0), 1)
+		m[j] *= still + (a-still)*x*x*(3-2*x)
 	}
 }
 
@@ -353,11 +440,136 @@ func (s *Stabilizer) Output(i int, styled *gocv.Mat) error {
 		}
 		wp, _ := s.warped.DataPtrUint8()
 		m, _ := sl.mask.DataPtrFloat32()
-		Blend(out, wp, m, s.w, s.h, int(styled.Step()), int(s.warped.Step()))
+		if s.cfg.Plain {
+			Blend(out, wp, m, s.w, s.h, int(styled.Step()), int(s.warped.Step()))
+		} else {
+			s.refine(sl, styled, out, wp)
+		}
 	}
 	styled.CopyTo(&s.prevOut)
 	s.outSeq = sl.seq
 	return nil
+}
+
+// refine blends carried (the warped previous result) into out, the net's
+// frame, restores the detail the blend softened and keeps the moving
+// pixels within the budget (see the package doc).
+func (s *Stabilizer) refine(sl *slot, styled *gocv.Mat, out, carried []byte) {
+	w, h := s.w, s.h
+	ostride, cstride := int(styled.Step()), int(s.warped.Step())
+	styled.ConvertTo(&s.styledF, gocv.MatTypeCV32FC3)
+	sf, _ := s.styledF.DataPtrFloat32()
+	bf, _ := s.blended.DataPtrFloat32()
+	m, _ := sl.mask.DataPtrFloat32()
+	for y := range h {
+		c := carried[y*cstride : y*cstride+3*w]
+		for x := range w {
+			k := m[y*w+x]
+			for ch := 3 * x; ch < 3*x+3; ch++ {
+				i := 3*y*w + ch
+				bf[i] = sf[i] + k*(float32(c[ch])-sf[i])
+			}
+		}
+	}
+	gocv.GaussianBlur(s.styledF, &s.baseS, image.Pt(0, 0), detailSigma, detailSigma, gocv.BorderReplicate)
+	gocv.GaussianBlur(s.blended, &s.baseB, image.Pt(0, 0), detailSigma, detailSigma, gocv.BorderReplicate)
+	ls, _ := s.baseS.DataPtrFloat32()
+	lb, _ := s.baseB.DataPtrFloat32()
+	es, _ := s.energyS.DataPtrFloat32()
+	eb, _ := s.energyB.DataPtrFloat32()
+	for j := range es {
+		var e1, e2 float32
+		for i := 3 * j; i < 3*j+3; i++ {
+			d1, d2 := sf[i]-ls[i], bf[i]-lb[i]
+			e1 += d1 * d1
+			e2 += d2 * d2
+		}
+		es[j], eb[j] = e1, e2
+	}
+	gocv.GaussianBlur(s.energyS, &s.energyS, image.Pt(0, 0), energySigma, energySigma, gocv.BorderReplicate)
+	gocv.GaussianBlur(s.energyB, &s.energyB, image.Pt(0, 0), energySigma, energySigma, gocv.BorderReplicate)
+	// The detail back up, and the sizes of the moving pixels'
+	// corrections into the histogram.
+	clear(s.histSum)
+	clear(s.histN)
+	var dev float64
+	last := len(s.histN) - 1
+	for j := range es {
+		g := float32(math.Sqrt(float64((es[j] + 3e-3) / (eb[j] + 3e-3))))
+		g = min(max(1+gainBoost*(g-1), 1), maxGain)
+		moving := sl.mag[j] >= movingAt
+		for i := 3 * j; i < 3*j+3; i++ {
+			bf[i] = lb[i] + g*(bf[i]-lb[i])
+			if !moving {
+				continue
+			}
+			d := bf[i] - sf[i]
+			if d < 0 {
+				d = -d
+			}
+			b := min(int(d*binsPerLevel), last)
+			s.histSum[b] += float64(d)
+			s.histN[b]++
+			dev += float64(d)
+		}
+	}
+	lambda := float32(shrinkFor(s.histSum, s.histN, dev, s.cfg.Budget))
+	for y := range h {
+		o := out[y*ostride : y*ostride+3*w]
+		for x := range w {
+			l := float32(0)
+			if lambda > 0 {
+				l = lambda * min(max((sl.mag[y*w+x]-budgetFrom)/(budgetFull-budgetFrom), 0), 1)
+			}
+			for ch := 3 * x; ch < 3*x+3; ch++ {
+				i := 3*y*w + ch
+				d := bf[i] - sf[i]
+				switch {
+				case d > l:
+					d -= l
+				case d < -l:
+					d += l
+				default:
+					d = 0
+				}
+				v := sf[i] + d + 0.5
+				o[ch] = byte(min(max(v, 0), 255))
+			}
+		}
+	}
+}
+
+// shrinkFor returns the λ ≥ 0 that brings the mean of max(0, v − λ) over
+// the values v histogrammed in sum and n (bin b holding the values from
+// b/binsPerLevel levels, the last bin all above) down to budget; total is
+// their sum. It is 0 when their mean already fits. Values are taken as
+// lying at their bin's lower edge, so λ is within one bin of the exact one.
+func shrinkFor(sum []float64, n []int, total, budget float64) float64 {
+	count := 0
+	for _, c := range n {
+		count += c
+	}
+	if count == 0 || total <= budget*float64(count) {
+		return 0
+	}
+	want := budget * float64(count)
+	var above float64 // the sum of the values in the bins above b
+	nAbove := 0
+	for b := len(n) - 1; b >= 0; b-- {
+		lo := float64(b) / binsPerLevel
+		if nAbove > 0 {
+			// λ with only the bins above b over it.
+			if l := (above - want) / float64(nAbove); l >= lo {
+				if b+2 == len(n) { // the last bin, above it, holds its values' true sum
+					return l
+				}
+				return min(l, float64(b+1)/binsPerLevel)
+			}
+		}
+		above += sum[b]
+		nAbove += n[b]
+	}
+	return max((above-want)/float64(nAbove), 0)
 }
 
 // Blend sets out = out + m·(carried − out) per pixel (BGR rows of stride
@@ -390,7 +602,7 @@ func (s *Stabilizer) Close() error {
 	close(s.jobs)
 	<-s.stopped // the worker has finished the flow it had
 	s.dis.Close()
-	for _, m := range []*gocv.Mat{&s.grey[0], &s.grey[1], &s.fwd, &s.bwd, &s.fwdWarped, &s.valid, &s.noMap, &s.outNoMap, &s.prevOut, &s.warped} {
+	for _, m := range []*gocv.Mat{&s.grey[0], &s.grey[1], &s.fwd, &s.bwd, &s.fwdWarped, &s.valid, &s.noMap, &s.outNoMap, &s.prevOut, &s.warped, &s.styledF, &s.blended, &s.baseS, &s.baseB, &s.energyS, &s.energyB} {
 		m.Close()
 	}
 	for i := range s.slots {

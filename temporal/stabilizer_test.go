@@ -1,8 +1,11 @@
 package temporal_test
 
 import (
+	"cmp"
 	"errors"
 	"image"
+	"image/color"
+	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
@@ -237,16 +240,17 @@ func TestStabilizerRefusesBadFramesAndSettings(t *testing.T) {
 }
 
 // BenchmarkStabilizer is the stabiliser's cost per frame (flow both ways,
-// mask, warp, blend) at the processing sizes of BENCHMARKS.md, with the
-// default settings and the others measured there.
+// mask, warp, blend, detail and budget) at the processing sizes of
+// BENCHMARKS.md, with the default settings, the plain blend (no detail
+// step, no budget) and DIS medium.
 func BenchmarkStabilizer(b *testing.B) {
 	configs := []struct {
 		name string
 		cfg  temporal.Config
 	}{
 		{"default", temporal.Config{}},
+		{"plain", temporal.Config{Plain: true}},
 		{"medium", temporal.Config{Preset: flow.PresetMedium}},
-		{"fast", temporal.Config{Preset: flow.PresetFast}},
 	}
 	for _, sz := range []image.Point{{320, 240}, {640, 360}} {
 		for _, c := range configs {
@@ -331,5 +335,136 @@ func TestStabilizerCarriesOnlyTheFrameBefore(t *testing.T) {
 	}
 	if same(3) {
 		t.Error("frame 3 was not stabilised with frame 2's output")
+	}
+}
+
+// meanAbsDiff is the mean |a − b| over all pixels and channels, in levels.
+func meanAbsDiff(a, b gocv.Mat) float64 {
+	d := gocv.NewMat()
+	defer d.Close()
+	gocv.AbsDiff(a, b, &d)
+	m := d.Mean()
+	return (m.Val1 + m.Val2 + m.Val3) / 3
+}
+
+// TestStabilizerKeepsMovingPixelsWithinTheBudget: on a pan every pixel
+// moves, and heavy flicker would make the blend move the picture far from
+// the net's; each frame stays within the budget on average, where the
+// plain blend does not. On a still picture the budget does not apply:
+// the blend is stronger there and takes out nearly all of the flicker.
+func TestStabilizerKeepsMovingPixelsWithinTheBudget(t *testing.T) {
+	big := texture(300, 220)
+	defer big.Close()
+	in := pan(big, 8)
+	defer closeAll(in)
+	for _, c := range []struct {
+		name string
+		cfg  temporal.Config
+	}{
+		{"default", temporal.Config{}},
+		{"budget 1.5", temporal.Config{Budget: 1.5}},
+		{"plain", temporal.Config{Plain: true}},
+	} {
+		styled, net := flickered(t, in)
+		cfg := c.cfg
+		cfg.Width, cfg.Height, cfg.Slots = w, h, 2
+		s, err := temporal.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, s, in, styled)
+		s.Close()
+		budget := cmp.Or(cfg.Budget, temporal.DefaultBudget)
+		var worst float64
+		for i := 1; i < len(in); i++ {
+			worst = max(worst, meanAbsDiff(styled[i], net[i]))
+		}
+		t.Logf("%s: the frames' mean |O − S| is at most %.2f levels", c.name, worst)
+		switch {
+		case cfg.Plain && worst < budget+1:
+			t.Errorf("plain: %.2f levels: the flicker is too weak to test the budget with", worst)
+		case !cfg.Plain && (worst > budget+0.35 || worst < budget-0.5):
+			t.Errorf("%s: a frame deviates by %.2f levels on average, want the budget, %.2f", c.name, worst, budget)
+		}
+	}
+
+	still := make([]gocv.Mat, 8)
+	for i := range still {
+		still[i] = in[0].Clone()
+	}
+	defer closeAll(still)
+	styled, net := flickered(t, still)
+	run(t, newStabilizer(t), still, styled)
+	off, on := judge(t, still, net), judge(t, still, styled)
+	dev := meanAbsDiff(styled[len(still)-1], net[len(still)-1])
+	t.Logf("still: E_warp off %.6f on %.6f, the last frame's mean |O − S| %.2f", off.EWarp, on.EWarp, dev)
+	if on.EWarp > 0.2*off.EWarp {
+		t.Errorf("still: E_warp %.6f with the stabiliser, %.6f without: want 80 %% less", on.EWarp, off.EWarp)
+	}
+	if dev <= temporal.DefaultBudget {
+		t.Errorf("still: the last frame deviates by %.2f levels: the budget limited still pixels", dev)
+	}
+}
+
+// TestStabilizerRestoresTheDetail: a net whose strokes do not line up
+// from frame to frame (each frame painted with a sharp texture moved by
+// up to ±0.6 px at random) loses detail in a blend; the default
+// stabiliser brings its detail energy back near the net's, the plain
+// blend does not.
+func TestStabilizerRestoresTheDetail(t *testing.T) {
+	big := texture(300, 220)
+	defer big.Close()
+	in := pan(big, 10)
+	defer closeAll(in)
+	grain := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	defer grain.Close()
+	gocv.RandU(&grain, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(64, 64, 64, 0))
+	rng := rand.New(rand.NewPCG(1, 2))
+	paint := func() []gocv.Mat {
+		var out []gocv.Mat
+		for i := range in {
+			m := gocv.NewMat()
+			jitter := gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F)
+			dx, dy := 1.2*rng.Float64()-0.6, 1.2*rng.Float64()-0.6
+			for j, v := range []float64{1, 0, dx, 0, 1, dy} {
+				jitter.SetDoubleAt(j/3, j%3, v)
+			}
+			g := gocv.NewMat()
+			gocv.WarpAffineWithParams(grain, &g, jitter, image.Pt(w, h), gocv.InterpolationLinear, gocv.BorderReflect101, color.RGBA{})
+			gocv.AddWeighted(in[i], 0.75, g, 1, 0, &m)
+			g.Close()
+			jitter.Close()
+			out = append(out, m)
+		}
+		t.Cleanup(func() { closeAll(out) })
+		return out
+	}
+	kept := map[bool]float64{}
+	for _, plain := range []bool{false, true} {
+		net := paint()
+		styled := make([]gocv.Mat, len(net))
+		for i := range net {
+			styled[i] = net[i].Clone()
+		}
+		defer closeAll(styled)
+		s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2, Plain: plain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, s, in, styled)
+		s.Close()
+		ev := eval.New(eval.Config{})
+		for i := range in {
+			if err := ev.Add(eval.Frame{In: in[i], Out: styled[i], Ref: &net[i]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := ev.Result()
+		ev.Close()
+		kept[plain] = r.TextureKept
+		t.Logf("plain %v: texture kept %.2f, E_warp %+.0f %%", plain, r.TextureKept, -100*r.Reduction)
+	}
+	if kept[false] < 0.9 || kept[false] < kept[true]+0.1 {
+		t.Errorf("texture kept %.2f by default, %.2f by the plain blend: want at least 0.9 and 0.1 more", kept[false], kept[true])
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	vs "github.com/vidstyle/vidstyle"
 )
 
 // TestBenchCommand: vidstyle bench -json at a small size reports sane
@@ -83,8 +85,8 @@ func TestBenchSweep(t *testing.T) {
 	if r := rows[2].Runs[1]; r.Threads != 1 || r.Encode != 1 || r.Serial || r.Temporal != 0 {
 		t.Errorf("-threads 1 -encode-threads 1 -temporal 0 not applied: %+v", r)
 	}
-	if r := rows[0].Runs[0]; r.Temporal != 0.6 { // vidstyle.DefaultTemporal
-		t.Errorf("the default pipeline run's temporal blend is %v, want 0.6", r.Temporal)
+	if r := rows[0].Runs[0]; r.Temporal != vs.DefaultTemporal {
+		t.Errorf("the default pipeline run's temporal blend is %v, want %v", r.Temporal, vs.DefaultTemporal)
 	}
 	code, _, stderr = vidstyleOut(t, t.TempDir(), "bench", "-sweep", "default; -fast")
 	if code != 2 || !strings.Contains(stderr, `-sweep entry "-fast"`) {

@@ -167,7 +167,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
 	fs.Int64Var(&o.frames, "frames", 0, "stop after this many frames (0: all)")
 	fs.IntVar(&o.crf, "crf", -1, "encoder quality, lower is better, 0 is lossless (-1: 18 for H.264, 32 for VP9)")
-	fs.Float64Var(&o.temporal, "temporal", vidstyle.DefaultTemporal, "video: temporal stabilisation, the blend with the previous frame carried along the optical flow (0: off, every frame painted on its own; below 1)")
+	fs.Float64Var(&o.temporal, "temporal", vidstyle.DefaultTemporal, "video: temporal stabilisation, the blend with the previous frame carried along the optical flow where the picture moves, more where it is still (0: off, every frame painted on its own; below 1)")
 	fs.BoolVar(&o.keepColors, "keep-colors", false, "keep the source's colours: the style's luminance with the input's chroma (window key c, a web page switch)")
 	fs.StringVar(&o.audio, "audio", "auto", "audio tracks: auto (copy what plays everywhere the output type does, re-encode the rest), copy (copy every track), none")
 	fs.StringVar(&o.preset, "preset", "veryfast", "x264 speed preset")
