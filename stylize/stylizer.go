@@ -200,7 +200,10 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		return nil, err
 	}
 	if cfg.Temporal != 0 {
-		if s.stab, err = temporal.New(temporal.Config{Width: s.w, Height: s.h, Slots: NumSlots, Blend: cfg.Temporal}); err != nil {
+		// Motion is judged in the frames' pixels: one pixel of the
+		// processing size spans scale of them.
+		scale := max(float64(s.fw)/float64(s.w), float64(s.fh)/float64(s.h))
+		if s.stab, err = temporal.New(temporal.Config{Width: s.w, Height: s.h, Slots: NumSlots, Blend: cfg.Temporal, Scale: scale}); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("%w %s: %w", ErrModel, model.Name, err)
 		}

@@ -20,7 +20,8 @@
 // S_t's detail has (measured over a σ 4 window; the gain's excess over 1
 // is taken 1.5 times, since scaling a Gaussian high-pass does not raise the
 // next high-pass as much, and capped at 2). And the blend may move the
-// moving pixels (flow ≥ 0.5 px) from S_t by at most Budget levels on
+// moving pixels (flow ≥ 0.5 px of the frames shown, Config.Scale) from S_t
+// by at most Budget levels on
 // average in each frame: when a frame would deviate more, every moving
 // pixel's correction is shrunk by the same number of levels λ, the least
 // that fits (a soft threshold: small corrections, which remove little
@@ -74,7 +75,8 @@ const (
 	// out over a few pixels instead of at a hard edge.
 	maskSigma = 1.5
 	// Pixels whose flow is under stillBelow px get the still blend, those
-	// at movingFrom px or more get a, with a smooth step between.
+	// at movingFrom px or more get a, with a smooth step between (shown
+	// pixels, see Config.Scale).
 	stillBelow, movingFrom = 0.25, 1.0
 	// movingAt is where the budget counts a pixel as moving; budgetFrom
 	// and budgetFull ramp its scaling in.
@@ -116,6 +118,11 @@ type Config struct {
 	// Budget is the most the blend may move the moving pixels from the
 	// net's frame, in levels on average per frame; 0 means DefaultBudget.
 	Budget float64
+	// Scale is how many pixels of the frames shown one pixel of the
+	// processing size spans (2 when 640×360 is processed at 320×180); 0
+	// means 1. What counts as still or moving is motion in shown pixels:
+	// a viewer sees a picture move by its own pixels.
+	Scale float64
 	// Plain blends with a everywhere and nothing more: no still blend, no
 	// detail restore, no budget (for comparing).
 	Plain bool
@@ -179,7 +186,7 @@ type Stabilizer struct {
 type slot struct {
 	maps  gocv.Mat  // CV_32FC2: where each pixel comes from in t−1
 	mask  gocv.Mat  // CV_32F: the blend k times the blurred validity
-	mag   []float32 // |flow| per pixel, px
+	mag   []float32 // |flow| per pixel, in shown px (Config.Scale)
 	carry bool      // false: start afresh with this frame
 	valid float64   // the valid fraction
 	err   error     // the flow's failure
@@ -221,6 +228,12 @@ func New(cfg Config) (*Stabilizer, error) {
 	}
 	if !(cfg.Budget > 0) || math.IsInf(cfg.Budget, 0) {
 		return nil, fmt.Errorf("temporal: budget %v: want a number of levels above 0", cfg.Budget)
+	}
+	if cfg.Scale == 0 {
+		cfg.Scale = 1
+	}
+	if !(cfg.Scale > 0) || math.IsInf(cfg.Scale, 0) {
+		return nil, fmt.Errorf("temporal: scale %v: want a number above 0", cfg.Scale)
 	}
 	if cfg.MinValid == 0 {
 		cfg.MinValid = DefaultMinValid
@@ -386,10 +399,10 @@ func (s *Stabilizer) flow(i int) {
 		}
 		return
 	}
-	still := float32(StillBlend(s.cfg.Blend))
+	still, scale := float32(StillBlend(s.cfg.Blend)), float32(s.cfg.Scale)
 	for j := range m {
 		bx, by := b[2*j], b[2*j+1]
-		mag := float32(math.Sqrt(float64(bx*bx + by*by)))
+		mag := scale * float32(math.Sqrt(float64(bx*bx+by*by)))
 		sl.mag[j] = mag
 		x := min(max((mag-stillBelow)/(movingFrom-stillBelow), 0), 1)
 		m[j] *= still + (a-still)*x*x*(3-2*x)
