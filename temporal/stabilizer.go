@@ -20,13 +20,13 @@
 // S_t's detail has (measured over a σ 4 window; the gain's excess over 1
 // is taken 1.5 times, since scaling a Gaussian high-pass does not raise the
 // next high-pass as much, and capped at 2). And the blend may move the
-// moving pixels (flow ≥ 0.5 px of the frames shown, Config.Scale) from S_t
-// by at most Budget levels on
-// average in each frame: when a frame would deviate more, every moving
-// pixel's correction is shrunk by the same number of levels λ, the least
-// that fits (a soft threshold: small corrections, which remove little
-// flicker for what they cost, go first; large ones keep most of theirs).
-// The result is what is carried to the next frame. Config.Plain turns both steps off and blends with a
+// moving pixels (flow ≥ 0.5 px of the frames shown, see Config.Scale)
+// from S_t by at most Budget levels on average in each frame: when a frame
+// would deviate more, every moving pixel's correction is shrunk by the same
+// number of levels λ, the least that fits (a soft threshold: small
+// corrections, which remove little flicker for what they cost, go first;
+// large ones keep most of theirs). The result is what is carried to the
+// next frame. Config.Plain turns both steps off and blends with a
 // everywhere, as versions before 2026-12 did.
 //
 // The flow depends only on the input, so it runs beside the model: Input
