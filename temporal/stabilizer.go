@@ -259,16 +259,15 @@ func New(cfg Config) (*Stabilizer, error) {
 	s.outNoMap = gocv.NewMat()
 	s.prevOut = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	s.warped = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
-	for _, m := range []*gocv.Mat{&s.styledF, &s.blended, &s.baseS, &s.baseB, &s.energyS, &s.energyB} {
-		switch {
-		case cfg.Plain:
-			*m = gocv.NewMat()
-		case m == &s.energyS || m == &s.energyB:
-			*m = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32F)
-		default:
-			*m = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32FC3)
+	work := func(typ gocv.MatType) gocv.Mat { // the refined blend's; empty when Plain
+		if cfg.Plain {
+			return gocv.NewMat()
 		}
+		return gocv.NewMatWithSize(h, w, typ)
 	}
+	s.styledF, s.blended = work(gocv.MatTypeCV32FC3), work(gocv.MatTypeCV32FC3)
+	s.baseS, s.baseB = work(gocv.MatTypeCV32FC3), work(gocv.MatTypeCV32FC3)
+	s.energyS, s.energyB = work(gocv.MatTypeCV32F), work(gocv.MatTypeCV32F)
 	if !cfg.Plain {
 		s.histSum = make([]float64, binsPerLevel*histLevels)
 		s.histN = make([]int, binsPerLevel*histLevels)
