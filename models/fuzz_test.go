@@ -53,6 +53,7 @@ func FuzzParseGraph(f *testing.F) {
 	f.Add(testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 224}))
 	f.Add(buildToon())
 	f.Add(upConvGraph())
+	f.Add(upTailGraph())
 	f.Add(badGraph(func(g *onnxgraph.Builder) { g.ExtraInputs = []string{"mask"} }))
 	f.Add([]byte{0x08, 0x07, 0x3a, 0x00})
 	f.Add([]byte("not onnx"))
@@ -105,6 +106,26 @@ func upConvGraph() []byte {
 	out := g.Op("Conv", []string{up, g.Floats([]int64{3, 4, 3, 3}, make([]float32, 3*4*9)), g.Floats([]int64{3}, []float32{1, 2, 3})},
 		onnxgraph.IntsAttr("pads", 1, 1, 1, 1))
 	return g.Model("up", "input", out, "output", "a fuzz seed", nil)
+}
+
+// upTailGraph is a transposed conv, InstanceNormalization, ReLU and a
+// last 9×9 conv to 3 channels: the chain all three FasterFP32 rewrites
+// change (a fuzz seed).
+func upTailGraph() []byte {
+	g := &onnxgraph.Builder{}
+	up := g.Op("ConvTranspose", []string{"input", g.Floats([]int64{3, 4, 3, 3}, make([]float32, 3*4*9))},
+		onnxgraph.IntsAttr("strides", 2, 2), onnxgraph.IntsAttr("pads", 0, 0, 1, 1))
+	norm := g.Op("InstanceNormalization", []string{up, g.Floats([]int64{4}, []float32{1, 1, 1, 1}), g.Floats([]int64{4}, make([]float32, 4))})
+	out := g.Op("Conv", []string{g.Op("Relu", []string{norm}), g.Floats([]int64{3, 4, 9, 9}, make([]float32, 3*4*81))},
+		onnxgraph.IntsAttr("pads", 4, 4, 4, 4))
+	return g.Model("uptail", "input", out, "output", "a fuzz seed", nil)
+}
+
+// TestUpTailSeedIsRewritten: the seed does reach the phase rewrite.
+func TestUpTailSeedIsRewritten(t *testing.T) {
+	if _, done, err := FasterFP32(upTailGraph()); err != nil || len(done) != 3 {
+		t.Errorf("FasterFP32 of the seed did %v, %v", done, err)
+	}
 }
 
 // TestRewritesRefuseImpossibleWeights: weights whose dimensions are

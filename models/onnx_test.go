@@ -43,10 +43,10 @@ func TestCostOfSharedModels(t *testing.T) {
 		if h, w, err := g.CheckImage(); err != nil || h != 0 || w != 0 {
 			t.Errorf("%s: contract %d %d %v, want symbolic", f, h, w, err)
 		}
-		// The sub-pixel forms follow DepthToSpace back to the full size and
+		// The sub-pixel and phase forms follow DepthToSpace back to the full size and
 		// count the zero taps they compute: ≈ 0.28 MFLOP per pixel.
 		fast, done, err := FasterFP32(data)
-		if err != nil || len(done) != 2 {
+		if err != nil || len(done) != 3 {
 			t.Fatalf("%s: FasterFP32 %v %v", f, done, err)
 		}
 		fg, err := ParseGraph(fast)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,6 +189,17 @@ func TestQuantizeShared(t *testing.T) {
 	if mean < 38 || worst < 30 {
 		t.Errorf("int8 vs fp32: PSNR mean %.1f worst %.1f dB", mean, worst)
 	}
+	// The float end of the quantized graph gets the phase rewrite when it
+	// is loaded (stylize.New runs FasterFP32), and it changes nothing.
+	fast, done, err := models.FasterFP32(q)
+	if err != nil || !slices.Contains(done, models.RewritePhaseLast) {
+		t.Errorf("FasterFP32 of the quantized graph did %v, %v", done, err)
+	} else {
+		in := noiseImage(160, 96, 9)
+		if d := maxAbsDiff(runModel(t, q, 160, 96, in), runModel(t, fast, 160, 96, in)); d > 1e-3 {
+			t.Errorf("the phase rewrite moved the quantized graph's output by up to %g levels", d)
+		}
+	}
 
 	// At run time the convolutions are integer ones.
 	prefix := filepath.Join(t.TempDir(), "prof")
@@ -339,6 +351,10 @@ func BenchmarkINT8(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// As stylize.New runs it.
+		if q, _, err = models.FasterFP32(q); err != nil {
+			b.Fatal(err)
+		}
 		b.Run(style, func(b *testing.B) {
 			for b.Loop() {
 				med := interleaved(b, [][]byte{m.ONNX, sub, q}, 640, 360, 5)
@@ -375,6 +391,10 @@ func BenchmarkINT8Speed(b *testing.B) {
 		m := sharedModel(b, style)
 		q, _, err := models.Quantize(m.ONNX, ev, models.QuantizeOptions{Images: calib, Source: "small.mp4", Name: style})
 		if err != nil {
+			b.Fatal(err)
+		}
+		// As stylize.New runs it.
+		if q, _, err = models.FasterFP32(q); err != nil {
 			b.Fatal(err)
 		}
 		fast, _, err := models.FasterFP32(m.ONNX)
