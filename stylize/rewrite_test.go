@@ -46,6 +46,21 @@ func noiseImage(w, h int, seed uint64) []float32 {
 	return v
 }
 
+// sameOutput runs the original and the rewritten graph on one noise image
+// at a size that is a multiple of 4 and one that is not, and fails when
+// their outputs differ anywhere by more than 1e-3 levels.
+func sameOutput(t *testing.T, name string, orig, rewritten []byte, seed uint64) {
+	t.Helper()
+	for _, sz := range [][2]int{{160, 96}, {101, 75}} {
+		in := noiseImage(sz[0], sz[1], seed)
+		d := maxAbsDiff(runModel(t, orig, sz[0], sz[1], in), runModel(t, rewritten, sz[0], sz[1], in))
+		t.Logf("%s %dx%d: max abs diff %.2g", name, sz[0], sz[1], d)
+		if d > 1e-3 {
+			t.Errorf("%s %dx%d: max abs diff %g levels after the rewrite", name, sz[0], sz[1], d)
+		}
+	}
+}
+
 // runModel runs a model once on in ([1,3,h,w]) and returns its output.
 func runModel(t testing.TB, model []byte, w, h int, in []float32) []float32 {
 	t.Helper()
@@ -116,14 +131,7 @@ func TestLastConvRewritesAreExact(t *testing.T) {
 			if _, again, err := rw.rewrite(out); err != nil || again {
 				t.Errorf("%s %s: a second pass changed %v, %v", rw.name, m.name, again, err)
 			}
-			for _, sz := range [][2]int{{160, 96}, {101, 75}} {
-				in := noiseImage(sz[0], sz[1], 7)
-				d := maxAbsDiff(runModel(t, m.data, sz[0], sz[1], in), runModel(t, out, sz[0], sz[1], in))
-				t.Logf("%s %s %dx%d: max abs diff %.2g", rw.name, m.name, sz[0], sz[1], d)
-				if d > 1e-3 {
-					t.Errorf("%s %s %dx%d: max abs diff %g levels after the rewrite", rw.name, m.name, sz[0], sz[1], d)
-				}
-			}
+			sameOutput(t, rw.name+" "+m.name, m.data, out, 7)
 		}
 	}
 }
@@ -245,15 +253,7 @@ func TestSubpixelConvTransposeIsExact(t *testing.T) {
 		if _, again, err := models.SubpixelConvTranspose(out); err != nil || again {
 			t.Errorf("%s: a second pass changed %v, %v", m.name, again, err)
 		}
-		for _, sz := range [][2]int{{160, 96}, {101, 75}} {
-			in := noiseImage(sz[0], sz[1], 7)
-			a, b := runModel(t, m.data, sz[0], sz[1], in), runModel(t, out, sz[0], sz[1], in)
-			d := maxAbsDiff(a, b)
-			t.Logf("%s %dx%d: %d values, max abs diff %.2g", m.name, sz[0], sz[1], len(a), d)
-			if d > 1e-3 {
-				t.Errorf("%s %dx%d: max abs diff %g after the rewrite", m.name, sz[0], sz[1], d)
-			}
-		}
+		sameOutput(t, m.name, m.data, out, 7)
 	}
 	g := &onnxgraph.Builder{}
 	w := make([]float32, 3*3*3*3)
@@ -425,15 +425,7 @@ func TestPhaseLastConvIsExact(t *testing.T) {
 		if _, again, err := models.PhaseLastConv(out); err != nil || again {
 			t.Errorf("%s: a second pass changed %v, %v", m.name, again, err)
 		}
-		for _, sz := range [][2]int{{160, 96}, {101, 75}} {
-			in := noiseImage(sz[0], sz[1], 5)
-			a, b := runModel(t, m.data, sz[0], sz[1], in), runModel(t, out, sz[0], sz[1], in)
-			d := maxAbsDiff(a, b)
-			t.Logf("%s %dx%d: %d values, max abs diff %.2g", m.name, sz[0], sz[1], len(a), d)
-			if d > 1e-3 {
-				t.Errorf("%s %dx%d: max abs diff %g after the rewrite", m.name, sz[0], sz[1], d)
-			}
-		}
+		sameOutput(t, m.name, m.data, out, 5)
 	}
 	// The normalized tensor also read by another node: left alone.
 	g := &onnxgraph.Builder{}
