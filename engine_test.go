@@ -1,6 +1,7 @@
 package vidstyle_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,6 +94,22 @@ func TestOwnCatalogReplacesTheBuiltIn(t *testing.T) {
 func TestUsageErrorsAreTyped(t *testing.T) {
 	e := newEngine(t, vidstyle.Config{})
 	small := testmedia.SmallMP4(t)
+	// One file under three names: writing any of them replaces the input.
+	links := t.TempDir()
+	orig, sym, hard := filepath.Join(links, "a.mp4"), filepath.Join(links, "link.mp4"), filepath.Join(links, "hard.mp4")
+	data, err := os.ReadFile(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(orig, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("a.mp4", sym); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(orig, hard); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		job   vidstyle.Job
 		usage bool
@@ -99,10 +117,15 @@ func TestUsageErrorsAreTyped(t *testing.T) {
 	}{
 		{vidstyle.Job{In: small, Out: "x.png"}, true, "is a video: give a video output"},
 		{vidstyle.Job{In: small, Out: small}, true, "would overwrite the input"},
+		{vidstyle.Job{In: sym, Out: orig}, true, "would overwrite the input"},
+		{vidstyle.Job{In: orig, Out: sym}, true, "would overwrite the input"},
+		{vidstyle.Job{In: hard, Out: orig}, true, "would overwrite the input"},
+		{vidstyle.Job{In: filepath.Join(links, ".", "a.mp4"), Out: orig}, true, "would overwrite the input"},
 		{vidstyle.Job{In: small, Out: filepath.Join(t.TempDir(), "o.mp4"), Frames: -5}, true, "cannot be negative"},
 		{vidstyle.Job{In: small, Out: filepath.Join(t.TempDir(), "o.mp4"), Size: vidstyle.Size{Scale: 0.01}}, true, "below the 16x16 minimum"},
 		{vidstyle.Job{In: small, Out: filepath.Join(t.TempDir(), "o.mp4"), Model: ""}, false, ""},
 		{vidstyle.Job{In: "nope.mp4", Out: filepath.Join(t.TempDir(), "o.mp4")}, false, "no such file"},
+		{vidstyle.Job{In: filepath.Join(links, "frame_%04d.png"), Out: filepath.Join(t.TempDir(), "o.mp4")}, false, "no such file, nor a numbered image sequence"},
 	} {
 		tr, err := e.Open(context.Background(), c.job)
 		if err == nil {
@@ -117,6 +140,9 @@ func TestUsageErrorsAreTyped(t *testing.T) {
 		if err == nil || vidstyle.IsUsage(err) != c.usage || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v (usage %v), want usage=%v %q", c.job, err, vidstyle.IsUsage(err), c.usage, c.want)
 		}
+	}
+	if after, err := os.ReadFile(orig); err != nil || !bytes.Equal(after, data) {
+		t.Errorf("the linked input changed (%v)", err)
 	}
 	if _, err := vidstyle.New(vidstyle.Config{Device: "tpu"}); !vidstyle.IsUsage(err) {
 		t.Errorf("device tpu: %v", err)

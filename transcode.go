@@ -3,6 +3,7 @@ package vidstyle
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -148,13 +149,18 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		return nil, usagef("a job needs an input and an output")
 	}
 	inImage, outImage := capture.IsImagePath(job.In), capture.IsImagePath(job.Out)
+	if inImage && capture.ImageSequencePattern(job.In) {
+		if _, err := os.Stat(job.In); err != nil {
+			return nil, fmt.Errorf("%w %s: no such file, nor a numbered image sequence (its first image, numbered 0 to 4, is missing)", capture.ErrInput, job.In)
+		}
+	}
 	if inImage && !outImage {
 		return nil, usagef("input %s is an image: give an image output (.png, .jpg, …), not %s", job.In, job.Out)
 	}
 	if !inImage && outImage {
 		return nil, usagef("input %s is a video: give a video output (.mp4, .mkv, .mov, .webm), not %s", job.In, job.Out)
 	}
-	if absPath(job.In) == absPath(job.Out) {
+	if sameFile(job.In, job.Out) {
 		return nil, usagef("output %s would overwrite the input", job.Out)
 	}
 	if job.Frames < 0 || job.CRF != nil && *job.CRF < 0 || job.EncodeThreads < 0 {
@@ -392,6 +398,18 @@ func FrameCount(n int64) string {
 		return "unknown frame count"
 	}
 	return fmt.Sprintf("%d frames", n)
+}
+
+// sameFile reports whether writing out would replace in: the same path,
+// or two names of one file (a symlink, a hard link, a folder reached by
+// two paths).
+func sameFile(in, out string) bool {
+	if absPath(in) == absPath(out) {
+		return true
+	}
+	a, err1 := os.Stat(in)
+	b, err2 := os.Stat(out)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 func absPath(p string) string {

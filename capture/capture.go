@@ -85,7 +85,64 @@ var ErrInput = errors.New("input")
 // IsImagePath reports whether a path names a still image OpenCV reads and
 // writes, by its extension.
 func IsImagePath(p string) bool {
-	switch strings.ToLower(filepath.Ext(p)) {
+	if IsImageSequence(p) {
+		return false
+	}
+	return imageExt(p)
+}
+
+// IsImageSequence reports whether p is a numbered image sequence as
+// ffmpeg reads one (ImageSequencePattern) whose first image, numbered 0
+// to 4 as ffmpeg looks for it, exists. It is a video at 25 frames/s.
+func IsImageSequence(p string) bool {
+	if !ImageSequencePattern(p) {
+		return false
+	}
+	if _, err := os.Stat(p); err == nil {
+		return false // a file with a % in its name
+	}
+	for n := range 5 {
+		if _, err := os.Stat(sequenceFile(p, n)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// ImageSequencePattern reports whether p's file name is an image name
+// with one printf %d, with or without a width ("img_%04d.png"): the way
+// ffmpeg names a numbered sequence. Whether its images exist is
+// IsImageSequence's question.
+func ImageSequencePattern(p string) bool {
+	_, _, _, ok := sequenceParts(filepath.Base(p))
+	return ok && imageExt(p)
+}
+
+// sequenceParts splits a sequence's file name around its %d verb.
+func sequenceParts(base string) (before, verb, after string, ok bool) {
+	i := strings.IndexByte(base, '%')
+	if i < 0 {
+		return "", "", "", false
+	}
+	j := i + 1
+	for j < len(base) && base[j] >= '0' && base[j] <= '9' {
+		j++
+	}
+	if j >= len(base) || base[j] != 'd' || strings.Contains(base[j+1:], "%") {
+		return "", "", "", false
+	}
+	return base[:i], base[i : j+1], base[j+1:], true
+}
+
+// sequenceFile is the name of image n of a sequence.
+func sequenceFile(p string, n int) string {
+	before, verb, after, _ := sequenceParts(filepath.Base(p))
+	return filepath.Join(filepath.Dir(p), before+fmt.Sprintf(verb, n)+after)
+}
+
+// imageExt reports whether a name ends in an image extension.
+func imageExt(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
 	case ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm":
 		return true
 	}
@@ -101,6 +158,9 @@ func Open(spec string, log *slog.Logger) (Source, error) {
 	}
 	if IsURL(spec) {
 		return openDecoded(spec, KindStream, log)
+	}
+	if IsImageSequence(spec) {
+		return openDecoded(spec, KindFile, log)
 	}
 	st, err := os.Stat(spec)
 	switch {

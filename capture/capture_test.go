@@ -170,3 +170,42 @@ func TestBareNumberIsACameraOnlyWithoutSuchFile(t *testing.T) {
 		t.Fatalf("bare 98 with a file: err = %v, want the file opened as video", err)
 	}
 }
+
+// TestImageSequence: a printf pattern whose first image (0 to 4) exists
+// is a video; the pattern alone, other uses of %, and a file that is
+// really named with a %d are not.
+func TestImageSequence(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"img_001.png", "img_002.png", "real%03d.png", "shot_0005.jpg"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name             string
+		pattern, isVideo bool
+	}{
+		{"img_%03d.png", true, true},
+		{"img_%3d.png", true, false},   // "img_  1.png"
+		{"img_%d.png", true, false},    // "img_1.png"
+		{"real%03d.png", true, false},  // a file of that name
+		{"shot_%04d.jpg", true, false}, // starts at 5: ffmpeg looks at 0 to 4 only
+		{"none_%03d.png", true, false},
+		{"img_%03d.mp4", false, false},
+		{"100%.png", false, false},
+		{"a%d_%d.png", false, false},
+		{"img_001.png", false, false},
+	} {
+		p := filepath.Join(dir, c.name)
+		if got := capture.ImageSequencePattern(p); got != c.pattern {
+			t.Errorf("ImageSequencePattern(%s) = %v", c.name, got)
+		}
+		if got := capture.IsImageSequence(p); got != c.isVideo {
+			t.Errorf("IsImageSequence(%s) = %v", c.name, got)
+		}
+		image := !c.isVideo && !strings.HasSuffix(c.name, ".mp4")
+		if got := capture.IsImagePath(p); got != image {
+			t.Errorf("IsImagePath(%s) = %v: a sequence is a video, an image name an image", c.name, got)
+		}
+	}
+}

@@ -119,6 +119,9 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		log.Warn("input declares no frame rate: assuming 30 fps", "input", spec)
 		rate = media.Ratio{Num: 30, Den: 1}
 	}
+	if kind == KindFile {
+		rate = fitRate(ffmpeg, spec, v.Index, rate, log)
+	}
 	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
 	d.props = Props{
 		Kind: kind, Name: spec, Width: w, Height: h,
@@ -180,6 +183,36 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// rateWindow is how much of a file fitRate reads the packet times of.
+const rateWindow = 5 * time.Minute
+
+// fitRate checks the rate a file declares against its packet times over
+// the first rateWindow: a variable-rate file whose declared rate is its
+// average (Matroska's default duration, written from it) would lose
+// every picture that shares a frame with the one before. It returns the
+// common rate that shows them all (media.FitRate), with one line saying
+// so, or the declared rate, with a warning when pictures are dropped at
+// it anyway. A file whose packet times cannot be read keeps its rate.
+func fitRate(ffmpeg, spec string, index int, declared media.Ratio, log *slog.Logger) media.Ratio {
+	ctx, cancel := context.WithTimeout(context.Background(), streamProbeTimeout)
+	defer cancel()
+	times, err := media.PacketTimes(ctx, ffmpeg, spec, index, rateWindow)
+	if err != nil || len(times) < 2 {
+		log.Debug("frame rate not checked against the packet times", "input", spec, "err", err)
+		return declared
+	}
+	rate, dropped := media.FitRate(times, declared)
+	switch {
+	case rate != declared:
+		log.Info(fmt.Sprintf("input %s has a variable frame rate: writing it at %.6g fps, not its declared %.6g, so that no picture is dropped",
+			spec, rate.Float(), declared.Float()))
+	case dropped > 0:
+		log.Warn(fmt.Sprintf("input %s has a variable frame rate: at its %.6g fps, %d of its first %d pictures share a frame with another and are dropped",
+			spec, rate.Float(), dropped, len(times)))
+	}
+	return rate
 }
 
 // start runs ffmpeg from the beginning of the input.

@@ -179,7 +179,7 @@ func TestBadInput(t *testing.T) {
 			code, stderr := runLimited(t, out, c)
 			lines := strings.Split(strings.TrimSpace(stderr), "\n")
 			got[i] = lines[len(lines)-1]
-			if code != c.code || len(lines) != 1 || !strings.HasPrefix(lines[0], "vidstyle: ") || !strings.Contains(lines[0], c.want) {
+			if code != c.code || len(lines) != 1 || !strings.HasPrefix(lines[0], "vidstyle: error: ") || !strings.Contains(lines[0], c.want) {
 				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and one line containing %q", code, stderr, c.code, c.want)
 			}
 			if left := listDir(t, out); len(left) != 0 {

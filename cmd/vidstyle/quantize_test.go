@@ -210,7 +210,7 @@ func TestModelsQuantizeBadInput(t *testing.T) {
 			out := t.TempDir()
 			code, stderr := vidstyle(t, out, nil, c.args...)
 			lines := strings.Split(strings.TrimSpace(stderr), "\n")
-			if code != c.code || len(lines) != 1 || !strings.HasPrefix(lines[0], "vidstyle: ") || !strings.Contains(lines[0], c.want) {
+			if code != c.code || len(lines) != 1 || !strings.HasPrefix(lines[0], "vidstyle: error: ") || !strings.Contains(lines[0], c.want) {
 				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and one line containing %q", code, stderr, c.code, c.want)
 			}
 			t.Log(lines[0])

@@ -114,6 +114,20 @@ func realWorldRows() []realWorld {
 		{name: "VFR: 30 fps with a 10 fps stretch", input: func(t *testing.T, dir string) string {
 			return rm.VFRStretch(t, rm.IndexedClip(t, dir, rm.Opts{Frames: 90, Audio: true}), 30, 60, 3)
 		}, rate: "30/1"},
+		// Remuxed into Matroska, the same file declares its average rate
+		// (a default duration of 1/23.4 s): at that rate two pictures of
+		// the 30 fps parts would share a frame and one be dropped.
+		{name: "VFR in MKV, declaring its average rate", input: func(t *testing.T, dir string) string {
+			vfr := rm.VFRStretch(t, rm.IndexedClip(t, dir, rm.Opts{Frames: 90, Audio: true}), 30, 60, 3)
+			mkv := rm.Derive(t, vfr, "vfr.mkv", "-map", "0", "-c", "copy")
+			if r := rm.Probe(t, mkv).Video(t).RFrameRate; r == "30/1" {
+				t.Fatalf("the MKV declares 30/1: it no longer tests a declared average rate")
+			}
+			return mkv
+		}, rate: "30/1", check: everyPicture},
+		{name: "numbered PNG sequence (img_NNN.png as a printf pattern, read at 25 fps as ffmpeg does)", input: func(t *testing.T, dir string) string {
+			return rm.Derive(t, rm.IndexedClip(t, dir, rm.Opts{Frames: 30}), "img_%03d.png")
+		}, rate: "25/1"},
 		{name: "sparse Cinepak AVI (20 frames over 7.7 s, declared 15 fps)", input: func(t *testing.T, dir string) string {
 			return rm.Sparse(t, dir, 20, 6, "15")
 		}, rate: "15/1"},
@@ -199,6 +213,25 @@ func TestRealWorld(t *testing.T) {
 				row.check(t, in, out)
 			}
 		})
+	}
+}
+
+// everyPicture checks that every picture of the input is shown in the
+// output: a constant-rate copy at too slow a rate drops some.
+func everyPicture(t *testing.T, in, out string) {
+	t.Helper()
+	shown := map[int]bool{}
+	for _, f := range rm.ReadIndices(t, out) {
+		shown[f.Index] = true
+	}
+	var lost []int
+	for _, f := range rm.ReadIndices(t, in) {
+		if !shown[f.Index] {
+			lost = append(lost, f.Index)
+		}
+	}
+	if len(lost) > 0 {
+		t.Errorf("%d pictures of the input are not in the output: %v", len(lost), lost)
 	}
 }
 

@@ -224,14 +224,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	size, err := o.validate(set)
 	if err != nil {
-		fmt.Fprintf(stderr, "vidstyle: %v (see -h)\n", err)
+		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
 		return exitUsage
 	}
 	c := newConsole(stderr, o.quiet, o.verbose)
 	log := slog.New(&handler{c: c})
 	eng, err := o.engine(c, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "vidstyle: %v (see -h)\n", err)
+		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
 		return exitUsage
 	}
 	run := transcode
@@ -288,16 +288,16 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, positional bo
 			fs.Usage()
 			return exitOK, false
 		}
-		fmt.Fprintf(stderr, "vidstyle: %v (see %s -h)\n", err, name)
+		fmt.Fprintf(stderr, "vidstyle: error: %v (see %s -h)\n", err, name)
 		return exitUsage, false
 	}
 	if !positional && fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "vidstyle: unexpected argument %q (flags come as -name value; see %s -h)\n", fs.Arg(0), name)
+		fmt.Fprintf(stderr, "vidstyle: error: unexpected argument %q (flags come as -name value; see %s -h)\n", fs.Arg(0), name)
 		return exitUsage, false
 	}
 	for _, a := range fs.Args() {
 		if len(a) > 1 && strings.HasPrefix(a, "-") {
-			fmt.Fprintf(stderr, "vidstyle: %s: flag %s comes after the arguments; flags go first: %s %s … %s\n",
+			fmt.Fprintf(stderr, "vidstyle: error: %s: flag %s comes after the arguments; flags go first: %s %s … %s\n",
 				fs.Name(), a, name, a, strings.Join(withoutFlags(fs.Args()), " "))
 			return exitUsage, false
 		}
