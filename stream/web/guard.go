@@ -76,6 +76,9 @@ func (g *hostGuard) allows(host string) bool {
 	if name == "" {
 		return false
 	}
+	if ip := net.ParseIP(name); strings.HasPrefix(host, "[") && (ip == nil || ip.To4() != nil) {
+		return false // brackets hold an IPv6 address, nothing else ("[localhost]")
+	}
 	if g.exact[net.JoinHostPort(name, port)] {
 		return true
 	}
@@ -119,11 +122,21 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		if !s.hosts.allows(r.Host) {
 			s.cfg.Log.Debug(fmt.Sprintf("web preview: refused Host %q from %s", r.Host, r.RemoteAddr))
-			http.Error(w, "this server does not answer to that host name", http.StatusMisdirectedRequest)
+			refuse(w, "this server does not answer to that host name", http.StatusMisdirectedRequest)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers a refused request and closes its connection: a
+// kept-alive connection that only ever gets refusals would otherwise hold
+// one of the places every local client shares (MaxConnsPerAddr: the
+// browser, OBS and a hostile page in that browser all come from
+// 127.0.0.1).
+func refuse(w http.ResponseWriter, msg string, code int) {
+	w.Header().Set("Connection", "close")
+	http.Error(w, msg, code)
 }
 
 // notCrossSite wraps the API and WHEP routes: a request another site's
@@ -131,7 +144,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 func notCrossSite(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !sameOrigin(r) {
-			http.Error(w, "cross-site requests are refused", http.StatusForbidden)
+			refuse(w, "cross-site requests are refused", http.StatusForbidden)
 			return
 		}
 		next(w, r)

@@ -64,6 +64,8 @@ func TestHostHeader(t *testing.T) {
 		{"proxy.example:" + port, false},
 		{"vidstyle.lan.evil.example:" + port, false},
 		{"localhost.:" + port, false},
+		{"[localhost]:" + port, false}, // brackets hold IPv6 addresses only
+		{"[127.0.0.1]:" + port, false},
 	} {
 		for _, p := range paths {
 			var body io.Reader
@@ -75,8 +77,12 @@ func TestHostHeader(t *testing.T) {
 					req.Header.Set("Content-Type", p.ctype)
 				}
 			}))
-			if refused := res.StatusCode == http.StatusMisdirectedRequest; refused == c.allowed {
+			refused := res.StatusCode == http.StatusMisdirectedRequest
+			if refused == c.allowed {
 				t.Errorf("Host %q, %s %s: %s", c.host, p.method, p.path, res.Status)
+			}
+			if refused && !res.Close {
+				t.Errorf("Host %q, %s %s: refused, but the connection is kept alive (it holds a place other clients need)", c.host, p.method, p.path)
 			}
 		}
 	}
@@ -164,6 +170,9 @@ func TestCrossSiteRequests(t *testing.T) {
 		})
 		if res.StatusCode != c.want {
 			t.Errorf("%s: %s, want %d", c.name, res.Status, c.want)
+		}
+		if res.StatusCode == http.StatusForbidden && !res.Close {
+			t.Errorf("%s: refused, but the connection is kept alive", c.name)
 		}
 	}
 	if st := ctl.State(); !st.Paused {

@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -266,11 +267,51 @@ func (s *Server) Listen() (string, error) {
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
 	}
-	url := "http://" + ln.Addr().String() + "/"
-	if s.cfg.Token != "" {
-		url += "?token=" + neturl.QueryEscape(s.cfg.Token)
+	shown := ln.Addr().String()
+	tcp, _ := ln.Addr().(*net.TCPAddr)
+	if tcp != nil && tcp.IP.IsUnspecified() {
+		// "http://[::]:8080/" opens nowhere: this machine's own URL, and
+		// the addresses other machines can use, on a line of its own.
+		shown = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 	}
-	return url, nil
+	query := ""
+	if s.cfg.Token != "" {
+		query = "?token=" + neturl.QueryEscape(s.cfg.Token)
+	}
+	if !s.loopback {
+		s.cfg.Log.Warn(fmt.Sprintf("web preview: listening on %s, beyond this machine: whoever can reach it and has the token can watch and control the stream%s",
+			ln.Addr(), networkURLs(tcp, query)))
+	}
+	return "http://" + shown + "/" + query, nil
+}
+
+// networkURLs lists, for a server listening on every interface, up to
+// three URLs other machines can open it at (" (from the network:
+// http://192.168.1.5:8080/?token=…)"), or "" when it listens on one
+// address or the machine has no other.
+func networkURLs(tcp *net.TCPAddr, query string) string {
+	if tcp == nil || !tcp.IP.IsUnspecified() {
+		return ""
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	var urls []string
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.IsLoopback() || !n.IP.IsGlobalUnicast() || (n.IP.To4() == nil && tcp.IP.To4() != nil) {
+			continue
+		}
+		if len(urls) == 3 {
+			break
+		}
+		urls = append(urls, "http://"+net.JoinHostPort(n.IP.String(), strconv.Itoa(tcp.Port))+"/"+query)
+	}
+	if len(urls) == 0 {
+		return ""
+	}
+	return " (from the network: " + strings.Join(urls, ", ") + ")"
 }
 
 // Serve answers requests until Close.
@@ -374,7 +415,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 		}
 		if ok != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vidstyle"`)
-			http.Error(w, "a valid token is required", http.StatusUnauthorized)
+			refuse(w, "a valid token is required", http.StatusUnauthorized)
 			return
 		}
 		next.ServeHTTP(w, r)

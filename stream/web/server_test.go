@@ -490,3 +490,40 @@ func TestOffLoopbackNeedsAToken(t *testing.T) {
 		}
 	}
 }
+
+// TestListenURLs: on every interface the URL printed is one this machine
+// opens (not "http://[::]:port/"), and one warning says the stream is
+// reachable beyond it; on loopback there is no warning.
+func TestListenURLs(t *testing.T) {
+	for _, c := range []struct {
+		addr, prefix string
+		warn         bool
+	}{
+		{"0.0.0.0:0", "http://127.0.0.1:", true},
+		{"[::]:0", "http://127.0.0.1:", true},
+		{"127.0.0.1:0", "http://127.0.0.1:", false},
+	} {
+		var logged strings.Builder
+		log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		bc, err := NewBroadcaster(0, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := NewServer(Config{Addr: c.addr, Log: log, Control: &fakeControl{}}, bc.Track(), bc.RequestKeyframe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := srv.Listen()
+		if err != nil {
+			t.Fatalf("%s: %v", c.addr, err)
+		}
+		srv.ln.Close()
+		bc.Close()
+		if !strings.HasPrefix(u, c.prefix) || c.warn != strings.Contains(u, "?token="+srv.Token()) {
+			t.Errorf("%s: URL %s", c.addr, u)
+		}
+		if got := strings.Contains(logged.String(), "beyond this machine"); got != c.warn {
+			t.Errorf("%s: warning %v, want %v: %q", c.addr, got, c.warn, logged.String())
+		}
+	}
+}
