@@ -103,6 +103,9 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		}
 		if kind == KindFile && strings.Contains(msg, "Invalid data found") {
 			msg = "cannot decode as video (not a video file, or a format ffmpeg lacks)"
+			if isoBMFF(spec) {
+				msg = "an MP4/MOV file without its index (the moov atom): cut short or still being written, so no frame in it can be found"
+			}
 		}
 		return nil, fmt.Errorf("%w %s: %s", ErrInput, spec, msg)
 	}
@@ -183,6 +186,19 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// isoBMFF reports whether a file starts as an MP4/MOV does (an ftyp box):
+// told apart from a file that only has the extension.
+func isoBMFF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [12]byte
+	_, err = io.ReadFull(f, head[:])
+	return err == nil && string(head[4:8]) == "ftyp"
 }
 
 // rateWindow is how much of a file fitRate reads the packet times of.

@@ -33,8 +33,8 @@ type badInput struct {
 
 // badInputFixtures writes the broken files the table refers to into dir.
 type badInputFixtures struct {
-	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG      string
-	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg string
+	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG, cutMP4 string
+	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg    string
 	// external is a model whose weights are kept in ../../../../etc/passwd;
 	// evilStore a models folder that holds it as "planted".
 	external, evilStore string
@@ -62,6 +62,15 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	f.audioOnly = filepath.Join(dir, "audio.mp4")
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:a", "aac", f.audioOnly)
 	f.badPNG = write("broken.png", []byte("\x89PNG but not really"))
+	// An MP4 cut before its index (written last, as cameras and ffmpeg do
+	// by default): a copy stopped half way, a recording still running.
+	whole := filepath.Join(dir, "whole.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=30:duration=1", "-c:v", "libx264", "-preset", "ultrafast", whole)
+	data, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cutMP4 = write("cut.mp4", data[:len(data)/2])
 	sideDir := filepath.Join(dir, "sidecar")
 	os.Mkdir(sideDir, 0o755)
 	f.withSidecar = filepath.Join(sideDir, "net.onnx")
@@ -102,6 +111,7 @@ func badInputs(f badInputFixtures) []badInput {
 		{"directory as input", nil, []string{"-in", f.dir, "-out", "o.mp4"}, 1, "is a directory", 0},
 		{"empty file", nil, []string{"-in", filepath.Join(f.dir, "empty.mp4"), "-out", "o.mp4"}, 1, "is an empty file", 0},
 		{"text file named .mp4", nil, []string{"-in", f.textMP4, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
+		{"MP4 cut before its index (moov atom)", nil, []string{"-in", f.cutMP4, "-out", "o.mp4"}, 1, "without its index (the moov atom): cut short or still being written", 0},
 		{"video with no video stream (audio only)", nil, []string{"-in", f.audioOnly, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
 		{"unsupported image", nil, []string{"-in", f.badPNG, "-out", "o.png"}, 1, "not an image OpenCV can read", 0},
 		{"camera index that does not exist", nil, []string{"-in", "cam:7", "-out", "o.mp4"}, 1, "camera 7: cannot open", 0},
