@@ -122,7 +122,9 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		log.Warn("input declares no frame rate: assuming 30 fps", "input", spec)
 		rate = media.Ratio{Num: 30, Den: 1}
 	}
-	if kind == KindFile {
+	if kind == KindFile && !v.Interlaced() {
+		// Not interlaced video: a field-coded stream may carry each field
+		// in a packet of its own, at twice the frame rate.
 		rate = fitRate(ffmpeg, spec, v.Index, rate, log)
 	}
 	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
