@@ -292,8 +292,10 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 			}
 			mine, theirs = append(mine, a...), append(theirs, b...)
 		}
-		og, _ := models.ParseGraph(other.ONNX)
-		o := &BenchOther{Model: other.Name, Precision: og.Precision()}
+		o := &BenchOther{Model: other.Name}
+		if og, err := models.ParseGraph(other.ONNX); err == nil { // otherPrecision parsed it
+			o.Precision = og.Precision()
+		}
 		o.ThisRawFPS, _ = rates(mine)
 		o.RawFPS, _ = rates(theirs)
 		o.Speedup = o.RawFPS / o.ThisRawFPS

@@ -77,6 +77,17 @@ func (e *Engine) pickPrecision(m models.Model) (models.Model, error) {
 		return m, nil
 	}
 	q := models.Model{Name: sibling, Path: e.store.Path(sibling)}
+	data, err := os.ReadFile(q.Path)
+	if err == nil {
+		_, err = models.ParseGraph(data)
+	}
+	if err != nil {
+		if p == PrecisionINT8 {
+			return m, fmt.Errorf("-precision int8: %s: %w", q.Path, err)
+		}
+		e.log.Warn(fmt.Sprintf("precision fp32 for %s: its INT8 version %s cannot be used: %v", m.Name, q.Path, err))
+		return m, nil
+	}
 	e.log.Info(fmt.Sprintf("precision int8 for %s: running %s (-precision fp32 for the float model)", m.Name, q.Path))
 	return q, nil
 }
@@ -98,6 +109,10 @@ func (e *Engine) otherPrecision(m stylize.Model, g *models.Graph) (stylize.Model
 	}
 	data, err := os.ReadFile(e.store.Path(name))
 	if err != nil {
+		return stylize.Model{}, false
+	}
+	if _, err := models.ParseGraph(data); err != nil {
+		e.log.Warn(fmt.Sprintf("bench: %s is not compared: %v", name, err))
 		return stylize.Model{}, false
 	}
 	return stylize.Model{Name: name, ONNX: data, Convention: m.Convention}, true

@@ -3,6 +3,7 @@ package stylize
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -22,12 +23,27 @@ type Runner struct {
 	outputs []string
 }
 
+// checkModelBytes refuses what ONNX Runtime must not be given: a model
+// that is not self-contained (models.CheckSelfContained), and bytes that
+// check cannot read, since it cannot say what the runtime would see in
+// them (Go's protobuf reader refuses some encodings the C++ one takes).
+func checkModelBytes(model []byte) error {
+	err := models.CheckSelfContained(model)
+	if err != nil && !errors.Is(err, models.ErrNotSelfContained) {
+		return fmt.Errorf("not a valid ONNX model: %s", strings.TrimPrefix(err.Error(), models.ErrNotONNX.Error()+": "))
+	}
+	return err
+}
+
 // NewRunner loads model on the CPU with threads intra-op threads (0: one
 // per core). outputs names the graph outputs Run returns (nil: all of
 // them, in the graph's order).
 func NewRunner(rt *Runtime, model []byte, outputs []string, threads int) (*Runner, error) {
 	if rt.isClosed() {
 		return nil, fmt.Errorf("%w: runtime", ErrClosed)
+	}
+	if err := checkModelBytes(model); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrModel, err)
 	}
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
 	if err != nil {

@@ -194,6 +194,11 @@ func TestNewRejectsTinyFramesAndBadModels(t *testing.T) {
 		{"not onnx", stylize.Model{Name: "notes.onnx", ONNX: []byte("hello, I am text")}, stylize.Config{FrameWidth: 64, FrameHeight: 64}, "not a valid ONNX model"},
 		{"truncated", stylize.Model{Name: "half", ONNX: builtin(t, "toon").ONNX[:300]}, stylize.Config{FrameWidth: 64, FrameHeight: 64}, "not a valid ONNX model"},
 		{"bad device", builtin(t, "toon"), stylize.Config{FrameWidth: 64, FrameHeight: 64, Device: "tpu"}, `device "tpu"`},
+		// A working model with one field more (99, a varint) 10 bytes long whose
+		// last byte is above 1: ONNX Runtime's parser takes it, Go's
+		// refuses it, so the external-data check could not read the model.
+		{"unreadable varint", stylize.Model{Name: "odd", ONNX: append(builtin(t, "toon").ONNX, 0x98, 0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)},
+			stylize.Config{FrameWidth: 64, FrameHeight: 64}, "not a valid ONNX model"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -204,6 +209,12 @@ func TestNewRejectsTinyFramesAndBadModels(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("err = %q, want one line containing %q", err, c.want)
+			}
+			if c.model.Name == "odd" {
+				if r, err := stylize.NewRunner(rt, c.model.ONNX, nil, 1); err == nil {
+					r.Close()
+					t.Error("NewRunner runs it")
+				}
 			}
 		})
 	}

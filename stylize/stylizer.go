@@ -150,9 +150,10 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		return nil, fmt.Errorf("%w: processing size %dx%d is smaller than the %dx%d minimum", ErrFrame, cfg.Width, cfg.Height, MinSize, MinSize)
 	}
 	// Given bytes, ONNX Runtime reads external-data files relative to the
-	// working directory: refuse such a model before it sees it. (Bytes that
-	// are not ONNX at all are for the runtime to judge.)
-	if err := models.CheckSelfContained(model.ONNX); errors.Is(err, models.ErrNotSelfContained) {
+	// working directory: refuse such a model before it sees it, and bytes
+	// this check cannot read (ONNX Runtime's parser accepts some that Go's
+	// does not: what it would see there is unchecked).
+	if err := checkModelBytes(model.ONNX); err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrModel, model.Name, err)
 	}
 	conv := model.Convention.WithDefaults()

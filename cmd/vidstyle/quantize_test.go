@@ -223,3 +223,38 @@ func TestModelsQuantizeBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokenINT8Sibling: a models folder whose NAME.int8 is not a model
+// (a failed copy, a planted file): -precision auto runs the float model
+// and says why (on a CPU with VNNI, where it would pick the sibling),
+// -precision int8 stops with one line, and bench leaves the comparison
+// out instead of crashing.
+func TestBrokenINT8Sibling(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, "johnson.onnx"), testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A working model followed by a varint Go's reader refuses.
+	bad := append(testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13}), 0x98, 0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)
+	if err := os.WriteFile(filepath.Join(store, "johnson.int8.onnx"), bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	photo := filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg")
+	_, stderr := mustRun(t, dir, "-in", photo, "-out", "auto.png", "-models-dir", store, "-model", "johnson", "-precision", "auto", "-size", "64x64")
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil && vs.HasVNNI(data) && !strings.Contains(stderr, "precision fp32 for johnson: its INT8 version "+filepath.Join(store, "johnson.int8.onnx")+" cannot be used: ") {
+		t.Errorf("-precision auto with a broken sibling:\n%s", stderr)
+	}
+	code, stderr := vidstyle(t, dir, nil, "-in", photo, "-out", "int8.png", "-models-dir", store, "-model", "johnson", "-precision", "int8", "-size", "64x64")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "vidstyle: error: -precision int8: ") || !strings.Contains(lines[0], "not an ONNX model") {
+		t.Errorf("-precision int8 with a broken sibling: exit %d:\n%s", code, stderr)
+	}
+	code, stderr = vidstyle(t, dir, nil, "bench", "-models-dir", store, "-model", "johnson", "-precision", "fp32", "-size", "64x64", "-frames", "4", "-scales", "1")
+	if code != 0 || strings.Contains(stderr, "panic") || !strings.Contains(stderr, "bench: johnson.int8 is not compared: ") {
+		t.Errorf("bench with a broken sibling: exit %d:\n%s", code, stderr)
+	}
+}
