@@ -87,7 +87,7 @@ func Load(path string, log *slog.Logger) (*Runtime, error) {
 		return nil, fmt.Errorf("%w %s: %w", ErrLibrary, path, err)
 	}
 	ort.SetSharedLibraryPath(path)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+	if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
 		return nil, fmt.Errorf("%w %s: %s", ErrLibrary, path, explainLoadError(err))
 	}
 	r := &Runtime{path: path, version: ort.GetVersion(), log: log}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/internal/testmodels"
 )
@@ -172,5 +173,44 @@ func TestModelsFlagAfterArgumentsIsAnError(t *testing.T) {
 	code, _, stderr := vidstyleOut(t, t.TempDir(), "models", "info", "toon", "-q")
 	if code != 2 || !strings.Contains(stderr, "flag -q comes after the arguments; flags go first") {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestModelsInfoEscapesTheModelsText: names and metadata from a model
+// file reach the terminal escaped (no ESC, CR or bidi control of the
+// file's is written) and cut to one line each.
+func TestModelsInfoEscapesTheModelsText(t *testing.T) {
+	dir := t.TempDir()
+	g := &onnxgraph.Builder{Opset: 13}
+	h, w := onnxgraph.Dim{Param: "h\x1b]0;T2\a"}, onnxgraph.Dim{Param: "width"}
+	g.InDims = []onnxgraph.Dim{{Value: 1}, {Value: 3}, h, w}
+	g.OutDims = g.InDims
+	x := g.Op("Mul", []string{"in\x1b[2Jput", g.Scalar(1)})
+	data := g.Model("evil", "in\x1b[2Jput", x, "output", "", map[string]string{
+		"style":            "\x1b[2J\x1b[H\x1b]0;PWNED\a",
+		"license":          "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\",
+		"x\rmodel trusted": "signed \u202egnp.exe",
+		"long":             strings.Repeat("a", 100000),
+	})
+	p := filepath.Join(dir, "evil.onnx")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "store")
+	mustRun(t, dir, "models", "import", "-models-dir", store, p, "evil")
+	for _, args := range [][]string{{"models", "info", p}, {"models", "list", "-models-dir", store}} {
+		out, stderr := mustRun(t, dir, args...)
+		all := out + stderr
+		if strings.ContainsAny(all, "\x1b\r\a\u202e") {
+			t.Errorf("%v writes the model's control characters: %q", args, all)
+		}
+		for _, line := range strings.Split(all, "\n") {
+			if len(line) > 400 {
+				t.Errorf("%v: a line of %d bytes", args, len(line))
+			}
+		}
+		if args[1] == "info" && !strings.Contains(out, `style: \x1b[2J\x1b[H\x1b]0;PWNED\a`) {
+			t.Errorf("models info does not show the escaped metadata:\n%s", out)
+		}
 	}
 }

@@ -28,7 +28,7 @@ func (c *console) line(s string) {
 	if c.bar != "" {
 		fmt.Fprint(c.w, "\r\033[K")
 	}
-	fmt.Fprintln(c.w, s)
+	fmt.Fprintln(c.w, printable(s, true))
 	if c.bar != "" {
 		fmt.Fprint(c.w, c.bar)
 	}

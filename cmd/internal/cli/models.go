@@ -153,7 +153,7 @@ func (e *modelsCmd) list(w io.Writer) error {
 		if c, ok := models.LookupCatalog(name); ok && licence == "?" {
 			licence = c.License
 		}
-		fmt.Fprintf(tw, "%s\tmodels folder\t%s\t%s\tready\n", name, size, licence)
+		fmt.Fprintf(tw, "%s\tmodels folder\t%s\t%s\tready\n", field(name, 60), size, field(licence, 60))
 	}
 	for _, c := range models.Catalog() {
 		if !have[c.Name] {
@@ -213,37 +213,37 @@ func (e *modelsCmd) info(what string, w io.Writer) error {
 		where = m.Path
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "model\t%s (%s, %s)\n", m.Name, where, megabytes(int64(len(data))))
-	fmt.Fprintf(tw, "format\tONNX IR %d, opset %d, producer %q\n", g.IRVersion, g.Opset, g.Producer)
+	fmt.Fprintf(tw, "model\t%s (%s, %s)\n", field(m.Name, 100), printable(where, false), megabytes(int64(len(data))))
+	fmt.Fprintf(tw, "format\tONNX IR %d, opset %d, producer \"%s\"\n", g.IRVersion, g.Opset, field(g.Producer, 100))
 	precision := g.Precision()
 	if from, ok := g.MetadataValue(models.MetaQuantizedName); ok {
-		precision += " (quantized from " + from + ")"
+		precision += " (quantized from " + field(from, 100) + ")"
 	}
 	fmt.Fprintf(tw, "precision\t%s\n", precision)
 	for _, v := range g.Inputs {
-		fmt.Fprintf(tw, "input\t%s %s %s\n", v.Name, models.ElemTypeName(v.ElemType), dims(v.Dims))
+		fmt.Fprintf(tw, "input\t%s %s %s\n", field(v.Name, 100), models.ElemTypeName(v.ElemType), dims(v.Dims))
 	}
 	for _, v := range g.Outputs {
-		fmt.Fprintf(tw, "output\t%s %s %s\n", v.Name, models.ElemTypeName(v.ElemType), dims(v.Dims))
+		fmt.Fprintf(tw, "output\t%s %s %s\n", field(v.Name, 100), models.ElemTypeName(v.ElemType), dims(v.Dims))
 	}
 	h, wd, cerr := g.CheckImage()
 	conv, verr := models.ResolveConvention(g, m.Sidecar())
 	switch {
 	case cerr != nil:
-		fmt.Fprintf(tw, "contract\tcannot run: %v\n", cerr)
+		fmt.Fprintf(tw, "contract\tcannot run: %s\n", printable(cerr.Error(), false))
 	case verr != nil:
-		fmt.Fprintf(tw, "contract\tcannot run: %v\n", verr)
+		fmt.Fprintf(tw, "contract\tcannot run: %s\n", printable(verr.Error(), false))
 	case h > 0:
 		fmt.Fprintf(tw, "contract\t%s; fixed %dx%d (frames are resized to it; vidstyle models import makes it size-free)\n", conv, wd, h)
 	default:
 		fmt.Fprintf(tw, "contract\t%s; any frame size\n", conv)
 	}
 	if cost, err := g.Cost(); err != nil {
-		fmt.Fprintf(tw, "cost\tunknown: %v\n", err)
+		fmt.Fprintf(tw, "cost\tunknown: %s\n", printable(err.Error(), false))
 	} else {
 		note := ""
 		if len(cost.Unknown) > 0 {
-			note = " (at least: not counted: " + strings.Join(cost.Unknown, ", ") + ")"
+			note = " (at least: not counted: " + field(strings.Join(cost.Unknown, ", "), 200) + ")"
 		}
 		fmt.Fprintf(tw, "cost\t%.3f MFLOP per output pixel = %.0f GFLOP per megapixel; %.1f GFLOP at 640x360, %.0f at 1280x720; %d convolutions%s\n",
 			cost.FLOPsPerPixel()/1e6, cost.FLOPsPerPixel()/1e3, cost.GFLOPs(640, 360), cost.GFLOPs(1280, 720), cost.Layers, note)
@@ -253,11 +253,8 @@ func (e *modelsCmd) info(what string, w io.Writer) error {
 		if i == 0 {
 			label = "metadata"
 		}
-		v := kv.Value
-		if len(v) > 100 {
-			v = v[:97] + "..."
-		}
-		fmt.Fprintf(tw, "%s\t%s: %s\n", label, kv.Key, strings.ReplaceAll(v, "\n", " "))
+		v := strings.Join(strings.Fields(kv.Value), " ") // one line
+		fmt.Fprintf(tw, "%s\t%s: %s\n", label, field(kv.Key, 60), field(v, 100))
 	}
 	return tw.Flush()
 }
@@ -265,7 +262,7 @@ func (e *modelsCmd) info(what string, w io.Writer) error {
 func dims(ds []models.Dim) string {
 	parts := make([]string, len(ds))
 	for i, d := range ds {
-		parts[i] = d.String()
+		parts[i] = field(d.String(), 40)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// printable escapes what a terminal would act on rather than show, in text
+// that comes from outside (a model's names and metadata, a file name, an
+// error ONNX Runtime built from them): control characters (ESC starts
+// the sequences that clear the screen, set the title or make links; CR
+// rewrites the line), DEL, the C1 controls, invalid UTF-8 and the bidi
+// controls that reorder what is shown. Each becomes a Go escape (\x1b,
+// \r, \u202e). Newlines are kept when keepNewlines is set (vidstyle's own
+// multi-line help), escaped otherwise.
+func printable(s string, keepNewlines bool) string {
+	clean := true
+	for _, r := range s {
+		if needsEscape(r) && !(keepNewlines && r == '\n') {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case keepNewlines && r == '\n', !needsEscape(r):
+			b.WriteString(s[i : i+n])
+		default:
+			q := strings.Trim(fmt.Sprintf("%+q", string(r)), `"`)
+			b.WriteString(q)
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// needsEscape reports whether a rune is one printable escapes.
+func needsEscape(r rune) bool {
+	switch {
+	case r == utf8.RuneError:
+		return true
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return true
+	}
+	return !unicode.IsPrint(r) && r != ' '
+}
+
+// field is printable text from a model, cut to at most max runes ("…"
+// ends a cut one): a name or a metadata value on one line of output.
+func field(s string, max int) string {
+	s = printable(s, false)
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}

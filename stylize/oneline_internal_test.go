@@ -1,0 +1,24 @@
+package stylize
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestOneLineDropsSourceLocations: ONNX Runtime's errors lose the C++
+// file, line and signature, and keep what a user can act on.
+func TestOneLineDropsSourceLocations(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Error creating session: [ONNXRuntimeError] : 1 : FAIL : Load model from memory failed:/onnxruntime_src/onnxruntime/core/graph/model.cc:181 onnxruntime::Model::Model(onnx::ModelProto&&, const PathString&, const IOnnxRuntimeOpSchemaRegistryList*, const onnxruntime::logging::Logger&, const onnxruntime::ModelOptions&) Unsupported model IR version: 999, max supported IR version: 13",
+			"Load model from memory failed: Unsupported model IR version: 999, max supported IR version: 13"},
+		{"Error running network: [ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while running MaxPool node. Name:'pool' Status Message: /onnxruntime_src/onnxruntime/core/framework/execution_frame.cc:173 onnxruntime::common::Status onnxruntime::IExecutionFrame::GetOrCreateNodeOutputMLValue(int, int, const onnxruntime::TensorShape*, OrtValue*&, const onnxruntime::Node&) shape mismatch",
+			"Non-zero status code returned while running MaxPool node. Name:'pool' Status Message: shape mismatch"},
+		{"/onnxruntime_src/onnxruntime/core/providers/cpu/math/element_wise_ops.h:666 void onnxruntime::BroadcastIterator::Append(ptrdiff_t, ptrdiff_t) axis == 1 || axis == largest was false. Attempting to broadcast an axis by a dimension other than 1. 3 by 5",
+			"axis == 1 || axis == largest was false. Attempting to broadcast an axis by a dimension other than 1. 3 by 5"},
+		{"a plain message", "a plain message"},
+	} {
+		if got := oneLine(errors.New(c.in)); got != c.want {
+			t.Errorf("oneLine:\n got %q\nwant %q", got, c.want)
+		}
+	}
+}
