@@ -173,10 +173,11 @@ func ParseGraph(data []byte) (*Graph, error) {
 	if g.IRVersion <= 0 || graph == nil {
 		return nil, fmt.Errorf("%w: no IR version or no graph", ErrNotONNX)
 	}
-	if err := g.parseGraph(graph); err != nil {
+	// First: a model too big to read is refused before it is read.
+	if err := CheckSelfContained(data); err != nil {
 		return nil, err
 	}
-	if err := CheckSelfContained(data); err != nil {
+	if err := g.parseGraph(graph); err != nil {
 		return nil, err
 	}
 	return g, nil

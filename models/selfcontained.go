@@ -32,13 +32,17 @@ const maxNesting = 100
 // whose session options (profiling files among them) ONNX Runtime applies
 // when ORT_LOAD_CONFIG_FROM_MODEL=1, and bytes that ONNX Runtime would
 // read as its own .ort format. The error is one line ending in
-// ErrNotSelfContained.
+// ErrNotSelfContained. A model beyond checkLimits' bounds is refused
+// first, with ErrTooBig.
 func CheckSelfContained(model []byte) error {
 	// ONNX Runtime reads bytes with the ORT-format identifier at offset 4
 	// as its own flatbuffer format, whatever else they parse as: this
 	// check would then look at something the runtime never sees.
 	if len(model) >= 8 && string(model[4:8]) == "ORTM" {
 		return fmt.Errorf("the bytes are an ONNX Runtime format (.ort) model, not ONNX: %w", ErrNotSelfContained)
+	}
+	if err := checkLimits(model); err != nil {
+		return err
 	}
 	fs, err := fields(model)
 	if err != nil {

@@ -1,7 +1,9 @@
 package models
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,7 +220,96 @@ func TestNestingIsBounded(t *testing.T) {
 		g = graphWith(inGraph(1, node("If", "", []string{"y"}, onnxgraph.GraphAttr("then_branch", g))))
 	}
 	err := CheckSelfContained(withGraph(t, g))
-	if !errors.Is(err, ErrNotONNX) || !strings.Contains(err.Error(), "nested more than") {
+	if !(errors.Is(err, ErrNotONNX) || errors.Is(err, ErrTooBig)) || !strings.Contains(err.Error(), "nested more than") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// nodeIn encodes a NodeProto with inputs and outputs.
+func nodeIn(op string, inputs, outputs []string, attrs ...onnxgraph.Attr) []byte {
+	var b []byte
+	for _, in := range inputs {
+		b = onnxgraph.AppendString(b, 1, in)
+	}
+	return append(b, node(op, "", outputs, attrs...)...)
+}
+
+// int64Tensor is a 1-D int64 initializer with the given values.
+func int64Tensor(name string, vs ...int64) []byte {
+	var b []byte
+	b = onnxgraph.AppendVarint(b, 1, uint64(len(vs)))
+	b = onnxgraph.AppendVarint(b, 2, onnxgraph.TensorInt64)
+	b = onnxgraph.AppendString(b, 8, name)
+	raw := make([]byte, 8*len(vs))
+	for i, v := range vs {
+		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
+	}
+	return onnxgraph.AppendBytes(b, 9, raw)
+}
+
+// TestLimits: a model is refused before anything is built from it when
+// loading it alone would take gigabytes or hours: too many nodes,
+// subgraphs nested too deep, a constant folded at load time that does
+// not fit in memory. Just inside each limit, it is read.
+func TestLimits(t *testing.T) {
+	nested := func(levels int) []byte {
+		g := graphWith(inGraph(5, plainTensor("w")))
+		for range levels {
+			g = graphWith(inGraph(1, node("If", "", []string{"y"}, onnxgraph.GraphAttr("then_branch", g))))
+		}
+		return g
+	}
+	many := func(n int) []byte {
+		var g []byte
+		for i := range n {
+			g = append(g, inGraph(1, nodeIn("Identity", []string{"x"}, []string{fmt.Sprint("y", i)}))...)
+		}
+		return g
+	}
+	constantOf := func(dims ...int64) []byte {
+		return graphWith(inGraph(5, int64Tensor("shape", dims...)), inGraph(1, nodeIn("ConstantOfShape", []string{"shape"}, []string{"big"})))
+	}
+	rangeOf := func(limit int64) []byte {
+		return graphWith(inGraph(1, node("Constant", "", []string{"start"}, attr("value", 5, int64Scalar(0), 4))),
+			inGraph(5, int64Scalar2("limit", limit)), inGraph(5, int64Scalar2("delta", 1)),
+			inGraph(1, nodeIn("Range", []string{"start", "limit", "delta"}, []string{"r"})))
+	}
+	for _, c := range []struct {
+		name  string
+		graph []byte
+		want  string // "" when it is read
+	}{
+		{"If nested 8 deep", nested(maxSubgraphDepth), ""},
+		{"If nested 9 deep", nested(maxSubgraphDepth + 1), "subgraphs (If, Loop, Scan) nested more than 8 deep"},
+		{"100000 nodes with the model's own", many(maxNodes - 20), ""},
+		{"100001 nodes", many(maxNodes + 1), "more than 100000 nodes"},
+		{"ConstantOfShape [1024, 1024]", constantOf(1024, 1024), ""},
+		{"ConstantOfShape [1<<29]", constantOf(1 << 29), "a ConstantOfShape node makes a constant of 2.15 GB at load time"},
+		{"ConstantOfShape [1<<40, 1<<40] (overflows int64)", constantOf(1<<40, 1<<40), "ConstantOfShape node makes a constant of"},
+		{"Range 0..1000", rangeOf(1000), ""},
+		{"Range 0..1e10", rangeOf(1e10), "a Range node makes a constant of 80 GB"},
+	} {
+		err := CheckSelfContained(withGraph(t, c.graph))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (!errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+// int64Scalar is a TensorProto holding one int64 and no name.
+func int64Scalar(v int64) []byte { return int64Scalar2("", v) }
+
+// int64Scalar2 is a named 0-D int64 tensor.
+func int64Scalar2(name string, v int64) []byte {
+	var b []byte
+	b = onnxgraph.AppendVarint(b, 2, onnxgraph.TensorInt64)
+	if name != "" {
+		b = onnxgraph.AppendString(b, 8, name)
+	}
+	raw := make([]byte, 8)
+	binary.LittleEndian.PutUint64(raw, uint64(v))
+	return onnxgraph.AppendBytes(b, 9, raw)
 }

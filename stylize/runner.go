@@ -29,7 +29,7 @@ type Runner struct {
 // them (Go's protobuf reader refuses some encodings the C++ one takes).
 func checkModelBytes(model []byte) error {
 	err := models.CheckSelfContained(model)
-	if err != nil && !errors.Is(err, models.ErrNotSelfContained) {
+	if err != nil && !errors.Is(err, models.ErrNotSelfContained) && !errors.Is(err, models.ErrTooBig) {
 		return fmt.Errorf("not a valid ONNX model: %s", strings.TrimPrefix(err.Error(), models.ErrNotONNX.Error()+": "))
 	}
 	return err

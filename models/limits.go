@@ -1,0 +1,194 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// ErrTooBig means a model asks for more than vidstyle lets ONNX Runtime
+// load: so many nodes or such deep subgraphs that loading alone takes
+// gigabytes or hours, or a constant made at load time that does not fit
+// in memory.
+var ErrTooBig = errors.New("more than vidstyle loads")
+
+// The limits checkLimits holds a model to. A style-transfer net has about
+// a hundred nodes and no subgraph; the largest image nets in use have
+// tens of thousands.
+const (
+	maxNodes         = 100_000
+	maxSubgraphDepth = 8
+	maxConstantBytes = 1 << 30
+)
+
+// limitWalk counts the nodes of a model as checkLimits reads it.
+type limitWalk struct{ nodes int }
+
+// checkLimits refuses a model beyond what any image net needs, before
+// anything is built from it: more than maxNodes nodes in all its graphs
+// and functions (a million Identity nodes take ONNX Runtime gigabytes to
+// load), subgraphs (If, Loop, Scan) nested more than maxSubgraphDepth
+// deep (nested If branches make its load time double with each level),
+// and a ConstantOfShape, Expand or Range whose inputs are constants and
+// whose output would pass maxConstantBytes: ONNX Runtime folds such a
+// node when it loads the model, so a file of a few hundred bytes asks for
+// gigabytes.
+func checkLimits(model []byte) error {
+	fs, err := fields(model)
+	if err != nil {
+		return err
+	}
+	w := &limitWalk{}
+	for _, f := range fs {
+		if f.typ != protowire.BytesType {
+			continue
+		}
+		switch f.num {
+		case 7: // graph
+			err = w.graph(f.bytes, 0, 1)
+		case 25: // functions: their nodes count too
+			err = w.nodeList(f.bytes, 7, 0, 1)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nodeList walks the nodes (field num) of a GraphProto or FunctionProto.
+func (w *limitWalk) nodeList(b []byte, num protowire.Number, level, depth int) error {
+	fs, err := messageFields(b, depth)
+	if err != nil {
+		return err
+	}
+	consts := map[string]Tensor{} // small constant tensors, by name
+	for _, f := range fs {
+		if f.num == 5 && f.typ == protowire.BytesType && num == 1 { // a graph's initializer
+			if name, t, err := parseTensor(f.bytes); err == nil && t.Floats != nil {
+				consts[name] = t
+			}
+		}
+	}
+	for _, f := range fs {
+		if f.num != num || f.typ != protowire.BytesType {
+			continue
+		}
+		if w.nodes++; w.nodes > maxNodes {
+			return fmt.Errorf("%w: more than %d nodes", ErrTooBig, maxNodes)
+		}
+		if err := w.node(f.bytes, consts, level, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// graph walks a GraphProto at subgraph level level.
+func (w *limitWalk) graph(b []byte, level, depth int) error {
+	if level > maxSubgraphDepth {
+		return fmt.Errorf("%w: subgraphs (If, Loop, Scan) nested more than %d deep", ErrTooBig, maxSubgraphDepth)
+	}
+	return w.nodeList(b, 1, level, depth)
+}
+
+// node checks one node: the size of what it makes from constants, and
+// its subgraphs.
+func (w *limitWalk) node(b []byte, consts map[string]Tensor, level, depth int) error {
+	if err := tooDeep(depth); err != nil {
+		return err
+	}
+	n, err := parseNode(b)
+	if err != nil {
+		return err
+	}
+	if n.Domain == "" || n.Domain == "ai.onnx" {
+		if err := checkFolded(n, consts); err != nil {
+			return err
+		}
+		if n.OpType == "Constant" && len(n.Outputs) == 1 {
+			if a, ok := n.Attrs["value"]; ok && a.Tensor != nil && a.Tensor.Floats != nil {
+				consts[n.Outputs[0]] = *a.Tensor
+			}
+		}
+	}
+	fs, err := fields(b)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.num != 5 || f.typ != protowire.BytesType { // attribute
+			continue
+		}
+		afs, err := messageFields(f.bytes, depth+1)
+		if err != nil {
+			return err
+		}
+		for _, af := range afs {
+			if af.typ == protowire.BytesType && (af.num == 6 || af.num == 11) { // g, graphs
+				if err := w.graph(af.bytes, level+1, depth+2); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkFolded refuses a node ONNX Runtime would fold into a constant
+// larger than maxConstantBytes when it loads the model.
+func checkFolded(n Node, consts map[string]Tensor) error {
+	input := func(i int) (Tensor, bool) {
+		if i >= len(n.Inputs) {
+			return Tensor{}, false
+		}
+		t, ok := consts[n.Inputs[i]]
+		return t, ok
+	}
+	elems := 0.0
+	size := 4.0
+	switch n.OpType {
+	case "ConstantOfShape":
+		shape, ok := input(0)
+		if !ok {
+			return nil
+		}
+		elems = product(shape.Floats, 0)
+		if a, ok := n.Attrs["value"]; ok && a.Tensor != nil {
+			size = float64(max(elemSize(a.Tensor.DataType), 1))
+		}
+	case "Expand":
+		shape, ok := input(1)
+		if !ok {
+			return nil
+		}
+		elems = product(shape.Floats, 1) // at least: the input broadcasts to it
+	case "Range":
+		start, ok1 := input(0)
+		limit, ok2 := input(1)
+		delta, ok3 := input(2)
+		if !ok1 || !ok2 || !ok3 || len(start.Floats) != 1 || len(limit.Floats) != 1 || len(delta.Floats) != 1 || delta.Floats[0] == 0 {
+			return nil
+		}
+		elems = math.Max(math.Ceil((limit.Floats[0]-start.Floats[0])/delta.Floats[0]), 0)
+		size = 8
+	default:
+		return nil
+	}
+	if bytes := elems * size; bytes > maxConstantBytes {
+		return fmt.Errorf("%w: a %s node makes a constant of %.3g GB at load time (at most %d GB)", ErrTooBig, n.OpType, bytes/1e9, maxConstantBytes>>30)
+	}
+	return nil
+}
+
+// product multiplies a shape's dimensions, each at least floor, as a
+// float so that it cannot overflow.
+func product(dims []float64, floor float64) float64 {
+	p := 1.0
+	for _, d := range dims {
+		p *= math.Max(d, floor)
+	}
+	return p
+}
