@@ -445,3 +445,32 @@ func TestStylizeLoopAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenWeightsAreRefused: a model whose output is not a number (a
+// NaN weight) fails on its first frame with one line, instead of giving
+// black frames; one that scales its input by 0.5 (dark, but numbers) runs.
+func TestBrokenWeightsAreRefused(t *testing.T) {
+	for _, c := range []struct {
+		k    float32
+		want string
+	}{{float32(math.NaN()), "100% of its output is not a number"}, {float32(math.Inf(1)), "not a number"}, {0.5, ""}} {
+		s := newStylizer(t, stylize.Model{Name: "scaled", ONNX: testmodels.ScaledGraph(c.k)}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
+		in := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(100, 120, 140, 0), 32, 32, gocv.MatTypeCV8UC3)
+		out := gocv.NewMat()
+		if err := s.Prepare(0, &in); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Infer(0); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Finish(0, &out)
+		in.Close()
+		out.Close()
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("k %v: %v", c.k, err)
+		case c.want != "" && (err == nil || !errors.Is(err, stylize.ErrModel) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("k %v: err = %v, want %q", c.k, err, c.want)
+		}
+	}
+}

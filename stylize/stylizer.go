@@ -13,12 +13,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"image"
 	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	ort "github.com/yalue/onnxruntime_go"
 	"gocv.io/x/gocv"
@@ -116,6 +118,8 @@ type Stylizer struct {
 	// beside Infer; Finish waits for it before the blend.
 	stab *temporal.Stabilizer
 	ctl  *Controls
+	// checked is set once Finish has looked at a first output's numbers.
+	checked atomic.Bool
 }
 
 type slot struct {
@@ -591,6 +595,11 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 		*dst = gocv.NewMatWithSize(s.fh, s.fw, gocv.MatTypeCV8UC3)
 	}
 	sl := &s.slots[i]
+	if !s.checked.Swap(true) {
+		if err := checkFinite(sl.out.GetData()); err != nil {
+			return fmt.Errorf("%w %s: %w", ErrModel, s.name, err)
+		}
+	}
 	img := dst
 	if s.w != s.fw || s.h != s.fh {
 		img = &sl.small
@@ -614,6 +623,23 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 	}
 	if img != dst {
 		gocv.Resize(*img, dst, image.Pt(s.fw, s.fh), 0, 0, s.resizeOut)
+	}
+	return nil
+}
+
+// checkFinite refuses a model's first output when more than one value in
+// a thousand is not a number (NaN, ±Inf): broken or tampered weights
+// (one NaN weight turns every pixel after an InstanceNormalization into
+// NaN), which would otherwise be written as a black picture.
+func checkFinite(out []float32) error {
+	bad := 0
+	for _, v := range out {
+		if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
+			bad++
+		}
+	}
+	if bad*1000 > len(out) {
+		return fmt.Errorf("%.0f%% of its output is not a number (NaN or infinite): its weights are broken", 100*float64(bad)/float64(len(out)))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,8 +34,8 @@ type badInput struct {
 
 // badInputFixtures writes the broken files the table refers to into dir.
 type badInputFixtures struct {
-	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG, cutMP4 string
-	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg    string
+	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG, cutMP4, nanModel string
+	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg              string
 	// external is a model whose weights are kept in ../../../../etc/passwd;
 	// evilStore a models folder that holds it as "planted".
 	external, evilStore string
@@ -94,6 +95,7 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 		*b.dst = write(b.kind+".onnx", data)
 	}
 	f.oldORT = filepath.Join(repoRoot, "lib", "test", "libonnxruntime.so.1.16.3")
+	f.nanModel = write("nan.onnx", testmodels.ScaledGraph(float32(math.NaN())))
 	f.external = write("evil.onnx", testmodels.ExternalDataGraph("../../../../etc/passwd"))
 	f.evilStore = filepath.Join(dir, "evil-store")
 	os.Mkdir(f.evilStore, 0o755)
@@ -111,6 +113,8 @@ func badInputs(f badInputFixtures) []badInput {
 		{"directory as input", nil, []string{"-in", f.dir, "-out", "o.mp4"}, 1, "is a directory", 0},
 		{"empty file", nil, []string{"-in", filepath.Join(f.dir, "empty.mp4"), "-out", "o.mp4"}, 1, "is an empty file", 0},
 		{"text file named .mp4", nil, []string{"-in", f.textMP4, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
+		{"model whose output is NaN (broken weights)", nil, []string{"-in", photo, "-out", "o.png", "-model", f.nanModel, "-q"}, 1, "100% of its output is not a number (NaN or infinite): its weights are broken", 0},
+		{"models import of that model", nil, []string{"models", "import", "-q", "-models-dir", filepath.Join(f.dir, "nan-store"), f.nanModel}, 1, "its weights are broken", 0},
 		{"MP4 cut before its index (moov atom)", nil, []string{"-in", f.cutMP4, "-out", "o.mp4"}, 1, "without its index (the moov atom): cut short or still being written", 0},
 		{"video with no video stream (audio only)", nil, []string{"-in", f.audioOnly, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
 		{"unsupported image", nil, []string{"-in", f.badPNG, "-out", "o.png"}, 1, "not an image OpenCV can read", 0},

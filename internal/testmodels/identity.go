@@ -17,3 +17,14 @@ func IdentityGraph() []byte {
 	return g.Model("identity", "input1", x, "output1",
 		"Identity image model (output = input), written by vidstyle for tests.", nil)
 }
+
+// ScaledGraph is an image model whose output is its input times k: with
+// k NaN, a model whose weights are broken.
+func ScaledGraph(k float32) []byte {
+	g := &onnxgraph.Builder{Opset: 13}
+	h, w := onnxgraph.Dim{Param: "height"}, onnxgraph.Dim{Param: "width"}
+	g.InDims = []onnxgraph.Dim{{Value: 1}, {Value: 3}, h, w}
+	g.OutDims = g.InDims
+	x := g.Op("Mul", []string{"input1", g.Scalar(k)})
+	return g.Model("scaled", "input1", x, "output1", "Image model output = input × k, written by vidstyle for tests.", nil)
+}
