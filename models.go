@@ -161,7 +161,7 @@ func (e *Engine) Pull(ctx context.Context, entry models.CatalogEntry) (string, e
 	if entry.SHA256 == "" {
 		e.log.Warn(fmt.Sprintf("no sha256 to check %s against; it is %s (pass -sha256 %s to check it next time)", entry.URL, f.SHA256, f.SHA256))
 	}
-	return e.put(entry.Name, data, models.Source{URL: entry.URL, SHA256: f.SHA256}, "")
+	return e.put(ctx, entry.Name, data, models.Source{URL: entry.URL, SHA256: f.SHA256}, "")
 }
 
 // Import checks a local ONNX file (and its NAME.json sidecar, if any) and
@@ -169,6 +169,12 @@ func (e *Engine) Pull(ctx context.Context, entry models.CatalogEntry) (string, e
 // name); it returns the stored file. A sidecar stored with an earlier
 // model of that name is replaced or removed.
 func (e *Engine) Import(path, name string) (string, error) {
+	return e.ImportContext(context.Background(), path, name)
+}
+
+// ImportContext is Import that ctx can stop: once it is done, nothing is
+// stored (a check already running in ONNX Runtime ends first).
+func (e *Engine) ImportContext(ctx context.Context, path, name string) (string, error) {
 	if name == "" {
 		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
@@ -181,13 +187,13 @@ func (e *Engine) Import(path, name string) (string, error) {
 	}
 	abs, _ := filepath.Abs(path)
 	sum := sha256.Sum256(data)
-	return e.put(name, data, models.Source{URL: "file://" + abs, SHA256: hex.EncodeToString(sum[:])}, models.SidecarPath(path))
+	return e.put(ctx, name, data, models.Source{URL: "file://" + abs, SHA256: hex.EncodeToString(sum[:])}, models.SidecarPath(path))
 }
 
 // put checks a model (with the sidecar file beside its source, if
 // sidecar names one that exists), makes it size-free when it can, and
-// stores both.
-func (e *Engine) put(name string, data []byte, src models.Source, sidecar string) (string, error) {
+// stores both, unless ctx is done by then.
+func (e *Engine) put(ctx context.Context, name string, data []byte, src models.Source, sidecar string) (string, error) {
 	g, err := models.ParseGraph(data)
 	if err != nil {
 		return "", fmt.Errorf("model %s: %w", name, err)
@@ -216,6 +222,9 @@ func (e *Engine) put(name string, data []byte, src models.Source, sidecar string
 	prepared, err := anySize(rt, name, data, conv, e.log)
 	if err != nil {
 		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("%s: stopped, nothing stored: %w", name, err)
 	}
 	path, err := e.store.PutWithSidecar(name, models.WithSource(prepared, src), side)
 	if err != nil {

@@ -104,6 +104,14 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 	m := &modelsCmd{eng: eng, store: eng.Store(), mirror: ef.mirror}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first signal stops what can stop (a download, calibration,
+		// the store after an import's check) and gives the signals back
+		// to their default: a second one ends the process at once, even
+		// while ONNX Runtime is busy.
+		<-ctx.Done()
+		stop()
+	}()
 
 	switch sub {
 	case "list":
@@ -113,14 +121,18 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 	case "info":
 		err = m.info(fs.Arg(0), stdout)
 	case "import":
-		_, err = eng.Import(fs.Arg(0), fs.Arg(1))
+		_, err = eng.ImportContext(ctx, fs.Arg(0), fs.Arg(1))
 	case "quantize":
 		_, err = eng.Quantize(ctx, vidstyle.QuantizeJob{Model: fs.Arg(0), Name: fs.Arg(1), Calib: calib, Frames: frames})
 	}
 	if err != nil {
+		code := exitCode(err)
+		if ctx.Err() != nil { // stopped by a signal
+			code = exitInterrupted
+		}
 		c.clearBar()
-		c.line("vidstyle: error: " + oneLine(err))
-		return exitCode(err)
+		c.line("vidstyle: " + errorLine(code, err))
+		return code
 	}
 	return exitOK
 }
