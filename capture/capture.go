@@ -134,10 +134,13 @@ func sequenceParts(base string) (before, verb, after string, ok bool) {
 	return base[:i], base[i : j+1], base[j+1:], true
 }
 
-// sequenceFile is the name of image n of a sequence.
+// sequenceFile is the name of image n of a sequence. ffmpeg pads the
+// number with zeros to the verb's width whether or not it starts with
+// one ("%3d" gives 001).
 func sequenceFile(p string, n int) string {
 	before, verb, after, _ := sequenceParts(filepath.Base(p))
-	return filepath.Join(filepath.Dir(p), before+fmt.Sprintf(verb, n)+after)
+	width, _ := strconv.Atoi(strings.TrimPrefix(verb[1:len(verb)-1], "0"))
+	return filepath.Join(filepath.Dir(p), before+fmt.Sprintf("%0*d", width, n)+after)
 }
 
 // imageExt reports whether a name ends in an image extension.

@@ -186,7 +186,7 @@ func TestImageSequence(t *testing.T) {
 		pattern, isVideo bool
 	}{
 		{"img_%03d.png", true, true},
-		{"img_%3d.png", true, false},   // "img_  1.png"
+		{"img_%3d.png", true, true},    // ffmpeg pads with zeros either way: img_001.png
 		{"img_%d.png", true, false},    // "img_1.png"
 		{"real%03d.png", true, false},  // a file of that name
 		{"shot_%04d.jpg", true, false}, // starts at 5: ffmpeg looks at 0 to 4 only

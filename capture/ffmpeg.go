@@ -122,10 +122,11 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		log.Warn("input declares no frame rate: assuming 30 fps", "input", spec)
 		rate = media.Ratio{Num: 30, Den: 1}
 	}
+	declared := rate
 	if kind == KindFile && !v.Interlaced() {
 		// Not interlaced video: a field-coded stream may carry each field
 		// in a packet of its own, at twice the frame rate.
-		rate = fitRate(ffmpeg, spec, v.Index, rate, log)
+		rate = fitRate(ffmpeg, spec, v.Index, info.Start.Seconds(), rate, log)
 	}
 	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
 	d.props = Props{
@@ -146,7 +147,9 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	}
 	d.props.Frames = v.Frames
 	if d.props.Frames == 0 && d.props.End > d.props.Start {
-		d.props.Frames = int64((d.props.End-d.props.Start).Seconds()*rate.Float() + 0.5)
+		// Pictures, not output frames: at the declared (average) rate, not
+		// the one fitRate may have raised it to.
+		d.props.Frames = int64((d.props.End-d.props.Start).Seconds()*declared.Float() + 0.5)
 		d.props.FramesEstimated = true
 	}
 
@@ -203,32 +206,42 @@ func isoBMFF(path string) bool {
 	return err == nil && string(head[4:8]) == "ftyp"
 }
 
-// rateWindow is how much of a file fitRate reads the packet times of.
-const rateWindow = 5 * time.Minute
+// ratePackets is how many packets of a file fitRate reads the times of
+// (a minute at 30 fps): enough to see a variable rate declared as its
+// average, little enough to read in a moment from any file.
+const ratePackets = 1800
 
-// fitRate checks the rate a file declares against its packet times over
-// the first rateWindow: a variable-rate file whose declared rate is its
-// average (Matroska's default duration, written from it) would lose
-// every picture that shares a frame with the one before. It returns the
-// common rate that shows them all (media.FitRate), with one line saying
-// so, or the declared rate, with a warning when pictures are dropped at
-// it anyway. A file whose packet times cannot be read keeps its rate.
-func fitRate(ffmpeg, spec string, index int, declared media.Ratio, log *slog.Logger) media.Ratio {
-	ctx, cancel := context.WithTimeout(context.Background(), streamProbeTimeout)
+// rateTimeout bounds fitRate's ffprobe: past it, the declared rate stands.
+const rateTimeout = 5 * time.Second
+
+// fitRate checks the rate a file declares against the times of its first
+// ratePackets packets: a variable-rate file whose declared rate is its
+// average (Matroska's default duration, written from it) would lose every
+// picture that shares a frame with the one before. It returns the common
+// rate that shows them all (media.FitRate), with one line saying so, or
+// the declared rate, with a warning when pictures are dropped at it
+// anyway. origin is the file's start (frames are counted from it). A file
+// whose packet times cannot be read keeps its rate.
+func fitRate(ffmpeg, spec string, index int, origin float64, declared media.Ratio, log *slog.Logger) media.Ratio {
+	ctx, cancel := context.WithTimeout(context.Background(), rateTimeout)
 	defer cancel()
-	times, err := media.PacketTimes(ctx, ffmpeg, spec, index, rateWindow)
-	if err != nil || len(times) < 2 {
+	segs, err := media.PacketTimes(ctx, ffmpeg, spec, index, ratePackets)
+	n := 0
+	for _, seg := range segs {
+		n += len(seg)
+	}
+	if err != nil || n < 2 {
 		log.Debug("frame rate not checked against the packet times", "input", spec, "err", err)
 		return declared
 	}
-	rate, dropped := media.FitRate(times, declared)
+	rate, dropped := media.FitRate(segs, origin, declared)
 	switch {
 	case rate != declared:
 		log.Info(fmt.Sprintf("input %s has a variable frame rate: writing it at %.6g fps, not its declared %.6g, so that no picture is dropped",
 			spec, rate.Float(), declared.Float()))
-	case dropped > 0:
+	case dropped > n/500:
 		log.Warn(fmt.Sprintf("input %s has a variable frame rate: at its %.6g fps, %d of its first %d pictures share a frame with another and are dropped",
-			spec, rate.Float(), dropped, len(times)))
+			spec, rate.Float(), dropped, n))
 	}
 	return rate
 }

@@ -5,12 +5,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // commonRates are the frame rates cameras, screen recorders and editors
@@ -21,19 +21,21 @@ var commonRates = [...]Ratio{
 	{60000, 1001}, {60, 1}, {90, 1}, {100, 1}, {120000, 1001}, {120, 1}, {144, 1}, {240, 1},
 }
 
-// PacketTimes reads the presentation times of one stream's packets over
-// the first window of a file, sorted, in seconds from the first. It only
-// demuxes (ffprobe, found beside ffmpeg as Probe does), so it costs a
-// fraction of a second for minutes of video. Packets without a time are
-// left out.
-func PacketTimes(ctx context.Context, ffmpeg, path string, index int, window time.Duration) ([]float64, error) {
+// PacketTimes reads the presentation times, in seconds, of one stream's
+// first packets (at most packets of them), in segments: a time more than
+// a second before the latest one so far starts a new segment (a joined
+// MPEG-TS, a timestamp reset), as the decoder's times do. Each segment is
+// sorted (decode order is not presentation order with B-frames). It only
+// demuxes (ffprobe, found beside ffmpeg as Probe does). Packets without a
+// time are left out.
+func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) ([][]float64, error) {
 	probe := "ffprobe"
 	if ffmpeg != "" && strings.ContainsRune(ffmpeg, filepath.Separator) {
 		probe = filepath.Join(filepath.Dir(ffmpeg), "ffprobe")
 	}
 	cmd := exec.CommandContext(ctx, probe, "-v", "error", "-hide_banner",
 		"-select_streams", strconv.Itoa(index),
-		"-read_intervals", fmt.Sprintf("%%+%d", int(window.Seconds()+0.5)),
+		"-read_intervals", fmt.Sprintf("%%+#%d", packets),
 		"-show_entries", "packet=pts_time", "-of", "csv=p=0", "--", path)
 	out, err := cmd.Output()
 	if err != nil {
@@ -47,62 +49,110 @@ func PacketTimes(ctx context.Context, ffmpeg, path string, index int, window tim
 			ts = append(ts, v)
 		}
 	}
-	slices.Sort(ts) // decode order is not presentation order (B-frames)
-	for i := len(ts) - 1; i >= 0; i-- {
-		ts[i] -= ts[0]
+	return segments(ts), nil
+}
+
+// segments splits packet times, in the order read, where one is more
+// than a second before the latest so far, and sorts each part.
+func segments(ts []float64) [][]float64 {
+	var segs [][]float64
+	var cur []float64
+	latest := 0.0
+	for _, v := range ts {
+		if len(cur) > 0 && v < latest-1 {
+			segs, cur = append(segs, cur), nil
+		}
+		if len(cur) == 0 || v > latest {
+			latest = v
+		}
+		cur = append(cur, v)
 	}
-	return ts, nil
+	if len(cur) > 0 {
+		segs = append(segs, cur)
+	}
+	for _, seg := range segs {
+		slices.Sort(seg)
+	}
+	return segs
 }
 
 // Collisions counts the pictures of a constant-rate copy at rate r that
-// would be dropped: times (sorted, seconds) that round to the same frame
-// as the one before them. Pictures with the very same time as the one
-// before are not counted: no rate shows both.
-func Collisions(times []float64, r Ratio) int {
+// would be dropped: times that round to the same frame as the one before
+// them in their segment (PacketTimes), the first segment's frames counted
+// from origin, each later one's from its own first time (the decoder
+// continues a stream after a jump from its last frame). Pictures with the
+// very same time as the one before are not counted: no rate shows both.
+func Collisions(segs [][]float64, origin float64, r Ratio) int {
 	if !r.Valid() {
 		return 0
 	}
 	fps := r.Float()
 	n := 0
-	for i := 1; i < len(times); i++ {
-		if times[i] > times[i-1] && roundSlot(times[i]*fps) == roundSlot(times[i-1]*fps) {
-			n++
+	for k, seg := range segs {
+		o := origin
+		if k > 0 && len(seg) > 0 {
+			o = seg[0]
+		}
+		for i := 1; i < len(seg); i++ {
+			if seg[i] > seg[i-1] && roundSlot((seg[i]-o)*fps) == roundSlot((seg[i-1]-o)*fps) {
+				n++
+			}
 		}
 	}
 	return n
 }
 
-func roundSlot(x float64) int64 { return int64(x + 0.5) }
+func roundSlot(x float64) int64 { return int64(math.Floor(x + 0.5)) }
 
-// misfit is how far times sit from the frames of rate r: the mean square
-// of each time's distance to its nearest frame, in frames (0 when every
-// picture falls on a frame; about 1/12 for times that ignore the grid).
-func misfit(times []float64, r Ratio) float64 {
-	if len(times) == 0 {
+// misfit is how far times sit from the frames of rate r, the grid put
+// on each segment's first time (a file whose pictures all sit a third of
+// a frame after the grid's origin still falls on its rate): the mean
+// square of each time's distance to its nearest frame, in frames (0 when
+// every picture falls on a frame; about 1/12 for times that ignore it).
+func misfit(segs [][]float64, r Ratio) float64 {
+	fps, sum, n := r.Float(), 0.0, 0
+	for _, seg := range segs {
+		if len(seg) == 0 {
+			continue
+		}
+		o := seg[0]
+		for _, t := range seg {
+			x := (t - o) * fps
+			d := x - float64(roundSlot(x))
+			sum += d * d
+			n++
+		}
+	}
+	if n == 0 {
 		return 0
 	}
-	fps, sum := r.Float(), 0.0
-	for _, t := range times {
-		d := t*fps - float64(roundSlot(t*fps))
-		sum += d * d
-	}
-	return sum / float64(len(times))
+	return sum / float64(n)
 }
 
 // FitRate checks a declared frame rate against a stream's packet times
-// (PacketTimes). When at most one picture in 500 would share a frame with
-// another at that rate, it is kept. Otherwise (a variable-rate file whose
+// (PacketTimes; origin is the time frames are counted from, the file's
+// start). When at most one picture in 500 would share a frame with
+// another at that rate, or the pictures that would are a stray 2 % at
+// most, it is kept. Otherwise (a variable-rate file whose
 // declared rate is its average, as Matroska's default duration often is)
 // FitRate picks, among the common rates above it up to 240 frames/s that
-// show every picture to within one in 500, the one the pictures fall on
-// best (the slowest of those that fit about equally: 30 rather than 60
-// for a file that mixes 30 and 15, and 30 rather than 29.97). dropped is
-// how many pictures the returned rate still drops. When none fits, the
-// rate that drops the fewest comes back, with its count.
-func FitRate(times []float64, declared Ratio) (rate Ratio, dropped int) {
-	allowed := len(times) / 500
-	d := Collisions(times, declared)
-	if d <= allowed {
+// drop at most one picture in 500, the one the pictures fall on best (the
+// slowest of those that fit about equally: 30 rather than 60 for a file
+// that mixes 30 and 15, and 30 rather than 29.97). When none fits (a file
+// with pictures a few milliseconds apart here and there), the declared
+// rate is kept: a faster one would fill the file with repeated frames and
+// still drop some. dropped is how many pictures the returned rate drops.
+func FitRate(segs [][]float64, origin float64, declared Ratio) (rate Ratio, dropped int) {
+	total := 0
+	for _, seg := range segs {
+		total += len(seg)
+	}
+	allowed := total / 500
+	d := Collisions(segs, origin, declared)
+	if d <= allowed || d*50 <= total {
+		// Within the allowance, or a few stray pictures (a doubled frame
+		// here and there, 2 % at most): no rate change is worth a file
+		// of repeated frames.
 		return declared, d
 	}
 	type cand struct {
@@ -111,20 +161,16 @@ func FitRate(times []float64, declared Ratio) (rate Ratio, dropped int) {
 		misfit  float64
 	}
 	var fits []cand
-	best := cand{r: declared, dropped: d}
 	for _, c := range commonRates {
 		if c.Float() <= declared.Float()*1.001 {
 			continue
 		}
-		n := Collisions(times, c)
-		if n <= allowed {
-			fits = append(fits, cand{c, n, misfit(times, c)})
-		} else if n < best.dropped {
-			best = cand{r: c, dropped: n}
+		if n := Collisions(segs, origin, c); n <= allowed {
+			fits = append(fits, cand{c, n, misfit(segs, c)})
 		}
 	}
 	if len(fits) == 0 {
-		return best.r, best.dropped
+		return declared, d
 	}
 	least := fits[0].misfit
 	for _, f := range fits {

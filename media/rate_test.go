@@ -1,8 +1,10 @@
 package media
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -43,15 +45,75 @@ func TestFitRate(t *testing.T) {
 		{"15 then 30 fps for a minute, declared the average", times(1000, 0, [2]float64{15, 150}, [2]float64{30, 1800}), Ratio{26, 1}, Ratio{30, 1}, 0},
 		{"29.97 fps for a minute and a 15 fps stretch, declared the average", times(1000, 0, [2]float64{30000.0 / 1001, 1800}, [2]float64{15000.0 / 1001, 300}), Ratio{27, 1}, ntsc, 0},
 		{"60 and 30 fps (a phone's slow-motion part), declared the average", times(1e5, 0, [2]float64{30, 60}, [2]float64{60, 240}, [2]float64{30, 60}), Ratio{48, 1}, Ratio{60, 1}, 0},
-		{"1000 fps bursts: no common rate", times(1000, 0, [2]float64{1000, 50}, [2]float64{10, 50}), Ratio{20, 1}, Ratio{240, 1}, 38},
+		{"1000 fps bursts: no common rate, the declared one is kept", times(1000, 0, [2]float64{1000, 50}, [2]float64{10, 50}), Ratio{20, 1}, Ratio{20, 1}, 49},
 	}
+	// 30 fps where one picture in a hundred has a second one 2 ms later:
+	// no rate up to 240 shows both, so the declared one stays.
+	doubled := times(1000, 0, [2]float64{30, 600})
+	for i := 0; i < 600; i += 100 {
+		doubled = append(doubled, doubled[i]+0.002)
+	}
+	slices.Sort(doubled)
+	cases = append(cases, struct {
+		name     string
+		times    []float64
+		declared Ratio
+		want     Ratio
+		dropped  int
+	}{"30 fps with a few doubled pictures", doubled, Ratio{30, 1}, Ratio{30, 1}, 6})
 	for _, c := range cases {
-		got, dropped := FitRate(c.times, c.declared)
+		segs := [][]float64{c.times}
+		got, dropped := FitRate(segs, 0, c.declared)
+		// The same pictures 0.023 s after the file's start (video after
+		// audio, as a remuxed MKV has it): the same rate.
+		late := make([]float64, len(c.times))
+		for i, v := range c.times {
+			late[i] = v + 0.023
+		}
+		if r, _ := FitRate([][]float64{late}, 0, c.declared); r != got {
+			t.Errorf("%s, 0.023 s late: %v, on time: %v", c.name, r, got)
+		}
 		if got != c.want || dropped != c.dropped {
 			t.Errorf("%s: FitRate gives %v dropping %d, want %v dropping %d", c.name, got, dropped, c.want, c.dropped)
 		}
-		if d := Collisions(c.times, c.declared); c.declared == c.want && d != 0 {
+		if d := Collisions(segs, 0, c.declared); c.declared == c.want && c.dropped == 0 && d != 0 {
 			t.Errorf("%s: %d collisions at the declared rate", c.name, d)
 		}
+	}
+}
+
+// TestFitRateAcrossAJump: two 29.97 fps recordings joined (a second
+// timeline that starts over, as a concatenated MPEG-TS does) are two
+// segments, each counted from its own start: nothing collides and the
+// rate is kept. Sorted into one list, they would have asked for 59.94.
+func TestFitRateAcrossAJump(t *testing.T) {
+	a := times(90000, 0, [2]float64{30000.0 / 1001, 300})
+	var segs [][]float64
+	for _, off := range []float64{1.4, 1.4 + 0.5*1001/30000} { // the second half a frame off
+		seg := make([]float64, len(a))
+		for i, v := range a {
+			seg[i] = v + off
+		}
+		segs = append(segs, seg)
+	}
+	ntsc := Ratio{30000, 1001}
+	segs[1] = segs[1][:len(segs[1])-1]
+	if r, d := FitRate(segs, 1.4, ntsc); r != ntsc || d != 0 {
+		t.Errorf("two segments: %v dropping %d, want %v dropping 0", r, d, ntsc)
+	}
+	one := append(append([]float64(nil), segs[0]...), segs[1]...)
+	slices.Sort(one)
+	if Collisions([][]float64{one}, 1.4, ntsc) == 0 {
+		t.Error("merged into one timeline the pictures should collide: the test shows nothing")
+	}
+}
+
+// TestSegments: B-frame order is sorted within a segment; a jump back of
+// more than a second starts a new one.
+func TestSegments(t *testing.T) {
+	got := segments([]float64{10, 10.1, 10.033, 10.066, 10.2, 1.4, 1.5, 1.433, 1.466})
+	want := [][]float64{{10, 10.033, 10.066, 10.1, 10.2}, {1.4, 1.433, 1.466, 1.5}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("segments = %v, want %v", got, want)
 	}
 }

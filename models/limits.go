@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -64,11 +65,14 @@ func (w *limitWalk) nodeList(b []byte, num protowire.Number, level, depth int) e
 	if err != nil {
 		return err
 	}
-	consts := map[string]Tensor{} // small constant tensors, by name
+	c := &constants{small: map[string]Tensor{}, all: map[string]bool{}}
 	for _, f := range fs {
 		if f.num == 5 && f.typ == protowire.BytesType && num == 1 { // a graph's initializer
-			if name, t, err := parseTensor(f.bytes); err == nil && t.Floats != nil {
-				consts[name] = t
+			if name, t, err := parseTensor(f.bytes); err == nil {
+				c.all[name] = true
+				if t.Floats != nil {
+					c.small[name] = t
+				}
 			}
 		}
 	}
@@ -79,7 +83,7 @@ func (w *limitWalk) nodeList(b []byte, num protowire.Number, level, depth int) e
 		if w.nodes++; w.nodes > maxNodes {
 			return fmt.Errorf("%w: more than %d nodes", ErrTooBig, maxNodes)
 		}
-		if err := w.node(f.bytes, consts, level, depth+1); err != nil {
+		if err := w.node(f.bytes, c, level, depth+1); err != nil {
 			return err
 		}
 	}
@@ -94,9 +98,16 @@ func (w *limitWalk) graph(b []byte, level, depth int) error {
 	return w.nodeList(b, 1, level, depth)
 }
 
+// constants are a graph's values known before it runs: initializers and
+// Constant outputs, with the values of the small ones.
+type constants struct {
+	small map[string]Tensor
+	all   map[string]bool
+}
+
 // node checks one node: the size of what it makes from constants, and
 // its subgraphs.
-func (w *limitWalk) node(b []byte, consts map[string]Tensor, level, depth int) error {
+func (w *limitWalk) node(b []byte, c *constants, level, depth int) error {
 	if err := tooDeep(depth); err != nil {
 		return err
 	}
@@ -105,12 +116,13 @@ func (w *limitWalk) node(b []byte, consts map[string]Tensor, level, depth int) e
 		return err
 	}
 	if n.Domain == "" || n.Domain == "ai.onnx" {
-		if err := checkFolded(n, consts); err != nil {
+		if err := checkFolded(n, c); err != nil {
 			return err
 		}
 		if n.OpType == "Constant" && len(n.Outputs) == 1 {
+			c.all[n.Outputs[0]] = true
 			if a, ok := n.Attrs["value"]; ok && a.Tensor != nil && a.Tensor.Floats != nil {
-				consts[n.Outputs[0]] = *a.Tensor
+				c.small[n.Outputs[0]] = *a.Tensor
 			}
 		}
 	}
@@ -138,13 +150,14 @@ func (w *limitWalk) node(b []byte, consts map[string]Tensor, level, depth int) e
 }
 
 // checkFolded refuses a node ONNX Runtime would fold into a constant
-// larger than maxConstantBytes when it loads the model.
-func checkFolded(n Node, consts map[string]Tensor) error {
+// larger than maxConstantBytes when it loads the model: one whose inputs
+// are all constants.
+func checkFolded(n Node, c *constants) error {
 	input := func(i int) (Tensor, bool) {
 		if i >= len(n.Inputs) {
 			return Tensor{}, false
 		}
-		t, ok := consts[n.Inputs[i]]
+		t, ok := c.small[n.Inputs[i]]
 		return t, ok
 	}
 	elems := 0.0
@@ -161,7 +174,7 @@ func checkFolded(n Node, consts map[string]Tensor) error {
 		}
 	case "Expand":
 		shape, ok := input(1)
-		if !ok {
+		if !ok || len(n.Inputs) < 1 || !c.all[n.Inputs[0]] { // a tensor computed at run time: not folded
 			return nil
 		}
 		elems = product(shape.Floats, 1) // at least: the input broadcasts to it
@@ -178,7 +191,7 @@ func checkFolded(n Node, consts map[string]Tensor) error {
 		return nil
 	}
 	if bytes := elems * size; bytes > maxConstantBytes {
-		return fmt.Errorf("%w: a %s node makes a constant of %.3g GB at load time (at most %d GB)", ErrTooBig, n.OpType, bytes/1e9, maxConstantBytes>>30)
+		return fmt.Errorf("%w: %s %s node makes a constant of %.3g GB at load time (at most %d GB)", ErrTooBig, article(n.OpType), n.OpType, bytes/1e9, maxConstantBytes>>30)
 	}
 	return nil
 }
@@ -191,4 +204,12 @@ func product(dims []float64, floor float64) float64 {
 		p *= math.Max(d, floor)
 	}
 	return p
+}
+
+// article is "an" before a vowel, "a" otherwise.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("AEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }

@@ -286,6 +286,10 @@ func TestLimits(t *testing.T) {
 		{"ConstantOfShape [1024, 1024]", constantOf(1024, 1024), ""},
 		{"ConstantOfShape [1<<29]", constantOf(1 << 29), "a ConstantOfShape node makes a constant of 2.15 GB at load time"},
 		{"ConstantOfShape [1<<40, 1<<40] (overflows int64)", constantOf(1<<40, 1<<40), "ConstantOfShape node makes a constant of"},
+		{"Expand of a constant to [1<<15, 1<<15]", graphWith(inGraph(5, int64Tensor("one", 1)), inGraph(5, int64Tensor("shape", 1<<15, 1<<15)),
+			inGraph(1, nodeIn("Expand", []string{"one", "shape"}, []string{"big"}))), "an Expand node makes a constant of 4.29 GB"},
+		{"Expand of the input to [1, 128, 1080, 1920] (computed at run time)", graphWith(inGraph(5, int64Tensor("shape", 1, 128, 1080, 1920)),
+			inGraph(1, nodeIn("Expand", []string{"input", "shape"}, []string{"big"}))), ""},
 		{"Range 0..1000", rangeOf(1000), ""},
 		{"Range 0..1e10", rangeOf(1e10), "a Range node makes a constant of 80 GB"},
 	} {

@@ -15,6 +15,8 @@ func TestOneLineDropsSourceLocations(t *testing.T) {
 			"Non-zero status code returned while running MaxPool node. Name:'pool' Status Message: shape mismatch"},
 		{"/onnxruntime_src/onnxruntime/core/providers/cpu/math/element_wise_ops.h:666 void onnxruntime::BroadcastIterator::Append(ptrdiff_t, ptrdiff_t) axis == 1 || axis == largest was false. Attempting to broadcast an axis by a dimension other than 1. 3 by 5",
 			"axis == 1 || axis == largest was false. Attempting to broadcast an axis by a dimension other than 1. 3 by 5"},
+		{"Non-zero status code returned while running Conv node. Name:'c1' Status Message: /onnxruntime_src/onnxruntime/core/providers/cpu/nn/conv_attributes.h:140 onnxruntime::common::Status onnxruntime::ConvAttributes::ValidateInputShape(const onnxruntime::TensorShape&, const onnxruntime::TensorShape&, bool, bool) const [with T = float] X num_dims does not match W num_dims. X: {1,3,64} W: {32,3,9,9}",
+			"Non-zero status code returned while running Conv node. Name:'c1' Status Message: X num_dims does not match W num_dims. X: {1,3,64} W: {32,3,9,9}"},
 		{"a plain message", "a plain message"},
 	} {
 		if got := oneLine(errors.New(c.in)); got != c.want {

@@ -474,3 +474,29 @@ func TestBrokenWeightsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestFlatFramesDoNotDecideTheNumberCheck: a first frame of one flat
+// grey (a fade from black) is not where the output's numbers are judged:
+// the first frame with a picture is.
+func TestFlatFramesDoNotDecideTheNumberCheck(t *testing.T) {
+	s := newStylizer(t, stylize.Model{Name: "scaled", ONNX: testmodels.ScaledGraph(float32(math.NaN()))}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
+	run := func(b, g, r float64) error {
+		in := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(b, g, r, 0), 32, 32, gocv.MatTypeCV8UC3)
+		defer in.Close()
+		out := gocv.NewMat()
+		defer out.Close()
+		if err := s.Prepare(0, &in); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Infer(0); err != nil {
+			t.Fatal(err)
+		}
+		return s.Finish(0, &out)
+	}
+	if err := run(0, 0, 0); err != nil {
+		t.Errorf("a black first frame: %v", err)
+	}
+	if err := run(100, 120, 140); err == nil || !strings.Contains(err.Error(), "not a number") {
+		t.Errorf("the first frame with a picture: err = %v, want the NaN refusal", err)
+	}
+}

@@ -516,8 +516,24 @@ func stripSourceLocations(s string) string {
 					}
 				}
 			}
-			for j < len(s) && s[j] != ' ' { // " const", "[with T = float]"
-				j++
+			// " const", " noexcept", " [with T = float]" after it.
+			for {
+				rest := s[j:]
+				if w, ok := strings.CutPrefix(rest, " const"); ok {
+					j += len(rest) - len(w)
+					continue
+				}
+				if w, ok := strings.CutPrefix(rest, " noexcept"); ok {
+					j += len(rest) - len(w)
+					continue
+				}
+				if strings.HasPrefix(rest, " [with ") {
+					if k := strings.IndexByte(rest, ']'); k >= 0 {
+						j += k + 1
+						continue
+					}
+				}
+				break
 			}
 			end = j
 		}
@@ -595,8 +611,12 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 		*dst = gocv.NewMatWithSize(s.fh, s.fw, gocv.MatTypeCV8UC3)
 	}
 	sl := &s.slots[i]
-	if !s.checked.Swap(true) {
-		if err := checkFinite(sl.out.GetData()); err != nil {
+	// The first frame whose input is not one flat colour (a fade from
+	// black says nothing: a normalization without an epsilon may give NaN
+	// there and nowhere else).
+	if !s.checked.Load() && !flat(sl.in.GetData()) {
+		s.checked.Store(true)
+		if err := checkFinite(sl.out.GetData(), s.w, s.h, s.pw, s.ph, s.conv.NHWC); err != nil {
 			return fmt.Errorf("%w %s: %w", ErrModel, s.name, err)
 		}
 	}
@@ -631,17 +651,43 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 // a thousand is not a number (NaN, ±Inf): broken or tampered weights
 // (one NaN weight turns every pixel after an InstanceNormalization into
 // NaN), which would otherwise be written as a black picture.
-func checkFinite(out []float32) error {
-	bad := 0
-	for _, v := range out {
-		if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
-			bad++
+//
+// Only the w×h pixels shown are counted, not the padding to the model's
+// size multiple (pw×ph; an NHWC output is counted whole).
+func checkFinite(out []float32, w, h, pw, ph int, nhwc bool) error {
+	bad, n := 0, 0
+	count := func(vs []float32) {
+		for _, v := range vs {
+			if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
+				bad++
+			}
+		}
+		n += len(vs)
+	}
+	if nhwc || len(out) != 3*pw*ph {
+		count(out)
+	} else {
+		for c := range 3 {
+			for y := range h {
+				row := (c*ph + y) * pw
+				count(out[row : row+w])
+			}
 		}
 	}
-	if bad*1000 > len(out) {
-		return fmt.Errorf("%.0f%% of its output is not a number (NaN or infinite): its weights are broken", 100*float64(bad)/float64(len(out)))
+	if n > 0 && bad*1000 > n {
+		return fmt.Errorf("%.0f%% of its output is not a number (NaN or infinite): its weights are broken", 100*float64(bad)/float64(n))
 	}
 	return nil
+}
+
+// flat reports whether an input tensor holds one value everywhere.
+func flat(in []float32) bool {
+	for _, v := range in {
+		if v != in[0] {
+			return false
+		}
+	}
+	return true
 }
 
 // ResetTemporal makes the next frame start afresh, with nothing carried

@@ -53,7 +53,10 @@ func needsEscape(r rune) bool {
 	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
 		return true
 	}
-	return !unicode.IsPrint(r) && !unicode.Is(unicode.Zs, r) // spaces, U+00A0 among them, show as spaces
+	// Spaces (U+00A0 among them) show as spaces; the other format
+	// characters (ZWJ in emoji, ZWNJ in Persian, the soft hyphen) belong
+	// to the text.
+	return !unicode.IsPrint(r) && !unicode.Is(unicode.Zs, r) && !unicode.Is(unicode.Cf, r)
 }
 
 // field is printable text from a model, cut to at most max runes ("…"

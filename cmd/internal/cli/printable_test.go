@@ -16,6 +16,10 @@ func TestPrintable(t *testing.T) {
 		{"rtl \u202egnp.exe", `rtl \u202egnp.exe`, false},
 		{"c1 \u009b31m", `c1 \u009b31m`, false},
 		{"bad \xff utf-8", `bad \xff utf-8`, false},
+		{"می‌خواهم", "می‌خواهم", false},               // ZWNJ in Persian
+		{"👩‍💻 soft­hyphen", "👩‍💻 soft­hyphen", false}, // ZWJ emoji, soft hyphen
+		{"no break", "no break", false},
+		{"mark ‏", `mark \u200f`, false},
 	} {
 		if got := printable(c.in, c.keep); got != c.want {
 			t.Errorf("printable(%q, %v) = %q, want %q", c.in, c.keep, got, c.want)
