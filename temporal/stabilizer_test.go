@@ -21,10 +21,23 @@ import (
 const w, h = 160, 120
 
 // texture is a smooth random colour picture (noise blurred at σ 2).
-func texture(tw, th int) gocv.Mat {
-	noise := gocv.NewMatWithSize(th, tw, gocv.MatTypeCV8UC3)
+//
+// The noise comes from Go's generator seeded by seed, not OpenCV's RandU:
+// OpenCV's generator is one per OS thread, each starting from the same
+// state, so two textures made on two threads came out the same (and the
+// cut between them was no cut).
+func texture(tb testing.TB, tw, th int, seed uint64) gocv.Mat {
+	tb.Helper()
+	r := rand.New(rand.NewPCG(seed, 3))
+	px := make([]byte, tw*th*3)
+	for i := range px {
+		px[i] = byte(r.IntN(256))
+	}
+	noise, err := gocv.NewMatFromBytes(th, tw, gocv.MatTypeCV8UC3, px)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	defer noise.Close()
-	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
 	out := gocv.NewMat()
 	gocv.GaussianBlur(noise, &out, image.Pt(0, 0), 2, 2, gocv.BorderReflect101)
 	gocv.Normalize(out, &out, 0, 255, gocv.NormMinMax)
@@ -123,7 +136,7 @@ func judge(t *testing.T, in, out []gocv.Mat) eval.Result {
 // Flicker on a pan is mostly taken out, judged by the metric's own
 // (Farneback) flow, and the picture stays close to the net's.
 func TestStabilizerLowersFlickerOnAPan(t *testing.T) {
-	big := texture(300, 220)
+	big := texture(t, 300, 220, 1)
 	defer big.Close()
 	in := pan(big, 10)
 	defer closeAll(in)
@@ -143,7 +156,7 @@ func TestStabilizerLowersFlickerOnAPan(t *testing.T) {
 // A cut (another picture) and a Reset start afresh: that frame is the
 // net's own, with nothing of the frames before.
 func TestStabilizerStartsAfreshAtACutAndAfterReset(t *testing.T) {
-	a, b := texture(300, 220), texture(300, 220)
+	a, b := texture(t, 300, 220, 2), texture(t, 300, 220, 3)
 	defer a.Close()
 	defer b.Close()
 	in := append(pan(a, 5), pan(b, 5)...)
@@ -183,7 +196,7 @@ func TestStabilizerStartsAfreshAtACutAndAfterReset(t *testing.T) {
 }
 
 func TestStabilizerAllocatesNothingPerFrame(t *testing.T) {
-	big := texture(300, 220)
+	big := texture(t, 300, 220, 4)
 	defer big.Close()
 	in := pan(big, 2)
 	defer closeAll(in)
@@ -262,7 +275,7 @@ func BenchmarkStabilizer(b *testing.B) {
 	for _, sz := range []image.Point{{320, 240}, {640, 360}} {
 		for _, c := range configs {
 			b.Run(sz.String()+"/"+c.name, func(b *testing.B) {
-				big := texture(sz.X+80, sz.Y+80)
+				big := texture(b, sz.X+80, sz.Y+80, 5)
 				defer big.Close()
 				var in [2]gocv.Mat
 				for i := range in {
@@ -315,7 +328,7 @@ func cpuTime() time.Duration {
 // frame, not from the last output, so the next output is the net's own;
 // the one after it is stabilised again.
 func TestStabilizerCarriesOnlyTheFrameBefore(t *testing.T) {
-	big := texture(300, 220)
+	big := texture(t, 300, 220, 6)
 	defer big.Close()
 	in := pan(big, 4)
 	defer closeAll(in)
@@ -360,7 +373,7 @@ func meanAbsDiff(a, b gocv.Mat) float64 {
 // plain blend does not. On a still picture the budget does not apply:
 // the blend is stronger there and takes out nearly all of the flicker.
 func TestStabilizerKeepsMovingPixelsWithinTheBudget(t *testing.T) {
-	big := texture(300, 220)
+	big := texture(t, 300, 220, 7)
 	defer big.Close()
 	in := pan(big, 8)
 	defer closeAll(in)
@@ -423,7 +436,7 @@ func TestStabilizerKeepsMovingPixelsWithinTheBudget(t *testing.T) {
 // stabiliser brings its detail energy back near the net's, the plain
 // blend does not.
 func TestStabilizerRestoresTheDetail(t *testing.T) {
-	big := texture(300, 220)
+	big := texture(t, 300, 220, 8)
 	defer big.Close()
 	in := pan(big, 10)
 	defer closeAll(in)
