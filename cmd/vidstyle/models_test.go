@@ -214,3 +214,26 @@ func TestModelsInfoEscapesTheModelsText(t *testing.T) {
 		}
 	}
 }
+
+// TestModelsInfoSaysWhenTheRuntimeRefuses: a model whose graph reads
+// well but names an IR version ONNX Runtime does not know is described
+// with that reason, not as "any frame size".
+func TestModelsInfoSaysWhenTheRuntimeRefuses(t *testing.T) {
+	dir := t.TempDir()
+	good := testmodels.IdentityGraph()
+	if good[0] != 0x08 || good[1]&0x80 != 0 {
+		t.Fatalf("the identity graph does not start with a one-byte ir_version")
+	}
+	p := filepath.Join(dir, "ir999.onnx")
+	if err := os.WriteFile(p, append([]byte{0x08, 0xe7, 0x07}, good[2:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := mustRun(t, dir, "models", "info", p)
+	if !strings.Contains(out, "cannot load in ONNX Runtime: ") || !strings.Contains(out, "IR version: 999") || strings.Contains(out, "any frame size") {
+		t.Errorf("models info of an IR 999 model:\n%s", out)
+	}
+	plain, _ := mustRun(t, dir, "models", "info", identityModel(t, dir))
+	if strings.Contains(plain, "cannot load") {
+		t.Errorf("models info of the identity model:\n%s", plain)
+	}
+}

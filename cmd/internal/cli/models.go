@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/models"
+	"github.com/vidstyle/vidstyle/stylize"
 )
 
 const modelsUsage = `Usage:
@@ -240,7 +242,10 @@ func (e *modelsCmd) info(what string, w io.Writer) error {
 	}
 	h, wd, cerr := g.CheckImage()
 	conv, verr := models.ResolveConvention(g, m.Sidecar())
+	lerr := e.loads(data)
 	switch {
+	case lerr != nil:
+		fmt.Fprintf(tw, "contract\tcannot load in ONNX Runtime: %s\n", printable(lerr.Error(), false))
 	case cerr != nil:
 		fmt.Fprintf(tw, "contract\tcannot run: %s\n", printable(cerr.Error(), false))
 	case verr != nil:
@@ -269,6 +274,27 @@ func (e *modelsCmd) info(what string, w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s: %s\n", label, field(kv.Key, 60), field(v, 100))
 	}
 	return tw.Flush()
+}
+
+// loads reports whether ONNX Runtime loads the model (on the CPU, one
+// thread): the graph can be read and still name an IR version, an opset
+// or a shape the runtime refuses. Without a runtime library it says
+// nothing.
+func (e *modelsCmd) loads(data []byte) error {
+	rt, err := e.eng.Runtime()
+	if err != nil {
+		return nil
+	}
+	r, err := stylize.NewRunner(rt, data, nil, 1)
+	if err != nil {
+		msg := err.Error()
+		if _, after, ok := strings.Cut(msg, "not a valid ONNX model: "); ok {
+			msg = after
+		}
+		return errors.New(msg)
+	}
+	r.Close()
+	return nil
 }
 
 func dims(ds []models.Dim) string {
