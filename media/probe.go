@@ -177,13 +177,19 @@ func (in *Info) OfType(t string) []Stream {
 	return out
 }
 
+// probePath is the ffprobe to run: the one beside ffmpeg when ffmpeg is a
+// path, else the one on PATH.
+func probePath(ffmpeg string) string {
+	if ffmpeg != "" && strings.ContainsRune(ffmpeg, filepath.Separator) {
+		return filepath.Join(filepath.Dir(ffmpeg), "ffprobe")
+	}
+	return "ffprobe"
+}
+
 // Probe runs ffprobe (found beside ffmpeg, or on PATH when ffmpeg is "")
 // on a file or URL. ctx bounds it.
 func Probe(ctx context.Context, ffmpeg, path string) (*Info, error) {
-	probe := "ffprobe"
-	if ffmpeg != "" && strings.ContainsRune(ffmpeg, filepath.Separator) {
-		probe = filepath.Join(filepath.Dir(ffmpeg), "ffprobe")
-	}
+	probe := probePath(ffmpeg)
 	cmd := exec.CommandContext(ctx, probe, "-v", "error", "-hide_banner",
 		"-show_format", "-show_streams", "-of", "json", "--", path)
 	out, err := cmd.Output()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,10 +28,7 @@ var commonRates = [...]Ratio{
 // demuxes (ffprobe, found beside ffmpeg as Probe does). Packets without a
 // time are left out.
 func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) ([][]float64, error) {
-	probe := "ffprobe"
-	if ffmpeg != "" && strings.ContainsRune(ffmpeg, filepath.Separator) {
-		probe = filepath.Join(filepath.Dir(ffmpeg), "ffprobe")
-	}
+	probe := probePath(ffmpeg)
 	cmd := exec.CommandContext(ctx, probe, "-v", "error", "-hide_banner",
 		"-select_streams", strconv.Itoa(index),
 		"-read_intervals", fmt.Sprintf("%%+#%d", packets),
