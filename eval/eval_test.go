@@ -3,23 +3,19 @@ package eval_test
 import (
 	"image"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/eval"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
 )
 
 // texture is a smooth random colour picture of w×h (noise blurred at σ 2,
 // stretched to 0..255).
-func texture(w, h int) gocv.Mat {
-	noise := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
-	defer noise.Close()
-	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
-	out := gocv.NewMat()
-	gocv.GaussianBlur(noise, &out, image.Pt(0, 0), 2, 2, gocv.BorderReflect101)
-	gocv.Normalize(out, &out, 0, 255, gocv.NormMinMax)
-	return out
+func texture(t testing.TB, w, h int) gocv.Mat {
+	return testmedia.Texture(t, w, h, 3, 1)
 }
 
 // panned is n frames of w×h cut from big, each moved by (dx, dy) from the
@@ -60,7 +56,7 @@ func measure(t *testing.T, cfg eval.Config, in, out, ref []gocv.Mat) eval.Result
 // A picture that only moves, stylized consistently, has no warping error
 // once the flow carries it; without the flow the same frames differ a lot.
 func TestKnownShiftIsZeroWithFlowAndLargeWithout(t *testing.T) {
-	big := texture(260, 200)
+	big := texture(t, 260, 200)
 	defer big.Close()
 	in := panned(big, 6, 160, 120, 2, 1)
 	defer closeAll(in)
@@ -93,13 +89,13 @@ func TestKnownShiftIsZeroWithFlowAndLargeWithout(t *testing.T) {
 // warping error and the static-region index, and against the clean output
 // as reference the reduction is negative and the deviation is the noise.
 func TestFlickerOnAStillPicture(t *testing.T) {
-	pic := texture(160, 120)
+	pic := texture(t, 160, 120)
 	defer pic.Close()
 	var in, out []gocv.Mat
+	rng := rand.New(rand.NewPCG(5, 9))
 	for range 5 {
 		in = append(in, pic.Clone())
-		noise := gocv.NewMatWithSize(120, 160, gocv.MatTypeCV8UC3)
-		gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(20, 20, 20, 0))
+		noise := testmedia.Noise(t, 160, 120, 3, 20, rng)
 		o := gocv.NewMat()
 		gocv.Add(pic, noise, &o)
 		noise.Close()

@@ -9,18 +9,12 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/flow"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
 )
 
 // texture is a smooth random grey picture of w×h (noise blurred at σ 2).
 func texture(t testing.TB, w, h int) gocv.Mat {
-	t.Helper()
-	noise := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
-	defer noise.Close()
-	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 0, 0, 0))
-	out := gocv.NewMat()
-	gocv.GaussianBlur(noise, &out, image.Pt(0, 0), 2, 2, gocv.BorderReflect101)
-	gocv.Normalize(out, &out, 0, 255, gocv.NormMinMax)
-	return out
+	return testmedia.Texture(t, w, h, 1, 1)
 }
 
 // shifted crops two w×h views of big such that the second is the first

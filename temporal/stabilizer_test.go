@@ -15,33 +15,16 @@ import (
 
 	"github.com/vidstyle/vidstyle/eval"
 	"github.com/vidstyle/vidstyle/flow"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/temporal"
 )
 
 const w, h = 160, 120
 
-// texture is a smooth random colour picture (noise blurred at σ 2).
-//
-// The noise comes from Go's generator seeded by seed, not OpenCV's RandU:
-// OpenCV's generator is one per OS thread, each starting from the same
-// state, so two textures made on two threads came out the same (and the
-// cut between them was no cut).
+// texture is a smooth random colour picture (noise blurred at σ 2);
+// equal seeds give equal pictures.
 func texture(tb testing.TB, tw, th int, seed uint64) gocv.Mat {
-	tb.Helper()
-	r := rand.New(rand.NewPCG(seed, 3))
-	px := make([]byte, tw*th*3)
-	for i := range px {
-		px[i] = byte(r.IntN(256))
-	}
-	noise, err := gocv.NewMatFromBytes(th, tw, gocv.MatTypeCV8UC3, px)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer noise.Close()
-	out := gocv.NewMat()
-	gocv.GaussianBlur(noise, &out, image.Pt(0, 0), 2, 2, gocv.BorderReflect101)
-	gocv.Normalize(out, &out, 0, 255, gocv.NormMinMax)
-	return out
+	return testmedia.Texture(tb, tw, th, 3, seed)
 }
 
 // pan cuts n frames of w×h from big, each moved 2 px right and 1 down.
@@ -56,11 +39,10 @@ func pan(big gocv.Mat, n int) []gocv.Mat {
 }
 
 // flicker is a stand-in for a per-frame net: the frame plus noise that
-// changes every frame.
-func flicker(in gocv.Mat) gocv.Mat {
-	noise := gocv.NewMatWithSize(in.Rows(), in.Cols(), gocv.MatTypeCV8UC3)
+// changes every frame (r's next draws).
+func flicker(tb testing.TB, in gocv.Mat, r *rand.Rand) gocv.Mat {
+	noise := testmedia.Noise(tb, in.Cols(), in.Rows(), 3, 24, r)
 	defer noise.Close()
-	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(24, 24, 24, 0))
 	out := gocv.NewMat()
 	gocv.Add(in, noise, &out)
 	return out
@@ -77,8 +59,9 @@ func closeAll(ms []gocv.Mat) {
 // test's end.
 func flickered(t *testing.T, in []gocv.Mat) (styled, kept []gocv.Mat) {
 	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(len(in)), 9))
 	for i := range in {
-		styled = append(styled, flicker(in[i]))
+		styled = append(styled, flicker(t, in[i], r))
 		kept = append(kept, styled[i].Clone())
 	}
 	t.Cleanup(func() { closeAll(styled); closeAll(kept) })
@@ -176,7 +159,7 @@ func TestStabilizerStartsAfreshAtACutAndAfterReset(t *testing.T) {
 	}
 
 	// Reset: the next frame is the net's own even within one shot.
-	frame := flicker(in[0])
+	frame := flicker(t, in[0], rand.New(rand.NewPCG(10, 9)))
 	defer frame.Close()
 	keep := frame.Clone()
 	defer keep.Close()
