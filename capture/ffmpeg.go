@@ -123,10 +123,11 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		rate = media.Ratio{Num: 30, Den: 1}
 	}
 	declared := rate
+	var pk packetCount
 	if kind == KindFile && !v.Interlaced() {
 		// Not interlaced video: a field-coded stream may carry each field
 		// in a packet of its own, at twice the frame rate.
-		rate = fitRate(ffmpeg, spec, v.Index, info.Start.Seconds(), rate, log)
+		rate, pk = fitRate(ffmpeg, spec, v.Index, info.Start.Seconds(), rate, log)
 	}
 	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
 	d.props = Props{
@@ -146,7 +147,18 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		d.props.End = info.Duration
 	}
 	d.props.Frames = v.Frames
-	if d.props.Frames == 0 && d.props.End > d.props.Start {
+	if pk.segments > 1 {
+		// Times that start again part way (recordings joined with cat, a
+		// timestamp reset): the duration the container gives spans one
+		// part, so a count from it, or an end to hold the last picture
+		// up to or to call the video short of, would be wrong. The
+		// packets, when all were read, are the pictures; otherwise the
+		// count is unknown.
+		d.props.Frames, d.props.End = 0, 0
+		if pk.complete {
+			d.props.Frames = int64(pk.packets)
+		}
+	} else if d.props.Frames == 0 && d.props.End > d.props.Start {
 		// Pictures, not output frames: at the declared (average) rate, not
 		// the one fitRate may have raised it to.
 		d.props.Frames = int64((d.props.End-d.props.Start).Seconds()*declared.Float() + 0.5)
@@ -222,7 +234,7 @@ const rateTimeout = 5 * time.Second
 // the declared rate, with a warning when pictures are dropped at it
 // anyway. origin is the file's start (frames are counted from it). A file
 // whose packet times cannot be read keeps its rate.
-func fitRate(ffmpeg, spec string, index int, origin float64, declared media.Ratio, log *slog.Logger) media.Ratio {
+func fitRate(ffmpeg, spec string, index int, origin float64, declared media.Ratio, log *slog.Logger) (media.Ratio, packetCount) {
 	ctx, cancel := context.WithTimeout(context.Background(), rateTimeout)
 	defer cancel()
 	segs, err := media.PacketTimes(ctx, ffmpeg, spec, index, ratePackets)
@@ -232,8 +244,9 @@ func fitRate(ffmpeg, spec string, index int, origin float64, declared media.Rati
 	}
 	if err != nil || n < 2 {
 		log.Debug("frame rate not checked against the packet times", "input", spec, "err", err)
-		return declared
+		return declared, packetCount{}
 	}
+	pk := packetCount{packets: n, segments: len(segs), complete: n < ratePackets}
 	rate, dropped := media.FitRate(segs, origin, declared)
 	switch {
 	case rate != declared:
@@ -243,7 +256,15 @@ func fitRate(ffmpeg, spec string, index int, origin float64, declared media.Rati
 		log.Warn(fmt.Sprintf("input %s has a variable frame rate: at its %.6g fps, %d of its first %d pictures share a frame with another and are dropped",
 			spec, rate.Float(), dropped, n))
 	}
-	return rate
+	return rate, pk
+}
+
+// packetCount is what fitRate saw of the video's packets: how many (with
+// a time), in how many segments (media.PacketTimes), and whether that was
+// all of them.
+type packetCount struct {
+	packets, segments int
+	complete          bool
 }
 
 // start runs ffmpeg from the beginning of the input.
@@ -489,8 +510,10 @@ func (t *tailLines) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		if l := ffmpegLine(string(t.part[:i])); l != "" && len(t.lines) < t.max {
-			t.lines = append(t.lines, l)
+		if raw := string(t.part[:i]); !sideOutputLine(raw) {
+			if l := ffmpegLine(raw); l != "" && len(t.lines) < t.max {
+				t.lines = append(t.lines, l)
+			}
 		}
 		t.part = t.part[i+1:]
 	}
@@ -508,6 +531,19 @@ func (t *tailLines) first() string {
 		return ""
 	}
 	return t.lines[0]
+}
+
+// sideOutputLine reports whether a line of ffmpeg's log is about the
+// null output the other tracks are copied into (its muxer), not about
+// reading the input: where two recordings were joined (cat a.ts b.ts),
+// the copied packets' times go back at the join and that muxer says
+// "non monotonically increasing dts", while every frame decodes. The raw
+// video output counts frames (setpts=N), so the same words about it are
+// no damage either.
+func sideOutputLine(l string) bool {
+	l = strings.TrimSpace(l)
+	return strings.HasPrefix(l, "[null @ ") || strings.HasPrefix(l, "[out#1/") ||
+		strings.Contains(l, "non monotonically increasing dts to muxer")
 }
 
 // ffmpegLine trims a line of ffmpeg's log and drops its "[demuxer @ 0x…] "

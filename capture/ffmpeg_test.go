@@ -285,3 +285,65 @@ func TestLoopedDamagedFileWarnsOnce(t *testing.T) {
 		t.Fatalf("%d truncation warnings over 3 rounds, want 1:\n%s", n, logs.String())
 	}
 }
+
+// TestJoinedRecordingsAreOneVideo: two MPEG-TS recordings joined with cat
+// (what recorders, DVRs and stream dumps leave) are one video to ffmpeg;
+// their times start again at the join. Every picture is read, the count
+// is the pictures' (not the one the first part's duration gives), and no
+// warning calls the file damaged or cut: the only complaint ffmpeg makes
+// is about the timestamps of the other tracks it copies.
+func TestJoinedRecordingsAreOneVideo(t *testing.T) {
+	dir := t.TempDir()
+	var parts []byte
+	for i, secs := range []string{"3", "1"} {
+		f := filepath.Join(dir, strconv.Itoa(i)+".ts")
+		ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
+			"-t", secs, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, data...)
+	}
+	joined := filepath.Join(dir, "joined.ts")
+	if err := os.WriteFile(joined, parts, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+		"-show_entries", "stream=nb_read_packets:format=duration", "-of", "default=nw=1:nk=1", joined).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out)) // the stream's count (as program and stream), the duration
+	if len(f) < 2 {
+		t.Fatalf("ffprobe: %q", out)
+	}
+	want, _ := strconv.Atoi(f[0])
+	duration, _ := strconv.ParseFloat(f[len(f)-1], 64)
+	if want != 100 || duration > 3.5 {
+		t.Fatalf("joined file has %d pictures and a duration of %.2f s: want 100, and the first part's 3 s (else it tests nothing)", want, duration)
+	}
+	var logs strings.Builder
+	src, err := capture.Open(joined, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	p := src.Props()
+	if p.Frames != int64(want) || p.FramesEstimated {
+		t.Errorf("Props.Frames %d (estimated %v), want the %d pictures", p.Frames, p.FramesEstimated, want)
+	}
+	if p.End != 0 {
+		t.Errorf("Props.End %v: the container's duration spans the first part only", p.End)
+	}
+	got := readAll(t, src)
+	if len(got) != want {
+		t.Errorf("read %d frames of %d", len(got), want)
+	}
+	if tr, ok := src.(interface{ Truncated() bool }); !ok || tr.Truncated() {
+		t.Errorf("the joined file is called truncated (or cannot say)")
+	}
+	if l := logs.String(); strings.Contains(l, "level=WARN") {
+		t.Errorf("warned about a whole file:\n%s", l)
+	}
+}

@@ -499,6 +499,69 @@ func TestRealWorldAVSync(t *testing.T) {
 	}
 }
 
+// Two MPEG-TS recordings joined with cat (a DVR's or a stream dump's
+// parts): their times start again at the join, and the container's
+// duration spans the first part only. The output is both parts in order at
+// the one constant rate, with their audio, and no warning calls the file
+// damaged; the start line counts the pictures of both.
+func TestRealWorldJoinedRecordings(t *testing.T) {
+	rm.Tools(t)
+	model := identityModel(t, t.TempDir())
+	dir := t.TempDir()
+	var joined []byte
+	var want []int
+	for _, n := range []int{60, 30} {
+		part := rm.IndexedClip(t, dir, rm.Opts{Name: fmt.Sprintf("part%d.ts", n), Frames: n, Audio: true})
+		data, err := os.ReadFile(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined = append(joined, data...)
+		for i := range n {
+			want = append(want, i)
+		}
+	}
+	in := filepath.Join(dir, "joined.ts")
+	if err := os.WriteFile(in, joined, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.mp4")
+	code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", out, "-model", model)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("a warning for a whole file:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "90 frames") {
+		t.Errorf("the start line does not count the 90 pictures of both parts:\n%s", stderr)
+	}
+	dst := rm.ReadIndices(t, out)
+	got := rm.Indices(dst)
+	if len(got) == len(want)+1 && got[0] == got[1] {
+		// The audio starts 23 ms before the video (AAC's priming): the
+		// first picture also fills the frame before it, as for one part.
+		got = got[1:]
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the output shows %s, want frames 0..59 then 0..29", rm.Summary(dst))
+	}
+	frame := time.Second / 30
+	for i, d := range rm.Intervals(dst) {
+		if (d - frame).Abs() > time.Millisecond {
+			t.Errorf("output frames %d and %d are %v apart, want %v: %s", i, i+1, d, frame, rm.Summary(dst))
+			break
+		}
+	}
+	_, a1, ok := rm.Extent(t, out, "a:0")
+	if !ok {
+		t.Fatal("the output has no audio")
+	}
+	if v1 := rm.End(dst, frame); (a1-v1).Abs() > 2*frame || v1 < 3*time.Second-frame {
+		t.Errorf("the output's video ends at %v and its audio at %v, want both at 3 s", v1, a1)
+	}
+}
+
 // A photo too big for memory is refused up front with an estimate and a
 // way out, unless -force. 12000x8000 (96 Mpx, a medium-format camera's)
 // with a Johnson-shaped net needs about 64 GB at full size.

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vidstyle/vidstyle/live"
 )
@@ -29,6 +31,28 @@ func TestKeyCommands(t *testing.T) {
 	for _, key := range []int{'x', 13, 82, -1} {
 		if _, ok := keyCommand(key); ok {
 			t.Errorf("key %d should do nothing", key)
+		}
+	}
+}
+
+// TestProgressPastAnEstimatedTotal: a total worked out from a duration can
+// be short (a file whose times start again part way); past it the bar
+// stops claiming a share and an ETA, on a terminal and in log lines.
+func TestProgressPastAnEstimatedTotal(t *testing.T) {
+	for _, tty := range []bool{true, false} {
+		var out strings.Builder
+		c := &console{w: &out, tty: tty}
+		p := &progress{c: c, log: slog.New(&handler{c: c}), total: 50, start: time.Now().Add(-time.Second)}
+		p.update(50)
+		p.last = time.Time{} // past the bar's redraw interval
+		p.update(80)
+		got := out.String()
+		if !strings.Contains(got, "50/50") {
+			t.Fatalf("tty %v: no progress at the total: %q", tty, got)
+		}
+		after := got[strings.LastIndex(got, "50/50"):]
+		if !strings.Contains(after, "80") || strings.Contains(after, "80/50") || strings.Contains(after, "160%") || strings.Contains(after, "-0:") {
+			t.Errorf("tty %v: past the total: %q", tty, after)
 		}
 	}
 }

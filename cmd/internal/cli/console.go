@@ -108,6 +108,11 @@ func (p *progress) update(n int64) {
 	if p.quiet {
 		return
 	}
+	if p.total > 0 && n > p.total {
+		// The count was an estimate, and the input is longer: from here
+		// on the total is unknown (no bar past 100 %, no ETA below 0).
+		p.total = 0
+	}
 	now := time.Now()
 	every := p.period
 	if p.c.tty {
