@@ -158,6 +158,10 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		if pk.complete {
 			d.props.Frames = int64(pk.packets)
 		}
+	} else if d.props.Frames == 0 && pk.complete {
+		// No count in the container (Matroska, TS), but every packet was
+		// read: each is a picture (interlaced streams are not checked).
+		d.props.Frames = int64(pk.packets)
 	} else if d.props.Frames == 0 && d.props.End > d.props.Start {
 		// Pictures, not output frames: at the declared (average) rate, not
 		// the one fitRate may have raised it to.

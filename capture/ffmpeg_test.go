@@ -305,6 +305,15 @@ func TestJoinedRecordingsAreOneVideo(t *testing.T) {
 		}
 		parts = append(parts, data...)
 	}
+	// One part alone: TS holds no count, but every packet was read.
+	part, err := capture.Open(filepath.Join(dir, "0.ts"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := part.Props(); p.Frames != 75 || p.FramesEstimated {
+		t.Errorf("one part: Props.Frames %d (estimated %v), want its 75 pictures", p.Frames, p.FramesEstimated)
+	}
+	part.Close()
 	joined := filepath.Join(dir, "joined.ts")
 	if err := os.WriteFile(joined, parts, 0o644); err != nil {
 		t.Fatal(err)
