@@ -151,18 +151,16 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		// Times that start again part way (recordings joined with cat, a
 		// timestamp reset): the duration the container gives spans one
 		// part, so a count from it, or an end to hold the last picture
-		// up to or to call the video short of, would be wrong. The
-		// packets, when all were read, are the pictures; otherwise the
-		// count is unknown.
+		// up to or to call the video short of, would be wrong.
 		d.props.Frames, d.props.End = 0, 0
-		if pk.complete {
-			d.props.Frames = int64(pk.packets)
-		}
-	} else if d.props.Frames == 0 && pk.complete {
-		// No count in the container (Matroska, TS), but every packet was
-		// read: each is a picture (interlaced streams are not checked).
+	}
+	switch {
+	case d.props.Frames == 0 && pk.complete:
+		// No count (Matroska, TS, or one that spans a part), but every
+		// packet was read: each is a picture (interlaced streams are not
+		// checked).
 		d.props.Frames = int64(pk.packets)
-	} else if d.props.Frames == 0 && d.props.End > d.props.Start {
+	case d.props.Frames == 0 && d.props.End > d.props.Start:
 		// Pictures, not output frames: at the declared (average) rate, not
 		// the one fitRate may have raised it to.
 		d.props.Frames = int64((d.props.End-d.props.Start).Seconds()*declared.Float() + 0.5)

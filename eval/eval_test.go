@@ -12,12 +12,6 @@ import (
 	"github.com/vidstyle/vidstyle/internal/testmedia"
 )
 
-// texture is a smooth random colour picture of w×h (noise blurred at σ 2,
-// stretched to 0..255).
-func texture(t testing.TB, w, h int) gocv.Mat {
-	return testmedia.Texture(t, w, h, 3, 1)
-}
-
 // panned is n frames of w×h cut from big, each moved by (dx, dy) from the
 // one before: a camera panning over a still picture.
 func panned(big gocv.Mat, n, w, h, dx, dy int) []gocv.Mat {
@@ -56,7 +50,7 @@ func measure(t *testing.T, cfg eval.Config, in, out, ref []gocv.Mat) eval.Result
 // A picture that only moves, stylized consistently, has no warping error
 // once the flow carries it; without the flow the same frames differ a lot.
 func TestKnownShiftIsZeroWithFlowAndLargeWithout(t *testing.T) {
-	big := texture(t, 260, 200)
+	big := testmedia.Texture(t, 260, 200, 3, 1)
 	defer big.Close()
 	in := panned(big, 6, 160, 120, 2, 1)
 	defer closeAll(in)
@@ -89,7 +83,7 @@ func TestKnownShiftIsZeroWithFlowAndLargeWithout(t *testing.T) {
 // warping error and the static-region index, and against the clean output
 // as reference the reduction is negative and the deviation is the noise.
 func TestFlickerOnAStillPicture(t *testing.T) {
-	pic := texture(t, 160, 120)
+	pic := testmedia.Texture(t, 160, 120, 3, 1)
 	defer pic.Close()
 	var in, out []gocv.Mat
 	rng := rand.New(rand.NewPCG(5, 9))

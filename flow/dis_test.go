@@ -12,11 +12,6 @@ import (
 	"github.com/vidstyle/vidstyle/internal/testmedia"
 )
 
-// texture is a smooth random grey picture of w×h (noise blurred at σ 2).
-func texture(t testing.TB, w, h int) gocv.Mat {
-	return testmedia.Texture(t, w, h, 1, 1)
-}
-
 // shifted crops two w×h views of big such that the second is the first
 // moved by (dx, dy): next(x+dx, y+dy) = prev(x, y).
 func shifted(big gocv.Mat, w, h, dx, dy int) (prev, next gocv.Mat) {
@@ -30,7 +25,7 @@ func shifted(big gocv.Mat, w, h, dx, dy int) (prev, next gocv.Mat) {
 }
 
 func TestDISFindsAKnownShift(t *testing.T) {
-	big := texture(t, 200, 160)
+	big := testmedia.Texture(t, 200, 160, 1, 1)
 	defer big.Close()
 	const w, h, dx, dy = 160, 120, 3, -2
 	prev, next := shifted(big, w, h, dx, dy)

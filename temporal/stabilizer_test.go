@@ -21,12 +21,6 @@ import (
 
 const w, h = 160, 120
 
-// texture is a smooth random colour picture (noise blurred at σ 2);
-// equal seeds give equal pictures.
-func texture(tb testing.TB, tw, th int, seed uint64) gocv.Mat {
-	return testmedia.Texture(tb, tw, th, 3, seed)
-}
-
 // pan cuts n frames of w×h from big, each moved 2 px right and 1 down.
 func pan(big gocv.Mat, n int) []gocv.Mat {
 	var frames []gocv.Mat
@@ -119,7 +113,7 @@ func judge(t *testing.T, in, out []gocv.Mat) eval.Result {
 // Flicker on a pan is mostly taken out, judged by the metric's own
 // (Farneback) flow, and the picture stays close to the net's.
 func TestStabilizerLowersFlickerOnAPan(t *testing.T) {
-	big := texture(t, 300, 220, 1)
+	big := testmedia.Texture(t, 300, 220, 3, 1)
 	defer big.Close()
 	in := pan(big, 10)
 	defer closeAll(in)
@@ -139,7 +133,7 @@ func TestStabilizerLowersFlickerOnAPan(t *testing.T) {
 // A cut (another picture) and a Reset start afresh: that frame is the
 // net's own, with nothing of the frames before.
 func TestStabilizerStartsAfreshAtACutAndAfterReset(t *testing.T) {
-	a, b := texture(t, 300, 220, 2), texture(t, 300, 220, 3)
+	a, b := testmedia.Texture(t, 300, 220, 3, 2), testmedia.Texture(t, 300, 220, 3, 3)
 	defer a.Close()
 	defer b.Close()
 	in := append(pan(a, 5), pan(b, 5)...)
@@ -179,7 +173,7 @@ func TestStabilizerStartsAfreshAtACutAndAfterReset(t *testing.T) {
 }
 
 func TestStabilizerAllocatesNothingPerFrame(t *testing.T) {
-	big := texture(t, 300, 220, 4)
+	big := testmedia.Texture(t, 300, 220, 3, 4)
 	defer big.Close()
 	in := pan(big, 2)
 	defer closeAll(in)
@@ -258,7 +252,7 @@ func BenchmarkStabilizer(b *testing.B) {
 	for _, sz := range []image.Point{{320, 240}, {640, 360}} {
 		for _, c := range configs {
 			b.Run(sz.String()+"/"+c.name, func(b *testing.B) {
-				big := texture(b, sz.X+80, sz.Y+80, 5)
+				big := testmedia.Texture(b, sz.X+80, sz.Y+80, 3, 5)
 				defer big.Close()
 				var in [2]gocv.Mat
 				for i := range in {
@@ -311,7 +305,7 @@ func cpuTime() time.Duration {
 // frame, not from the last output, so the next output is the net's own;
 // the one after it is stabilised again.
 func TestStabilizerCarriesOnlyTheFrameBefore(t *testing.T) {
-	big := texture(t, 300, 220, 6)
+	big := testmedia.Texture(t, 300, 220, 3, 6)
 	defer big.Close()
 	in := pan(big, 4)
 	defer closeAll(in)
@@ -356,7 +350,7 @@ func meanAbsDiff(a, b gocv.Mat) float64 {
 // plain blend does not. On a still picture the budget does not apply:
 // the blend is stronger there and takes out nearly all of the flicker.
 func TestStabilizerKeepsMovingPixelsWithinTheBudget(t *testing.T) {
-	big := texture(t, 300, 220, 7)
+	big := testmedia.Texture(t, 300, 220, 3, 7)
 	defer big.Close()
 	in := pan(big, 8)
 	defer closeAll(in)
@@ -419,7 +413,7 @@ func TestStabilizerKeepsMovingPixelsWithinTheBudget(t *testing.T) {
 // stabiliser brings its detail energy back near the net's, the plain
 // blend does not.
 func TestStabilizerRestoresTheDetail(t *testing.T) {
-	big := texture(t, 300, 220, 8)
+	big := testmedia.Texture(t, 300, 220, 3, 8)
 	defer big.Close()
 	in := pan(big, 10)
 	defer closeAll(in)
