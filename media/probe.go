@@ -120,9 +120,11 @@ type Stream struct {
 	Rotation    int
 	OddRotation float64
 
-	// Audio only.
-	Channels   int
-	SampleRate int
+	// Audio only. ChannelLayout is ffprobe's name for the layout
+	// ("stereo", "5.1(side)"), "" when it has none.
+	Channels      int
+	ChannelLayout string
+	SampleRate    int
 }
 
 // Interlaced reports whether the stream's fields are stored interlaced.
@@ -245,6 +247,7 @@ func Parse(path string, data []byte) (*Info, error) {
 			Duration      string            `json:"duration"`
 			NbFrames      string            `json:"nb_frames"`
 			Channels      int               `json:"channels"`
+			ChannelLayout string            `json:"channel_layout"`
 			SampleRate    string            `json:"sample_rate"`
 			Tags          map[string]string `json:"tags"`
 			Disposition   map[string]int    `json:"disposition"`
@@ -268,7 +271,7 @@ func Parse(path string, data []byte) (*Info, error) {
 			PixFmt: r.PixFmt, FieldOrder: r.FieldOrder,
 			Color:      Color{Range: r.ColorRange, Space: r.ColorSpace, Transfer: r.ColorTransfer, Primaries: r.ColorPrim},
 			RFrameRate: parseRatio(r.RFrameRate), AvgFrameRate: parseRatio(r.AvgFrameRate),
-			Channels: r.Channels,
+			Channels: r.Channels, ChannelLayout: r.ChannelLayout,
 		}
 		s.Start, s.HasStart = seconds(r.StartTime)
 		s.Duration, _ = seconds(r.Duration)
@@ -378,14 +381,22 @@ func (s Stream) DisplaySAR() Ratio {
 // Rate picks the frame rate to write a constant-rate copy of the stream
 // at: the declared base rate when it is a plausible video rate, else the
 // average, else ok false. Container time bases that leak into the base
-// rate (90000/1, 1000/1) are not plausible.
+// rate (90000/1, 1000/1) are not plausible. Up to 240 frames/s (a phone's
+// slow motion) a base rate is taken as it is; above that (480 and 960
+// frames/s high-speed recordings) only when the average says the pictures
+// do come that fast, and an average alone up to fastest.
 func (s Stream) Rate() (Ratio, bool) {
-	const most = 240.0
+	const (
+		common  = 240.0
+		fastest = 1000.0
+	)
 	r, avg := s.RFrameRate, s.AvgFrameRate
-	if r.Valid() && r.Float() <= most {
+	switch {
+	case r.Valid() && r.Float() <= common:
 		return r, true
-	}
-	if avg.Valid() && avg.Float() <= most {
+	case r.Valid() && r.Float() <= fastest && avg.Valid() && avg.Float() >= 0.9*r.Float():
+		return r, true
+	case avg.Valid() && avg.Float() <= fastest:
 		return avg, true
 	}
 	return Ratio{}, false

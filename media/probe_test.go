@@ -51,6 +51,30 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestRate: the base rate unless it is a time base that leaked in; above
+// 240 frames/s (high-speed recordings) when the average agrees.
+func TestRate(t *testing.T) {
+	for _, c := range []struct {
+		r, avg Ratio
+		want   Ratio
+	}{
+		{Ratio{30000, 1001}, Ratio{30000, 1001}, Ratio{30000, 1001}},
+		{Ratio{240, 1}, Ratio{0, 0}, Ratio{240, 1}},
+		{Ratio{480, 1}, Ratio{480, 1}, Ratio{480, 1}},
+		{Ratio{960, 1}, Ratio{4800, 5}, Ratio{960, 1}},
+		{Ratio{480, 1}, Ratio{0, 0}, Ratio{}},         // nothing says the pictures come that fast
+		{Ratio{90000, 1}, Ratio{25, 1}, Ratio{25, 1}}, // MPEG-TS's time base
+		{Ratio{1000, 1}, Ratio{2997, 100}, Ratio{2997, 100}},
+		{Ratio{1000, 1}, Ratio{500, 1}, Ratio{500, 1}},
+		{Ratio{90000, 1}, Ratio{90000, 1}, Ratio{}},
+	} {
+		got, ok := Stream{RFrameRate: c.r, AvgFrameRate: c.avg}.Rate()
+		if got != c.want || ok != c.want.Valid() {
+			t.Errorf("r_frame_rate %v, avg_frame_rate %v: rate %v %v, want %v", c.r, c.avg, got, ok, c.want)
+		}
+	}
+}
+
 func TestParseRejectsGarbage(t *testing.T) {
 	if _, err := Parse("x", []byte("not json")); err == nil {
 		t.Fatal("garbage parsed")

@@ -56,7 +56,7 @@ type trackRules struct {
 	// encoder is the audio a track is re-encoded to, named for messages.
 	encoder string
 	// encode gives the codec options for output audio track n.
-	encode func(n, channels int) []string
+	encode func(n int, s media.Stream) []string
 	// subtitle is the codec a subtitle track is written with ("copy", a
 	// text encoder), or "" when the container cannot hold it.
 	subtitle func(codec string) string
@@ -68,12 +68,26 @@ type trackRules struct {
 	titleTag string
 }
 
-func aacEncode(n, channels int) []string {
-	return []string{fmt.Sprintf("-c:a:%d", n), "aac", fmt.Sprintf("-b:a:%d", n), audioBitrate(channels, 192)}
+func aacEncode(n int, s media.Stream) []string {
+	args := []string{fmt.Sprintf("-c:a:%d", n), "aac", fmt.Sprintf("-b:a:%d", n), audioBitrate(s.Channels, 192)}
+	if s.Channels > 8 || s.ChannelLayout == "downmix" {
+		// ffmpeg's AAC encoder takes up to 8 channels (22.2 broadcast
+		// sound, an ambisonic or a matrix "downmix" track it refuses):
+		// fold them into the nearest of its standard layouts, chosen as
+		// ffmpeg's filter graph does.
+		args = append(args, fmt.Sprintf("-filter:a:%d", n), "aformat=channel_layouts=mono|stereo|3.0|4.0|5.0|5.1|7.1")
+	}
+	return args
 }
 
-func opusEncode(n, channels int) []string {
-	return []string{fmt.Sprintf("-c:a:%d", n), "libopus", fmt.Sprintf("-b:a:%d", n), audioBitrate(channels, 128)}
+func opusEncode(n int, s media.Stream) []string {
+	// libopus codes surround only in the Vorbis channel orders: 5.1 but
+	// not 5.1(side) (DVD and Blu-ray AC-3, DTS), 2.1, 4.0, 7.1(wide) ….
+	// The input is remixed to the nearest of them, chosen as ffmpeg's
+	// filter graph chooses (side surrounds become back ones, 2.1's LFE
+	// is folded into stereo); a track already in one passes unchanged.
+	return []string{fmt.Sprintf("-c:a:%d", n), "libopus", fmt.Sprintf("-b:a:%d", n), audioBitrate(min(s.Channels, 8), 128),
+		fmt.Sprintf("-filter:a:%d", n), "aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1"}
 }
 
 // audioBitrate is the stereo rate (kbit/s) for up to two channels, plus
@@ -209,7 +223,7 @@ func trackArgs(format, path string, in *media.Info, audio Audio, log *slog.Logge
 					why += "; .mkv keeps it"
 				}
 				log.Info(fmt.Sprintf("audio track %d (%s) re-encoded to %s: %s", i+1, c, r.encoder, why))
-				codecs = append(codecs, r.encode(na, s.Channels)...)
+				codecs = append(codecs, r.encode(na, s)...)
 			}
 			args = append(args, "-map", fmt.Sprintf("1:%d", s.Index))
 			tags = append(tags, streamTags("a", na, s.Tags, r.titleTag)...)

@@ -152,6 +152,24 @@ func realWorldRows() []realWorld {
 		{name: "AC-3 audio in MP4: AAC by default", input: ac3, check: audioCodecs("aac")},
 		{name: "AC-3 audio in MP4: -audio copy keeps AC-3", input: ac3, args: []string{"-audio", "copy"}, check: audioCodecs("ac3")},
 		{name: "AC-3 audio in MP4: -audio none drops it", input: ac3, args: []string{"-audio", "none"}, check: audioCodecs()},
+		// Surround layouts libopus cannot code as they are (it takes the
+		// Vorbis orders only) and more channels than AAC takes: remixed to
+		// the nearest layout the encoder has, as ffmpeg's filter graph
+		// chooses it.
+		{name: "5.1(side) AC-3 (a DVD's) into WebM", input: clip(rm.Opts{Name: "side.mkv", Frames: 30, Audio: true,
+			AudioCodec: []string{"-c:a", "ac3", "-af", "aformat=channel_layouts=5.1(side)"}}),
+			out: "out.webm", check: audioLayouts("opus:5.1")},
+		{name: "2.1 and 4.0 AAC into WebM", input: clip(rm.Opts{Name: "21.mp4", Frames: 30, Audio: true,
+			AudioCodec: []string{"-c:a", "aac", "-filter:a:0", "aformat=channel_layouts=2.1"},
+			Inputs:     [][]string{{"-f", "lavfi", "-i", "sine=frequency=660:duration=1,aformat=channel_layouts=4.0"}}}),
+			out: "out.webm", check: audioLayouts("opus:stereo", "opus:5.0")},
+		{name: "22.2 PCM (broadcast sound) into MP4", input: clip(rm.Opts{Name: "222.mkv", Frames: 30, Audio: true,
+			AudioCodec: []string{"-c:a", "pcm_s16le", "-af", "aformat=channel_layouts=22.2"}}),
+			check: audioLayouts("aac:7.1")},
+		// A phone's or action camera's high-speed mode, written at its
+		// real rate (not slowed down in the file): every picture kept.
+		{name: "480 fps high-speed recording", input: clip(rm.Opts{Name: "hs.mp4", Rate: "480", Frames: 120, Audio: true}),
+			check: everyPicture},
 		{name: "MKV with two audio tracks, subtitles and a title, into MKV", input: tracks, out: "out.mkv",
 			check: streamsAndTitle("out.mkv", "audio:aac audio:aac subtitle:subrip")},
 		{name: "MKV with two audio tracks, subtitles and a title, into MP4", input: tracks,
@@ -358,6 +376,20 @@ func audioCodecs(want ...string) func(t *testing.T, in, out string) {
 		var got []string
 		for _, s := range rm.Probe(t, out).OfType("audio") {
 			got = append(got, s.CodecName)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("output audio %v, want %v", got, want)
+		}
+	}
+}
+
+// audioLayouts checks the output's audio tracks as "codec:layout" (ffprobe's
+// channel_layout), in order.
+func audioLayouts(want ...string) func(t *testing.T, in, out string) {
+	return func(t *testing.T, in, out string) {
+		var got []string
+		for _, s := range rm.Probe(t, out).OfType("audio") {
+			got = append(got, s.CodecName+":"+s.ChannelLayout)
 		}
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("output audio %v, want %v", got, want)

@@ -34,6 +34,7 @@ type Stream struct {
 	Duration      string            `json:"duration"`
 	NbFrames      string            `json:"nb_frames"`
 	Channels      int               `json:"channels"`
+	ChannelLayout string            `json:"channel_layout"`
 	SampleRate    string            `json:"sample_rate"`
 	Tags          map[string]string `json:"tags"`
 	Disposition   map[string]int    `json:"disposition"`
