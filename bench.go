@@ -15,6 +15,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/pipeline"
 	"github.com/vidstyle/vidstyle/stylize"
@@ -430,11 +431,11 @@ func median(v []float64) float64 {
 func MakeClip(from string, w, h int, path string) error {
 	args := []string{"-v", "error", "-y"}
 	if from != "" {
-		args = append(args, "-i", from, "-vf", fmt.Sprintf("scale=%d:%d", w, h), "-c:a", "copy")
+		args = append(args, "-i", media.FileArg(from), "-vf", fmt.Sprintf("scale=%d:%d", w, h), "-c:a", "copy")
 	} else {
 		args = append(args, "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=30", w, h), "-t", "10")
 	}
-	args = append(args, "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p", path)
+	args = append(args, "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p", media.FileArg(path))
 	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("making a clip with ffmpeg: %v %s", err, out)
 	}

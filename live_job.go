@@ -78,7 +78,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 		// A file's audio goes out with the published video.
 		pc := *cfg.Publish
 		if p.Kind == capture.KindFile && pc.Audio == "" && p.Media != nil && slices.ContainsFunc(p.Media.Streams, func(s media.Stream) bool { return s.Type == "audio" }) {
-			pc.Audio = job.In
+			pc.Audio = p.Media.Path // as ffmpeg reads it (media.FileArg)
 		}
 		cfg.Publish = &pc
 	}

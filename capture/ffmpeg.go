@@ -86,11 +86,14 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		return nil, fmt.Errorf("%w %s: ffmpeg not found (it decodes video files): install it, e.g. apt-get install ffmpeg", ErrInput, spec)
 	}
 	timeout := probeTimeout
+	arg := spec // as ffmpeg is given it
 	if kind == KindStream {
 		timeout = streamProbeTimeout
+	} else {
+		arg = media.FileArg(spec)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	info, err := media.Probe(ctx, ffmpeg, spec)
+	info, err := media.Probe(ctx, ffmpeg, arg)
 	timedOut := ctx.Err() == context.DeadlineExceeded
 	cancel()
 	if err != nil {
@@ -127,7 +130,7 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	if kind == KindFile && !v.Interlaced() {
 		// Not interlaced video: a field-coded stream may carry each field
 		// in a packet of its own, at twice the frame rate.
-		rate, pk = fitRate(ffmpeg, spec, v.Index, info.Start.Seconds(), rate, log)
+		rate, pk = fitRate(ffmpeg, arg, spec, v.Index, info.Start.Seconds(), rate, log)
 	}
 	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
 	d.props = Props{
@@ -192,7 +195,7 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		log.Warn(fmt.Sprintf("input %s asks for a %.0f° turn, which vidstyle does not apply (only quarter turns)", spec, v.OddRotation))
 		args = append(args, "-noautorotate")
 	}
-	args = append(args, "-i", spec, "-map", fmt.Sprintf("0:%d", v.Index), "-an", "-sn", "-dn",
+	args = append(args, "-i", arg, "-map", fmt.Sprintf("0:%d", v.Index), "-an", "-sn", "-dn",
 		"-vf", strings.Join(vf, ","), "-fps_mode", "passthrough", "-enc_time_base", "1/1000",
 		"-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1",
 		// The other tracks, read into nothing: ffmpeg starts an MPEG-TS
@@ -236,10 +239,10 @@ const rateTimeout = 5 * time.Second
 // the declared rate, with a warning when pictures are dropped at it
 // anyway. origin is the file's start (frames are counted from it). A file
 // whose packet times cannot be read keeps its rate.
-func fitRate(ffmpeg, spec string, index int, origin float64, declared media.Ratio, log *slog.Logger) (media.Ratio, packetCount) {
+func fitRate(ffmpeg, arg, spec string, index int, origin float64, declared media.Ratio, log *slog.Logger) (media.Ratio, packetCount) {
 	ctx, cancel := context.WithTimeout(context.Background(), rateTimeout)
 	defer cancel()
-	segs, err := media.PacketTimes(ctx, ffmpeg, spec, index, ratePackets)
+	segs, err := media.PacketTimes(ctx, ffmpeg, arg, index, ratePackets)
 	n := 0
 	for _, seg := range segs {
 		n += len(seg)

@@ -138,6 +138,8 @@ func (s Stream) Interlaced() bool {
 
 // Info is what ffprobe says about a file.
 type Info struct {
+	// Path is the input as ffprobe was given it (a URL, or FileArg's
+	// form of a local path): what ffmpeg is given to read it again.
 	Path string
 	// Format is ffmpeg's demuxer name list ("mov,mp4,m4a,3gp,3g2,mj2").
 	Format string
@@ -178,6 +180,12 @@ func (in *Info) OfType(t string) []Stream {
 	}
 	return out
 }
+
+// FileArg is how a local file's path is given to ffmpeg and ffprobe:
+// after "file:", so that a name with a colon before its first slash
+// ("12:30.mp4", "take 2: the car.mov", a folder "a:b/") is not taken for
+// a protocol ("Protocol not found"). Image sequence patterns keep working.
+func FileArg(path string) string { return "file:" + path }
 
 // probePath is the ffprobe to run: the one beside ffmpeg when ffmpeg is a
 // path, else the one on PATH.

@@ -71,7 +71,8 @@ type PublishConfig struct {
 	Rate          pipeline.Rate
 	// Kbps is the video bitrate (0: PublishKbps).
 	Kbps int
-	// Audio, if set, is a file whose first audio track goes out with the
+	// Audio, if set, is a file (as ffmpeg is given it: a URL, or
+	// media.FileArg of a path) whose first audio track goes out with the
 	// video, started at the presentation time of the first frame
 	// published (after a reconnect: of the frame then), played at its
 	// own pace, and looped with Loop.

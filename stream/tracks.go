@@ -68,6 +68,14 @@ type trackRules struct {
 	titleTag string
 }
 
+// The layouts each encoder codes, as aformat lists them: libopus the
+// Vorbis channel orders; ffmpeg's AAC its standard configurations (it takes
+// others up to 8 channels too).
+const (
+	opusLayouts = "aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1"
+	aacLayouts  = "aformat=channel_layouts=mono|stereo|3.0|4.0|5.0|5.1|7.1"
+)
+
 func aacEncode(n int, s media.Stream) []string {
 	args := []string{fmt.Sprintf("-c:a:%d", n), "aac", fmt.Sprintf("-b:a:%d", n), audioBitrate(s.Channels, 192)}
 	if s.Channels > 8 || s.ChannelLayout == "downmix" {
@@ -75,7 +83,7 @@ func aacEncode(n int, s media.Stream) []string {
 		// sound, an ambisonic or a matrix "downmix" track it refuses):
 		// fold them into the nearest of its standard layouts, chosen as
 		// ffmpeg's filter graph does.
-		args = append(args, fmt.Sprintf("-filter:a:%d", n), "aformat=channel_layouts=mono|stereo|3.0|4.0|5.0|5.1|7.1")
+		args = append(args, fmt.Sprintf("-filter:a:%d", n), aacLayouts)
 	}
 	return args
 }
@@ -87,7 +95,7 @@ func opusEncode(n int, s media.Stream) []string {
 	// filter graph chooses (side surrounds become back ones, 2.1's LFE
 	// is folded into stereo); a track already in one passes unchanged.
 	return []string{fmt.Sprintf("-c:a:%d", n), "libopus", fmt.Sprintf("-b:a:%d", n), audioBitrate(min(s.Channels, 8), 128),
-		fmt.Sprintf("-filter:a:%d", n), "aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1"}
+		fmt.Sprintf("-filter:a:%d", n), opusLayouts}
 }
 
 // audioBitrate is the stereo rate (kbit/s) for up to two channels, plus

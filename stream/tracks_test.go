@@ -323,7 +323,7 @@ func TestTrackRules(t *testing.T) {
 				"subtitle tracks 1 (hdmv_pgs_subtitle), 3 (dvd_subtitle) dropped: MP4 holds text subtitles only (as mov_text); .mkv keeps them"}, ""},
 		{"mov", AudioCopy, "", nil, "output o.mov: -audio copy: .mov cannot hold audio track 1 (truehd)"},
 		{"mp4", AudioNone, "-map 1:4 -c:s:0 mov_text", []string{"subtitle tracks 1 (hdmv_pgs_subtitle), 3 (dvd_subtitle) dropped"}, ""},
-		{"webm", AudioAuto, "-map 1:1 -map 1:2 -map 1:4 -c:a:0 libopus -b:a:0 384k -c:a:1 libopus -b:a:1 128k -c:s:0 webvtt", nil, ""},
+		{"webm", AudioAuto, "-map 1:1 -map 1:2 -map 1:4 -c:a:0 libopus -b:a:0 384k -filter:a:0 " + opusLayouts + " -c:a:1 libopus -b:a:1 128k -filter:a:1 " + opusLayouts + " -c:s:0 webvtt", nil, ""},
 	} {
 		var log bytes.Buffer
 		ext := map[string]string{"matroska": ".mkv", "mp4": ".mp4", "mov": ".mov", "webm": ".webm"}[c.format]

@@ -253,7 +253,7 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	// is read to its end, which for a short clip comes before the last
 	// frames arrive through the pipe.
 	args = append(args, tracks...)
-	args = append(args, "-f", c.format, tmp)
+	args = append(args, "-f", c.format, media.FileArg(tmp))
 	if cfg.Input != nil {
 		args = append(args, syncMaps(1)...)
 	}
@@ -741,12 +741,12 @@ func (v *VideoFile) freeLast() {
 func (v *VideoFile) trimAudio() {
 	end := v.cfg.Rate.Time(v.slots)
 	trimmed := v.tmp + ".trim"
-	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", v.tmp,
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", media.FileArg(v.tmp),
 		"-map", "0", "-c", "copy", "-t", fmt.Sprintf("%.6f", end.Seconds())}
 	if v.format == "mp4" || v.format == "mov" {
 		args = append(args, "-movflags", "+faststart")
 	}
-	args = append(args, "-f", v.format, trimmed)
+	args = append(args, "-f", v.format, media.FileArg(trimmed))
 	// v.ctx: an Abort (a second Ctrl-C) ends this pass too.
 	cmd := exec.CommandContext(v.ctx, v.ffmpeg, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

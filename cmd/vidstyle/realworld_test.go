@@ -531,6 +531,35 @@ func TestRealWorldAVSync(t *testing.T) {
 	}
 }
 
+// File names with a colon, as a camera's clock or a user writes them
+// ("12:30.mp4", "take:2", a folder "a:b"), given relative to the working
+// folder: ffmpeg would take "12" for a protocol. The whole job works,
+// the audio cut at -frames included (a second ffmpeg pass on the output).
+func TestRealWorldColonNames(t *testing.T) {
+	rm.Tools(t)
+	model := identityModel(t, t.TempDir())
+	dir := t.TempDir()
+	rm.IndexedClip(t, dir, rm.Opts{Name: "12:30.mp4", Frames: 45, Audio: true})
+	if err := os.Mkdir(filepath.Join(dir, "a:b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join("a:b", "take:2.mp4")
+	code, stderr := vidstyle(t, dir, nil, "-in", "12:30.mp4", "-out", out, "-model", model, "-frames", "20")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("a warning:\n%s", stderr)
+	}
+	full := filepath.Join(dir, out)
+	if got, want := rm.Indices(rm.ReadIndices(t, full)), rm.Indices(rm.ReadIndices(t, filepath.Join(dir, "12:30.mp4")))[:20]; !slices.Equal(got, want) {
+		t.Errorf("output frames %v, want %v", got, want)
+	}
+	if _, a1, ok := rm.Extent(t, full, "a:0"); !ok || (a1-20*time.Second/30).Abs() > time.Second/30 {
+		t.Errorf("output audio ends at %v (ok %v), want with the 20th frame at 667 ms", a1, ok)
+	}
+}
+
 // Two MPEG-TS recordings joined with cat (a DVR's or a stream dump's
 // parts): their times start again at the join, and the container's
 // duration spans the first part only. The output is both parts in order at
