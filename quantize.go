@@ -182,7 +182,7 @@ func (e *Engine) calibFrames(ctx context.Context, inputs []string, n int) ([]mod
 		}
 		for _, en := range entries {
 			p := filepath.Join(in, en.Name())
-			if en.Type().IsRegular() && (capture.IsImagePath(p) || slices.Contains([]string{".mp4", ".mkv", ".mov", ".webm", ".avi"}, strings.ToLower(filepath.Ext(p)))) {
+			if en.Type().IsRegular() && (capture.IsStillImage(p) || slices.Contains([]string{".mp4", ".mkv", ".mov", ".webm", ".avi"}, strings.ToLower(filepath.Ext(p)))) {
 				files = append(files, p)
 			}
 		}
@@ -193,7 +193,7 @@ func (e *Engine) calibFrames(ctx context.Context, inputs []string, n int) ([]mod
 			break
 		}
 		per := max(1, (n-len(out))/(len(files)-i)) // what photos leave goes to the videos after them
-		if capture.IsImagePath(f) {
+		if capture.IsStillImage(f) {
 			per = 1
 		}
 		imgs, err := readCalib(ctx, f, per, len(out), e)

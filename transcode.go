@@ -148,7 +148,10 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if job.In == "" || job.Out == "" {
 		return nil, usagef("a job needs an input and an output")
 	}
-	inImage, outImage := capture.IsImagePath(job.In), capture.IsImagePath(job.Out)
+	if err := capture.Undecodable(job.In); err != nil {
+		return nil, err
+	}
+	inImage, outImage := capture.IsStillImage(job.In), capture.IsImagePath(job.Out)
 	if inImage && capture.ImageSequencePattern(job.In) {
 		if _, err := os.Stat(job.In); err != nil {
 			return nil, fmt.Errorf("%w %s: no such file, nor a numbered image sequence (its first image, numbered 0 to 4, is missing)", capture.ErrInput, job.In)
@@ -158,7 +161,11 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		return nil, usagef("input %s is an image: give an image output (.png, .jpg, …), not %s", job.In, job.Out)
 	}
 	if !inImage && outImage {
-		return nil, usagef("input %s is a video: give a video output (.mp4, .mkv, .mov, .webm), not %s", job.In, job.Out)
+		what := "a video"
+		if a := capture.Animation(job.In); a != "" {
+			what = a + ", a video"
+		}
+		return nil, usagef("input %s is %s: give a video output (.mp4, .mkv, .mov, .webm), not %s", job.In, what, job.Out)
 	}
 	if sameFile(job.In, job.Out) {
 		return nil, usagef("output %s would overwrite the input", job.Out)

@@ -83,12 +83,53 @@ type Source interface {
 var ErrInput = errors.New("input")
 
 // IsImagePath reports whether a path names a still image OpenCV reads and
-// writes, by its extension.
+// writes, by its extension: what an output's name says. An input is
+// judged by its content (IsStillImage).
 func IsImagePath(p string) bool {
 	if IsImageSequence(p) {
 		return false
 	}
 	return imageExt(p)
+}
+
+// IsStillImage reports whether the input at p is a still picture: by its
+// first bytes when it can be read, as browsers and ffmpeg tell formats
+// apart (a JPEG named .jfif or without an extension is one, an animated
+// PNG is a video, a HEIC or AVIF photo is one), else by its name
+// (IsImagePath).
+func IsStillImage(p string) bool {
+	switch sniff(p) {
+	case stillOpenCV, stillAVIF, stillHEIF:
+		return true
+	case animatedPNG, animatedWebP, video:
+		return false
+	}
+	return IsImagePath(p)
+}
+
+// Undecodable says, in one line, why an input whose content is known
+// cannot be read here (a HEIC photo, an animated WebP), and what to do;
+// nil for anything else.
+func Undecodable(p string) error {
+	switch sniff(p) {
+	case stillHEIF:
+		return fmt.Errorf("%w %s: a HEIC/HEIF photo, which neither OpenCV nor ffmpeg here decodes: convert it to JPEG or PNG first (heif-convert, in Debian's libheif-examples)", ErrInput, p)
+	case animatedWebP:
+		return fmt.Errorf("%w %s: an animated WebP, whose frames neither OpenCV nor ffmpeg here decodes: convert it to a video (.mp4) or an animated GIF first", ErrInput, p)
+	}
+	return nil
+}
+
+// Animation names what an input that looks like a picture really is, "an
+// animated PNG" or "an animated WebP", for messages; "" for anything else.
+func Animation(p string) string {
+	switch sniff(p) {
+	case animatedPNG:
+		return "an animated PNG"
+	case animatedWebP:
+		return "an animated WebP"
+	}
+	return ""
 }
 
 // IsImageSequence reports whether p is a numbered image sequence as
@@ -146,7 +187,7 @@ func sequenceFile(p string, n int) string {
 // imageExt reports whether a name ends in an image extension.
 func imageExt(name string) bool {
 	switch strings.ToLower(filepath.Ext(name)) {
-	case ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm":
+	case ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".jp2", ".ras", ".sr":
 		return true
 	}
 	return false
@@ -181,10 +222,40 @@ func Open(spec string, log *slog.Logger) (Source, error) {
 	} else {
 		f.Close()
 	}
+	if err := Undecodable(spec); err != nil {
+		return nil, err
+	}
+	switch sniff(spec) {
+	case stillOpenCV:
+		return openImage(spec)
+	case stillAVIF:
+		return openFFmpegImage(spec, log)
+	case animatedPNG, video:
+		return openDecoded(spec, KindFile, log)
+	}
 	if IsImagePath(spec) {
 		return openImage(spec)
 	}
 	return openDecoded(spec, KindFile, log)
+}
+
+// openFFmpegImage reads a still picture OpenCV cannot (AVIF) through
+// ffmpeg, as one frame.
+func openFFmpegImage(path string, log *slog.Logger) (Source, error) {
+	src, err := openDecoded(path, KindFile, log)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	m := gocv.NewMat()
+	if _, err := src.Read(&m); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%w %s: no picture decoded: %w", ErrInput, path, err)
+	}
+	return &imageSource{img: m, alpha: gocv.NewMat(), props: Props{
+		Kind: KindImage, Name: path, Width: m.Cols(), Height: m.Rows(),
+		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1,
+	}}, nil
 }
 
 func cameraIndex(spec string) (int, bool) {

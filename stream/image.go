@@ -65,7 +65,18 @@ func (w *ImageFile) Write(f pipeline.Frame[*gocv.Mat]) error {
 		}
 		img = w.bgra
 	}
-	if !gocv.IMWrite(w.tmp, img) {
+	if strings.EqualFold(filepath.Ext(w.path), ".jfif") {
+		// JPEG under a name OpenCV has no writer for (IMWrite would abort).
+		buf, err := gocv.IMEncode(gocv.JPEGFileExt, img)
+		if err != nil {
+			return fmt.Errorf("%w %s: OpenCV could not encode the image: %w", ErrOutput, w.path, err)
+		}
+		err = os.WriteFile(w.tmp, buf.GetBytes(), 0o600)
+		buf.Close()
+		if err != nil {
+			return fmt.Errorf("%w %s: %w", ErrOutput, w.path, err)
+		}
+	} else if !gocv.IMWrite(w.tmp, img) {
 		return fmt.Errorf("%w %s: OpenCV could not encode the image", ErrOutput, w.path)
 	}
 	w.frames++

@@ -36,6 +36,7 @@ type badInput struct {
 type badInputFixtures struct {
 	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG, cutMP4, nanModel string
 	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg              string
+	apng, animWebP, heic                                                           string
 	// external is a model whose weights are kept in ../../../../etc/passwd;
 	// evilStore a models folder that holds it as "planted".
 	external, evilStore string
@@ -63,6 +64,12 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	f.audioOnly = filepath.Join(dir, "audio.mp4")
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:a", "aac", f.audioOnly)
 	f.badPNG = write("broken.png", []byte("\x89PNG but not really"))
+	f.apng, f.animWebP = filepath.Join(dir, "anim.png"), filepath.Join(dir, "anim.webp")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-f", "apng", f.apng)
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-c:v", "libwebp_anim", f.animWebP)
+	// Nothing here writes HEIC: a phone's file type box (major brand
+	// heic, compatible mif1) before data, which is what the type is told by.
+	f.heic = write("IMG_0001.HEIC", append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 512)...))
 	// An MP4 cut before its index (written last, as cameras and ffmpeg do
 	// by default): a copy stopped half way, a recording still running.
 	whole := filepath.Join(dir, "whole.mp4")
@@ -117,6 +124,9 @@ func badInputs(f badInputFixtures) []badInput {
 		{"models import of that model", nil, []string{"models", "import", "-q", "-models-dir", filepath.Join(f.dir, "nan-store"), f.nanModel}, 1, "its weights are broken", 0},
 		{"MP4 cut before its index (moov atom)", nil, []string{"-in", f.cutMP4, "-out", "o.mp4"}, 1, "without its index (the moov atom): cut short or still being written", 0},
 		{"video with no video stream (audio only)", nil, []string{"-in", f.audioOnly, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
+		{"HEIC photo (an iPhone's)", nil, []string{"-in", f.heic, "-out", "o.jpg"}, 1, "a HEIC/HEIF photo, which neither OpenCV nor ffmpeg here decodes: convert it to JPEG or PNG first", 0},
+		{"animated WebP", nil, []string{"-in", f.animWebP, "-out", "o.mp4"}, 1, "an animated WebP, whose frames neither OpenCV nor ffmpeg here decodes", 0},
+		{"animated PNG into an image", nil, []string{"-in", f.apng, "-out", "o.png"}, 2, "is an animated PNG, a video: give a video output", 0},
 		{"unsupported image", nil, []string{"-in", f.badPNG, "-out", "o.png"}, 1, "not an image OpenCV can read", 0},
 		{"camera index that does not exist", nil, []string{"-in", "cam:7", "-out", "o.mp4"}, 1, "camera 7: cannot open", 0},
 		{"output folder missing", nil, []string{"-in", small, "-out", "no/such/dir/o.mp4"}, 1, "folder no/such/dir/", 0},

@@ -190,6 +190,22 @@ func realWorldRows() []realWorld {
 			fields: true, check: progressive},
 		{name: "interlaced MPEG-2", input: interlaced(rm.Opts{Name: "mpeg2.mpg", Rate: "25", Frames: 25, Video: []string{"-c:v", "mpeg2video", "-q:v", "3", "-flags", "+ilme+ildct", "-top", "1"}}),
 			fields: true, check: progressive},
+		// Told by their content, as browsers and ffmpeg tell them: an APNG is
+		// a video, a JPEG saved as .jfif (Windows does) a photo.
+		{name: "animated PNG (APNG) into MP4", input: func(t *testing.T, dir string) string {
+			return rm.Derive(t, rm.IndexedClip(t, dir, rm.Opts{Rate: "10", Frames: 20}), "anim.png", "-f", "apng")
+		}, check: everyPicture},
+		{name: "JPEG photo named .jfif, into .jfif", input: func(t *testing.T, dir string) string {
+			return rm.Derive(t, rm.IndexedClip(t, dir, rm.Opts{Frames: 1}), "photo.jfif", "-f", "image2", "-c:v", "mjpeg")
+		}, out: "out.jfif", still: true, check: func(t *testing.T, in, out string) {
+			v := rm.Probe(t, out).Video(t)
+			if v.CodecName != "mjpeg" || v.Width != 320 || v.Height != 180 {
+				t.Errorf("output %s %dx%d, want a 320x180 JPEG", v.CodecName, v.Width, v.Height)
+			}
+			if got := rm.Indices(rm.ReadIndices(t, out)); !slices.Equal(got, []int{0}) {
+				t.Errorf("output shows %v, want the photo (index 0)", got)
+			}
+		}},
 		{name: "PNG with alpha", input: func(t *testing.T, dir string) string { return rm.AlphaPNG(t, dir, 240, 136) },
 			out: "out.png", still: true, check: sameAlpha},
 	}

@@ -1,0 +1,148 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"os"
+)
+
+// still is what a file's first bytes say about it as a picture, the way
+// a browser or ffmpeg's probe tells formats apart: by content, not by
+// the name (a JPEG saved as .jfif, a PNG that is an animation).
+type still int
+
+const (
+	// notStill: none of the formats below; the name decides.
+	notStill still = iota
+	// stillOpenCV: JPEG, PNG, BMP, WebP, TIFF, PNM/PAM, JPEG 2000 or Sun
+	// raster, one picture, which OpenCV reads.
+	stillOpenCV
+	// stillAVIF: an AVIF photo (AV1 in HEIF): ffmpeg decodes its picture.
+	stillAVIF
+	// stillHEIF: a HEIC/HEIF photo (HEVC in HEIF), which neither OpenCV
+	// nor ffmpeg 5.1 decodes.
+	stillHEIF
+	// animatedPNG: an APNG, a video ffmpeg reads (OpenCV would show its
+	// first picture only).
+	animatedPNG
+	// animatedWebP: an animated WebP, whose frames neither OpenCV nor
+	// ffmpeg 5.1 decodes.
+	animatedWebP
+	// video: a container of video (MP4/MOV, Matroska/WebM, AVI, GIF),
+	// whatever its name says.
+	video
+)
+
+// sniff reads as much of path as it takes to tell what it is; notStill
+// for what it cannot open or read.
+func sniff(path string) still {
+	f, err := os.Open(path)
+	if err != nil {
+		return notStill
+	}
+	defer f.Close()
+	var head [32]byte
+	n, _ := io.ReadFull(f, head[:])
+	h := head[:n]
+	switch {
+	case bytes.HasPrefix(h, []byte("\x89PNG\r\n\x1a\n")):
+		if pngFrames(f) > 1 {
+			return animatedPNG
+		}
+		return stillOpenCV
+	case len(h) >= 21 && string(h[:4]) == "RIFF" && string(h[8:12]) == "WEBP":
+		// An extended WebP (VP8X) says in its flags whether it animates.
+		if string(h[12:16]) == "VP8X" && h[20]&0x02 != 0 {
+			return animatedWebP
+		}
+		return stillOpenCV
+	case len(h) >= 12 && string(h[4:8]) == "ftyp":
+		return heifBrand(f, h)
+	case bytes.HasPrefix(h, []byte("\x1a\x45\xdf\xa3")), // Matroska, WebM
+		len(h) >= 12 && string(h[:4]) == "RIFF" && string(h[8:12]) == "AVI ",
+		bytes.HasPrefix(h, []byte("GIF87a")), bytes.HasPrefix(h, []byte("GIF89a")):
+		return video
+	case bytes.HasPrefix(h, []byte{0xff, 0xd8, 0xff}), // JPEG
+		bytes.HasPrefix(h, []byte("BM")) && len(h) >= 18 && bmpHeader(binary.LittleEndian.Uint32(h[14:18])), // BMP
+		bytes.HasPrefix(h, []byte("II*\x00")), bytes.HasPrefix(h, []byte("MM\x00*")), // TIFF
+		len(h) >= 3 && h[0] == 'P' && h[1] >= '1' && h[1] <= '7' && (h[2] == '\n' || h[2] == ' ' || h[2] == '\r' || h[2] == '\t'), // PNM, PAM
+		bytes.HasPrefix(h, []byte("\x00\x00\x00\x0cjP  \r\n\x87\n")), bytes.HasPrefix(h, []byte{0xff, 0x4f, 0xff, 0x51}),          // JPEG 2000
+		bytes.HasPrefix(h, []byte{0x59, 0xa6, 0x6a, 0x95}): // Sun raster
+		return stillOpenCV
+	}
+	return notStill
+}
+
+// bmpHeader reports whether n is the size of a BMP info header (core, v1
+// to v5, OS/2 v2).
+func bmpHeader(n uint32) bool {
+	switch n {
+	case 12, 16, 40, 52, 56, 64, 108, 124:
+		return true
+	}
+	return false
+}
+
+// pngFrames is the frame count of an APNG's acTL chunk (which comes before
+// the first image data), or 1 for a plain PNG.
+func pngFrames(f io.ReadSeeker) uint32 {
+	if _, err := f.Seek(8, io.SeekStart); err != nil {
+		return 1
+	}
+	var hdr [12]byte
+	for range 1000 { // ancillary chunks before IDAT: a few, or a few dozen
+		if _, err := io.ReadFull(f, hdr[:8]); err != nil {
+			return 1
+		}
+		size := binary.BigEndian.Uint32(hdr[:4])
+		switch string(hdr[4:8]) {
+		case "acTL":
+			if _, err := io.ReadFull(f, hdr[8:12]); err != nil {
+				return 1
+			}
+			return max(1, binary.BigEndian.Uint32(hdr[8:12]))
+		case "IDAT", "IEND":
+			return 1
+		}
+		if _, err := f.Seek(int64(size)+4, io.SeekCurrent); err != nil { // data and CRC
+			return 1
+		}
+	}
+	return 1
+}
+
+// heifBrand tells an ISO BMFF file by its brands: AVIF and HEIC/HEIF
+// photos from the MP4s, MOVs and image sequences that ffmpeg reads as
+// video. head holds the file's first bytes.
+func heifBrand(f io.ReaderAt, head []byte) still {
+	size := binary.BigEndian.Uint32(head[:4])
+	if size < 16 || size > 4096 {
+		return video
+	}
+	box := make([]byte, size)
+	if _, err := f.ReadAt(box, 0); err != nil {
+		return video
+	}
+	brands := [][]byte{box[8:12]}
+	for i := 16; i+4 <= len(box); i += 4 {
+		brands = append(brands, box[i:i+4])
+	}
+	heif := false
+	for i, b := range brands {
+		switch string(b) {
+		case "avif":
+			return stillAVIF
+		case "avis":
+			if i == 0 {
+				return video // an AVIF sequence
+			}
+		case "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1":
+			heif = true
+		}
+	}
+	if heif {
+		return stillHEIF
+	}
+	return video
+}

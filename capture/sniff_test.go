@@ -1,0 +1,113 @@
+package capture_test
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/capture"
+)
+
+// TestPicturesAreToldByTheirContent: files as people have them, made by
+// ffmpeg from one picture: a JPEG saved as .jfif or with no extension, the
+// still formats OpenCV reads, an AVIF photo (ffmpeg decodes it), and
+// animations and videos under picture names. Each opens as what it is,
+// the way a browser or ffmpeg's probe tells them apart, with the
+// picture's pixels (lossy ones within a few levels).
+func TestPicturesAreToldByTheirContent(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.png")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x96", "-frames:v", "1", src)
+	want := gocv.IMRead(src, gocv.IMReadColor)
+	defer want.Close()
+	anim := []string{"-f", "lavfi", "-i", "testsrc2=size=160x96:rate=10:duration=1"}
+	for _, c := range []struct {
+		name string
+		make []string // ffmpeg arguments before the output
+		// frames is what the source gives: 1 for a picture (KindImage).
+		frames int
+		// levels is the mean difference allowed from the source picture.
+		levels float64
+	}{
+		{"photo.jfif", []string{"-i", src, "-f", "image2", "-c:v", "mjpeg", "-q:v", "2"}, 1, 6},
+		{"photo", []string{"-i", src, "-f", "image2", "-c:v", "mjpeg", "-q:v", "2"}, 1, 6},
+		{"PHOTO.JPE", []string{"-i", src, "-f", "image2", "-c:v", "mjpeg", "-q:v", "2"}, 1, 6},
+		{"scan.bmp", []string{"-i", src}, 1, 0},
+		{"scan.tiff", []string{"-i", src}, 1, 0},
+		{"frame.ppm", []string{"-i", src}, 1, 0},
+		{"print.jp2", []string{"-i", src, "-c:v", "jpeg2000", "-pred", "1"}, 1, 0},
+		{"old.ras", []string{"-i", src, "-rle", "0"}, 1, 0},
+		{"still.webp", []string{"-i", src, "-c:v", "libwebp", "-lossless", "1"}, 1, 0},
+		{"one frame.apng", []string{"-i", src, "-f", "apng"}, 1, 0},
+		{"photo.avif", []string{"-i", src, "-c:v", "libaom-av1", "-still-picture", "1", "-cpu-used", "8", "-crf", "10"}, 1, 6},
+		{"anim.png", append(anim[:len(anim):len(anim)], "-f", "apng"), 10, -1},
+		{"anim.apng", append(anim[:len(anim):len(anim)], "-f", "apng"), 10, -1},
+		{"anim.gif", anim, 10, -1},
+		{"clip-named.jpg", append(anim[:len(anim):len(anim)], "-c:v", "libx264", "-preset", "ultrafast", "-f", "mp4"), 10, -1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(dir, c.name)
+			ffmpeg(t, append(c.make, p)...)
+			if got := capture.IsStillImage(p); got != (c.frames == 1) {
+				t.Errorf("IsStillImage %v, want %v", got, c.frames == 1)
+			}
+			s, err := capture.Open(p, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			pr := s.Props()
+			if wantKind := map[bool]capture.Kind{true: capture.KindImage, false: capture.KindFile}[c.frames == 1]; pr.Kind != wantKind || pr.Width != 160 || pr.Height != 96 {
+				t.Fatalf("kind %v %dx%d, want kind %v 160x96", pr.Kind, pr.Width, pr.Height, wantKind)
+			}
+			got := gocv.NewMat()
+			defer got.Close()
+			n := 0
+			for ; n < 100; n++ {
+				if _, err := s.Read(&got); err != nil {
+					break
+				}
+				if n == 0 && c.levels >= 0 {
+					diff := gocv.NewMat()
+					gocv.AbsDiff(got, want, &diff)
+					mean := diff.Mean()
+					diff.Close()
+					if d := (mean.Val1 + mean.Val2 + mean.Val3) / 3; d > c.levels+0.5 {
+						t.Errorf("the picture is %.1f levels from the source on average, want at most %g", d, c.levels)
+					}
+				}
+			}
+			if n != c.frames {
+				t.Errorf("%d frames, want %d", n, c.frames)
+			}
+		})
+	}
+}
+
+// TestPicturesNothingHereDecodes: a HEIC photo (nothing here writes one:
+// its file type box, as a phone writes it, is what it is told by) and an
+// animated WebP give one line that says what the file is and what to do,
+// not "cannot decode as video".
+func TestPicturesNothingHereDecodes(t *testing.T) {
+	dir := t.TempDir()
+	heic := filepath.Join(dir, "IMG_0001.HEIC")
+	if err := os.WriteFile(heic, append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 512)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	webp := filepath.Join(dir, "sticker.webp")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-c:v", "libwebp_anim", webp)
+	for p, want := range map[string]string{heic: "a HEIC/HEIF photo", webp: "an animated WebP"} {
+		_, err := capture.Open(p, slog.New(slog.DiscardHandler))
+		if err == nil || !errors.Is(err, capture.ErrInput) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "convert it") {
+			t.Errorf("%s: %v, want an input error naming %q and what to do", filepath.Base(p), err, want)
+		}
+		if e2 := capture.Undecodable(p); e2 == nil || e2.Error() != err.Error() {
+			t.Errorf("%s: Undecodable says %v, Open %v", filepath.Base(p), e2, err)
+		}
+	}
+}
