@@ -150,6 +150,13 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		d.props.End = info.Duration
 	}
 	d.props.Frames = v.Frames
+	if shown := int64(v.Duration.Seconds()*rate.Float() + 0.5); v.Duration > 0 && v.Frames > shown+shown/50+2 {
+		// More pictures than the stream's duration shows at its rate: an
+		// edit list hides some (an MP4 cut with -ss and -c copy keeps the
+		// packets back to the keyframe before the cut; so do trimmed phone
+		// clips). ffmpeg decodes only the shown ones.
+		d.props.Frames, d.props.FramesEstimated = shown, true
+	}
 	if pk.segments > 1 {
 		// Times that start again part way (recordings joined with cat, a
 		// timestamp reset): the duration the container gives spans one

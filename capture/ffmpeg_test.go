@@ -356,3 +356,32 @@ func TestJoinedRecordingsAreOneVideo(t *testing.T) {
 		t.Errorf("warned about a whole file:\n%s", l)
 	}
 }
+
+// TestEditListCountsTheShownPictures: an MP4 cut with -ss and -c copy
+// keeps its packets back to the keyframe before the cut and hides them
+// with an edit list, so the container counts pictures nobody sees. The
+// count the start line and progress show is that of the pictures decoded.
+func TestEditListCountsTheShownPictures(t *testing.T) {
+	dir := t.TempDir()
+	whole, cut := filepath.Join(dir, "whole.mp4"), filepath.Join(dir, "cut.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=30:duration=6", "-c:v", "libx264", "-preset", "ultrafast", whole)
+	ffmpeg(t, "-ss", "1.5", "-i", whole, "-c", "copy", cut)
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=nb_frames",
+		"-of", "csv=p=0", cut).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(out))); n < 170 {
+		t.Fatalf("the cut file counts %d pictures: want the 180 of the whole (else it tests nothing)", n)
+	}
+	src, err := capture.Open(cut, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	p := src.Props()
+	got := readAll(t, src)
+	if len(got) != 135 || p.Frames != int64(len(got)) {
+		t.Errorf("Props.Frames %d, %d frames decoded: want 135 of both", p.Frames, len(got))
+	}
+}

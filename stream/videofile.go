@@ -230,7 +230,9 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		vf = append(vf, "format=yuv420p")
 	}
 	if cfg.SAR.Valid() {
-		vf = append(vf, fmt.Sprintf("setsar=%d/%d", cfg.SAR.Num, cfg.SAR.Den))
+		// max: setsar rounds to terms of at most 100 by default, which
+		// turns the ITU's PAL 128:117 and 512:351 into others.
+		vf = append(vf, fmt.Sprintf("setsar=r=%d/%d:max=65535", cfg.SAR.Num, cfg.SAR.Den))
 	}
 	if len(vf) > 0 {
 		args = append(args, "-vf", strings.Join(vf, ","))

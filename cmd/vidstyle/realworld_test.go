@@ -149,6 +149,13 @@ func realWorldRows() []realWorld {
 					t.Errorf("output %dx%d SAR %q DAR %q, want 720x576 SAR 16:15 DAR 4:3 (the input's)", v.Width, v.Height, v.SAR, v.DAR)
 				}
 			}},
+		{name: "SAR 512:351 (PAL 16:9 at the ITU's rate, as DVDs and captures have it)", input: clip(rm.Opts{Name: "pal.mp4", W: 720, H: 576, Rate: "25", Frames: 10, Args: []string{"-vf", "setsar=r=512/351:max=1000"}}),
+			check: func(t *testing.T, in, out string) {
+				v := rm.Probe(t, out).Video(t)
+				if v.SAR != "512:351" || v.DAR != "640:351" || v.Width != 720 || v.Height != 576 {
+					t.Errorf("output %dx%d SAR %q DAR %q, want 720x576 SAR 512:351 DAR 640:351 (the input's)", v.Width, v.Height, v.SAR, v.DAR)
+				}
+			}},
 		{name: "AC-3 audio in MP4: AAC by default", input: ac3, check: audioCodecs("aac")},
 		{name: "AC-3 audio in MP4: -audio copy keeps AC-3", input: ac3, args: []string{"-audio", "copy"}, check: audioCodecs("ac3")},
 		{name: "AC-3 audio in MP4: -audio none drops it", input: ac3, args: []string{"-audio", "none"}, check: audioCodecs()},
