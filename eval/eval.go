@@ -18,6 +18,7 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"image"
 	"image/color"
 	"math"
 
@@ -54,6 +55,12 @@ type Result struct {
 	StaticFlickerInput float64 `json:"static_flicker_input"`
 	// Texture is the output's mean Laplacian energy (grey, 0..255 levels).
 	Texture float64 `json:"texture"`
+	// Structure is the mean correlation, frame by frame, of the edges
+	// (grey gradient magnitude at about 96 px wide) of the input and the
+	// output: a style repaints the tones but keeps the edges, so an
+	// output made from this input measures well above an unrelated video
+	// (Related says whether it clears the bar).
+	Structure float64 `json:"structure"`
 
 	// With a reference output (e.g. the same style without
 	// stabilisation):
@@ -92,6 +99,8 @@ type Evaluator struct {
 	noMap             gocv.Mat
 	warped            gocv.Mat // CV_8UC3
 	lap, greyOut      gocv.Mat
+	small, dx, dy     gocv.Mat // for the edge correlation
+	edges             [2]gocv.Mat
 	valid             []float32
 	prev              [3]gocv.Mat // in, out, ref at t−1
 
@@ -99,6 +108,7 @@ type Evaluator struct {
 		eOut, eIn, eRef, valid             float64
 		static, staticIn, staticRef        float64
 		tex, texRef, dev, devMoving        float64
+		structure                          float64
 		staticPairs, devPairs, movingPairs int
 	}
 }
@@ -106,7 +116,7 @@ type Evaluator struct {
 // New makes an Evaluator.
 func New(cfg Config) *Evaluator {
 	e := &Evaluator{cfg: cfg, noMap: gocv.NewMat()}
-	for _, m := range []*gocv.Mat{&e.greyPrev, &e.greyCur, &e.fwd, &e.bwd, &e.maps, &e.fwdWarped, &e.warped, &e.lap, &e.greyOut, &e.prev[0], &e.prev[1], &e.prev[2]} {
+	for _, m := range []*gocv.Mat{&e.greyPrev, &e.greyCur, &e.fwd, &e.bwd, &e.maps, &e.fwdWarped, &e.warped, &e.lap, &e.greyOut, &e.prev[0], &e.prev[1], &e.prev[2], &e.small, &e.dx, &e.dy, &e.edges[0], &e.edges[1]} {
 		*m = gocv.NewMat()
 	}
 	return e
@@ -114,7 +124,7 @@ func New(cfg Config) *Evaluator {
 
 // Close frees the Evaluator's Mats.
 func (e *Evaluator) Close() error {
-	for _, m := range []*gocv.Mat{&e.greyPrev, &e.greyCur, &e.fwd, &e.bwd, &e.maps, &e.fwdWarped, &e.noMap, &e.warped, &e.lap, &e.greyOut, &e.prev[0], &e.prev[1], &e.prev[2]} {
+	for _, m := range []*gocv.Mat{&e.greyPrev, &e.greyCur, &e.fwd, &e.bwd, &e.maps, &e.fwdWarped, &e.noMap, &e.warped, &e.lap, &e.greyOut, &e.prev[0], &e.prev[1], &e.prev[2], &e.small, &e.dx, &e.dy, &e.edges[0], &e.edges[1]} {
 		if m.Ptr() != nil {
 			m.Close()
 		}
@@ -144,6 +154,9 @@ func (e *Evaluator) Add(f Frame) error {
 	gocv.CvtColor(f.Out, &e.greyOut, gocv.ColorBGRToGray)
 	gocv.Laplacian(e.greyOut, &e.lap, gocv.MatTypeCV32F, 1, 1, 0, gocv.BorderReplicate)
 	e.sum.tex += energy(e.lap)
+	e.edgesOf(e.greyCur, &e.edges[0])
+	e.edgesOf(e.greyOut, &e.edges[1])
+	e.sum.structure += correlation(e.edges[0], e.edges[1])
 	if hasRef {
 		gocv.CvtColor(*f.Ref, &e.greyOut, gocv.ColorBGRToGray)
 		gocv.Laplacian(e.greyOut, &e.lap, gocv.MatTypeCV32F, 1, 1, 0, gocv.BorderReplicate)
@@ -274,6 +287,35 @@ func meanAbsDiff(a, b gocv.Mat, keep func(int) bool) (float64, bool) {
 	return sum / (3 * float64(n)), true
 }
 
+// edgesOf is grey's gradient magnitude at about 96 px wide (CV_32F): the
+// outlines of things, not the brush strokes a style adds at full size.
+func (e *Evaluator) edgesOf(grey gocv.Mat, dst *gocv.Mat) {
+	w := min(96, grey.Cols())
+	h := max(1, (grey.Rows()*w+grey.Cols()/2)/grey.Cols())
+	gocv.Resize(grey, &e.small, image.Pt(w, h), 0, 0, gocv.InterpolationArea)
+	gocv.Sobel(e.small, &e.dx, gocv.MatTypeCV32F, 1, 0, 3, 1, 0, gocv.BorderReplicate)
+	gocv.Sobel(e.small, &e.dy, gocv.MatTypeCV32F, 0, 1, 3, 1, 0, gocv.BorderReplicate)
+	gocv.Magnitude(e.dx, e.dy, dst)
+}
+
+// correlation is Pearson's r of two CV_32F Mats of one size (0 when
+// either is flat).
+func correlation(a, b gocv.Mat) float64 {
+	x, _ := a.DataPtrFloat32()
+	y, _ := b.DataPtrFloat32()
+	var sx, sy, sxx, syy, sxy float64
+	for i := range x {
+		p, q := float64(x[i]), float64(y[i])
+		sx, sy, sxx, syy, sxy = sx+p, sy+q, sxx+p*p, syy+q*q, sxy+p*q
+	}
+	n := float64(len(x))
+	vx, vy := sxx-sx*sx/n, syy-sy*sy/n
+	if vx <= 1e-9 || vy <= 1e-9 {
+		return 0
+	}
+	return (sxy - sx*sy/n) / math.Sqrt(vx*vy)
+}
+
 // energy is the mean square of a CV_32F Mat.
 func energy(m gocv.Mat) float64 {
 	v, _ := m.DataPtrFloat32()
@@ -289,6 +331,7 @@ func (e *Evaluator) Result() Result {
 	r := Result{Frames: e.n, Pairs: max(e.n-1, 0), Width: e.w, Height: e.h, HasRef: e.prev[2].Cols() > 0}
 	if e.n > 0 {
 		r.Texture = e.sum.tex / float64(e.n)
+		r.Structure = e.sum.structure / float64(e.n)
 		if r.HasRef {
 			r.RefTexture = e.sum.texRef / float64(e.n)
 			if r.RefTexture > 0 {

@@ -2,9 +2,13 @@ package main_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vidstyle/vidstyle/eval"
+	rm "github.com/vidstyle/vidstyle/internal/realmedia"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
 )
 
@@ -26,12 +30,12 @@ func TestEvalCommand(t *testing.T) {
 		return r
 	}
 	r := run("-ref", in)
-	for _, k := range []string{"frames", "pairs", "e_warp", "e_warp_floor", "valid_fraction", "static_flicker", "static_flicker_input", "texture", "ref_e_warp", "texture_kept"} {
+	for _, k := range []string{"frames", "pairs", "e_warp", "e_warp_floor", "valid_fraction", "static_flicker", "static_flicker_input", "texture", "ref_e_warp", "texture_kept", "structure"} {
 		if _, ok := r[k]; !ok {
 			t.Errorf("no %q in %v", k, r)
 		}
 	}
-	if r["frames"] != 12.0 || r["e_warp"] != r["e_warp_floor"] || r["e_warp"] != r["ref_e_warp"] || r["texture_kept"] != 1.0 {
+	if r["frames"] != 12.0 || r["e_warp"] != r["e_warp_floor"] || r["e_warp"] != r["ref_e_warp"] || r["texture_kept"] != 1.0 || r["structure"].(float64) < 0.999 {
 		t.Errorf("a video against itself: %v", r)
 	}
 	if e := r["e_warp"].(float64); e <= 0 {
@@ -59,6 +63,41 @@ func TestEvalRefusesBadArguments(t *testing.T) {
 		code, _, stderr := vidstyleOut(t, t.TempDir(), c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, %q; want %d and %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}
+
+// TestEvalWarnsOfAnUnrelatedPair: an output judged against a source it
+// was not made from (another real clip) gets a warning and a structure
+// under the bar; one made from it (a style of it) gets neither.
+func TestEvalWarnsOfAnUnrelatedPair(t *testing.T) {
+	rm.Tools(t)
+	dir := t.TempDir()
+	small := testmedia.SmallMP4(t)
+	other := "/usr/share/doc/opencv-doc/examples/data/vtest.avi" // walking people
+	if _, err := os.Stat(other); err != nil {
+		t.Log("the unrelated clip is small.mp4 upside down (apt-get install opencv-doc for another real clip)")
+		other = filepath.Join(dir, "flipped.mkv")
+		rm.FFmpeg(t, "-i", small, "-vf", "vflip", "-frames:v", "12", "-c:v", "ffv1", other)
+	}
+	styled := filepath.Join(dir, "styled.mkv")
+	if code, stderr := vidstyle(t, dir, nil, "-in", small, "-out", styled, "-model", "toon", "-frames", "12", "-crf", "1", "-q"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, c := range []struct {
+		in   string
+		warn bool
+	}{{small, false}, {other, true}} {
+		code, out, stderr := vidstyleOut(t, dir, "eval", "-in", c.in, "-out", styled, "-frames", "12", "-json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var r struct{ Structure float64 }
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		if warned := strings.Contains(stderr, "barely follow"); warned != c.warn || (r.Structure < eval.RelatedStructure) != c.warn {
+			t.Errorf("-in %s: structure %.2f, warning %v, want a warning %v:\n%s", filepath.Base(c.in), r.Structure, warned, c.warn, stderr)
 		}
 	}
 }
