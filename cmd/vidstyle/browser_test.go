@@ -217,3 +217,57 @@ func TestBrowserPreview(t *testing.T) {
 		return connects() > before && statsOf(overlay).F > 10
 	})
 }
+
+// TestBrowserPreviewWithAToken: with -token (what every setup off
+// loopback has) the control page and the overlay, opened with the link
+// vidstyle prints, load their script, play, and show the style buttons.
+func TestBrowserPreviewWithAToken(t *testing.T) {
+	const token = "a-test-token-0123456789"
+	cmd := command(t.TempDir(), nil, "-in", testmedia.SmallMP4(t), "-live", "-loop", "-serve", "-listen", "127.0.0.1:0",
+		"-token", token, "-model", "toon,pencil", "-scale", "0.5")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	re := regexp.MustCompile(`web preview: (http://127\.0\.0\.1:\d+/\?token=\S+)`)
+	var link string
+	logs := lines(t, stderr)
+	for l := range logs {
+		if m := re.FindStringSubmatch(l); m != nil {
+			link = m[1]
+			break
+		}
+	}
+	if link == "" {
+		t.Fatal("vidstyle printed no link with the token")
+	}
+	go func() {
+		for range logs {
+		}
+	}()
+	browser := startChromium(t)
+	for _, u := range []string{link, strings.Replace(link, "/?token=", "/overlay?token=", 1)} {
+		tab, cancel := chromedp.NewContext(browser)
+		defer cancel()
+		if err := chromedp.Do(tab, chromedp.Navigate(u)); err != nil {
+			t.Fatalf("open %s: %v", u, err)
+		}
+		until(t, 20*time.Second, u+" decodes", func() bool {
+			s, err := chromedp.Run(tab, chromedp.Evaluate[rtcStats](statsJS, chromedp.EvalAwaitPromise))
+			return err == nil && s.F > 10
+		})
+		if !strings.Contains(u, "overlay") {
+			n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("#styles button").length`))
+			if err != nil || n != 2 {
+				t.Errorf("the control page shows %d style buttons (%v), want 2", n, err)
+			}
+		}
+	}
+}

@@ -111,8 +111,14 @@ func sameOrigin(r *http.Request) bool {
 
 // guard is the outermost handler: the Host check on every path, and
 // headers that keep every page out of frames (the control page and the
-// overlay alike: OBS opens the overlay as a top-level page) and the
-// token out of Referer.
+// overlay alike: OBS opens the overlay as a top-level page), the token
+// out of Referer and every answer out of other sites' pages
+// (Cross-Origin-Resource-Policy). A request another site's page makes
+// for anything but a navigation (a script or image tag, a no-cors fetch)
+// is refused and its connection closed, so that such a page can neither
+// tell that vidstyle runs nor hold the connections the user's browser
+// and OBS share with it; following a link to the control page still
+// works.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -120,9 +126,14 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		if !s.hosts.allows(r.Host) {
 			s.cfg.Log.Debug(fmt.Sprintf("web preview: refused Host %q from %s", r.Host, r.RemoteAddr))
 			refuse(w, "this server does not answer to that host name", http.StatusMisdirectedRequest)
+			return
+		}
+		if !sameOrigin(r) && r.Header.Get("Sec-Fetch-Mode") != "navigate" {
+			refuse(w, "cross-site requests are refused", http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)

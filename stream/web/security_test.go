@@ -2,13 +2,17 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -556,5 +560,120 @@ func TestCloseDuringOffers(t *testing.T) {
 	t.Logf("answers to the offers in flight (0: no connection): %v", codes)
 	if n := srv.Pending() + srv.Viewers(); n != 0 {
 		t.Errorf("%d sessions after Close", n)
+	}
+}
+
+// TestAssetsNeedNoTokenButStayOnThisSite: the pages load their script with
+// a plain <script src> (no token), so with a token the script must still
+// come; another site's page may neither load it (a script tag, a no-cors
+// fetch: refused and closed, so that it cannot tell vidstyle runs, nor
+// hold connections) nor read any answer (CORP); a link to the control
+// page (a navigation) still opens it.
+func TestAssetsNeedNoTokenButStayOnThisSite(t *testing.T) {
+	for _, token := range []string{"", testToken} {
+		_, base := testServer(t, Config{Token: token})
+		q := ""
+		if token != "" {
+			q = "?token=" + token
+		}
+		type hdrs map[string]string
+		for _, c := range []struct {
+			name, path string
+			h          hdrs
+			want       int
+		}{
+			{"the page's script", "/assets/whep.js", hdrs{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"}, 200},
+			{"the script, typed in", "/assets/whep.js", hdrs{}, 200},
+			{"another site's script tag", "/assets/whep.js", hdrs{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"}, 403},
+			{"another site's no-cors fetch", "/assets/whep.js", hdrs{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "empty"}, 403},
+			{"another port's image tag", "/" + q, hdrs{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}, 403},
+			{"a link from another site", "/" + q, hdrs{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, 200},
+			{"the overlay, opened by OBS", "/overlay" + q, hdrs{}, 200},
+		} {
+			res := do(t, "GET", base+c.path, nil, func(req *http.Request) {
+				for k, v := range c.h {
+					req.Header.Set(k, v)
+				}
+			})
+			if res.StatusCode != c.want {
+				t.Errorf("token %q, %s: %s, want %d", token, c.name, res.Status, c.want)
+			}
+			if res.StatusCode == http.StatusForbidden && !res.Close {
+				t.Errorf("token %q, %s: refused, but the connection is kept alive", token, c.name)
+			}
+			if got := res.Header.Get("Cross-Origin-Resource-Policy"); got != "same-origin" {
+				t.Errorf("token %q, %s: Cross-Origin-Resource-Policy %q", token, c.name, got)
+			}
+		}
+		if token != "" {
+			for _, path := range []string{"/", "/overlay", "/api/state"} {
+				if res := do(t, "GET", base+path, nil, nil); res.StatusCode != http.StatusUnauthorized {
+					t.Errorf("%s without the token: %s, want 401", path, res.Status)
+				}
+			}
+		}
+	}
+}
+
+// TestOtherUsersProgramsAreRefused: with no token (loopback), a program
+// another user runs on this machine gets a 403 and nothing else; the
+// user's own programs are served. The other user is nobody (65534),
+// which needs root to become; bash's /dev/tcp makes the request.
+func TestOtherUsersProgramsAreRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run a program as another user")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	ctl := &fakeControl{state: State{Styles: []string{"toon", "pencil"}, Strength: 1}}
+	_, base := testServer(t, Config{Control: ctl})
+	port := portOf(t, base)
+	get := func(uid uint32, path string) string {
+		t.Helper()
+		script := fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/%s && printf 'POST %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{"paused":true}' >&3 && timeout 10 cat <&3`, port, path, port)
+		cmd := exec.Command(bash, "-c", script)
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Logf("uid %d: %v", uid, err)
+		}
+		return string(out)
+	}
+	if out := get(65534, "/api/pause"); !strings.HasPrefix(out, "HTTP/1.1 403") || !strings.Contains(out, "only its own user's programs") {
+		t.Errorf("another user's request got:\n%s", out)
+	}
+	if ctl.State().Paused {
+		t.Fatal("another user's program paused the stream")
+	}
+	if out := get(0, "/api/pause"); !strings.HasPrefix(out, "HTTP/1.1 200") || !ctl.State().Paused {
+		t.Errorf("the user's own request got:\n%s", out)
+	}
+	// With a token, the token is the credential (a reverse proxy runs as
+	// its own user).
+	_, withToken := testServer(t, Config{Token: testToken, Control: ctl})
+	port = portOf(t, withToken)
+	if out := get(65534, "/api/pause?token="+testToken); !strings.HasPrefix(out, "HTTP/1.1 200") {
+		t.Errorf("another user with the token got:\n%s", out)
+	}
+}
+
+// TestProcAddr: addresses as /proc/net/tcp writes them.
+func TestProcAddr(t *testing.T) {
+	for _, c := range []struct {
+		ip   string
+		six  bool
+		want string
+	}{
+		{"127.0.0.1", false, "0100007F:1F90"},
+		{"::1", true, "00000000000000000000000001000000:1F90"},
+		{"127.0.0.1", true, "0000000000000000FFFF00000100007F:1F90"},
+		{"::1", false, ""},
+	} {
+		if got := procAddr(&net.TCPAddr{IP: net.ParseIP(c.ip), Port: 8080}, c.six); got != c.want {
+			t.Errorf("%s (tcp6 %v): %q, want %q", c.ip, c.six, got, c.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
@@ -258,6 +259,11 @@ func (s *Server) Listen() (string, error) {
 	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
 		s.hosts.setPort(port)
 	}
+	if s.cfg.Token == "" {
+		// No token (loopback only): other users' programs are kept out by
+		// their uid; a token is the credential otherwise.
+		ln = newSameUser(ln, s.cfg.Log)
+	}
 	s.ln = newConnLimiter(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerAddr, s.cfg.Log)
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
@@ -399,19 +405,31 @@ func (s *Server) Handler() http.Handler {
 // auth checks the token, when there is one. The request may carry it in
 // Authorization (scheme "Bearer" in any case, RFC 6750) and in ?token=;
 // it passes when either is right, so a stale header cannot lock out a
-// page opened with the right link. Both are compared in constant time.
+// page opened with the right link. Both are compared in constant time,
+// as SHA-256 digests (so that not even the token's length shows). The
+// static files under /assets/ (the pages' script, the same in every
+// copy of vidstyle) need no token: the pages load them with a plain
+// <script src>, which carries none.
 func (s *Server) auth(next http.Handler) http.Handler {
 	if s.cfg.Token == "" {
 		return next
 	}
-	want := []byte(s.cfg.Token)
+	want := sha256.Sum256([]byte(s.cfg.Token))
+	same := func(got string) int {
+		h := sha256.Sum256([]byte(got))
+		return subtle.ConstantTimeCompare(h[:], want[:])
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, "/assets/") {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ok := 0
 		if q, found := r.URL.Query()["token"]; found && len(q) > 0 {
-			ok |= subtle.ConstantTimeCompare([]byte(q[0]), want)
+			ok |= same(q[0])
 		}
 		if scheme, cred, found := strings.Cut(r.Header.Get("Authorization"), " "); found && strings.EqualFold(scheme, "Bearer") {
-			ok |= subtle.ConstantTimeCompare([]byte(strings.TrimSpace(cred)), want)
+			ok |= same(strings.TrimSpace(cred))
 		}
 		if ok != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vidstyle"`)
