@@ -211,6 +211,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		// A constant-rate output: frames that would share an output frame
 		// are skipped here, gaps filled by the writer (stream.VideoConfig).
 		src = capture.Retime(src, p.Rate)
+		p = src.Props() // its times on the output's grid
 	}
 	var tracks *media.Info
 	if (p.Kind == capture.KindFile || rereadable(p)) && !outImage {

@@ -130,7 +130,7 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	if kind == KindFile && !v.Interlaced() {
 		// Not interlaced video: a field-coded stream may carry each field
 		// in a packet of its own, at twice the frame rate.
-		rate, pk = fitRate(ffmpeg, arg, spec, v.Index, info.Start.Seconds(), rate, log)
+		rate, pk = fitRate(ffmpeg, arg, spec, v.Index, rate, log)
 	}
 	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
 	d.props = Props{
@@ -244,9 +244,9 @@ const rateTimeout = 5 * time.Second
 // picture that shares a frame with the one before. It returns the common
 // rate that shows them all (media.FitRate), with one line saying so, or
 // the declared rate, with a warning when pictures are dropped at it
-// anyway. origin is the file's start (frames are counted from it). A file
+// anyway. A file
 // whose packet times cannot be read keeps its rate.
-func fitRate(ffmpeg, arg, spec string, index int, origin float64, declared media.Ratio, log *slog.Logger) (media.Ratio, packetCount) {
+func fitRate(ffmpeg, arg, spec string, index int, declared media.Ratio, log *slog.Logger) (media.Ratio, packetCount) {
 	ctx, cancel := context.WithTimeout(context.Background(), rateTimeout)
 	defer cancel()
 	segs, err := media.PacketTimes(ctx, ffmpeg, arg, index, ratePackets)
@@ -259,7 +259,7 @@ func fitRate(ffmpeg, arg, spec string, index int, origin float64, declared media
 		return declared, packetCount{}
 	}
 	pk := packetCount{packets: n, segments: len(segs), complete: n < ratePackets}
-	rate, dropped := media.FitRate(segs, origin, declared)
+	rate, dropped := media.FitRate(segs, declared)
 	switch {
 	case rate != declared:
 		log.Info(fmt.Sprintf("input %s has a variable frame rate: writing it at %.6g fps, not its declared %.6g, so that no picture is dropped",

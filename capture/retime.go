@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"math"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -15,8 +16,41 @@ import (
 // never shown. Gaps (a slower stretch, a start offset) are the writer's
 // to fill by showing the previous picture longer (stream.VideoConfig
 // Retime). Dropped counts the frames skipped.
+//
+// The output's frames are laid on the video's own grid, the way ffmpeg's
+// fps filter starts at the first picture: times are moved by less than a
+// frame (Props gives Start and End moved with them) so that the first
+// picture falls on a frame boundary. A video that starts part of a frame
+// after the file (an AAC encoder's 21 ms of priming, which ffmpeg's
+// Matroska, MPEG-TS and FLV muxers put before the video) would
+// otherwise sit half a frame off the grid, where millisecond timestamps
+// round two neighbours into one frame and leave the next one empty. A
+// start offset of whole frames (video after the audio) is kept; the
+// part of a frame left over is dropped when it is under 0.9 of a frame
+// (the picture then comes at most that much early, against the sound,
+// the side lip sync tolerates), else rounded up.
 func Retime(src Source, rate pipeline.Rate) *Retimed {
-	return &Retimed{Source: src, rate: rate, last: -1, end: src.Props().End}
+	p := src.Props()
+	r := &Retimed{Source: src, rate: rate, last: -1, end: p.End}
+	if p.Start > 0 && rate.Num > 0 && rate.Den > 0 {
+		first := int64(math.Floor(p.Start.Seconds()*rate.FPS() + 0.1))
+		r.shift = rate.Time(max(first, 0)) - p.Start
+		r.phase = r.shift
+	}
+	if r.end > 0 {
+		r.end += r.shift
+	}
+	return r
+}
+
+// Props is the source's, with Start and End on the output's grid.
+func (r *Retimed) Props() Props {
+	p := r.Source.Props()
+	p.Start += r.phase
+	if p.End > 0 {
+		p.End += r.phase
+	}
+	return p
 }
 
 // Retimed is a source after Retime.
@@ -25,7 +59,8 @@ type Retimed struct {
 	rate    pipeline.Rate
 	last    int64 // the slot of the last frame delivered
 	index   int64
-	shift   time.Duration // added to times after a jump
+	shift   time.Duration // added to times: the grid's phase, and after a jump
+	phase   time.Duration // the part of shift that lays the first picture on the grid
 	end     time.Duration // the end the file declares (0: unknown)
 	Dropped int64
 }

@@ -291,6 +291,11 @@ func Parse(path string, data []byte) (*Info, error) {
 				d -= s.Start
 			}
 			s.Duration = max(d, 0)
+		} else if in.Format == "asf" && s.HasStart && s.Duration > 0 {
+			// ASF (WMV, WMA) gives every stream the file's play time, from
+			// the file's start: a video that starts 43 ms in ends at that
+			// time, not 43 ms after it.
+			s.Duration = max(s.Duration-s.Start, 0)
 		}
 		s.Frames, _ = strconv.ParseInt(r.NbFrames, 10, 64)
 		s.SampleRate, _ = strconv.Atoi(r.SampleRate)

@@ -74,21 +74,22 @@ func segments(ts []float64) [][]float64 {
 
 // Collisions counts the pictures of a constant-rate copy at rate r that
 // would be dropped: times that round to the same frame as the one before
-// them in their segment (PacketTimes), the first segment's frames counted
-// from origin, each later one's from its own first time (the decoder
-// continues a stream after a jump from its last frame). Pictures with the
-// very same time as the one before are not counted: no rate shows both.
-func Collisions(segs [][]float64, origin float64, r Ratio) int {
+// them in their segment (PacketTimes), each segment's frames counted from
+// its own first time, as the writer lays its grid (capture.Retime: from
+// the first picture; after a jump, the decoder goes on from its last
+// frame). Pictures with the very same time as the one before are not
+// counted: no rate shows both.
+func Collisions(segs [][]float64, r Ratio) int {
 	if !r.Valid() {
 		return 0
 	}
 	fps := r.Float()
 	n := 0
-	for k, seg := range segs {
-		o := origin
-		if k > 0 && len(seg) > 0 {
-			o = seg[0]
+	for _, seg := range segs {
+		if len(seg) == 0 {
+			continue
 		}
+		o := seg[0]
 		for i := 1; i < len(seg); i++ {
 			if seg[i] > seg[i-1] && roundSlot((seg[i]-o)*fps) == roundSlot((seg[i-1]-o)*fps) {
 				n++
@@ -126,8 +127,7 @@ func misfit(segs [][]float64, r Ratio) float64 {
 }
 
 // FitRate checks a declared frame rate against a stream's packet times
-// (PacketTimes; origin is the time frames are counted from, the file's
-// start). When at most one picture in 500 would share a frame with
+// (PacketTimes). When at most one picture in 500 would share a frame with
 // another at that rate, or the pictures that would are a stray 2 % at
 // most, it is kept. Otherwise (a variable-rate file whose
 // declared rate is its average, as Matroska's default duration often is)
@@ -138,13 +138,13 @@ func misfit(segs [][]float64, r Ratio) float64 {
 // with pictures a few milliseconds apart here and there), the declared
 // rate is kept: a faster one would fill the file with repeated frames and
 // still drop some. dropped is how many pictures the returned rate drops.
-func FitRate(segs [][]float64, origin float64, declared Ratio) (rate Ratio, dropped int) {
+func FitRate(segs [][]float64, declared Ratio) (rate Ratio, dropped int) {
 	total := 0
 	for _, seg := range segs {
 		total += len(seg)
 	}
 	allowed := total / 500
-	d := Collisions(segs, origin, declared)
+	d := Collisions(segs, declared)
 	if d <= allowed || d*50 <= total {
 		// Within the allowance, or a few stray pictures (a doubled frame
 		// here and there, 2 % at most): no rate change is worth a file
@@ -161,7 +161,7 @@ func FitRate(segs [][]float64, origin float64, declared Ratio) (rate Ratio, drop
 		if c.Float() <= declared.Float()*1.001 {
 			continue
 		}
-		if n := Collisions(segs, origin, c); n <= allowed {
+		if n := Collisions(segs, c); n <= allowed {
 			fits = append(fits, cand{c, n, misfit(segs, c)})
 		}
 	}

@@ -63,20 +63,28 @@ func TestFitRate(t *testing.T) {
 	}{"30 fps with a few doubled pictures", doubled, Ratio{30, 1}, Ratio{30, 1}, 6})
 	for _, c := range cases {
 		segs := [][]float64{c.times}
-		got, dropped := FitRate(segs, 0, c.declared)
+		got, dropped := FitRate(segs, c.declared)
 		// The same pictures 0.023 s after the file's start (video after
-		// audio, as a remuxed MKV has it): the same rate.
+		// audio, as a remuxed MKV has it), and half a frame late with the
+		// times rounded to milliseconds (Matroska's ticks, an AAC
+		// encoder's 21 ms of priming at 24 fps, where rounding from the
+		// file's start would put neighbours in one frame): the same rate.
 		late := make([]float64, len(c.times))
+		half := make([]float64, len(c.times))
 		for i, v := range c.times {
 			late[i] = v + 0.023
+			half[i] = math.Round((v+0.5/c.declared.Float())*1000) / 1000
 		}
-		if r, _ := FitRate([][]float64{late}, 0, c.declared); r != got {
+		if r, _ := FitRate([][]float64{late}, c.declared); r != got {
 			t.Errorf("%s, 0.023 s late: %v, on time: %v", c.name, r, got)
+		}
+		if r, d := FitRate([][]float64{half}, c.declared); r != got || c.dropped == 0 && d != 0 {
+			t.Errorf("%s, half a frame late in milliseconds: %v dropping %d, on time: %v", c.name, r, d, got)
 		}
 		if got != c.want || dropped != c.dropped {
 			t.Errorf("%s: FitRate gives %v dropping %d, want %v dropping %d", c.name, got, dropped, c.want, c.dropped)
 		}
-		if d := Collisions(segs, 0, c.declared); c.declared == c.want && c.dropped == 0 && d != 0 {
+		if d := Collisions(segs, c.declared); c.declared == c.want && c.dropped == 0 && d != 0 {
 			t.Errorf("%s: %d collisions at the declared rate", c.name, d)
 		}
 	}
@@ -98,12 +106,12 @@ func TestFitRateAcrossAJump(t *testing.T) {
 	}
 	ntsc := Ratio{30000, 1001}
 	segs[1] = segs[1][:len(segs[1])-1]
-	if r, d := FitRate(segs, 1.4, ntsc); r != ntsc || d != 0 {
+	if r, d := FitRate(segs, ntsc); r != ntsc || d != 0 {
 		t.Errorf("two segments: %v dropping %d, want %v dropping 0", r, d, ntsc)
 	}
 	one := append(append([]float64(nil), segs[0]...), segs[1]...)
 	slices.Sort(one)
-	if Collisions([][]float64{one}, 1.4, ntsc) == 0 {
+	if Collisions([][]float64{one}, ntsc) == 0 {
 		t.Error("merged into one timeline the pictures should collide: the test shows nothing")
 	}
 }

@@ -173,6 +173,21 @@ func realWorldRows() []realWorld {
 		{name: "22.2 PCM (broadcast sound) into MP4", input: clip(rm.Opts{Name: "222.mkv", Frames: 30, Audio: true,
 			AudioCodec: []string{"-c:a", "pcm_s16le", "-af", "aformat=channel_layouts=22.2"}}),
 			check: audioLayouts("aac:7.1")},
+		// ffmpeg's Matroska, TS and FLV muxers start the video 21 ms in (the
+		// AAC encoder's priming comes first) and keep milliseconds: at 24
+		// fps that is half a frame off a grid laid from the file's start.
+		{name: "23.976 fps MKV with AAC (the video 21 ms in, as ffmpeg remuxes it)", input: clip(rm.Opts{Name: "film.mkv", Rate: "24000/1001", Frames: 48, Audio: true}),
+			rate: "24000/1001", check: samePictures},
+		{name: "WMV (ASF's durations count from the file's start)", input: clip(rm.Opts{Name: "old.wmv", Rate: "25", Frames: 40, Audio: true,
+			Video: []string{"-c:v", "wmv2", "-q:v", "2"}, AudioCodec: []string{"-c:a", "wmav2"}}), check: func(t *testing.T, in, out string) {
+			everyPicture(t, in, out)
+			// The last picture is not held past the source's end (the
+			// file's play time, read as the video's length, did that).
+			src, dst := rm.ReadIndices(t, in), rm.ReadIndices(t, out)
+			if e0, e1 := rm.End(src, 40*time.Millisecond), rm.End(dst, 40*time.Millisecond); e1 > e0+20*time.Millisecond {
+				t.Errorf("the output's video ends at %v, the source's at %v", e1, e0)
+			}
+		}},
 		// A phone's or action camera's high-speed mode, written at its
 		// real rate (not slowed down in the file): every picture kept.
 		{name: "480 fps high-speed recording", input: clip(rm.Opts{Name: "hs.mp4", Rate: "480", Frames: 120, Audio: true}),
@@ -273,6 +288,15 @@ func everyPicture(t *testing.T, in, out string) {
 	}
 	if len(lost) > 0 {
 		t.Errorf("%d pictures of the input are not in the output: %v", len(lost), lost)
+	}
+}
+
+// samePictures checks that the output shows every picture of the input
+// once, in order: none dropped, none repeated.
+func samePictures(t *testing.T, in, out string) {
+	t.Helper()
+	if got, want := rm.Indices(rm.ReadIndices(t, out)), rm.Indices(rm.ReadIndices(t, in)); !slices.Equal(got, want) {
+		t.Errorf("output pictures %v, want the input's %v", got, want)
 	}
 }
 
