@@ -98,15 +98,7 @@ func (w *ImageFile) Close() error {
 		os.Remove(tmp)
 		return fmt.Errorf("%w %s: no frame was written", ErrOutput, w.path)
 	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%w: %w", ErrOutput, err)
-	}
-	if err := os.Rename(tmp, w.path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%w: %w", ErrOutput, err)
-	}
-	return nil
+	return finish(tmp, w.path)
 }
 
 // CloseEarly is Close: an image has no end to cut.

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+	"golang.org/x/sys/unix"
 
 	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/pipeline"
@@ -415,9 +416,16 @@ func checkWritable(path string) error {
 }
 
 // tempBeside creates the hidden file a writer fills before renaming it to
-// path. Creating it is also the check that the folder is writable.
+// path (finish). Creating it is also the check that the folder is
+// writable; an existing file the user may not write is refused, as
+// ffmpeg refuses it. Through a symbolic link, the file is made beside the
+// link's target, which is what gets written.
 func tempBeside(path string) (string, error) {
-	dir, base := filepath.Split(path)
+	target := outputTarget(path)
+	if st, err := os.Stat(target); err == nil && st.Mode().IsRegular() && unix.Access(target, unix.W_OK) != nil {
+		return "", fmt.Errorf("%w %s: the file is read-only: make it writable (chmod u+w) or write another", ErrOutput, path)
+	}
+	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
 	}
@@ -603,14 +611,61 @@ func (v *VideoFile) close(early bool) error {
 	if early && v.audio {
 		v.trimAudio()
 	}
-	if err := os.Chmod(v.tmp, 0o644); err != nil {
+	return finish(v.tmp, v.cfg.Path)
+}
+
+// outputTarget is the file an output named path is: path, or, when path
+// is a symbolic link, the file it leads to (a link that leads nowhere
+// yet, to where it points), which is what ffmpeg writes.
+func outputTarget(path string) string {
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		return t
+	}
+	if link, err := os.Readlink(path); err == nil {
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(path), link)
+		}
+		return link
+	}
+	return path
+}
+
+// finish moves a finished temporary file to the output path (through a
+// link, to its target) with the permissions a file written in place
+// would have: those of the file it replaces, or for a new file what the
+// umask leaves of 0666. The temporary file is removed on failure.
+func finish(tmp, path string) error {
+	target := outputTarget(path)
+	mode := os.FileMode(0o666) &^ umask()
+	if st, err := os.Stat(target); err == nil && st.Mode().IsRegular() {
+		mode = st.Mode().Perm()
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("%w: %w", ErrOutput, err)
 	}
-	if err := os.Rename(v.tmp, v.cfg.Path); err != nil {
-		os.Remove(v.tmp)
+	if err := os.Rename(tmp, target); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	return nil
+}
+
+// umask is the process's file mode creation mask, read from
+// /proc/self/status (setting it to read it back would race with files
+// other goroutines create); 022 when that cannot be read.
+func umask() os.FileMode {
+	data, err := os.ReadFile("/proc/self/status")
+	if err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+				if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					return os.FileMode(m) & 0o777
+				}
+			}
+		}
+	}
+	return 0o022
 }
 
 // stopWhenTaken is for a file closed early: the encoder would otherwise

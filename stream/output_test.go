@@ -1,0 +1,131 @@
+package stream
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestOutputIsWrittenAsInPlace: an output is finished (a temporary file
+// renamed over it) with the permissions a file written in place has: a
+// new one what the umask leaves of 0666, an existing one its own mode;
+// through a symbolic link the target is written and the link stays, as
+// ffmpeg writes; a link to nowhere yet makes its target.
+func TestOutputIsWrittenAsInPlace(t *testing.T) {
+	dir := t.TempDir()
+	write := func(path string) {
+		t.Helper()
+		tmp, err := tempBeside(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(tmp, []byte("new"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := finish(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mode := func(path string) os.FileMode {
+		t.Helper()
+		st, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Mode()
+	}
+	old := syscall.Umask(0o027)
+	fresh := filepath.Join(dir, "new.mp4")
+	write(fresh)
+	syscall.Umask(old)
+	if m := mode(fresh).Perm(); m != 0o640 {
+		t.Errorf("a new output under umask 027 has mode %o, want 640", m)
+	}
+	kept := filepath.Join(dir, "kept.mp4")
+	os.WriteFile(kept, []byte("old"), 0o600)
+	os.Chmod(kept, 0o604)
+	write(kept)
+	if m := mode(kept).Perm(); m != 0o604 {
+		t.Errorf("a replaced output has mode %o, want its 604", m)
+	}
+	target, link := filepath.Join(dir, "target.mp4"), filepath.Join(dir, "link.mp4")
+	os.WriteFile(target, []byte("old"), 0o644)
+	os.Symlink("target.mp4", link)
+	write(link)
+	if data, _ := os.ReadFile(target); string(data) != "new" || mode(link)&os.ModeSymlink == 0 {
+		t.Errorf("through a link: the target holds %q, the link's mode is %v; want the target written, the link kept", data, mode(link))
+	}
+	dangling := filepath.Join(dir, "dangling.png")
+	os.Symlink("made.png", dangling)
+	write(dangling)
+	if data, _ := os.ReadFile(filepath.Join(dir, "made.png")); string(data) != "new" {
+		t.Errorf("a link to nowhere yet: its target holds %q", data)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*part*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestReadOnlyOutputIsRefused: an existing output its user may not write
+// is refused before any work, as ffmpeg refuses it, not replaced. Root may
+// write anything, so the check runs as nobody, in a copy of this test
+// binary.
+func TestReadOnlyOutputIsRefused(t *testing.T) {
+	if dir := os.Getenv("VIDSTYLE_TEST_READONLY"); dir != "" {
+		ro := filepath.Join(dir, "ro.mp4")
+		_, err := tempBeside(ro)
+		if err == nil || !errors.Is(err, ErrOutput) || !strings.Contains(err.Error(), "read-only") {
+			t.Fatalf("a read-only output: %v, want a read-only error", err)
+		}
+		if _, err := tempBeside(filepath.Join(dir, "rw.mp4")); err != nil {
+			t.Fatalf("a writable output: %v", err)
+		}
+		return
+	}
+	dir, err := os.MkdirTemp("", "vidstyle-readonly-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.WriteFile(filepath.Join(dir, "ro.mp4"), []byte("keep"), 0o444)
+	os.WriteFile(filepath.Join(dir, "rw.mp4"), []byte("keep"), 0o666)
+	os.Chmod(filepath.Join(dir, "rw.mp4"), 0o666)
+	os.Chmod(dir, 0o777)
+	var cred *syscall.Credential
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getuid() == 0 {
+		// Root may write anything: run as nobody, from a copy it can run.
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+		copyExe := filepath.Join(dir, "stream.test")
+		in, err := os.Open(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.OpenFile(copyExe, os.O_CREATE|os.O_WRONLY, 0o755)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(out, in)
+		in.Close()
+		out.Close()
+		exe = copyExe
+	}
+	cmd := exec.Command(exe, "-test.run=^TestReadOnlyOutputIsRefused$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "VIDSTYLE_TEST_READONLY="+dir)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "ro.mp4")); string(data) != "keep" {
+		t.Errorf("the read-only file now holds %q", data)
+	}
+}
