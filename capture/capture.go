@@ -99,12 +99,12 @@ func IsImagePath(p string) bool {
 // (IsImagePath).
 func IsStillImage(p string) bool {
 	switch sniff(p) {
-	case stillOpenCV, stillAVIF, stillHEIF:
+	case stillOpenCV, stillFFmpeg, stillHEIF, cmyk16:
 		return true
 	case animatedPNG, animatedWebP, video:
 		return false
 	}
-	return IsImagePath(p)
+	return IsImagePath(p) || ffmpegImageExt(p)
 }
 
 // Undecodable says, in one line, why an input whose content is known
@@ -116,6 +116,8 @@ func Undecodable(p string) error {
 		return fmt.Errorf("%w %s: a HEIC/HEIF photo, which neither OpenCV nor ffmpeg here decodes: convert it to JPEG or PNG first (heif-convert, in Debian's libheif-examples)", ErrInput, p)
 	case animatedWebP:
 		return fmt.Errorf("%w %s: an animated WebP, whose frames neither OpenCV nor ffmpeg here decodes: convert it to a video (.mp4) or an animated GIF first", ErrInput, p)
+	case cmyk16:
+		return fmt.Errorf("%w %s: a 16-bit CMYK TIFF, which OpenCV cannot read and ffmpeg 5.1 reads with the wrong colours: save it as RGB, or as 8-bit CMYK", ErrInput, p)
 	}
 	return nil
 }
@@ -225,24 +227,39 @@ func Open(spec string, log *slog.Logger) (Source, error) {
 	if err := Undecodable(spec); err != nil {
 		return nil, err
 	}
-	switch sniff(spec) {
-	case stillOpenCV:
+	switch s := sniff(spec); {
+	case s == stillOpenCV:
 		return openImage(spec)
-	case stillAVIF:
-		return openFFmpegImage(spec, log)
-	case animatedPNG, video:
+	case s == stillFFmpeg:
+		return openFFmpegImage(spec)
+	case s == animatedPNG || s == video:
 		return openDecoded(spec, KindFile, log)
-	}
-	if IsImagePath(spec) {
+	case IsImagePath(spec):
 		return openImage(spec)
+	case ffmpegImageExt(spec):
+		return openFFmpegImage(spec)
 	}
 	return openDecoded(spec, KindFile, log)
 }
 
-// openFFmpegImage reads a still picture OpenCV cannot (AVIF) through
-// ffmpeg, as one frame.
-func openFFmpegImage(path string, log *slog.Logger) (Source, error) {
-	src, err := openDecoded(path, KindFile, log)
+// ffmpegImageExt reports whether a name ends in the extension of a
+// picture format ffmpeg reads and OpenCV does not (Targa, PCX, SGI, X
+// Window dumps, QOI, JPEG XL, Photoshop, DirectDraw, OpenEXR, Radiance,
+// X bitmaps): those without a signature sniff can tell are known by name.
+func ffmpegImageExt(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".tga", ".pcx", ".sgi", ".rgb", ".rgba", ".bw", ".xwd", ".qoi", ".jxl", ".psd", ".dds", ".exr", ".hdr", ".xbm", ".xpm":
+		return true
+	}
+	return false
+}
+
+// openFFmpegImage reads a still picture through ffmpeg, as one frame: a
+// format OpenCV lacks (AVIF, JPEG XL, Targa, …) or a variant of one it
+// has that it cannot read (a 16-bit CMYK TIFF). Its transparency, if
+// any, is not kept.
+func openFFmpegImage(path string) (Source, error) {
+	src, err := openDecoded(path, KindFile, slog.New(slog.DiscardHandler)) // no frame-rate talk for a picture
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +422,12 @@ func openImage(path string) (Source, error) {
 	m := gocv.IMRead(path, gocv.IMReadColor)
 	if m.Empty() {
 		m.Close()
-		return nil, fmt.Errorf("%w %s: not an image OpenCV can read", ErrInput, path)
+		// A variant OpenCV's reader lacks (16-bit CMYK TIFF, an odd
+		// BMP): ffmpeg may have it.
+		if s, err := openFFmpegImage(path); err == nil {
+			return s, nil
+		}
+		return nil, fmt.Errorf("%w %s: not an image OpenCV or ffmpeg can read", ErrInput, path)
 	}
 	s := &imageSource{img: m, alpha: gocv.NewMat(), props: Props{
 		Kind: KindImage, Name: path, Width: m.Cols(), Height: m.Rows(),

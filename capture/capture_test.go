@@ -143,7 +143,7 @@ func TestOpenErrors(t *testing.T) {
 		{dir, "is a directory"},
 		{empty, "is an empty file"},
 		{text, "cannot decode as video"},
-		{badImage, "not an image OpenCV can read"},
+		{badImage, "not an image OpenCV or ffmpeg can read"},
 		{"cam:97", "camera 97: cannot open"},
 	}
 	for _, c := range cases {

@@ -18,8 +18,9 @@ const (
 	// stillOpenCV: JPEG, PNG, BMP, WebP, TIFF, PNM/PAM, JPEG 2000 or Sun
 	// raster, one picture, which OpenCV reads.
 	stillOpenCV
-	// stillAVIF: an AVIF photo (AV1 in HEIF): ffmpeg decodes its picture.
-	stillAVIF
+	// stillFFmpeg: a picture ffmpeg decodes and OpenCV does not: AVIF
+	// (AV1 in HEIF), JPEG XL, QOI, OpenEXR, Photoshop, DirectDraw, SGI.
+	stillFFmpeg
 	// stillHEIF: a HEIC/HEIF photo (HEVC in HEIF), which neither OpenCV
 	// nor ffmpeg 5.1 decodes.
 	stillHEIF
@@ -29,6 +30,9 @@ const (
 	// animatedWebP: an animated WebP, whose frames neither OpenCV nor
 	// ffmpeg 5.1 decodes.
 	animatedWebP
+	// cmyk16: a 16-bit CMYK TIFF, which OpenCV 4.6 cannot read and ffmpeg
+	// 5.1 reads with its inks taken for red, green and blue.
+	cmyk16
 	// video: a container of video (MP4/MOV, Matroska/WebM, AVI, GIF),
 	// whatever its name says.
 	video
@@ -59,19 +63,67 @@ func sniff(path string) still {
 		return stillOpenCV
 	case len(h) >= 12 && string(h[4:8]) == "ftyp":
 		return heifBrand(f, h)
+	case bytes.HasPrefix(h, []byte{0xff, 0x0a}), bytes.HasPrefix(h, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")), // JPEG XL
+		bytes.HasPrefix(h, []byte("qoif")), bytes.HasPrefix(h, []byte{0x76, 0x2f, 0x31, 0x01}), // QOI, OpenEXR
+		bytes.HasPrefix(h, []byte("8BPS")), bytes.HasPrefix(h, []byte("DDS ")), bytes.HasPrefix(h, []byte{0x01, 0xda}): // Photoshop, DirectDraw, SGI
+		return stillFFmpeg
 	case bytes.HasPrefix(h, []byte("\x1a\x45\xdf\xa3")), // Matroska, WebM
 		len(h) >= 12 && string(h[:4]) == "RIFF" && string(h[8:12]) == "AVI ",
 		bytes.HasPrefix(h, []byte("GIF87a")), bytes.HasPrefix(h, []byte("GIF89a")):
 		return video
 	case bytes.HasPrefix(h, []byte{0xff, 0xd8, 0xff}), // JPEG
-		bytes.HasPrefix(h, []byte("BM")) && len(h) >= 18 && bmpHeader(binary.LittleEndian.Uint32(h[14:18])), // BMP
-		bytes.HasPrefix(h, []byte("II*\x00")), bytes.HasPrefix(h, []byte("MM\x00*")), // TIFF
+		bytes.HasPrefix(h, []byte("BM")) && len(h) >= 18 && bmpHeader(binary.LittleEndian.Uint32(h[14:18])),                                                     // BMP
+		bytes.HasPrefix(h, []byte("II*\x00")) && !tiffCMYK16(f, binary.LittleEndian), bytes.HasPrefix(h, []byte("MM\x00*")) && !tiffCMYK16(f, binary.BigEndian), // TIFF
 		len(h) >= 3 && h[0] == 'P' && h[1] >= '1' && h[1] <= '7' && (h[2] == '\n' || h[2] == ' ' || h[2] == '\r' || h[2] == '\t'), // PNM, PAM
 		bytes.HasPrefix(h, []byte("\x00\x00\x00\x0cjP  \r\n\x87\n")), bytes.HasPrefix(h, []byte{0xff, 0x4f, 0xff, 0x51}),          // JPEG 2000
 		bytes.HasPrefix(h, []byte{0x59, 0xa6, 0x6a, 0x95}): // Sun raster
 		return stillOpenCV
 	}
+	if bytes.HasPrefix(h, []byte("II*\x00")) || bytes.HasPrefix(h, []byte("MM\x00*")) {
+		return cmyk16
+	}
 	return notStill
+}
+
+// tiffCMYK16 reports whether a TIFF's first image is CMYK (photometric
+// interpretation 5, "separated") at 16 bits a sample.
+func tiffCMYK16(f io.ReaderAt, order binary.ByteOrder) bool {
+	var hdr [8]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return false
+	}
+	off := int64(order.Uint32(hdr[4:]))
+	var n [2]byte
+	if _, err := f.ReadAt(n[:], off); err != nil {
+		return false
+	}
+	count := min(int(order.Uint16(n[:])), 512)
+	ifd := make([]byte, 12*count)
+	if _, err := f.ReadAt(ifd, off+2); err != nil {
+		return false
+	}
+	photometric, bits := -1, -1
+	for i := range count {
+		e := ifd[12*i:]
+		tag, typ, cnt := order.Uint16(e), order.Uint16(e[2:]), order.Uint32(e[4:])
+		if typ != 3 { // SHORT
+			continue
+		}
+		switch tag {
+		case 262:
+			photometric = int(order.Uint16(e[8:]))
+		case 258:
+			if cnt <= 2 {
+				bits = int(order.Uint16(e[8:]))
+			} else { // the samples' sizes are kept elsewhere
+				var v [2]byte
+				if _, err := f.ReadAt(v[:], int64(order.Uint32(e[8:]))); err == nil {
+					bits = int(order.Uint16(v[:]))
+				}
+			}
+		}
+	}
+	return photometric == 5 && bits == 16
 }
 
 // bmpHeader reports whether n is the size of a BMP info header (core, v1
@@ -132,7 +184,7 @@ func heifBrand(f io.ReaderAt, head []byte) still {
 	for i, b := range brands {
 		switch string(b) {
 		case "avif":
-			return stillAVIF
+			return stillFFmpeg
 		case "avis":
 			if i == 0 {
 				return video // an AVIF sequence

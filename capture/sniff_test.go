@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/capture"
+	rm "github.com/vidstyle/vidstyle/internal/realmedia"
 )
 
 // TestPicturesAreToldByTheirContent: files as people have them, made by
@@ -48,6 +50,14 @@ func TestPicturesAreToldByTheirContent(t *testing.T) {
 		{"anim.png", append(anim[:len(anim):len(anim)], "-f", "apng"), 10, -1},
 		{"anim.apng", append(anim[:len(anim):len(anim)], "-f", "apng"), 10, -1},
 		{"anim.gif", anim, 10, -1},
+		// ffmpeg reads these, OpenCV does not: decoded by ffmpeg.
+		{"game.tga", []string{"-i", src}, 1, 0},
+		{"old.pcx", []string{"-i", src}, 1, 0},
+		{"iris.sgi", []string{"-i", src}, 1, 0},
+		{"quick.qoi", []string{"-i", src}, 1, 0},
+		{"screen.xwd", []string{"-i", src}, 1, 0},
+		{"photo.jxl", []string{"-i", src, "-c:v", "libjxl", "-distance", "0"}, 1, 0},
+		{"render.exr", []string{"-i", src}, 1, -1}, // linear light: not the source's levels
 		{"clip-named.jpg", append(anim[:len(anim):len(anim)], "-c:v", "libx264", "-preset", "ultrafast", "-f", "mp4"), 10, -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -109,5 +119,34 @@ func TestPicturesNothingHereDecodes(t *testing.T) {
 		if e2 := capture.Undecodable(p); e2 == nil || e2.Error() != err.Error() {
 			t.Errorf("%s: Undecodable says %v, Open %v", filepath.Base(p), e2, err)
 		}
+	}
+}
+
+// TestCMYK16TIFFIsRefused: a 16-bit CMYK TIFF (print work) is refused in
+// one line that says what to do: OpenCV 4.6 cannot read it, and ffmpeg
+// 5.1 reads it with its inks taken for red, green and blue (no ink, which
+// is white, comes out black), which would be silent garbage.
+func TestCMYK16TIFFIsRefused(t *testing.T) {
+	const w, h = 64, 48
+	p := rm.CMYK16TIFF(t, t.TempDir(), w, h)
+	if m := gocv.IMRead(p, gocv.IMReadColor); !m.Empty() {
+		m.Close()
+		t.Fatal("OpenCV reads the file itself: the test shows nothing")
+	} else {
+		m.Close()
+	}
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", p, "-vf", "crop=1:1:0:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-").Output()
+	if err != nil || len(out) != 3 {
+		t.Fatalf("ffmpeg: %v %q", err, out)
+	}
+	if c, m := rm.CMYK16At(w, h, 0, 0); c != 0 || m != 0 || out[0] > 200 {
+		t.Logf("ffmpeg reads the corner without ink as RGB %v: the refusal may be lifted", out)
+	}
+	_, err = capture.Open(p, slog.New(slog.DiscardHandler))
+	if err == nil || !errors.Is(err, capture.ErrInput) || !strings.Contains(err.Error(), "16-bit CMYK TIFF") || !strings.Contains(err.Error(), "save it as RGB") {
+		t.Errorf("Open: %v, want an input error naming a 16-bit CMYK TIFF and what to do", err)
+	}
+	if !capture.IsStillImage(p) {
+		t.Error("a TIFF is a picture")
 	}
 }

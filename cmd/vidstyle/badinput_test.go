@@ -127,7 +127,7 @@ func badInputs(f badInputFixtures) []badInput {
 		{"HEIC photo (an iPhone's)", nil, []string{"-in", f.heic, "-out", "o.jpg"}, 1, "a HEIC/HEIF photo, which neither OpenCV nor ffmpeg here decodes: convert it to JPEG or PNG first", 0},
 		{"animated WebP", nil, []string{"-in", f.animWebP, "-out", "o.mp4"}, 1, "an animated WebP, whose frames neither OpenCV nor ffmpeg here decodes", 0},
 		{"animated PNG into an image", nil, []string{"-in", f.apng, "-out", "o.png"}, 2, "is an animated PNG, a video: give a video output", 0},
-		{"unsupported image", nil, []string{"-in", f.badPNG, "-out", "o.png"}, 1, "not an image OpenCV can read", 0},
+		{"unsupported image", nil, []string{"-in", f.badPNG, "-out", "o.png"}, 1, "not an image OpenCV or ffmpeg can read", 0},
 		{"camera index that does not exist", nil, []string{"-in", "cam:7", "-out", "o.mp4"}, 1, "camera 7: cannot open", 0},
 		{"output folder missing", nil, []string{"-in", small, "-out", "no/such/dir/o.mp4"}, 1, "folder no/such/dir/", 0},
 		{"output folder read-only", nil, []string{"-in", small, "-out", "/proc/o.mp4"}, 1, "cannot write in /proc/", 0},
