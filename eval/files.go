@@ -51,6 +51,14 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 		}
 	}
 	out := srcs[1].Props()
+	for i, s := range srcs {
+		// Frames are paired by index: at another rate the pairs are not
+		// the same moments.
+		if r := s.Props().Rate; i != 1 && r.Num > 0 && out.Rate.Num > 0 && r.FPS() != out.Rate.FPS() {
+			log.Warn(fmt.Sprintf("eval: %s runs at %s fps and %s at %s: frames are paired by index, so they are not the same moments and the numbers mean little",
+				paths[i], r, paths[1], out.Rate))
+		}
+	}
 	for _, s := range srcs[2:] {
 		if p := s.Props(); p.Width != out.Width || p.Height != out.Height {
 			return Result{}, fmt.Errorf("eval: the reference %s is %dx%d, the output %dx%d", files.Ref, p.Width, p.Height, out.Width, out.Height)

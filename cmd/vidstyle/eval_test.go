@@ -101,3 +101,26 @@ func TestEvalWarnsOfAnUnrelatedPair(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalWarnsOfAnotherRate: frames are paired by index, so an output at
+// another rate than its source (made with another tool, or a 60 fps copy)
+// gets a warning.
+func TestEvalWarnsOfAnotherRate(t *testing.T) {
+	rm.Tools(t)
+	dir := t.TempDir()
+	small := testmedia.SmallMP4(t)
+	double := filepath.Join(dir, "double.mkv")
+	rm.FFmpeg(t, "-i", small, "-vf", "fps=60", "-frames:v", "12", "-c:v", "ffv1", double)
+	for _, c := range []struct {
+		out  string
+		warn bool
+	}{{small, false}, {double, true}} {
+		code, _, stderr := vidstyleOut(t, dir, "eval", "-in", small, "-out", c.out, "-frames", "12", "-json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if got := strings.Contains(stderr, "paired by index"); got != c.warn {
+			t.Errorf("-out %s: warning %v, want %v:\n%s", filepath.Base(c.out), got, c.warn, stderr)
+		}
+	}
+}
