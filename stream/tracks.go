@@ -213,6 +213,13 @@ func trackArgs(format, path string, in *media.Info, audio Audio, log *slog.Logge
 	if v := in.Video(); v != nil {
 		args = append(args, streamTags("v", 0, v.Tags, r.titleTag)...)
 	}
+	if tc := timecode(in); tc != "" {
+		// A MOV's timecode (ProRes from a camera or an editor) is the
+		// video track's and its tmcd track's, not the file's, so the
+		// global metadata does not carry it: given as the file's, every
+		// container keeps it (MP4 and MOV as a tmcd track).
+		args = append(args, "-timecode", tc)
+	}
 	var codecs, tags []string
 	na := 0
 	if audio != AudioNone {
@@ -273,6 +280,27 @@ func trackArgs(format, path string, in *media.Info, audio Audio, log *slog.Logge
 	// Data tracks (timecode, GPS) are not mapped: nothing plays them.
 	args = append(args, codecs...)
 	return append(args, tags...), nil
+}
+
+// timecode is the start timecode of a file whose tracks, not the file,
+// hold it ("" when the file holds it, and -map_metadata takes it along,
+// or when there is none): the main video's, else a data track's.
+func timecode(in *media.Info) string {
+	for k, v := range in.Tags {
+		if strings.EqualFold(k, "timecode") && v != "" {
+			return "" // Matroska writes TIMECODE
+		}
+	}
+	streams := in.Streams
+	if v := in.Video(); v != nil {
+		streams = append([]media.Stream{*v}, streams...)
+	}
+	for _, s := range streams {
+		if tc := s.Tags["timecode"]; tc != "" && (s.Type == "video" || s.Type == "data") {
+			return tc
+		}
+	}
+	return ""
 }
 
 // streamTags sets an output stream's language and title explicitly (the

@@ -196,6 +196,16 @@ func realWorldRows() []realWorld {
 			check: streamsAndTitle("out.mkv", "audio:aac audio:aac subtitle:subrip")},
 		{name: "MKV with two audio tracks, subtitles and a title, into MP4", input: tracks,
 			check: streamsAndTitle("out.mp4", "audio:aac audio:aac subtitle:mov_text")},
+		// A camera's or an editor's ProRes MOV: its timecode is its video
+		// and tmcd tracks', not the file's.
+		{name: "ProRes MOV with a timecode, into MP4", input: clip(rm.Opts{Name: "cam.mov", Rate: "25", Frames: 25, Audio: true,
+			Video: []string{"-c:v", "prores_ks"}, AudioCodec: []string{"-c:a", "pcm_s16le"}, Args: []string{"-timecode", "10:00:00:00"}}),
+			check: func(t *testing.T, in, out string) {
+				v := rm.Probe(t, out).Video(t)
+				if tc := v.Tags["timecode"]; tc != "10:00:00:00" {
+					t.Errorf("output video timecode %q, want the input's 10:00:00:00", tc)
+				}
+			}},
 		{name: "BT.709 tags", input: clip(rm.Opts{Name: "709.mp4", Frames: 30, Args: rm.BT709()}),
 			check: func(t *testing.T, in, out string) {
 				v := rm.Probe(t, out).Video(t)
