@@ -629,10 +629,11 @@ func TestOtherUsersProgramsAreRefused(t *testing.T) {
 	}
 	ctl := &fakeControl{state: State{Styles: []string{"toon", "pencil"}, Strength: 1}}
 	_, base := testServer(t, Config{Control: ctl})
-	port := portOf(t, base)
+	port, host := portOf(t, base), "127.0.0.1"
 	get := func(uid uint32, path string) string {
 		t.Helper()
-		script := fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/%s && printf 'POST %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{"paused":true}' >&3 && timeout 10 cat <&3`, port, path, port)
+		hostPort := net.JoinHostPort(host, port)
+		script := fmt.Sprintf(`exec 3<>/dev/tcp/%s/%s && printf 'POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{"paused":true}' >&3 && timeout 10 cat <&3`, host, port, path, hostPort)
 		cmd := exec.Command(bash, "-c", script)
 		cmd.Dir = "/"
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
@@ -650,6 +651,22 @@ func TestOtherUsersProgramsAreRefused(t *testing.T) {
 	}
 	if out := get(0, "/api/pause"); !strings.HasPrefix(out, "HTTP/1.1 200") || !ctl.State().Paused {
 		t.Errorf("the user's own request got:\n%s", out)
+	}
+	// The same over IPv6 (/proc/net/tcp6), where the machine has it.
+	if ln, err := net.Listen("tcp", "[::1]:0"); err == nil {
+		ln.Close()
+		ctl6 := &fakeControl{state: State{Styles: []string{"toon"}, Strength: 1}}
+		_, base6 := testServer(t, Config{Addr: "[::1]:0", Control: ctl6})
+		port, host = portOf(t, base6), "::1"
+		if out := get(65534, "/api/pause"); !strings.HasPrefix(out, "HTTP/1.1 403") || ctl6.State().Paused {
+			t.Errorf("another user's request over IPv6 got:\n%s", out)
+		}
+		if out := get(0, "/api/pause"); !strings.HasPrefix(out, "HTTP/1.1 200") {
+			t.Errorf("the user's own request over IPv6 got:\n%s", out)
+		}
+		port, host = portOf(t, base), "127.0.0.1"
+	} else {
+		t.Logf("no IPv6 loopback here: %v", err)
 	}
 	// With a token, the token is the credential (a reverse proxy runs as
 	// its own user).
