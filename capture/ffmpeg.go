@@ -185,6 +185,17 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	if d.props.Deinterlaced {
 		vf = append(vf, "yadif=deint=interlaced")
 	}
+	if tm := toneMap(ffmpeg, v.Color); tm != "" {
+		// HDR (PQ or HLG, a phone's or a camera's): the styles paint SDR
+		// pictures, and the output is 8-bit, so the picture is tone-mapped
+		// to SDR BT.709 first and the output tagged so; read as it is, its
+		// code values would come out flat and grey.
+		vf = append(vf, tm)
+		d.props.Color = media.Color{Range: "tv", Space: "bt709", Transfer: "bt709", Primaries: "bt709"}
+		log.Info(fmt.Sprintf("input %s is HDR (%s): tone-mapped to SDR BT.709, as the styles paint and 8-bit video shows it", spec, hdrName(v.Color.Transfer)))
+	} else if hdrName(v.Color.Transfer) != "" {
+		log.Warn(fmt.Sprintf("input %s is HDR (%s), and this ffmpeg has no zscale filter to tone-map it: its code values are painted as they are and the output keeps its HDR tags in 8 bits", spec, hdrName(v.Color.Transfer)))
+	}
 	vf = append(vf, fmt.Sprintf("scale=%d:%d", w, h),
 		"metadata=mode=add:key=vidstyle:value=1",
 		`metadata=mode=print:key=vidstyle:direct=1:file=pipe\\:3`,
@@ -215,6 +226,36 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// hdrName names an HDR transfer function ("" for SDR ones).
+func hdrName(transfer string) string {
+	switch transfer {
+	case "smpte2084":
+		return "PQ, HDR10"
+	case "arib-std-b67":
+		return "HLG"
+	}
+	return ""
+}
+
+// toneMap is the filter that turns an HDR picture into SDR BT.709 (limited
+// range, 4:2:0, ready for the scaler after it): to linear light with SDR
+// white at HDR's reference white, 203 nits (ITU-R BT.2408), BT.709
+// primaries, then Möbius's curve, which keeps what SDR can show as it is
+// and rolls the highlights above it off smoothly (Hable's darkens the
+// whole picture: 40 levels off on SDR material put in HDR, against 1.6),
+// then the BT.709 transfer. "" for SDR input, or when ffmpeg lacks the
+// zscale filter (libzimg) it needs.
+func toneMap(ffmpeg string, c media.Color) string {
+	if hdrName(c.Transfer) == "" {
+		return ""
+	}
+	out, err := exec.Command(ffmpeg, "-hide_banner", "-filters").Output()
+	if err != nil || !strings.Contains(string(out), " zscale ") {
+		return ""
+	}
+	return "zscale=t=linear:npl=203,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
 }
 
 // isoBMFF reports whether a file starts as an MP4/MOV does (an ftyp box):

@@ -56,6 +56,10 @@ type realWorld struct {
 	fields bool
 	// check is the row's own expectations, given the input and output.
 	check func(t *testing.T, in, out string)
+	// pictures, when set, names the file the input's pictures are read
+	// from for the timing checks (an HDR input's SDR original: ffmpeg
+	// reading HDR as it is cannot read the index blocks).
+	pictures func(in string) string
 }
 
 // identityModel writes the identity ONNX graph into dir.
@@ -206,6 +210,10 @@ func realWorldRows() []realWorld {
 					t.Errorf("output video timecode %q, want the input's 10:00:00:00", tc)
 				}
 			}},
+		// HDR from phones and cameras: tone-mapped to SDR BT.709, tagged
+		// so, and close to the SDR picture it was made from.
+		{name: "HDR10 (PQ, BT.2020, 10-bit HEVC) into MP4", input: hdrClip("smpte2084"), check: toneMapped, pictures: sdrOriginal},
+		{name: "HLG (an iPhone's HDR) into MP4", input: hdrClip("arib-std-b67"), check: toneMapped, pictures: sdrOriginal},
 		{name: "BT.709 tags", input: clip(rm.Opts{Name: "709.mp4", Frames: 30, Args: rm.BT709()}),
 			check: func(t *testing.T, in, out string) {
 				v := rm.Probe(t, out).Video(t)
@@ -301,6 +309,58 @@ func everyPicture(t *testing.T, in, out string) {
 	}
 }
 
+// hdrClip makes the indexed clip's HDR version with the transfer function
+// given (smpte2084 = PQ, arib-std-b67 = HLG), BT.2020, 10-bit HEVC, from
+// its SDR pictures placed as ITU-R BT.2408 places SDR in HDR (SDR white at
+// the 203-nit reference white); beside it, sdr.mp4 is the SDR clip it was
+// made from.
+func hdrClip(transfer string) func(*testing.T, string) string {
+	return func(t *testing.T, dir string) string {
+		sdr := rm.IndexedClip(t, dir, rm.Opts{Name: "sdr.mp4", Frames: 20, Video: []string{"-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p"}})
+		return rm.Derive(t, sdr, "hdr.mp4", "-vf", "zscale=t="+transfer+":p=bt2020:m=bt2020nc:tin=bt709:pin=bt709:min=bt709:npl=203,format=yuv420p10le",
+			"-c:v", "libx265", "-x265-params", "log-level=error", "-crf", "12", "-tag:v", "hvc1",
+			"-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc")
+	}
+}
+
+// sdrOriginal is the SDR clip an hdrClip was made from.
+func sdrOriginal(in string) string { return filepath.Join(filepath.Dir(in), "sdr.mp4") }
+
+// toneMapped checks an HDR row: the output is SDR BT.709, and its first
+// picture is near the SDR picture the HDR one was made from, much nearer
+// than the HDR picture read as it is (what vidstyle did before).
+func toneMapped(t *testing.T, in, out string) {
+	t.Helper()
+	v := rm.Probe(t, out).Video(t)
+	if got := v.ColorPrim + " " + v.ColorTransfer + " " + v.ColorSpace; got != "bt709 bt709 bt709" {
+		t.Errorf("output primaries/transfer/space %q, want bt709 (SDR)", got)
+	}
+	first := func(p string) []byte {
+		t.Helper()
+		b, err := exec.Command("ffmpeg", "-v", "error", "-i", p, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "bgr24", "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	sdr := first(sdrOriginal(in))
+	diff := func(b []byte) float64 {
+		if len(b) != len(sdr) {
+			t.Fatalf("%d bytes, the SDR picture %d", len(b), len(sdr))
+		}
+		s := 0.0
+		for i := range b {
+			s += math.Abs(float64(b[i]) - float64(sdr[i]))
+		}
+		return s / float64(len(b))
+	}
+	mapped, asIs := diff(first(out)), diff(first(in))
+	if mapped > 6 || mapped*3 > asIs {
+		t.Errorf("the output's picture is %.1f levels from the SDR one (the HDR read as it is: %.1f); want at most 6, and under a third of that", mapped, asIs)
+	}
+	t.Logf("from the SDR picture: tone-mapped %.1f levels, read as it is %.1f", mapped, asIs)
+}
+
 // samePictures checks that the output shows every picture of the input
 // once, in order: none dropped, none repeated.
 func samePictures(t *testing.T, in, out string) {
@@ -316,7 +376,11 @@ func checkTiming(t *testing.T, row realWorld, in, out string) {
 	t.Helper()
 	rate, limit := row.rate, row.frames
 	keepAudio := !slices.Contains(row.args, "none")
-	src, dst := rm.ReadIndices(t, in), rm.ReadIndices(t, out)
+	pictures := in
+	if row.pictures != nil {
+		pictures = row.pictures(in)
+	}
+	src, dst := rm.ReadIndices(t, pictures), rm.ReadIndices(t, out)
 	if row.fields {
 		src = rm.ReadFields(t, in)
 	}
