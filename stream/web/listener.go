@@ -103,17 +103,25 @@ func (c *limitedConn) Close() error {
 // answers only the programs of the user it runs as (and root's): a
 // loopback socket takes every user id's connections, and on a shared
 // machine another account's process could otherwise watch the camera and
-// drive the controls. The peer's user comes from the kernel's socket
-// table (/proc/net/tcp, tcp6: the uid of the connecting socket, as identd
-// reads it). A refused connection gets a one-line 403 and is closed.
+// drive the controls. Every connection to a loopback address comes from
+// this machine, whatever its source address (a program may bind its end
+// to the machine's LAN address), so every peer is looked up in the
+// kernel's socket table (/proc/net/tcp, tcp6: the uid of the connecting
+// socket, as identd reads it), and one that is not found is refused too.
+// A refused connection gets a one-line 403 and is closed. Where the table
+// cannot be read at all, users cannot be told apart: one warning says so
+// and connections are let in.
 type sameUser struct {
 	net.Listener
-	uid     int
-	log     *slog.Logger
-	lastLog time.Time
+	uid      int
+	log      *slog.Logger
+	lastLog  time.Time
+	noTables bool // warned that the tables cannot be read
 	// refusing bounds the refusals in flight (each lingers up to a
-	// second); past it a connection is closed without an answer.
+	// second); past it a connection is closed without an answer. wg
+	// is them, for Close.
 	refusing chan struct{}
+	wg       sync.WaitGroup
 }
 
 func newSameUser(ln net.Listener, log *slog.Logger) *sameUser {
@@ -126,24 +134,46 @@ func (l *sameUser) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		uid, known := peerUID(c)
-		if !known || uid == l.uid || uid == 0 {
+		uid, found, tables := peerUID(c)
+		if !tables {
+			if !l.noTables {
+				l.noTables = true
+				l.log.Warn("web preview: /proc/net/tcp cannot be read, so other users' programs on this machine cannot be told apart: give a -token on a shared machine")
+			}
 			return c, nil
 		}
+		if found && (uid == l.uid || uid == 0) {
+			return c, nil
+		}
+		l.wg.Add(1)
 		select {
 		case l.refusing <- struct{}{}:
 			go func() {
+				defer l.wg.Done()
 				defer func() { <-l.refusing }()
 				refuseConn(c)
 			}()
 		default:
 			c.Close()
+			l.wg.Done()
 		}
 		if time.Since(l.lastLog) >= time.Second {
 			l.lastLog = time.Now()
-			l.log.Warn(fmt.Sprintf("web preview: refused a connection from another user's program (uid %d); a -token lets others in", uid))
+			who := fmt.Sprintf("another user's program (uid %d)", uid)
+			if !found {
+				who = "a program whose user cannot be found (" + c.RemoteAddr().String() + ")"
+			}
+			l.log.Warn(fmt.Sprintf("web preview: refused a connection from %s; a -token lets others in", who))
 		}
 	}
+}
+
+// Close closes the listener and waits for the refusals in flight (a
+// second at most).
+func (l *sameUser) Close() error {
+	err := l.Listener.Close()
+	l.wg.Wait()
+	return err
 }
 
 // refuseConn answers a connection with a 403 and closes it the way HTTP
@@ -163,22 +193,26 @@ func refuseConn(c net.Conn) {
 }
 
 // peerUID is the user id that owns the other end of a TCP connection on
-// this machine, from /proc/net/tcp and /proc/net/tcp6; false when the
-// peer is not local or the table cannot be read.
-func peerUID(c net.Conn) (int, bool) {
+// this machine, from /proc/net/tcp and /proc/net/tcp6 (the whole table is
+// read: a few milliseconds on a machine with thousands of sockets).
+// found is false when the peer's socket is in neither, tables when
+// neither could be read.
+func peerUID(c net.Conn) (uid int, found, tables bool) {
 	remote, ok1 := c.RemoteAddr().(*net.TCPAddr)
 	local, ok2 := c.LocalAddr().(*net.TCPAddr)
-	if !ok1 || !ok2 || !remote.IP.IsLoopback() {
-		return 0, false
+	if !ok1 || !ok2 {
+		return 0, false, true
 	}
 	// The peer's socket: its local address is our remote one, and back.
 	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		six := strings.HasSuffix(table, "6")
-		if uid, ok := findSocket(table, procAddr(remote, six), procAddr(local, six)); ok {
-			return uid, true
+		uid, ok, opened := findSocket(table, procAddr(remote, six), procAddr(local, six))
+		tables = tables || opened
+		if ok {
+			return uid, true, true
 		}
 	}
-	return 0, false
+	return 0, false, tables
 }
 
 // procAddr writes an address as the kernel's socket table does: the IP's
@@ -200,24 +234,25 @@ func procAddr(a *net.TCPAddr, six bool) string {
 }
 
 // findSocket looks up the socket from local to remote in one of the
-// kernel's tables and returns its owner.
-func findSocket(table, local, remote string) (int, bool) {
-	if local == "" || remote == "" {
-		return 0, false
-	}
+// kernel's tables and returns its owner; opened says whether the table
+// could be read.
+func findSocket(table, local, remote string) (uid int, ok, opened bool) {
 	f, err := os.Open(table)
 	if err != nil {
-		return 0, false
+		return 0, false, false
 	}
 	defer f.Close()
+	if local == "" || remote == "" {
+		return 0, false, true
+	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// sl local_address rem_address st tx:rx tr:when retrnsmt uid …
 		fields := strings.Fields(sc.Text())
 		if len(fields) > 7 && fields[1] == local && fields[2] == remote {
 			uid, err := strconv.Atoi(fields[7])
-			return uid, err == nil
+			return uid, err == nil, true
 		}
 	}
-	return 0, false
+	return 0, false, true
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -605,6 +606,11 @@ func TestAssetsNeedNoTokenButStayOnThisSite(t *testing.T) {
 				t.Errorf("token %q, %s: Cross-Origin-Resource-Policy %q", token, c.name, got)
 			}
 		}
+		for _, path := range []string{"/assets/", "/assets/index.html", "/assets/overlay.html"} {
+			if res := do(t, "GET", base+path+q, nil, nil); res.StatusCode == http.StatusOK {
+				t.Errorf("token %q: GET %s: %s, want nothing but the script under /assets/", token, path, res.Status)
+			}
+		}
 		if token != "" {
 			for _, path := range []string{"/", "/overlay", "/api/state"} {
 				if res := do(t, "GET", base+path, nil, nil); res.StatusCode != http.StatusUnauthorized {
@@ -692,5 +698,70 @@ func TestProcAddr(t *testing.T) {
 		if got := procAddr(&net.TCPAddr{IP: net.ParseIP(c.ip), Port: 8080}, c.six); got != c.want {
 			t.Errorf("%s (tcp6 %v): %q, want %q", c.ip, c.six, got, c.want)
 		}
+	}
+}
+
+// TestOtherUsersFromAnotherSourceAddress: a connection to 127.0.0.1 comes
+// from this machine whatever its source address, so another user's
+// program that binds its end to the machine's LAN address is refused too
+// (it got in before: only loopback peers were looked up). The address is
+// TEST-NET-1's 192.0.2.7, put on lo only in a network namespace of the
+// test's own (lo its only interface: scripts/test.sh's).
+func TestOtherUsersFromAnotherSourceAddress(t *testing.T) {
+	const src = "192.0.2.7"
+	if dial := os.Getenv("VIDSTYLE_TEST_DIAL"); dial != "" { // the other user's program
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", dial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "POST /api/pause HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{\"paused\":true}", dial)
+		out, _ := io.ReadAll(c)
+		fmt.Printf("ANSWER<%s>\n", out)
+		return
+	}
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run a program as another user")
+	}
+	ifs, err := net.Interfaces()
+	if err != nil || len(ifs) != 1 || ifs[0].Flags&net.FlagLoopback == 0 {
+		t.Skip("not in a network namespace of the test's own (scripts/test.sh makes one): no address is added to this machine's lo")
+	}
+	if out, err := exec.Command("ip", "addr", "add", src+"/32", "dev", "lo").CombinedOutput(); err != nil {
+		t.Skipf("ip addr add: %v %s", err, out)
+	}
+	defer exec.Command("ip", "addr", "del", src+"/32", "dev", "lo").Run()
+	ctl := &fakeControl{state: State{Styles: []string{"toon"}, Strength: 1}}
+	_, base := testServer(t, Config{Control: ctl})
+	dir, err := os.MkdirTemp("", "vidstyle-dial-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyExe := filepath.Join(dir, "web.test")
+	if err := os.WriteFile(copyExe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(copyExe, "-test.run=^TestOtherUsersFromAnotherSourceAddress$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "VIDSTYLE_TEST_DIAL=127.0.0.1:"+portOf(t, base))
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "ANSWER<HTTP/1.1 403") || ctl.State().Paused {
+		t.Errorf("another user's program from %s got:\n%s", src, out)
 	}
 }

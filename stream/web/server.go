@@ -388,7 +388,11 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("GET /{$}", page("index.html"))
 	mux.HandleFunc("GET /overlay", page("overlay.html"))
-	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(static)))
+	// The pages' script, and nothing else of the files (no listing, no
+	// second copy of the pages without the token).
+	mux.HandleFunc("GET /assets/whep.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, static, "whep.js")
+	})
 	mux.HandleFunc("POST /whep", notCrossSite(s.whepPost))
 	mux.HandleFunc("DELETE /whep/{id}", notCrossSite(s.whepDelete))
 	mux.HandleFunc("PATCH /whep/{id}", notCrossSite(func(w http.ResponseWriter, r *http.Request) {
@@ -407,9 +411,9 @@ func (s *Server) Handler() http.Handler {
 // it passes when either is right, so a stale header cannot lock out a
 // page opened with the right link. Both are compared in constant time,
 // as SHA-256 digests (so that not even the token's length shows). The
-// static files under /assets/ (the pages' script, the same in every
-// copy of vidstyle) need no token: the pages load them with a plain
-// <script src>, which carries none.
+// pages' script, /assets/whep.js (the same in every copy of vidstyle),
+// needs no token: the pages load it with a plain <script src>, which
+// carries none.
 func (s *Server) auth(next http.Handler) http.Handler {
 	if s.cfg.Token == "" {
 		return next
@@ -420,7 +424,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 		return subtle.ConstantTimeCompare(h[:], want[:])
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, "/assets/") {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path == "/assets/whep.js" {
 			next.ServeHTTP(w, r)
 			return
 		}
