@@ -182,9 +182,15 @@ func (e *Engine) calibFrames(ctx context.Context, inputs []string, n int) ([]mod
 		}
 		for _, en := range entries {
 			p := filepath.Join(in, en.Name())
-			if en.Type().IsRegular() && (capture.IsStillImage(p) || slices.Contains([]string{".mp4", ".mkv", ".mov", ".webm", ".avi"}, strings.ToLower(filepath.Ext(p)))) {
-				files = append(files, p)
+			if !en.Type().IsRegular() || !capture.IsStillImage(p) && !slices.Contains([]string{".mp4", ".mkv", ".mov", ".webm", ".avi"}, strings.ToLower(filepath.Ext(p))) {
+				continue
 			}
+			if err := capture.Undecodable(p); err != nil {
+				// A HEIC among the photos: the others still calibrate.
+				e.log.Warn("-calib: skipped " + err.Error())
+				continue
+			}
+			files = append(files, p)
 		}
 	}
 	var out []models.CalibImage

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -101,7 +102,7 @@ func IsStillImage(p string) bool {
 	switch sniff(p) {
 	case stillOpenCV, stillFFmpeg, stillHEIF, cmyk16:
 		return true
-	case animatedPNG, animatedWebP, video:
+	case animatedPNG, animatedWebP, heifSequence, video:
 		return false
 	}
 	return IsImagePath(p) || ffmpegImageExt(p)
@@ -116,6 +117,8 @@ func Undecodable(p string) error {
 		return fmt.Errorf("%w %s: a HEIC/HEIF photo, which neither OpenCV nor ffmpeg here decodes: convert it to JPEG or PNG first (heif-convert, in Debian's libheif-examples)", ErrInput, p)
 	case animatedWebP:
 		return fmt.Errorf("%w %s: an animated WebP, whose frames neither OpenCV nor ffmpeg here decodes: convert it to a video (.mp4) or an animated GIF first", ErrInput, p)
+	case heifSequence:
+		return fmt.Errorf("%w %s: a HEIF image sequence (a burst or a live photo), which neither OpenCV nor ffmpeg here decodes: convert it to a video (.mp4) first", ErrInput, p)
 	case cmyk16:
 		return fmt.Errorf("%w %s: a 16-bit CMYK TIFF, which OpenCV cannot read and ffmpeg 5.1 reads with the wrong colours: save it as RGB, or as 8-bit CMYK", ErrInput, p)
 	}
@@ -229,15 +232,15 @@ func Open(spec string, log *slog.Logger) (Source, error) {
 	}
 	switch s := sniff(spec); {
 	case s == stillOpenCV:
-		return openImage(spec)
+		return openImage(spec, log)
 	case s == stillFFmpeg:
-		return openFFmpegImage(spec)
+		return openFFmpegImage(spec, log)
 	case s == animatedPNG || s == video:
 		return openDecoded(spec, KindFile, log)
 	case IsImagePath(spec):
-		return openImage(spec)
+		return openImage(spec, log)
 	case ffmpegImageExt(spec):
-		return openFFmpegImage(spec)
+		return openFFmpegImage(spec, log)
 	}
 	return openDecoded(spec, KindFile, log)
 }
@@ -258,8 +261,8 @@ func ffmpegImageExt(name string) bool {
 // format OpenCV lacks (AVIF, JPEG XL, Targa, …) or a variant of one it
 // has that it cannot read (a 16-bit CMYK TIFF). Its transparency, if
 // any, is not kept.
-func openFFmpegImage(path string) (Source, error) {
-	src, err := openDecoded(path, KindFile, slog.New(slog.DiscardHandler)) // no frame-rate talk for a picture
+func openFFmpegImage(path string, log *slog.Logger) (Source, error) {
+	src, err := openDecoded(path, KindFile, log)
 	if err != nil {
 		return nil, err
 	}
@@ -418,13 +421,16 @@ func hasAlpha(path string) bool {
 	return false
 }
 
-func openImage(path string) (Source, error) {
+func openImage(path string, log *slog.Logger) (Source, error) {
 	m := gocv.IMRead(path, gocv.IMReadColor)
 	if m.Empty() {
 		m.Close()
-		// A variant OpenCV's reader lacks (16-bit CMYK TIFF, an odd
-		// BMP): ffmpeg may have it.
-		if s, err := openFFmpegImage(path); err == nil {
+		// A variant OpenCV's reader lacks (an odd BMP or TIFF): ffmpeg
+		// may have it.
+		if _, err := exec.LookPath("ffmpeg"); err != nil {
+			return nil, fmt.Errorf("%w %s: not an image OpenCV can read (ffmpeg, which reads more, is not installed)", ErrInput, path)
+		}
+		if s, err := openFFmpegImage(path, log); err == nil {
 			return s, nil
 		}
 		return nil, fmt.Errorf("%w %s: not an image OpenCV or ffmpeg can read", ErrInput, path)

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 // still is what a file's first bytes say about it as a picture, the way
@@ -30,6 +32,9 @@ const (
 	// animatedWebP: an animated WebP, whose frames neither OpenCV nor
 	// ffmpeg 5.1 decodes.
 	animatedWebP
+	// heifSequence: a HEIF image sequence (a phone's burst or live
+	// photo), which neither decodes either.
+	heifSequence
 	// cmyk16: a 16-bit CMYK TIFF, which OpenCV 4.6 cannot read and ffmpeg
 	// 5.1 reads with its inks taken for red, green and blue.
 	cmyk16
@@ -50,6 +55,10 @@ func sniff(path string) still {
 	n, _ := io.ReadFull(f, head[:])
 	h := head[:n]
 	switch {
+	case bytes.HasPrefix(h, []byte{0xff, 0xd8, 0xff}) && mjpegExt(path):
+		// JPEG after JPEG: an IP camera's or a capture card's motion
+		// JPEG, which starts as a photo does.
+		return video
 	case bytes.HasPrefix(h, []byte("\x89PNG\r\n\x1a\n")):
 		if pngFrames(f) > 1 {
 			return animatedPNG
@@ -126,6 +135,16 @@ func tiffCMYK16(f io.ReaderAt, order binary.ByteOrder) bool {
 	return photometric == 5 && bits == 16
 }
 
+// mjpegExt reports whether a name is a raw motion JPEG's (ffmpeg's mjpeg
+// demuxer's extensions).
+func mjpegExt(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".mjpeg", ".mjpg", ".mjp":
+		return true
+	}
+	return false
+}
+
 // bmpHeader reports whether n is the size of a BMP info header (core, v1
 // to v5, OS/2 v2).
 func bmpHeader(n uint32) bool {
@@ -189,7 +208,12 @@ func heifBrand(f io.ReaderAt, head []byte) still {
 			if i == 0 {
 				return video // an AVIF sequence
 			}
-		case "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1":
+		case "heic", "heix", "heim", "heis", "mif1":
+			heif = true
+		case "hevc", "hevx", "msf1":
+			if i == 0 {
+				return heifSequence
+			}
 			heif = true
 		}
 	}

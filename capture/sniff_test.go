@@ -58,6 +58,7 @@ func TestPicturesAreToldByTheirContent(t *testing.T) {
 		{"screen.xwd", []string{"-i", src}, 1, 0},
 		{"photo.jxl", []string{"-i", src, "-c:v", "libjxl", "-distance", "0"}, 1, 0},
 		{"render.exr", []string{"-i", src}, 1, -1}, // linear light: not the source's levels
+		{"camera.mjpeg", append(anim[:len(anim):len(anim)], "-c:v", "mjpeg", "-f", "mjpeg"), 10, -1}, // an IP camera's motion JPEG
 		{"clip-named.jpg", append(anim[:len(anim):len(anim)], "-c:v", "libx264", "-preset", "ultrafast", "-f", "mp4"), 10, -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -109,9 +110,13 @@ func TestPicturesNothingHereDecodes(t *testing.T) {
 	if err := os.WriteFile(heic, append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 512)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	burst := filepath.Join(dir, "burst.heics")
+	if err := os.WriteFile(burst, append([]byte("\x00\x00\x00\x18ftypmsf1\x00\x00\x00\x00msf1hevc"), make([]byte, 512)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	webp := filepath.Join(dir, "sticker.webp")
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-c:v", "libwebp_anim", webp)
-	for p, want := range map[string]string{heic: "a HEIC/HEIF photo", webp: "an animated WebP"} {
+	for p, want := range map[string]string{heic: "a HEIC/HEIF photo", burst: "a HEIF image sequence", webp: "an animated WebP"} {
 		_, err := capture.Open(p, slog.New(slog.DiscardHandler))
 		if err == nil || !errors.Is(err, capture.ErrInput) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "convert it") {
 			t.Errorf("%s: %v, want an input error naming %q and what to do", filepath.Base(p), err, want)

@@ -57,9 +57,10 @@ type Result struct {
 	Texture float64 `json:"texture"`
 	// Structure is the mean correlation, frame by frame, of the edges
 	// (grey gradient magnitude at about 96 px wide) of the input and the
-	// output: a style repaints the tones but keeps the edges, so an
-	// output made from this input measures well above an unrelated video
-	// (Related says whether it clears the bar).
+	// output, over the frames where both have edges (not a black intro or
+	// a fade's end; 1 when none has): a style repaints the tones but keeps
+	// the edges, so an output made from this input measures well above an
+	// unrelated video (RelatedStructure is the bar).
 	Structure float64 `json:"structure"`
 
 	// With a reference output (e.g. the same style without
@@ -109,6 +110,7 @@ type Evaluator struct {
 		static, staticIn, staticRef        float64
 		tex, texRef, dev, devMoving        float64
 		structure                          float64
+		structured                         int // frames where both have edges
 		staticPairs, devPairs, movingPairs int
 	}
 }
@@ -156,7 +158,10 @@ func (e *Evaluator) Add(f Frame) error {
 	e.sum.tex += energy(e.lap)
 	e.edgesOf(e.greyCur, &e.edges[0])
 	e.edgesOf(e.greyOut, &e.edges[1])
-	e.sum.structure += correlation(e.edges[0], e.edges[1])
+	if r, ok := correlation(e.edges[0], e.edges[1]); ok {
+		e.sum.structure += r
+		e.sum.structured++
+	}
 	if hasRef {
 		gocv.CvtColor(*f.Ref, &e.greyOut, gocv.ColorBGRToGray)
 		gocv.Laplacian(e.greyOut, &e.lap, gocv.MatTypeCV32F, 1, 1, 0, gocv.BorderReplicate)
@@ -298,9 +303,9 @@ func (e *Evaluator) edgesOf(grey gocv.Mat, dst *gocv.Mat) {
 	gocv.Magnitude(e.dx, e.dy, dst)
 }
 
-// correlation is Pearson's r of two CV_32F Mats of one size (0 when
-// either is flat).
-func correlation(a, b gocv.Mat) float64 {
+// correlation is Pearson's r of two CV_32F Mats of one size; false when
+// either is flat.
+func correlation(a, b gocv.Mat) (float64, bool) {
 	x, _ := a.DataPtrFloat32()
 	y, _ := b.DataPtrFloat32()
 	var sx, sy, sxx, syy, sxy float64
@@ -310,10 +315,10 @@ func correlation(a, b gocv.Mat) float64 {
 	}
 	n := float64(len(x))
 	vx, vy := sxx-sx*sx/n, syy-sy*sy/n
-	if vx <= 1e-9 || vy <= 1e-9 {
-		return 0
+	if vx <= 1e-6*n || vy <= 1e-6*n {
+		return 0, false
 	}
-	return (sxy - sx*sy/n) / math.Sqrt(vx*vy)
+	return (sxy - sx*sy/n) / math.Sqrt(vx*vy), true
 }
 
 // energy is the mean square of a CV_32F Mat.
@@ -331,7 +336,10 @@ func (e *Evaluator) Result() Result {
 	r := Result{Frames: e.n, Pairs: max(e.n-1, 0), Width: e.w, Height: e.h, HasRef: e.prev[2].Cols() > 0}
 	if e.n > 0 {
 		r.Texture = e.sum.tex / float64(e.n)
-		r.Structure = e.sum.structure / float64(e.n)
+		r.Structure = 1
+		if e.sum.structured > 0 {
+			r.Structure = e.sum.structure / float64(e.sum.structured)
+		}
 		if r.HasRef {
 			r.RefTexture = e.sum.texRef / float64(e.n)
 			if r.RefTexture > 0 {

@@ -130,3 +130,34 @@ func TestFlickerOnAStillPicture(t *testing.T) {
 		t.Errorf("noise adds texture: kept %.2f", r.TextureKept)
 	}
 }
+
+// TestStructureSkipsFlatFrames: an output made from its input (here the
+// input with its contrast lowered and a cast) has edges that follow the
+// input's, structure ≈ 1, also when the clip opens on black frames, which
+// have no edges to follow and are left out (they pulled the mean towards
+// 0 before); an unrelated output (another texture) measures near 0.
+func TestStructureSkipsFlatFrames(t *testing.T) {
+	var in, related, other []gocv.Mat
+	for i := range 6 {
+		var m gocv.Mat
+		if i < 3 {
+			m = gocv.NewMatWithSize(120, 160, gocv.MatTypeCV8UC3)
+		} else {
+			m = testmedia.Texture(t, 160, 120, 3, uint64(i))
+		}
+		in = append(in, m)
+		o := gocv.NewMat()
+		m.ConvertToWithParams(&o, gocv.MatTypeCV8UC3, 0.6, 40)
+		related = append(related, o)
+		other = append(other, testmedia.Texture(t, 160, 120, 3, uint64(100+i)))
+	}
+	defer closeAll(in)
+	defer closeAll(related)
+	defer closeAll(other)
+	if r := measure(t, eval.Config{}, in, related, nil); r.Structure < 0.95 {
+		t.Errorf("an output made from the input: structure %.2f, want ≈ 1", r.Structure)
+	}
+	if r := measure(t, eval.Config{}, in, other, nil); r.Structure > 0.2 {
+		t.Errorf("an unrelated output: structure %.2f, want ≈ 0", r.Structure)
+	}
+}

@@ -66,6 +66,16 @@ func TestOutputIsWrittenAsInPlace(t *testing.T) {
 	if data, _ := os.ReadFile(filepath.Join(dir, "made.png")); string(data) != "new" {
 		t.Errorf("a link to nowhere yet: its target holds %q", data)
 	}
+	// A chain of links to nowhere, in a folder reached through a link.
+	real := filepath.Join(dir, "real", "sub")
+	os.MkdirAll(real, 0o755)
+	os.Symlink(real, filepath.Join(dir, "alias"))
+	os.Symlink("b.mp4", filepath.Join(real, "a.mp4"))
+	os.Symlink("../c.mp4", filepath.Join(real, "b.mp4"))
+	write(filepath.Join(dir, "alias", "a.mp4"))
+	if data, _ := os.ReadFile(filepath.Join(dir, "real", "c.mp4")); string(data) != "new" || mode(filepath.Join(real, "b.mp4"))&os.ModeSymlink == 0 {
+		t.Errorf("a chain of links: real/c.mp4 holds %q, b.mp4 is %v; want c written, the links kept", data, mode(filepath.Join(real, "b.mp4")))
+	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*part*")); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}

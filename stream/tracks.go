@@ -69,8 +69,9 @@ type trackRules struct {
 }
 
 // The layouts each encoder codes, as aformat lists them: libopus the
-// Vorbis channel orders; ffmpeg's AAC its standard configurations (it takes
-// others up to 8 channels too).
+// Vorbis channel orders; ffmpeg's AAC its standard channel configurations
+// (others up to 8 channels it writes with a program config element, which
+// decoders read as channels without a layout).
 const (
 	opusLayouts = "aformat=channel_layouts=mono|stereo|3.0|quad|5.0|5.1|6.1|7.1"
 	aacLayouts  = "aformat=channel_layouts=mono|stereo|3.0|4.0|5.0|5.1|7.1"
@@ -78,11 +79,14 @@ const (
 
 func aacEncode(n int, s media.Stream) []string {
 	args := []string{fmt.Sprintf("-c:a:%d", n), "aac", fmt.Sprintf("-b:a:%d", n), audioBitrate(s.Channels, 192)}
-	if s.Channels > 8 || s.ChannelLayout == "downmix" {
-		// ffmpeg's AAC encoder takes up to 8 channels (22.2 broadcast
-		// sound, an ambisonic or a matrix "downmix" track it refuses):
-		// fold them into the nearest of its standard layouts, chosen as
-		// ffmpeg's filter graph does.
+	switch s.ChannelLayout {
+	case "mono", "stereo", "3.0", "4.0", "5.0", "5.1", "7.1":
+	default:
+		// Another layout (5.1(side) from DVD and Blu-ray AC-3 and DTS,
+		// 7.1(wide), 6.1; more than 8 channels, which the encoder
+		// refuses, such as 22.2; a matrix "downmix"): remixed to the
+		// nearest standard one, chosen as ffmpeg's filter graph does, so
+		// that players know which channel is which.
 		args = append(args, fmt.Sprintf("-filter:a:%d", n), aacLayouts)
 	}
 	return args

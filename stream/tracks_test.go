@@ -301,8 +301,8 @@ func TestCloseEarlyCutsAudio(t *testing.T) {
 func TestTrackRules(t *testing.T) {
 	in := &media.Info{Path: "in.mkv", Streams: []media.Stream{
 		{Index: 0, Type: "video", Codec: "h264", Default: true},
-		{Index: 1, Type: "audio", Codec: "truehd", Channels: 8},
-		{Index: 2, Type: "audio", Codec: "pcm_s16le", Channels: 2},
+		{Index: 1, Type: "audio", Codec: "truehd", Channels: 8, ChannelLayout: "7.1"},
+		{Index: 2, Type: "audio", Codec: "pcm_s16le", Channels: 2, ChannelLayout: "stereo"},
 		{Index: 3, Type: "subtitle", Codec: "hdmv_pgs_subtitle"},
 		{Index: 4, Type: "subtitle", Codec: "subrip"},
 		{Index: 5, Type: "subtitle", Codec: "dvd_subtitle"},

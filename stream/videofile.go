@@ -621,13 +621,25 @@ func outputTarget(path string) string {
 	if t, err := filepath.EvalSymlinks(path); err == nil {
 		return t
 	}
-	if link, err := os.Readlink(path); err == nil {
-		if !filepath.IsAbs(link) {
-			link = filepath.Join(filepath.Dir(path), link)
+	// A chain that ends nowhere yet: follow it link by link (as the
+	// kernel does, up to 40), each relative one from its own folder with
+	// that folder's links resolved.
+	p := path
+	for range 40 {
+		link, err := os.Readlink(p)
+		if err != nil {
+			break
 		}
-		return link
+		if !filepath.IsAbs(link) {
+			dir := filepath.Dir(p)
+			if d, err := filepath.EvalSymlinks(dir); err == nil {
+				dir = d
+			}
+			link = filepath.Join(dir, link)
+		}
+		p = link
 	}
-	return path
+	return p
 }
 
 // finish moves a finished temporary file to the output path (through a
