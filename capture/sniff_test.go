@@ -57,7 +57,7 @@ func TestPicturesAreToldByTheirContent(t *testing.T) {
 		{"quick.qoi", []string{"-i", src}, 1, 0},
 		{"screen.xwd", []string{"-i", src}, 1, 0},
 		{"photo.jxl", []string{"-i", src, "-c:v", "libjxl", "-distance", "0"}, 1, 0},
-		{"render.exr", []string{"-i", src}, 1, -1}, // linear light: not the source's levels
+		{"render.exr", []string{"-i", src}, 1, -1},                                                   // linear light: not the source's levels
 		{"camera.mjpeg", append(anim[:len(anim):len(anim)], "-c:v", "mjpeg", "-f", "mjpeg"), 10, -1}, // an IP camera's motion JPEG
 		{"clip-named.jpg", append(anim[:len(anim):len(anim)], "-c:v", "libx264", "-preset", "ultrafast", "-f", "mp4"), 10, -1},
 	} {
