@@ -26,21 +26,33 @@ import (
 // otherwise sit half a frame off the grid, where millisecond timestamps
 // round two neighbours into one frame and leave the next one empty. A
 // start offset of whole frames (video after the audio) is kept; the
-// part of a frame left over is dropped when it is under 0.9 of a frame
-// (the picture then comes at most that much early, against the sound,
-// the side lip sync tolerates), else rounded up.
+// part of a frame left over is dropped, so that the picture comes that
+// much early against the sound (the side lip sync tolerates), when it is
+// at most 45 ms and under 0.9 of a frame; otherwise the start is rounded
+// to the nearest frame.
 func Retime(src Source, rate pipeline.Rate) *Retimed {
 	p := src.Props()
 	r := &Retimed{Source: src, rate: rate, last: -1, end: p.End}
 	if p.Start > 0 && rate.Num > 0 && rate.Den > 0 {
-		first := int64(math.Floor(p.Start.Seconds()*rate.FPS() + 0.1))
-		r.shift = rate.Time(max(first, 0)) - p.Start
-		r.phase = r.shift
+		r.phase = gridPhase(p.Start, rate)
+		r.shift = r.phase
 	}
 	if r.end > 0 {
 		r.end += r.shift
 	}
 	return r
+}
+
+// gridPhase is what moves a video starting at start onto the frames of
+// rate (see Retime): less than a frame either way.
+func gridPhase(start time.Duration, rate pipeline.Rate) time.Duration {
+	const early = 45 * time.Millisecond // the most the picture is moved ahead of the sound
+	f := start.Seconds() * rate.FPS()
+	first := math.Floor(f)
+	if left := f - first; left >= 0.9 || time.Duration(left*float64(time.Second)/rate.FPS()) > early {
+		first = math.Round(f)
+	}
+	return rate.Time(int64(first)) - start
 }
 
 // Props is the source's, with Start and End on the output's grid.
