@@ -330,6 +330,11 @@ func (t *Transcoder) Styles() *stylize.StyleSet { return t.styles }
 // finished, the file is closed with its audio cut where the video ends,
 // and the Result says Interrupted.
 func (t *Transcoder) Run(ctx context.Context) (Result, error) {
+	if in, ok := t.raw.(capture.Interrupter); ok {
+		// A stream that sends nothing would hold the read stage, and so
+		// the stop, for ever: stopping ends the input too.
+		defer context.AfterFunc(ctx, in.Interrupt)()
+	}
 	var sink pipeline.Sink[*gocv.Mat] = t.out
 	if t.job.Preview != nil {
 		sink = teeSink{t.out, t.job.Preview}

@@ -80,6 +80,13 @@ type Source interface {
 	Close() error
 }
 
+// Interrupter is a source that can be stopped from another goroutine
+// while a Read waits (an ffmpeg-decoded file or stream): the Read then
+// returns io.EOF.
+type Interrupter interface {
+	Interrupt()
+}
+
 // ErrInput means the input cannot be opened or read.
 var ErrInput = errors.New("input")
 

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,6 +47,10 @@ type decoded struct {
 	times  chan time.Duration
 	errs   *tailLines
 	exited chan struct{}
+	// pid is the running ffmpeg's (0 when none), for Interrupt, which
+	// another goroutine calls; interrupted says it was called.
+	pid         atomic.Int64
+	interrupted atomic.Bool
 	next   int64
 	last   time.Duration // the last frame's time
 	step   time.Duration // one frame at the declared rate
@@ -205,7 +211,14 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		"settb=1/1000", "setpts=N")
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error"}
 	if kind == KindStream {
-		args = append(args, "-fflags", "+discardcorrupt")
+		// A stream that stops sending (a stalled server, a sender gone)
+		// ends the input after streamStall, with a line saying so,
+		// instead of blocking for ever; an HTTP download cut off is
+		// resumed where it stopped, as ffmpeg can (Range requests).
+		args = append(args, "-fflags", "+discardcorrupt", "-rw_timeout", strconv.FormatInt(streamStall.Microseconds(), 10))
+		if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
+			args = append(args, "-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "4")
+		}
 	}
 	if v.Rotation == 0 && v.OddRotation != 0 {
 		// A turn that is no quarter turn: ffmpeg would rotate inside the
@@ -270,6 +283,10 @@ func isoBMFF(path string) bool {
 	_, err = io.ReadFull(f, head[:])
 	return err == nil && string(head[4:8]) == "ftyp"
 }
+
+// streamStall is how long a network input may send nothing before it is
+// taken as ended.
+const streamStall = 15 * time.Second
 
 // ratePackets is how many packets of a file fitRate reads the times of
 // (a minute at 30 fps): enough to see a variable rate declared as its
@@ -354,9 +371,13 @@ func (d *decoded) start() error {
 	d.times = make(chan time.Duration, 1024)
 	d.exited = make(chan struct{})
 	go readTimes(pr, d.times)
+	pid := int64(cmd.Process.Pid)
+	d.pid.Store(pid)
+	exited := d.exited
 	go func() {
 		cmd.Wait()
-		close(d.exited)
+		d.pid.CompareAndSwap(pid, 0) // no signal to a group that is gone
+		close(exited)
 	}()
 	d.log.Debug("ffmpeg decoding", "args", strings.Join(d.args, " "))
 	return nil
@@ -477,6 +498,9 @@ func (d *decoded) end() {
 	case <-d.exited:
 	case <-time.After(5 * time.Second):
 	}
+	if d.interrupted.Load() {
+		return // stopped on purpose: nothing to warn of
+	}
 	p := d.props
 	first := d.errs.first()
 	short := p.End > 0 && d.last+d.step < p.End-max(time.Second/2, 2*d.step)
@@ -484,7 +508,7 @@ func (d *decoded) end() {
 	// complained of on the way (a reference error at a TS cut's start
 	// leaves a complete file).
 	d.truncated = d.next > 0 && short
-	if d.warned || p.Kind != KindFile {
+	if d.warned || p.Kind != KindFile && p.Kind != KindStream {
 		return
 	}
 	switch {
@@ -494,12 +518,26 @@ func (d *decoded) end() {
 			d.log.Warn(fmt.Sprintf("input %s: ffmpeg: %s", d.spec, first))
 			d.warned = true
 		}
+	case first != "" && p.Kind == KindStream:
+		d.log.Warn(fmt.Sprintf("input %s stopped (ffmpeg: %s): keeping the %d frames it decoded", d.spec, first, d.next))
+		d.warned = true
 	case first != "":
 		d.log.Warn(fmt.Sprintf("input %s is truncated or damaged (ffmpeg: %s): keeping the %d frames it decoded", d.spec, first, d.next))
 		d.warned = true
 	case short:
 		d.log.Warn(fmt.Sprintf("input ended at %.1f s of %.1f s (truncated or corrupt): keeping what was read", (d.last + d.step).Seconds(), p.End.Seconds()))
 		d.warned = true
+	}
+}
+
+// Interrupt stops the input at once, from any goroutine: ffmpeg is
+// killed, so that a Read waiting on a stream that sends nothing returns
+// io.EOF (a stopped job then finishes its frames in flight), and no
+// warning calls the input damaged.
+func (d *decoded) Interrupt() {
+	d.interrupted.Store(true)
+	if pid := d.pid.Load(); pid > 0 {
+		syscall.Kill(-int(pid), syscall.SIGKILL)
 	}
 }
 

@@ -385,3 +385,69 @@ func TestEditListCountsTheShownPictures(t *testing.T) {
 		t.Errorf("Props.Frames %d, %d frames decoded: want 135 of both", p.Frames, len(got))
 	}
 }
+
+// TestStalledStreamCanBeInterrupted: a server that sends the first part
+// of a stream and then nothing (a stalled camera feed, a sender gone)
+// blocks the next Read; Interrupt, which a stopped job calls from another
+// goroutine, ends that Read with io.EOF at once, and nothing is called
+// damaged. Before, the read blocked for ever and Ctrl-C kept nothing.
+func TestStalledStreamCanBeInterrupted(t *testing.T) {
+	ts := filepath.Join(t.TempDir(), "clip.ts")
+	// 12 s, of which 8 s are sent: more than ffprobe's 5 s of analysis.
+	ffmpeg(t, "-stream_loop", "-1", "-i", testmedia.SmallMP4(t), "-t", "12", "-vf", "scale=160:96", "-c:v", "libx264", "-preset", "ultrafast", "-an", ts)
+	data, err := os.ReadFile(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp2t")
+		w.Write(data[:len(data)*2/3/188*188])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // and then nothing
+	}))
+	defer srv.Close()
+	defer srv.CloseClientConnections()
+	var logs strings.Builder
+	src, err := capture.Open(srv.URL+"/live.ts", slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	frames := make(chan int, 100)
+	done := make(chan error, 1)
+	go func() {
+		m := gocv.NewMat()
+		defer m.Close()
+		for n := 0; ; n++ {
+			if _, err := src.Read(&m); err != nil {
+				done <- err
+				return
+			}
+			frames <- n
+		}
+	}()
+	// Some frames come, then the reads wait on the stalled server.
+	select {
+	case <-frames:
+	case err := <-done:
+		t.Fatalf("the stream ended before a frame: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no frame from the stream")
+	}
+	in, ok := src.(capture.Interrupter)
+	if !ok {
+		t.Fatal("a stream source cannot be interrupted")
+	}
+	in.Interrupt()
+	select {
+	case err := <-done:
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("the read ended with %v, want io.EOF", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Interrupt did not end the waiting read")
+	}
+	if strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("a warning for an input stopped on purpose:\n%s", logs.String())
+	}
+}

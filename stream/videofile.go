@@ -212,6 +212,12 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		"-f", "rawvideo", "-pix_fmt", "bgr24", "-s", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height),
 		"-framerate", cfg.Rate.String(), "-i", "pipe:0"}
 	if cfg.Input != nil {
+		if strings.Contains(cfg.Input.Path, "://") {
+			// A network input read again for its tracks: a server that
+			// stalls ends them after 15 s (as the decoder's read does)
+			// rather than holding the file's end for ever.
+			args = append(args, "-rw_timeout", "15000000")
+		}
 		args = append(args, "-i", cfg.Input.Path)
 	}
 	args = append(args, "-map", "0:v:0")
@@ -704,7 +710,10 @@ func (v *VideoFile) stopWhenTaken() bool {
 		case <-v.exited:
 			return false
 		case <-deadline:
-			return false
+			// The tracks never caught up (an input that stalls): the
+			// video is all in; ffmpeg finishes the file with what it has.
+			syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
+			return true
 		}
 	}
 }
