@@ -51,11 +51,11 @@ type decoded struct {
 	// another goroutine calls; interrupted says it was called.
 	pid         atomic.Int64
 	interrupted atomic.Bool
-	next   int64
-	last   time.Duration // the last frame's time
-	step   time.Duration // one frame at the declared rate
-	ended  bool
-	warned bool // the truncation warning is given once per source, not per loop
+	next        int64
+	last        time.Duration // the last frame's time
+	step        time.Duration // one frame at the declared rate
+	ended       bool
+	warned      bool // the truncation warning is given once per source, not per loop
 	// truncated: this round ended early (see Truncated).
 	truncated bool
 	closeMu   sync.Mutex
