@@ -22,6 +22,10 @@ const (
 	maxNodes         = 100_000
 	maxSubgraphDepth = 8
 	maxConstantBytes = 1 << 30
+	// maxEntries bounds a graph's initializers and value_info entries
+	// each: ONNX Runtime takes minutes and gigabytes over two million
+	// unused ones in a 43 MB file.
+	maxEntries = 100_000
 )
 
 // limitWalk counts the nodes of a model as checkLimits reads it.
@@ -65,11 +69,24 @@ func (w *limitWalk) nodeList(b []byte, num protowire.Number, level, depth int) e
 	if err != nil {
 		return err
 	}
-	c := &constants{small: map[string]Tensor{}, all: map[string]bool{}}
+	c := &constants{small: map[string]Tensor{}, all: map[string]bool{}, dims: map[string][]int64{}}
+	inits, infos := 0, 0
 	for _, f := range fs {
+		if num == 1 && f.typ == protowire.BytesType {
+			switch f.num {
+			case 5:
+				inits++
+			case 13:
+				infos++
+			}
+			if inits > maxEntries || infos > maxEntries {
+				return fmt.Errorf("%w: more than %d initializers or value_info entries in a graph", ErrTooBig, maxEntries)
+			}
+		}
 		if f.num == 5 && f.typ == protowire.BytesType && num == 1 { // a graph's initializer
 			if name, t, err := parseTensor(f.bytes); err == nil {
 				c.all[name] = true
+				c.dims[name] = t.Dims
 				if t.Floats != nil {
 					c.small[name] = t
 				}
@@ -103,6 +120,72 @@ func (w *limitWalk) graph(b []byte, level, depth int) error {
 type constants struct {
 	small map[string]Tensor
 	all   map[string]bool
+	dims  map[string][]int64 // initializers' shapes
+}
+
+// follow records what a node makes from constants: a Constant's value;
+// the same values through the ops that only move or retype them
+// (Identity, Cast, Reshape, Squeeze, Unsqueeze, Flatten, Concat of
+// vectors), as ONNX Runtime folds them; and, for any other node whose
+// inputs are all constants, that its outputs are constants of unknown
+// value (checkFolded refuses those it could not size).
+func (c *constants) follow(n Node) {
+	if len(n.Outputs) == 0 {
+		return
+	}
+	out := n.Outputs[0]
+	if n.OpType == "Constant" && len(n.Outputs) == 1 {
+		c.all[out] = true
+		if a, ok := n.Attrs["value"]; ok && a.Tensor != nil && a.Tensor.Floats != nil {
+			c.small[out] = *a.Tensor
+		}
+		return
+	}
+	if len(n.Inputs) == 0 {
+		return
+	}
+	for _, in := range n.Inputs {
+		if in != "" && !c.all[in] {
+			return
+		}
+	}
+	for _, o := range n.Outputs {
+		c.all[o] = true
+	}
+	first, ok := c.small[n.Inputs[0]]
+	switch n.OpType {
+	case "Shape":
+		if d, known := c.dims[n.Inputs[0]]; known {
+			t := Tensor{Dims: []int64{int64(len(d))}, DataType: 7}
+			for _, v := range d {
+				t.Floats = append(t.Floats, float64(v))
+			}
+			c.small[out] = t
+		}
+	case "Identity", "Cast", "Reshape", "Squeeze", "Unsqueeze", "Flatten":
+		if ok {
+			t := first
+			if n.OpType != "Identity" && n.OpType != "Cast" {
+				t.Dims = []int64{int64(len(t.Floats))}
+			}
+			c.small[out] = t
+		}
+		if d, known := c.dims[n.Inputs[0]]; known && (n.OpType == "Identity" || n.OpType == "Cast") {
+			c.dims[out] = d
+		}
+	case "Concat":
+		var t Tensor
+		for _, in := range n.Inputs {
+			v, ok := c.small[in]
+			if !ok || len(v.Dims) > 1 {
+				return
+			}
+			t.DataType = v.DataType
+			t.Floats = append(t.Floats, v.Floats...)
+		}
+		t.Dims = []int64{int64(len(t.Floats))}
+		c.small[out] = t
+	}
 }
 
 // node checks one node: the size of what it makes from constants, and
@@ -116,15 +199,16 @@ func (w *limitWalk) node(b []byte, c *constants, level, depth int) error {
 		return err
 	}
 	if n.Domain == "" || n.Domain == "ai.onnx" {
+		switch n.OpType {
+		case "Loop", "Scan":
+			// An image net is feed-forward; a Loop's trip count (2^62 in
+			// a file of a few hundred bytes) would hold a frame for ever.
+			return fmt.Errorf("%w: a %s node (a loop): vidstyle runs feed-forward image nets", ErrTooBig, n.OpType)
+		}
 		if err := checkFolded(n, c); err != nil {
 			return err
 		}
-		if n.OpType == "Constant" && len(n.Outputs) == 1 {
-			c.all[n.Outputs[0]] = true
-			if a, ok := n.Attrs["value"]; ok && a.Tensor != nil && a.Tensor.Floats != nil {
-				c.small[n.Outputs[0]] = *a.Tensor
-			}
-		}
+		c.follow(n)
 	}
 	fs, err := fields(b)
 	if err != nil {
@@ -160,13 +244,26 @@ func checkFolded(n Node, c *constants) error {
 		t, ok := c.small[n.Inputs[i]]
 		return t, ok
 	}
+	constant := len(n.Inputs) > 0
+	for _, in := range n.Inputs {
+		constant = constant && (in == "" || c.all[in])
+	}
 	elems := 0.0
 	size := 4.0
+	switch n.OpType {
+	case "ConstantOfShape", "Expand", "Tile", "Pad", "Resize", "Upsample":
+		if !constant {
+			return nil // made at run time, from the frame: bounded by its size
+		}
+	}
+	unsized := func() error {
+		return fmt.Errorf("%w: %s %s node makes a constant at load time from values vidstyle cannot size", ErrTooBig, article(n.OpType), n.OpType)
+	}
 	switch n.OpType {
 	case "ConstantOfShape":
 		shape, ok := input(0)
 		if !ok {
-			return nil
+			return unsized()
 		}
 		elems = product(shape.Floats, 0)
 		if a, ok := n.Attrs["value"]; ok && a.Tensor != nil {
@@ -174,10 +271,21 @@ func checkFolded(n Node, c *constants) error {
 		}
 	case "Expand":
 		shape, ok := input(1)
-		if !ok || len(n.Inputs) < 1 || !c.all[n.Inputs[0]] { // a tensor computed at run time: not folded
-			return nil
+		if !ok {
+			return unsized()
 		}
 		elems = product(shape.Floats, 1) // at least: the input broadcasts to it
+	case "Tile":
+		data, ok1 := input(0)
+		reps, ok2 := input(1)
+		if !ok1 || !ok2 {
+			return unsized()
+		}
+		elems = float64(max(len(data.Floats), 1)) * product(reps.Floats, 1)
+	case "Pad", "Resize", "Upsample":
+		// Of a constant: ONNX Runtime folds it too, to a size its other
+		// inputs give; none belongs in an image net.
+		return unsized()
 	case "Range":
 		start, ok1 := input(0)
 		limit, ok2 := input(1)

@@ -69,6 +69,9 @@ func TestResolve(t *testing.T) {
 		t.Fatalf("toon stored: %v", err)
 	}
 	os.WriteFile(store.Path("toon"), []byte("planted"), 0o644) // by someone else
+	// Names -model refuses are not listed as usable (an escape sequence,
+	// a newline in a file name someone put there).
+	os.WriteFile(filepath.Join(store.Dir, "evil\x1b]0;PWN\a\nname.onnx"), []byte("x"), 0o644)
 	if m, err := store.Resolve("toon"); err != nil || !m.IsBuiltin() {
 		t.Fatalf("a toon.onnx in the folder replaced the built-in: %+v %v", m, err)
 	}

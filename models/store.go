@@ -71,7 +71,11 @@ func (s Store) Names() ([]string, error) {
 	}
 	var names []string
 	for _, f := range files {
-		names = append(names, strings.TrimSuffix(filepath.Base(f), ".onnx"))
+		// A file under a name -model refuses (control characters, a
+		// newline) is not listed as one to use.
+		if n := strings.TrimSuffix(filepath.Base(f), ".onnx"); validName(n) == nil {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	return names, nil
