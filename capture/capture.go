@@ -118,8 +118,11 @@ func IsStillImage(p string) bool {
 // Undecodable says, in one line, why an input whose content is known
 // cannot be read here (a HEIC photo, an animated WebP), and what to do;
 // nil for anything else.
-func Undecodable(p string) error {
-	switch sniff(p) {
+func Undecodable(p string) error { return undecodable(p, sniff(p)) }
+
+// undecodable is Undecodable for a file already sniffed as s.
+func undecodable(p string, s still) error {
+	switch s {
 	case stillHEIF:
 		return fmt.Errorf("%w %s: a HEIC/HEIF photo, which neither OpenCV nor ffmpeg here decodes: convert it to JPEG or PNG first (heif-convert, in Debian's libheif-examples)", ErrInput, p)
 	case animatedWebP:
@@ -234,10 +237,11 @@ func Open(spec string, log *slog.Logger) (Source, error) {
 	} else {
 		f.Close()
 	}
-	if err := Undecodable(spec); err != nil {
+	s := sniff(spec)
+	if err := undecodable(spec, s); err != nil {
 		return nil, err
 	}
-	switch s := sniff(spec); {
+	switch {
 	case s == stillOpenCV:
 		return openImage(spec, log)
 	case s == stillFFmpeg:

@@ -72,6 +72,15 @@ func sniff(path string) still {
 		return stillOpenCV
 	case len(h) >= 12 && string(h[4:8]) == "ftyp":
 		return heifBrand(f, h)
+	case bytes.HasPrefix(h, []byte("II*\x00")), bytes.HasPrefix(h, []byte("MM\x00*")): // TIFF
+		order := binary.ByteOrder(binary.LittleEndian)
+		if h[0] == 'M' {
+			order = binary.BigEndian
+		}
+		if tiffCMYK16(f, order) {
+			return cmyk16
+		}
+		return stillOpenCV
 	case bytes.HasPrefix(h, []byte{0xff, 0x0a}), bytes.HasPrefix(h, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")), // JPEG XL
 		bytes.HasPrefix(h, []byte("qoif")), bytes.HasPrefix(h, []byte{0x76, 0x2f, 0x31, 0x01}), // QOI, OpenEXR
 		bytes.HasPrefix(h, []byte("8BPS")), bytes.HasPrefix(h, []byte("DDS ")), bytes.HasPrefix(h, []byte{0x01, 0xda}): // Photoshop, DirectDraw, SGI
@@ -81,15 +90,11 @@ func sniff(path string) still {
 		bytes.HasPrefix(h, []byte("GIF87a")), bytes.HasPrefix(h, []byte("GIF89a")):
 		return video
 	case bytes.HasPrefix(h, []byte{0xff, 0xd8, 0xff}), // JPEG
-		bytes.HasPrefix(h, []byte("BM")) && len(h) >= 18 && bmpHeader(binary.LittleEndian.Uint32(h[14:18])),                                                     // BMP
-		bytes.HasPrefix(h, []byte("II*\x00")) && !tiffCMYK16(f, binary.LittleEndian), bytes.HasPrefix(h, []byte("MM\x00*")) && !tiffCMYK16(f, binary.BigEndian), // TIFF
+		bytes.HasPrefix(h, []byte("BM")) && len(h) >= 18 && bmpHeader(binary.LittleEndian.Uint32(h[14:18])),                       // BMP
 		len(h) >= 3 && h[0] == 'P' && h[1] >= '1' && h[1] <= '7' && (h[2] == '\n' || h[2] == ' ' || h[2] == '\r' || h[2] == '\t'), // PNM, PAM
 		bytes.HasPrefix(h, []byte("\x00\x00\x00\x0cjP  \r\n\x87\n")), bytes.HasPrefix(h, []byte{0xff, 0x4f, 0xff, 0x51}),          // JPEG 2000
 		bytes.HasPrefix(h, []byte{0x59, 0xa6, 0x6a, 0x95}): // Sun raster
 		return stillOpenCV
-	}
-	if bytes.HasPrefix(h, []byte("II*\x00")) || bytes.HasPrefix(h, []byte("MM\x00*")) {
-		return cmyk16
 	}
 	return notStill
 }
