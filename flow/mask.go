@@ -9,8 +9,15 @@ package flow
 // occluded or the flow is wrong); and it must not sit on a motion boundary,
 // |∇b|² ≤ 0.01|b|²+0.002 (central differences, one-sided at the edges).
 func Mask(valid, b, ft []float32, w, h int) int {
+	return MaskRows(valid, b, ft, w, h, 0, h)
+}
+
+// MaskRows is Mask on rows y0 to y1 (exclusive) alone, reading the rows
+// around them: bands of one frame may be done at once on several
+// goroutines.
+func MaskRows(valid, b, ft []float32, w, h, y0, y1 int) int {
 	kept := 0
-	for y := range h {
+	for y := y0; y < y1; y++ {
 		yu, yd := max(y-1, 0), min(y+1, h-1)
 		dy := 1 / float32(max(yd-yu, 1))
 		for x := range w {
@@ -46,7 +53,12 @@ func Mask(valid, b, ft []float32, w, h int) int {
 // Sources fills maps (interleaved x, y) with each pixel's position plus
 // its flow b: the map cv::remap takes to pull a frame along b.
 func Sources(maps, b []float32, w, h int) {
-	for y := range h {
+	SourcesRows(maps, b, w, 0, h)
+}
+
+// SourcesRows is Sources on rows y0 to y1 (exclusive) alone.
+func SourcesRows(maps, b []float32, w, y0, y1 int) {
+	for y := y0; y < y1; y++ {
 		for x := range w {
 			i := 2 * (y*w + x)
 			maps[i] = float32(x) + b[i]

@@ -24,3 +24,20 @@ func TestOneLineDropsSourceLocations(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderReasonNamesTheMissingLibrary: a GPU provider that is there but
+// cannot find CUDA is told apart from a runtime with no providers at all.
+func TestProviderReasonNamesTheMissingLibrary(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Failed to load library /opt/v/lib/gpu/libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared object file: No such file or directory",
+			"needs libcublasLt.so.13, not found (" + gpuNeeds + "; or add their folder to LD_LIBRARY_PATH)"},
+		{"Failed to load library /opt/v/lib/libonnxruntime_providers_cuda.so with error: /opt/v/lib/libonnxruntime_providers_cuda.so: cannot open shared object file: No such file or directory",
+			noGPUProviders},
+		{"libonnxruntime_providers_shared.so: cannot open shared object file: No such file or directory", noGPUProviders},
+		{"CUDA failure 100: no CUDA-capable device is detected", "CUDA failure 100: no CUDA-capable device is detected"},
+	} {
+		if got := (&providerError{"cuda", errors.New(c.in)}).reason(); got != c.want {
+			t.Errorf("reason(%q):\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}

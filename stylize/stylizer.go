@@ -16,6 +16,7 @@ import (
 	"image"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,9 +103,10 @@ type Stylizer struct {
 	sess     *ort.DynamicAdvancedSession
 	name     string
 	device   string
-	fw, fh   int // frame size
-	w, h     int // processing size
-	pw, ph   int // processing size padded to the model's multiple
+	inName   string // the model's input, bound again before each run on a GPU
+	fw, fh   int    // frame size
+	w, h     int    // processing size
+	pw, ph   int    // processing size padded to the model's multiple
 	conv     models.Convention
 	layout   Layout
 	slots    [NumSlots]slot
@@ -181,8 +183,8 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		cfg.Width, cfg.Height = fixedW, fixedH
 	}
 	s := &Stylizer{
-		name: model.Name,
-		fw:   cfg.FrameWidth, fh: cfg.FrameHeight,
+		name: model.Name, inName: inName,
+		fw: cfg.FrameWidth, fh: cfg.FrameHeight,
 		w: cfg.Width, h: cfg.Height,
 		pw: PadTo(cfg.Width, conv.Multiple), ph: PadTo(cfg.Height, conv.Multiple),
 		conv: conv, ctl: cfg.Controls,
@@ -453,10 +455,23 @@ func (e *providerError) Error() string {
 func (e *providerError) reason() string {
 	msg := oneLine(e.err)
 	if strings.Contains(msg, "libonnxruntime_providers_") && strings.Contains(msg, "cannot open shared object") {
+		// "Failed to load library …/libonnxruntime_providers_cuda.so with
+		// error: libcublasLt.so.13: cannot open shared object file: …":
+		// the provider is there, a library it needs is not.
+		if _, after, ok := strings.Cut(msg, " with error: "); ok {
+			missing, _, _ := strings.Cut(after, ":")
+			if missing = strings.TrimSpace(missing); missing != "" && !strings.Contains(missing, "libonnxruntime_providers_") {
+				return fmt.Sprintf("needs %s, not found (%s; or add their folder to LD_LIBRARY_PATH)", filepath.Base(missing), gpuNeeds)
+			}
+		}
 		return noGPUProviders
 	}
 	return msg
 }
+
+// gpuNeeds names what the GPU providers that scripts/setup.sh --gpu
+// fetches need from the system.
+const gpuNeeds = "install CUDA 13 and cuDNN 9, and TensorRT 10 for tensorrt"
 
 func (e *providerError) Unwrap() error { return ErrDevice }
 
@@ -529,7 +544,16 @@ func (s *Stylizer) Prepare(i int, src *gocv.Mat) error {
 
 // Infer runs the model on slot i.
 func (s *Stylizer) Infer(i int) error {
-	if err := s.sess.RunWithBinding(s.slots[i].binding); err != nil {
+	sl := &s.slots[i]
+	if s.device != DeviceCPU {
+		// A GPU provider copies a host input to the device when it is
+		// bound, not at each run: without this, every run would paint
+		// the tensor as it was when New bound it (all zeros).
+		if err := sl.binding.BindInput(s.inName, sl.in); err != nil {
+			return fmt.Errorf("%w %s: binding the input: %s", ErrModel, s.name, oneLine(err))
+		}
+	}
+	if err := s.sess.RunWithBinding(sl.binding); err != nil {
 		return fmt.Errorf("%w %s: run: %s", ErrModel, s.name, oneLine(err))
 	}
 	return nil

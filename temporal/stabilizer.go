@@ -38,7 +38,10 @@
 // slot of the stylizer it serves: Input(slot) and Output(slot) are called
 // in frame order, Input on one goroutine and Output on one (maybe
 // another), and a slot is handed from Input to Output by the caller, as
-// the pipeline's slots are. Nothing is allocated per frame.
+// the pipeline's slots are. The two flows of a frame run side by side and
+// the per-pixel steps in bands of rows, on a pool of goroutines
+// (Config.Workers) started with the Stabilizer; the bands are fixed, so the
+// result does not depend on how many run. Nothing is allocated per frame.
 package temporal
 
 import (
@@ -47,6 +50,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -130,13 +134,23 @@ type Config struct {
 	// instead of beside the caller's inference: for measuring what the
 	// overlap gains.
 	Inline bool
+	// Workers is how many goroutines share the per-pixel steps and the
+	// two flows of a frame: 0 means half the CPUs Go may use (at least
+	// one; the other half is the net's, the decoder's and the
+	// encoder's), 1 runs them all on the caller's goroutine. The frames
+	// come out the same to the bit whatever the number (bandRows).
+	Workers int
 }
 
 // Stabilizer is the temporal filter for one stream of frames.
 type Stabilizer struct {
 	cfg  Config
 	dis  *flow.DIS
+	dis2 *flow.DIS // the forward flow's, beside dis, when there are workers
 	w, h int
+	// pool runs the bands of the per-pixel steps; nb is their number.
+	pool *pool
+	nb   int
 
 	// Input's state.
 	grey        [2]gocv.Mat // the previous and the current frame, grey
@@ -160,6 +174,18 @@ type Stabilizer struct {
 	// onFlow, if set (tests), is called by the worker before and after
 	// each flow computation, and by Output before it waits for one.
 	onFlow func(ev FlowEvent, slot int)
+	// fj is the flow being computed, for the band functions; flowWG waits
+	// for its bands.
+	fj struct {
+		sl          *slot
+		prev, cur   gocv.Mat
+		errs        [2]error
+		b, maps, ft []float32
+		v, m        []float32
+		kept        []int // per band
+	}
+	flowWG                                  sync.WaitGroup
+	flowPairFn, sourcesFn, maskFn, weightFn func(int)
 
 	// Output's state.
 	prevOut  gocv.Mat // O'_{t−1}
@@ -172,9 +198,24 @@ type Stabilizer struct {
 	styledF, blended, baseS, baseB gocv.Mat
 	energyS, energyB               gocv.Mat
 	// The budget's histogram: the sum and count of the corrections' sizes
-	// per bin.
+	// per bin, over the frame and per band.
 	histSum []float64
 	histN   []int
+	bandSum [][]float64
+	bandN   [][]int
+	bandDev []float64
+	// rj is the blend being refined, for the band functions; outWG waits
+	// for its bands.
+	rj struct {
+		sl                *slot
+		out, carried      []byte
+		ostride, cstride  int
+		sf, bf, m, ls, lb []float32
+		es, eb            []float32
+		lambda            float32
+	}
+	outWG                              sync.WaitGroup
+	blendFn, energyFn, gainFn, finalFn func(int)
 
 	closeMu sync.Mutex
 	closed  bool
@@ -241,13 +282,30 @@ func New(cfg Config) (*Stabilizer, error) {
 	if cfg.Preset == 0 {
 		cfg.Preset = DefaultPreset
 	}
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("temporal: %d workers", cfg.Workers)
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	dis, err := flow.NewDIS(cfg.Preset, 1)
 	if err != nil {
 		return nil, fmt.Errorf("temporal: %w", err)
 	}
+	var dis2 *flow.DIS
+	if cfg.Workers > 1 {
+		if dis2, err = flow.NewDIS(cfg.Preset, 1); err != nil {
+			dis.Close()
+			return nil, fmt.Errorf("temporal: %w", err)
+		}
+	}
 	w, h := cfg.Width, cfg.Height
-	s := &Stabilizer{cfg: cfg, dis: dis, w: w, h: h, slots: make([]slot, cfg.Slots),
+	s := &Stabilizer{cfg: cfg, dis: dis, dis2: dis2, w: w, h: h, slots: make([]slot, cfg.Slots),
+		pool: newPool(cfg.Workers), nb: bandsOf(h),
 		jobs: make(chan int, 1), idle: make(chan struct{}, 1), stopped: make(chan struct{})}
+	s.fj.kept = make([]int, s.nb)
+	s.flowPairFn, s.sourcesFn, s.maskFn, s.weightFn = s.flowPair, s.sourcesBand, s.maskBand, s.weightBand
+	s.blendFn, s.energyFn, s.gainFn, s.finalFn = s.blendBand, s.energyBand, s.gainBand, s.finalBand
 	for i := range s.grey {
 		s.grey[i] = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
 	}
@@ -271,6 +329,11 @@ func New(cfg Config) (*Stabilizer, error) {
 	if !cfg.Plain {
 		s.histSum = make([]float64, binsPerLevel*histLevels)
 		s.histN = make([]int, binsPerLevel*histLevels)
+		s.bandSum, s.bandN, s.bandDev = make([][]float64, s.nb), make([][]int, s.nb), make([]float64, s.nb)
+		for b := range s.nb {
+			s.bandSum[b] = make([]float64, binsPerLevel*histLevels)
+			s.bandN[b] = make([]int, binsPerLevel*histLevels)
+		}
 	}
 	for i := range s.slots {
 		s.slots[i].maps = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32FC2)
@@ -367,22 +430,32 @@ func (s *Stabilizer) Input(i int, frame gocv.Mat) error {
 // source map and mask, or starts it afresh at a cut.
 func (s *Stabilizer) flow(i int) {
 	sl := &s.slots[i]
-	prev, cur := s.grey[sl.prev], s.grey[sl.prev^1]
-	if err := s.dis.Calc(cur, prev, &s.bwd); err != nil {
-		sl.err = fmt.Errorf("temporal: %w", err)
-		return
+	j := &s.fj
+	j.sl, j.prev, j.cur, j.errs = sl, s.grey[sl.prev], s.grey[sl.prev^1], [2]error{}
+	if s.dis2 != nil {
+		s.pool.run(&s.flowWG, 2, s.flowPairFn)
+	} else {
+		s.flowPair(0)
+		s.flowPair(1)
 	}
-	if err := s.dis.Calc(prev, cur, &s.fwd); err != nil {
-		sl.err = fmt.Errorf("temporal: %w", err)
-		return
+	for _, err := range j.errs {
+		if err != nil {
+			sl.err = fmt.Errorf("temporal: %w", err)
+			return
+		}
 	}
-	b, _ := s.bwd.DataPtrFloat32()
-	maps, _ := sl.maps.DataPtrFloat32()
-	flow.Sources(maps, b, s.w, s.h)
+	j.b, _ = s.bwd.DataPtrFloat32()
+	j.maps, _ = sl.maps.DataPtrFloat32()
+	s.pool.run(&s.flowWG, s.nb, s.sourcesFn)
 	gocv.Remap(s.fwd, &s.fwdWarped, &sl.maps, &s.noMap, gocv.InterpolationLinear, gocv.BorderConstant, color.RGBA{})
-	ft, _ := s.fwdWarped.DataPtrFloat32()
-	v, _ := s.valid.DataPtrFloat32()
-	sl.valid = float64(flow.Mask(v, b, ft, s.w, s.h)) / float64(s.w*s.h)
+	j.ft, _ = s.fwdWarped.DataPtrFloat32()
+	j.v, _ = s.valid.DataPtrFloat32()
+	s.pool.run(&s.flowWG, s.nb, s.maskFn)
+	kept := 0
+	for _, k := range j.kept {
+		kept += k
+	}
+	sl.valid = float64(kept) / float64(s.w*s.h)
 	if sl.valid < s.cfg.MinValid {
 		sl.carry = false
 		s.cuts.Add(1)
@@ -390,21 +463,55 @@ func (s *Stabilizer) flow(i int) {
 		return
 	}
 	gocv.GaussianBlur(s.valid, &sl.mask, image.Pt(0, 0), maskSigma, maskSigma, gocv.BorderReplicate)
-	m, _ := sl.mask.DataPtrFloat32()
+	j.m, _ = sl.mask.DataPtrFloat32()
+	s.pool.run(&s.flowWG, s.nb, s.weightFn)
+}
+
+// flowPair computes the backward flow (k 0) or the forward one (k 1) of
+// the flow in fj: beside each other when there are workers.
+func (s *Stabilizer) flowPair(k int) {
+	j := &s.fj
+	if k == 0 {
+		j.errs[0] = s.dis.Calc(j.cur, j.prev, &s.bwd)
+		return
+	}
+	d := s.dis2
+	if d == nil {
+		d = s.dis
+	}
+	j.errs[1] = d.Calc(j.prev, j.cur, &s.fwd)
+}
+
+func (s *Stabilizer) sourcesBand(b int) {
+	y0, y1 := rowsOf(b, s.h)
+	flow.SourcesRows(s.fj.maps, s.fj.b, s.w, y0, y1)
+}
+
+func (s *Stabilizer) maskBand(b int) {
+	y0, y1 := rowsOf(b, s.h)
+	s.fj.kept[b] = flow.MaskRows(s.fj.v, s.fj.b, s.fj.ft, s.w, s.h, y0, y1)
+}
+
+// weightBand turns band b of the blurred mask into the blend weights: a
+// everywhere when Plain, else from the still blend to a with the motion.
+func (s *Stabilizer) weightBand(b int) {
+	y0, y1 := rowsOf(b, s.h)
+	j := &s.fj
+	m, bw, mag := j.m[y0*s.w:y1*s.w], j.b[2*y0*s.w:2*y1*s.w], j.sl.mag[y0*s.w:y1*s.w]
 	a := float32(s.cfg.Blend)
 	if s.cfg.Plain {
-		for j := range m {
-			m[j] *= a
+		for i := range m {
+			m[i] *= a
 		}
 		return
 	}
 	still, scale := float32(StillBlend(s.cfg.Blend)), float32(s.cfg.Scale)
-	for j := range m {
-		bx, by := b[2*j], b[2*j+1]
-		mag := scale * float32(math.Sqrt(float64(bx*bx+by*by)))
-		sl.mag[j] = mag
-		x := min(max((mag-stillBelow)/(movingFrom-stillBelow), 0), 1)
-		m[j] *= still + (a-still)*x*x*(3-2*x)
+	for i := range m {
+		bx, by := bw[2*i], bw[2*i+1]
+		mg := scale * float32(math.Sqrt(float64(bx*bx+by*by)))
+		mag[i] = mg
+		x := min(max((mg-stillBelow)/(movingFrom-stillBelow), 0), 1)
+		m[i] *= still + (a-still)*x*x*(3-2*x)
 	}
 }
 
@@ -467,75 +574,124 @@ func (s *Stabilizer) Output(i int, styled *gocv.Mat) error {
 // frame, restores the detail the blend softened and keeps the moving
 // pixels within the budget (see the package doc).
 func (s *Stabilizer) refine(sl *slot, styled *gocv.Mat, out, carried []byte) {
-	w, h := s.w, s.h
-	ostride, cstride := int(styled.Step()), int(s.warped.Step())
+	r := &s.rj
+	r.sl, r.out, r.carried = sl, out, carried
+	r.ostride, r.cstride = int(styled.Step()), int(s.warped.Step())
 	styled.ConvertTo(&s.styledF, gocv.MatTypeCV32FC3)
-	sf, _ := s.styledF.DataPtrFloat32()
-	bf, _ := s.blended.DataPtrFloat32()
-	m, _ := sl.mask.DataPtrFloat32()
-	for y := range h {
-		c := carried[y*cstride : y*cstride+3*w]
-		for x := range w {
-			k := m[y*w+x]
-			for ch := 3 * x; ch < 3*x+3; ch++ {
-				i := 3*y*w + ch
-				bf[i] = sf[i] + k*(float32(c[ch])-sf[i])
-			}
-		}
-	}
+	r.sf, _ = s.styledF.DataPtrFloat32()
+	r.bf, _ = s.blended.DataPtrFloat32()
+	r.m, _ = sl.mask.DataPtrFloat32()
+	s.pool.run(&s.outWG, s.nb, s.blendFn)
 	gocv.GaussianBlur(s.styledF, &s.baseS, image.Pt(0, 0), detailSigma, detailSigma, gocv.BorderReplicate)
 	gocv.GaussianBlur(s.blended, &s.baseB, image.Pt(0, 0), detailSigma, detailSigma, gocv.BorderReplicate)
-	ls, _ := s.baseS.DataPtrFloat32()
-	lb, _ := s.baseB.DataPtrFloat32()
-	es, _ := s.energyS.DataPtrFloat32()
-	eb, _ := s.energyB.DataPtrFloat32()
-	for j := range es {
-		var e1, e2 float32
-		for i := 3 * j; i < 3*j+3; i++ {
-			d1, d2 := sf[i]-ls[i], bf[i]-lb[i]
-			e1 += d1 * d1
-			e2 += d2 * d2
-		}
-		es[j], eb[j] = e1, e2
-	}
+	r.ls, _ = s.baseS.DataPtrFloat32()
+	r.lb, _ = s.baseB.DataPtrFloat32()
+	r.es, _ = s.energyS.DataPtrFloat32()
+	r.eb, _ = s.energyB.DataPtrFloat32()
+	s.pool.run(&s.outWG, s.nb, s.energyFn)
 	gocv.GaussianBlur(s.energyS, &s.energyS, image.Pt(0, 0), energySigma, energySigma, gocv.BorderReplicate)
 	gocv.GaussianBlur(s.energyB, &s.energyB, image.Pt(0, 0), energySigma, energySigma, gocv.BorderReplicate)
 	// The detail back up, and the sizes of the moving pixels'
-	// corrections into the histogram.
+	// corrections into the histogram: per band, then added up in band
+	// order.
+	s.pool.run(&s.outWG, s.nb, s.gainFn)
 	clear(s.histSum)
 	clear(s.histN)
 	var dev float64
-	last := len(s.histN) - 1
-	for j := range es {
-		g := float32(math.Sqrt(float64((es[j] + 3e-3) / (eb[j] + 3e-3))))
-		g = min(max(1+gainBoost*(g-1), 1), maxGain)
-		moving := sl.mag[j] >= movingAt
+	for b := range s.nb {
+		for k, v := range s.bandSum[b] {
+			s.histSum[k] += v
+		}
+		for k, v := range s.bandN[b] {
+			s.histN[k] += v
+		}
+		dev += s.bandDev[b]
+	}
+	r.lambda = float32(shrinkFor(s.histSum, s.histN, dev, s.cfg.Budget))
+	s.pool.run(&s.outWG, s.nb, s.finalFn)
+}
+
+// blendBand blends band b: the carried frame into the net's, by the mask.
+func (s *Stabilizer) blendBand(b int) {
+	r := &s.rj
+	y0, y1 := rowsOf(b, s.h)
+	w := s.w
+	for y := y0; y < y1; y++ {
+		c := r.carried[y*r.cstride : y*r.cstride+3*w]
+		for x := range w {
+			k := r.m[y*w+x]
+			for ch := 3 * x; ch < 3*x+3; ch++ {
+				i := 3*y*w + ch
+				r.bf[i] = r.sf[i] + k*(float32(c[ch])-r.sf[i])
+			}
+		}
+	}
+}
+
+// energyBand is band b's detail energy per pixel, of the net's frame and
+// of the blend.
+func (s *Stabilizer) energyBand(b int) {
+	r := &s.rj
+	y0, y1 := rowsOf(b, s.h)
+	for j := y0 * s.w; j < y1*s.w; j++ {
+		var e1, e2 float32
 		for i := 3 * j; i < 3*j+3; i++ {
-			bf[i] = lb[i] + g*(bf[i]-lb[i])
+			d1, d2 := r.sf[i]-r.ls[i], r.bf[i]-r.lb[i]
+			e1 += d1 * d1
+			e2 += d2 * d2
+		}
+		r.es[j], r.eb[j] = e1, e2
+	}
+}
+
+// gainBand restores band b's detail and histograms its moving pixels'
+// corrections into the band's own bins.
+func (s *Stabilizer) gainBand(b int) {
+	r := &s.rj
+	y0, y1 := rowsOf(b, s.h)
+	sum, n := s.bandSum[b], s.bandN[b]
+	clear(sum)
+	clear(n)
+	var dev float64
+	last := len(n) - 1
+	for j := y0 * s.w; j < y1*s.w; j++ {
+		g := float32(math.Sqrt(float64((r.es[j] + 3e-3) / (r.eb[j] + 3e-3))))
+		g = min(max(1+gainBoost*(g-1), 1), maxGain)
+		moving := r.sl.mag[j] >= movingAt
+		for i := 3 * j; i < 3*j+3; i++ {
+			r.bf[i] = r.lb[i] + g*(r.bf[i]-r.lb[i])
 			if !moving {
 				continue
 			}
-			d := bf[i] - sf[i]
+			d := r.bf[i] - r.sf[i]
 			if d < 0 {
 				d = -d
 			}
-			b := min(int(d*binsPerLevel), last)
-			s.histSum[b] += float64(d)
-			s.histN[b]++
+			k := min(int(d*binsPerLevel), last)
+			sum[k] += float64(d)
+			n[k]++
 			dev += float64(d)
 		}
 	}
-	lambda := float32(shrinkFor(s.histSum, s.histN, dev, s.cfg.Budget))
-	for y := range h {
-		o := out[y*ostride : y*ostride+3*w]
+	s.bandDev[b] = dev
+}
+
+// finalBand writes band b of the result: the net's frame plus each
+// correction shrunk by λ where the picture moves.
+func (s *Stabilizer) finalBand(b int) {
+	r := &s.rj
+	y0, y1 := rowsOf(b, s.h)
+	w, lambda := s.w, r.lambda
+	for y := y0; y < y1; y++ {
+		o := r.out[y*r.ostride : y*r.ostride+3*w]
 		for x := range w {
 			l := float32(0)
 			if lambda > 0 {
-				l = lambda * min(max((sl.mag[y*w+x]-budgetFrom)/(budgetFull-budgetFrom), 0), 1)
+				l = lambda * min(max((r.sl.mag[y*w+x]-budgetFrom)/(budgetFull-budgetFrom), 0), 1)
 			}
 			for ch := 3 * x; ch < 3*x+3; ch++ {
 				i := 3*y*w + ch
-				d := bf[i] - sf[i]
+				d := r.bf[i] - r.sf[i]
 				switch {
 				case d > l:
 					d -= l
@@ -544,7 +700,7 @@ func (s *Stabilizer) refine(sl *slot, styled *gocv.Mat, out, carried []byte) {
 				default:
 					d = 0
 				}
-				v := sf[i] + d + 0.5
+				v := r.sf[i] + d + 0.5
 				o[ch] = byte(min(max(v, 0), 255))
 			}
 		}
@@ -613,7 +769,11 @@ func (s *Stabilizer) Close() error {
 	s.closed = true
 	close(s.jobs)
 	<-s.stopped // the worker has finished the flow it had
+	s.pool.close()
 	s.dis.Close()
+	if s.dis2 != nil {
+		s.dis2.Close()
+	}
 	for _, m := range []*gocv.Mat{&s.grey[0], &s.grey[1], &s.fwd, &s.bwd, &s.fwdWarped, &s.valid, &s.noMap, &s.outNoMap, &s.prevOut, &s.warped, &s.styledF, &s.blended, &s.baseS, &s.baseB, &s.energyS, &s.energyB} {
 		m.Close()
 	}

@@ -179,23 +179,69 @@ func TestStabilizerAllocatesNothingPerFrame(t *testing.T) {
 	defer closeAll(in)
 	out := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	defer out.Close()
-	s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2})
-	if err != nil {
-		t.Fatal(err)
+	for _, workers := range []int{1, 4} {
+		s, err := temporal.New(temporal.Config{Width: w, Height: h, Slots: 2, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		if n := testing.AllocsPerRun(10, func() {
+			if err := s.Input(i%2, in[i%2]); err != nil {
+				t.Fatal(err)
+			}
+			in[i%2].CopyTo(&out)
+			if err := s.Output(i%2, &out); err != nil {
+				t.Fatal(err)
+			}
+			i++
+		}); n != 0 {
+			t.Errorf("%d workers: %.1f allocations per frame", workers, n)
+		}
+		s.Close()
 	}
-	defer s.Close()
-	i := 0
-	if n := testing.AllocsPerRun(10, func() {
-		if err := s.Input(i%2, in[i%2]); err != nil {
-			t.Fatal(err)
+}
+
+// The bands of a frame may run on several goroutines: on a real clip
+// (people walking: moving and still pixels, the budget at work) the frames
+// come out the same to the bit with one goroutine or several, at a height
+// that leaves a short last band.
+func TestStabilizerWorkersGiveTheSameFrames(t *testing.T) {
+	const fw, fh = 176, 100 // 3 bands of 32 rows and one of 4
+	src := testmedia.DecodeAll(t, testmedia.SmallMP4(t))
+	var in []gocv.Mat
+	for _, f := range src[:12] {
+		m := gocv.NewMat()
+		gocv.Resize(f, &m, image.Pt(fw, fh), 0, 0, gocv.InterpolationArea)
+		in = append(in, m)
+	}
+	defer closeAll(in)
+	for _, plain := range []bool{false, true} {
+		var outs [][]gocv.Mat
+		var net []gocv.Mat // the frames as the net painted them
+		for _, workers := range []int{1, 3, 8} {
+			s, err := temporal.New(temporal.Config{Width: fw, Height: fh, Slots: 2, Workers: workers, Plain: plain})
+			if err != nil {
+				t.Fatal(err)
+			}
+			styled, kept := flickered(t, in)
+			run(t, s, in, styled)
+			s.Close()
+			outs, net = append(outs, styled), kept
 		}
-		in[i%2].CopyTo(&out)
-		if err := s.Output(i%2, &out); err != nil {
-			t.Fatal(err)
+		changed := 0
+		for i := range in {
+			if !sameMat(outs[0][i], net[i]) {
+				changed++
+			}
+			for k := 1; k < len(outs); k++ {
+				if !sameMat(outs[0][i], outs[k][i]) {
+					t.Errorf("plain %v, frame %d: %d goroutines' frame differs from one goroutine's", plain, i, []int{1, 3, 8}[k])
+				}
+			}
 		}
-		i++
-	}); n != 0 {
-		t.Errorf("%.1f allocations per frame", n)
+		if changed < len(in)-1 { // all but the first, which starts afresh
+			t.Fatalf("plain %v: only %d of %d frames differ from the net's: nothing was stabilised", plain, changed, len(in))
+		}
 	}
 }
 
@@ -239,7 +285,8 @@ func TestStabilizerRefusesBadFramesAndSettings(t *testing.T) {
 // BenchmarkStabilizer is the stabiliser's cost per frame (flow both ways,
 // mask, warp, blend, detail and budget) at the processing sizes of
 // BENCHMARKS.md, with the default settings, the plain blend (no detail
-// step, no budget) and DIS medium.
+// step, no budget), DIS medium, and everything on one goroutine (the
+// default shares the bands and the two flows among half the CPUs).
 func BenchmarkStabilizer(b *testing.B) {
 	configs := []struct {
 		name string
@@ -248,8 +295,9 @@ func BenchmarkStabilizer(b *testing.B) {
 		{"default", temporal.Config{}},
 		{"plain", temporal.Config{Plain: true}},
 		{"medium", temporal.Config{Preset: flow.PresetMedium}},
+		{"one-goroutine", temporal.Config{Workers: 1}},
 	}
-	for _, sz := range []image.Point{{320, 240}, {640, 360}} {
+	for _, sz := range []image.Point{{320, 240}, {640, 360}, {1280, 720}} {
 		for _, c := range configs {
 			b.Run(sz.String()+"/"+c.name, func(b *testing.B) {
 				big := testmedia.Texture(b, sz.X+80, sz.Y+80, 3, 5)

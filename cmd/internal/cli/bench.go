@@ -212,7 +212,11 @@ func printBench(w io.Writer, r *vidstyle.BenchResult) {
 	}
 	fmt.Fprintf(tw, "full pipeline\t%.2f frames/s\t(decode → prepare → infer → finish → H.264, %d frames, double buffering %v, temporal %v)\n", r.PipelineFPS, r.Frames, !r.Serial, r.Temporal)
 	fmt.Fprintf(tw, "pipeline ÷ raw\t%.3f\t(medians of per-frame times; from the means: %.3f)\n", r.Ratio, r.RatioMean)
-	fmt.Fprintf(tw, "achieved\t%.1f GFLOP/s\t%.0f %% of the peak: %s\n", r.GFLOPS, 100*r.GFLOPS/r.PeakGFLOPS, r.PeakFormula)
+	if r.PeakGFLOPS > 0 {
+		fmt.Fprintf(tw, "achieved\t%.1f GFLOP/s\t%.0f %% of the peak: %s\n", r.GFLOPS, 100*r.GFLOPS/r.PeakGFLOPS, r.PeakFormula)
+	} else {
+		fmt.Fprintf(tw, "achieved\t%.1f GFLOP/s\t(on %s: no nominal peak to compare with)\n", r.GFLOPS, r.Device)
+	}
 	fmt.Fprintf(tw, "Go allocations\t%.2f per frame\t(whole process, steady state of the pipeline run)\n", r.AllocsPerFrame)
 	tw.Flush()
 	fmt.Fprintln(w, "\nstage     median ms   p95 ms")
