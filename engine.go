@@ -69,9 +69,11 @@ type Engine struct {
 	log   *slog.Logger
 	store models.Store
 
-	mu       sync.Mutex // guards rt and borrowed
+	mu       sync.Mutex // guards rt, borrowed and autoDevice
 	rt       *stylize.Runtime
 	borrowed bool // rt came from UseRuntime: not the engine's to close
+	// autoDevice is where -device auto lands with rt ("": not tried yet).
+	autoDevice string
 }
 
 // New makes an Engine. It loads nothing yet: ONNX Runtime is loaded by the

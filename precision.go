@@ -69,11 +69,11 @@ func (e *Engine) pickPrecision(m models.Model) (models.Model, error) {
 	case !has:
 		e.log.Debug(fmt.Sprintf("precision fp32 for %s: no quantized sibling %s (vidstyle models quantize %s makes one)", m.Name, sibling, m.Name))
 		return m, nil
-	case e.cfg.Device != "" && e.cfg.Device != PrecisionAuto && e.cfg.Device != "cpu":
-		e.log.Info(fmt.Sprintf("precision fp32 for %s: the INT8 version is for the CPU, the device is %s", m.Name, e.cfg.Device))
-		return m, nil
 	case !cpuHasVNNI():
 		e.log.Info(fmt.Sprintf("precision fp32 for %s: this CPU has no VNNI (avx512_vnni, avx_vnni), where INT8 gains little", m.Name))
+		return m, nil
+	case e.sessionDevice() != stylize.DeviceCPU:
+		e.log.Info(fmt.Sprintf("precision fp32 for %s: the INT8 version is for the CPU, the device is %s", m.Name, e.sessionDevice()))
 		return m, nil
 	}
 	q := models.Model{Name: sibling, Path: e.store.Path(sibling)}
@@ -116,4 +116,37 @@ func (e *Engine) otherPrecision(m stylize.Model, g *models.Graph) (stylize.Model
 		return stylize.Model{}, false
 	}
 	return stylize.Model{Name: name, ONNX: data, Convention: m.Convention}, true
+}
+
+// sessionDevice is where the engine's sessions run: the device asked for,
+// or for auto the one a session lands on with this runtime (tried once
+// with the built-in style at 32×32, then kept; cpu when it cannot be
+// told).
+func (e *Engine) sessionDevice() string {
+	if e.cfg.Device != stylize.DeviceAuto {
+		return e.cfg.Device
+	}
+	e.mu.Lock()
+	dev := e.autoDevice
+	e.mu.Unlock()
+	if dev != "" {
+		return dev
+	}
+	dev = stylize.DeviceCPU
+	if rt, err := e.Runtime(); err == nil {
+		if m, err := models.Resolve(models.DefaultStyle); err == nil {
+			if graph, err := m.ONNX(); err == nil {
+				cfg := e.sessionConfig(32, 32, 32, 32)
+				cfg.Log = nil // the jobs' own sessions say which device and why
+				if s, err := stylize.New(rt, stylize.Model{Name: m.Name, ONNX: graph}, cfg); err == nil {
+					dev = s.Device()
+					s.Close()
+				}
+			}
+		}
+	}
+	e.mu.Lock()
+	e.autoDevice = dev
+	e.mu.Unlock()
+	return dev
 }
