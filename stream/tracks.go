@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vidstyle/vidstyle/media"
+	"github.com/vidstyle/vidstyle/pipeline"
 )
 
 // Audio is what happens to the input's audio tracks (-audio).
@@ -205,7 +206,11 @@ func codecLabel(c string) string {
 // metadata and chapters. Messages (one info line per re-encoded audio
 // track, one warning for every subtitle track dropped) go to log; an
 // audio track that AudioCopy cannot put in the container is an error.
-func trackArgs(format, path string, in *media.Info, audio Audio, log *slog.Logger) ([]string, error) {
+//
+// rate is the output's frame rate (zero when not known yet): a drop-frame
+// timecode that cannot go with it is left out, with a warning, where
+// ffmpeg would drop it without a word.
+func trackArgs(format, path string, in *media.Info, audio Audio, rate pipeline.Rate, log *slog.Logger) ([]string, error) {
 	if in == nil {
 		return nil, nil
 	}
@@ -217,7 +222,14 @@ func trackArgs(format, path string, in *media.Info, audio Audio, log *slog.Logge
 	if v := in.Video(); v != nil {
 		args = append(args, streamTags("v", 0, v.Tags, r.titleTag)...)
 	}
-	if tc := timecode(in); tc != "" {
+	switch tc, global := timecode(in); {
+	case tc == "":
+	case !timecodeFits(tc, rate):
+		log.Warn(fmt.Sprintf("the timecode %s is not kept: it is drop-frame, which needs a multiple of 29.97 fps, and the output runs at %s fps", tc, rate))
+		if global {
+			args = append(args, "-metadata", "timecode=")
+		}
+	case !global:
 		// A MOV's timecode (ProRes from a camera or an editor) is the
 		// video track's and its tmcd track's, not the file's, so the
 		// global metadata does not carry it: given as the file's, every
@@ -286,13 +298,13 @@ func trackArgs(format, path string, in *media.Info, audio Audio, log *slog.Logge
 	return append(args, tags...), nil
 }
 
-// timecode is the start timecode of a file whose tracks, not the file,
-// hold it ("" when the file holds it, and -map_metadata takes it along,
-// or when there is none): the main video's, else a data track's.
-func timecode(in *media.Info) string {
+// timecode is the file's start timecode: the global one (global true;
+// Matroska writes TIMECODE, and -map_metadata takes it along), else the
+// main video's, else a data track's ("" when there is none).
+func timecode(in *media.Info) (tc string, global bool) {
 	for k, v := range in.Tags {
 		if strings.EqualFold(k, "timecode") && v != "" {
-			return "" // Matroska writes TIMECODE
+			return v, true
 		}
 	}
 	streams := in.Streams
@@ -301,10 +313,23 @@ func timecode(in *media.Info) string {
 	}
 	for _, s := range streams {
 		if tc := s.Tags["timecode"]; tc != "" && (s.Type == "video" || s.Type == "data") {
-			return tc
+			return tc, false
 		}
 	}
-	return ""
+	return "", false
+}
+
+// timecodeFits reports whether ffmpeg can write timecode tc at rate: a
+// drop-frame one (";" or "." before the frames, as ffmpeg reads it) needs
+// a rate whose rounded frames per second are a multiple of 30. A zero rate
+// is not known yet: anything fits.
+func timecodeFits(tc string, rate pipeline.Rate) bool {
+	i := strings.LastIndexAny(tc, ":;.")
+	if i < 0 || tc[i] == ':' || rate.Num <= 0 || rate.Den <= 0 {
+		return true
+	}
+	fps := (rate.Num + rate.Den/2) / rate.Den
+	return fps > 0 && fps%30 == 0
 }
 
 // streamTags sets an output stream's language and title explicitly (the

@@ -327,7 +327,7 @@ func TestTrackRules(t *testing.T) {
 	} {
 		var log bytes.Buffer
 		ext := map[string]string{"matroska": ".mkv", "mp4": ".mp4", "mov": ".mov", "webm": ".webm"}[c.format]
-		args, err := trackArgs(c.format, "o"+ext, in, c.audio, slog.New(slog.NewTextHandler(&log, nil)))
+		args, err := trackArgs(c.format, "o"+ext, in, c.audio, pipeline.Rate{Num: 25, Den: 1}, slog.New(slog.NewTextHandler(&log, nil)))
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%s %s: err %v, want %q", c.format, c.audio, err, c.err)
@@ -465,5 +465,59 @@ func TestParseAudio(t *testing.T) {
 	}
 	if _, err := ParseAudio("aac"); err == nil {
 		t.Error("aac accepted")
+	}
+}
+
+// A drop-frame timecode needs a multiple of 29.97 fps: at another output
+// rate ffmpeg would drop it without a word, so it is left out with a
+// warning (and a global one cleared); a non-drop one goes at any rate.
+func TestDropFrameTimecodeAtAnotherRate(t *testing.T) {
+	ntsc, pal := pipeline.Rate{Num: 30000, Den: 1001}, pipeline.Rate{Num: 25, Den: 1}
+	for _, c := range []struct {
+		tc   string
+		rate pipeline.Rate
+		want bool
+	}{
+		{"01:00:00;00", ntsc, true}, {"01:00:00;00", pipeline.Rate{Num: 60000, Den: 1001}, true},
+		{"01:00:00;00", pipeline.Rate{Num: 30, Den: 1}, true}, {"01:00:00.00", ntsc, true},
+		{"01:00:00;00", pal, false}, {"01:00:00.12", pipeline.Rate{Num: 24000, Den: 1001}, false},
+		{"01:00:00;00", pipeline.Rate{Num: 50, Den: 1}, false},
+		{"10:00:00:00", pal, true}, {"10:00:00:00", pipeline.Rate{Num: 24000, Den: 1001}, true},
+		{"01:00:00;00", pipeline.Rate{}, true}, {"garbage", pal, true},
+	} {
+		if got := timecodeFits(c.tc, c.rate); got != c.want {
+			t.Errorf("timecodeFits(%q, %s) = %v, want %v", c.tc, c.rate, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		in      *media.Info
+		rate    pipeline.Rate
+		want    string // the timecode options, space-joined
+		warning bool
+	}{
+		{"track, 29.97", &media.Info{Streams: []media.Stream{{Index: 0, Type: "video", Tags: map[string]string{"timecode": "01:00:00;00"}}}}, ntsc, "-timecode 01:00:00;00", false},
+		{"track, 25", &media.Info{Streams: []media.Stream{{Index: 0, Type: "video", Tags: map[string]string{"timecode": "01:00:00;00"}}}}, pal, "", true},
+		{"data track, 25, non-drop", &media.Info{Streams: []media.Stream{{Index: 0, Type: "video"}, {Index: 1, Type: "data", Tags: map[string]string{"timecode": "10:00:00:00"}}}}, pal, "-timecode 10:00:00:00", false},
+		{"global, 25", &media.Info{Tags: map[string]string{"TIMECODE": "01:00:00;00"}, Streams: []media.Stream{{Index: 0, Type: "video"}}}, pal, "-metadata timecode=", true},
+		{"global, 29.97", &media.Info{Tags: map[string]string{"TIMECODE": "01:00:00;00"}, Streams: []media.Stream{{Index: 0, Type: "video"}}}, ntsc, "", false},
+	} {
+		var log bytes.Buffer
+		args, err := trackArgs("mp4", "o.mp4", c.in, AudioAuto, c.rate, slog.New(slog.NewTextHandler(&log, nil)))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got []string
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-timecode" || args[i] == "-metadata" && strings.HasPrefix(args[i+1], "timecode") {
+				got = append(got, args[i], args[i+1])
+			}
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%s: timecode options %q, want %q", c.name, got, c.want)
+		}
+		if warned := strings.Contains(log.String(), "is not kept: it is drop-frame"); warned != c.warning {
+			t.Errorf("%s: warning %v, want %v (log %q)", c.name, warned, c.warning, log.String())
+		}
 	}
 }

@@ -172,7 +172,7 @@ func CheckTracks(path string, in *media.Info, audio Audio) error {
 	if err != nil {
 		return err
 	}
-	_, err = trackArgs(c.format, path, in, audio, slog.New(slog.DiscardHandler))
+	_, err = trackArgs(c.format, path, in, audio, pipeline.Rate{}, slog.New(slog.DiscardHandler))
 	return err
 }
 
@@ -199,7 +199,7 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	tracks, err := trackArgs(c.format, cfg.Path, cfg.Input, audio, cfg.Log)
+	tracks, err := trackArgs(c.format, cfg.Path, cfg.Input, audio, cfg.Rate, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
