@@ -55,9 +55,11 @@ type BenchResult struct {
 	AllocsPerFrame float64      `json:"go_allocs_per_frame"`
 	GFLOPPerFrame  float64      `json:"gflop_per_frame"`
 	GFLOPS         float64      `json:"gflops"`
-	PeakGFLOPS     float64      `json:"peak_gflops"`
-	PeakFormula    string       `json:"peak_formula"`
-	Scales         []BenchScale `json:"scales"`
+	// PeakGFLOPS is the CPU's nominal peak, and PeakFormula how it is
+	// reckoned; 0 and "" when the model ran on a GPU.
+	PeakGFLOPS  float64      `json:"peak_gflops"`
+	PeakFormula string       `json:"peak_formula"`
+	Scales      []BenchScale `json:"scales"`
 	// Ops is ONNX Runtime's own time per operator type (with -profile).
 	Ops     []stylize.OpTime `json:"ops,omitempty"`
 	Elapsed time.Duration    `json:"elapsed_ns"`

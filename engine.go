@@ -137,6 +137,7 @@ func (e *Engine) UseRuntime(rt *stylize.Runtime) *Engine {
 	defer e.mu.Unlock()
 	e.rt = rt
 	e.borrowed = true
+	e.autoDevice = ""
 	return e
 }
 
@@ -161,7 +162,7 @@ func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rt := e.rt
-	e.rt = nil
+	e.rt, e.autoDevice = nil, ""
 	if rt == nil || e.borrowed {
 		return nil
 	}

@@ -96,6 +96,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 		keys = "; press h in the window for keys"
 	}
 	e.log.Info(fmt.Sprintf("live: %s (%dx%d) with %s at %dx%d on %s%s", job.In, p.Width, p.Height, styles.Names()[0], w, h, styles.First().Device(), keys))
+	e.hintTemporalOnGPU(tempo, styles.First().Device())
 	if job.OnStart != nil {
 		job.OnStart(eng)
 	}

@@ -132,21 +132,38 @@ func (e *Engine) sessionDevice() string {
 	if dev != "" {
 		return dev
 	}
-	dev = stylize.DeviceCPU
-	if rt, err := e.Runtime(); err == nil {
-		if m, err := models.Resolve(models.DefaultStyle); err == nil {
-			if graph, err := m.ONNX(); err == nil {
-				cfg := e.sessionConfig(32, 32, 32, 32)
-				cfg.Log = nil // the jobs' own sessions say which device and why
-				if s, err := stylize.New(rt, stylize.Model{Name: m.Name, ONNX: graph}, cfg); err == nil {
-					dev = s.Device()
-					s.Close()
-				}
-			}
-		}
+	dev, err := e.probeDevice()
+	if err != nil {
+		e.log.Debug(fmt.Sprintf("where -device auto lands is not known (%v): taken as the CPU", err))
+		dev = stylize.DeviceCPU
 	}
 	e.mu.Lock()
 	e.autoDevice = dev
 	e.mu.Unlock()
 	return dev
+}
+
+// probeDevice opens a session of the built-in style at 32×32 with
+// -device auto and says where it landed.
+func (e *Engine) probeDevice() (string, error) {
+	rt, err := e.Runtime()
+	if err != nil {
+		return "", err
+	}
+	m, err := models.Resolve(models.DefaultStyle)
+	if err != nil {
+		return "", err
+	}
+	graph, err := m.ONNX()
+	if err != nil {
+		return "", err
+	}
+	cfg := e.sessionConfig(32, 32, 32, 32)
+	cfg.Log = nil // the jobs' own sessions say which device and why
+	s, err := stylize.New(rt, stylize.Model{Name: m.Name, ONNX: graph}, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	return s.Device(), nil
 }

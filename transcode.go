@@ -237,9 +237,8 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		return nil, err
 	}
 	t.closers = append(t.closers, t.styles.Close)
-	if dev := t.styles.First().Device(); !outImage && tempo != 0 && dev != stylize.DeviceCPU {
-		// Measured on an H200 at 1280×720: 6.6 fps with it, 123 without.
-		e.log.Info(fmt.Sprintf("temporal stabilisation runs on the CPU, and on %s it sets the rate: -temporal 0 turns it off", dev))
+	if !outImage {
+		e.hintTemporalOnGPU(tempo, t.styles.First().Device())
 	}
 
 	if outImage {
@@ -435,4 +434,14 @@ func absPath(p string) string {
 		return p
 	}
 	return a
+}
+
+// hintTemporalOnGPU says, when the net runs on a GPU, that the temporal
+// stabiliser, which runs on the CPU, sets the rate (BENCHMARKS.md, on an
+// H200 at 1280×720 before its per-pixel steps were spread over the cores:
+// 6.6 frames/s with it, 123 without).
+func (e *Engine) hintTemporalOnGPU(blend float64, device string) {
+	if blend != 0 && device != stylize.DeviceCPU {
+		e.log.Info(fmt.Sprintf("temporal stabilisation runs on the CPU, and with the net on %s it may set the rate: -temporal 0 turns it off", device))
+	}
 }

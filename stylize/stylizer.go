@@ -210,7 +210,13 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		// Motion is judged in the frames' pixels: one pixel of the
 		// processing size spans scale of them.
 		scale := max(float64(s.fw)/float64(s.w), float64(s.fh)/float64(s.h))
-		if s.stab, err = temporal.New(temporal.Config{Width: s.w, Height: s.h, Slots: NumSlots, Blend: cfg.Temporal, Scale: scale}); err != nil {
+		// The stabiliser's steps share the CPU's cores only when the net
+		// does not need them (it runs on a GPU).
+		workers := 0
+		if s.device == DeviceCPU {
+			workers = 1
+		}
+		if s.stab, err = temporal.New(temporal.Config{Width: s.w, Height: s.h, Slots: NumSlots, Blend: cfg.Temporal, Scale: scale, Workers: workers}); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("%w %s: %w", ErrModel, model.Name, err)
 		}

@@ -38,10 +38,10 @@
 // slot of the stylizer it serves: Input(slot) and Output(slot) are called
 // in frame order, Input on one goroutine and Output on one (maybe
 // another), and a slot is handed from Input to Output by the caller, as
-// the pipeline's slots are. The two flows of a frame run side by side and
-// the per-pixel steps in bands of rows, on a pool of goroutines
-// (Config.Workers) started with the Stabilizer; the bands are fixed, so the
-// result does not depend on how many run. Nothing is allocated per frame.
+// the pipeline's slots are. The per-pixel steps run in bands of rows, on a
+// pool of goroutines (Config.Workers) started with the Stabilizer; the
+// bands are fixed, so the result does not depend on how many run. Nothing
+// is allocated per frame. Close must not run while Input or Output does.
 package temporal
 
 import (
@@ -134,11 +134,14 @@ type Config struct {
 	// instead of beside the caller's inference: for measuring what the
 	// overlap gains.
 	Inline bool
-	// Workers is how many goroutines share the per-pixel steps and the
-	// two flows of a frame: 0 means half the CPUs Go may use (at least
-	// one; the other half is the net's, the decoder's and the
-	// encoder's), 1 runs them all on the caller's goroutine. The frames
-	// come out the same to the bit whatever the number (bandRows).
+	// Workers is how many goroutines share the per-pixel steps of a
+	// frame (in bands of rows; the flow itself is OpenCV's, parallel by
+	// itself): 0 means half the CPUs Go may use, at least one (the other
+	// half is the net's, the decoder's and the encoder's); 1 runs each
+	// step on the goroutine that calls for it (Output's, the flow's). The
+	// frames come out the same to the bit whatever the number (bandRows).
+	// A CPU that also runs the net is better left at 1: the stylizer
+	// asks for more only when the net runs on a GPU.
 	Workers int
 }
 
@@ -146,7 +149,6 @@ type Config struct {
 type Stabilizer struct {
 	cfg  Config
 	dis  *flow.DIS
-	dis2 *flow.DIS // the forward flow's, beside dis, when there are workers
 	w, h int
 	// pool runs the bands of the per-pixel steps; nb is their number.
 	pool *pool
@@ -178,14 +180,12 @@ type Stabilizer struct {
 	// for its bands.
 	fj struct {
 		sl          *slot
-		prev, cur   gocv.Mat
-		errs        [2]error
 		b, maps, ft []float32
 		v, m        []float32
 		kept        []int // per band
 	}
-	flowWG                                  sync.WaitGroup
-	flowPairFn, sourcesFn, maskFn, weightFn func(int)
+	flowWG                      sync.WaitGroup
+	sourcesFn, maskFn, weightFn func(int)
 
 	// Output's state.
 	prevOut  gocv.Mat // O'_{t−1}
@@ -292,19 +292,12 @@ func New(cfg Config) (*Stabilizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporal: %w", err)
 	}
-	var dis2 *flow.DIS
-	if cfg.Workers > 1 {
-		if dis2, err = flow.NewDIS(cfg.Preset, 1); err != nil {
-			dis.Close()
-			return nil, fmt.Errorf("temporal: %w", err)
-		}
-	}
 	w, h := cfg.Width, cfg.Height
-	s := &Stabilizer{cfg: cfg, dis: dis, dis2: dis2, w: w, h: h, slots: make([]slot, cfg.Slots),
+	s := &Stabilizer{cfg: cfg, dis: dis, w: w, h: h, slots: make([]slot, cfg.Slots),
 		pool: newPool(cfg.Workers), nb: bandsOf(h),
 		jobs: make(chan int, 1), idle: make(chan struct{}, 1), stopped: make(chan struct{})}
 	s.fj.kept = make([]int, s.nb)
-	s.flowPairFn, s.sourcesFn, s.maskFn, s.weightFn = s.flowPair, s.sourcesBand, s.maskBand, s.weightBand
+	s.sourcesFn, s.maskFn, s.weightFn = s.sourcesBand, s.maskBand, s.weightBand
 	s.blendFn, s.energyFn, s.gainFn, s.finalFn = s.blendBand, s.energyBand, s.gainBand, s.finalBand
 	for i := range s.grey {
 		s.grey[i] = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
@@ -431,18 +424,18 @@ func (s *Stabilizer) Input(i int, frame gocv.Mat) error {
 func (s *Stabilizer) flow(i int) {
 	sl := &s.slots[i]
 	j := &s.fj
-	j.sl, j.prev, j.cur, j.errs = sl, s.grey[sl.prev], s.grey[sl.prev^1], [2]error{}
-	if s.dis2 != nil {
-		s.pool.run(&s.flowWG, 2, s.flowPairFn)
-	} else {
-		s.flowPair(0)
-		s.flowPair(1)
+	j.sl = sl
+	// One flow after the other: OpenCV runs one parallel region at a
+	// time in a process, so a second DIS beside the first would run on
+	// one thread while the first has all the others.
+	prev, cur := s.grey[sl.prev], s.grey[sl.prev^1]
+	if err := s.dis.Calc(cur, prev, &s.bwd); err != nil {
+		sl.err = fmt.Errorf("temporal: %w", err)
+		return
 	}
-	for _, err := range j.errs {
-		if err != nil {
-			sl.err = fmt.Errorf("temporal: %w", err)
-			return
-		}
+	if err := s.dis.Calc(prev, cur, &s.fwd); err != nil {
+		sl.err = fmt.Errorf("temporal: %w", err)
+		return
 	}
 	j.b, _ = s.bwd.DataPtrFloat32()
 	j.maps, _ = sl.maps.DataPtrFloat32()
@@ -465,21 +458,6 @@ func (s *Stabilizer) flow(i int) {
 	gocv.GaussianBlur(s.valid, &sl.mask, image.Pt(0, 0), maskSigma, maskSigma, gocv.BorderReplicate)
 	j.m, _ = sl.mask.DataPtrFloat32()
 	s.pool.run(&s.flowWG, s.nb, s.weightFn)
-}
-
-// flowPair computes the backward flow (k 0) or the forward one (k 1) of
-// the flow in fj: beside each other when there are workers.
-func (s *Stabilizer) flowPair(k int) {
-	j := &s.fj
-	if k == 0 {
-		j.errs[0] = s.dis.Calc(j.cur, j.prev, &s.bwd)
-		return
-	}
-	d := s.dis2
-	if d == nil {
-		d = s.dis
-	}
-	j.errs[1] = d.Calc(j.prev, j.cur, &s.fwd)
 }
 
 func (s *Stabilizer) sourcesBand(b int) {
@@ -771,9 +749,6 @@ func (s *Stabilizer) Close() error {
 	<-s.stopped // the worker has finished the flow it had
 	s.pool.close()
 	s.dis.Close()
-	if s.dis2 != nil {
-		s.dis2.Close()
-	}
 	for _, m := range []*gocv.Mat{&s.grey[0], &s.grey[1], &s.fwd, &s.bwd, &s.fwdWarped, &s.valid, &s.noMap, &s.outNoMap, &s.prevOut, &s.warped, &s.styledF, &s.blended, &s.baseS, &s.baseB, &s.energyS, &s.energyB} {
 		m.Close()
 	}
