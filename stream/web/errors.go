@@ -16,6 +16,10 @@ var (
 	ErrRTPWrite = errors.New("RTP write failed for a viewer")
 
 	errDataChannel = errors.New("the offer asks for a data channel: only video is served")
-	errClosed      = errors.New("the server is closing")
-	errPushedOut   = errors.New("pushed out by newer offers before it was answered")
+	// errICELite: browsers never send an ICE-lite offer; one makes this
+	// side start the checks with the peer's own credentials, so that a
+	// peer that never read the answer could still connect.
+	errICELite   = errors.New("the offer is ICE-lite: browsers' offers are full ICE")
+	errClosed    = errors.New("the server is closing")
+	errPushedOut = errors.New("pushed out by newer offers before it was answered")
 )

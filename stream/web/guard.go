@@ -100,12 +100,19 @@ func sameOrigin(r *http.Request) bool {
 	default:
 		return false
 	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
+	origins := r.Header.Values("Origin")
+	switch len(origins) {
+	case 0:
 		return true
+	case 1:
+	default: // a browser sends one
+		return false
 	}
-	u, err := url.Parse(origin)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Path == "" && u.User == nil &&
+	// An origin is scheme://host[:port] and nothing more (https too: a
+	// TLS proxy in front, -allow-host).
+	u, err := url.Parse(origins[0])
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Opaque == "" && u.Path == "" && u.User == nil &&
+		u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && !strings.Contains(origins[0], "#") &&
 		strings.EqualFold(u.Host, r.Host)
 }
 

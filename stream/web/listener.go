@@ -107,7 +107,9 @@ func (c *limitedConn) Close() error {
 // this machine, whatever its source address (a program may bind its end
 // to the machine's LAN address), so every peer is looked up in the
 // kernel's socket table (/proc/net/tcp, tcp6: the uid of the connecting
-// socket, as identd reads it), and one that is not found is refused too.
+// socket, as identd reads it), and one that is not found, or is no
+// longer held by a program (closed before it was answered: the kernel
+// shows such a socket as root's), is refused too.
 // A refused connection gets a one-line 403 and is closed. Where the table
 // cannot be read at all, users cannot be told apart: one warning says so
 // and connections are let in.
@@ -134,7 +136,8 @@ func (l *sameUser) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		uid, found, tables := peerUID(c)
+		p, found, tables := peerOf(c)
+		uid := int(p.uid)
 		if !tables {
 			if !l.noTables {
 				l.noTables = true
@@ -142,7 +145,7 @@ func (l *sameUser) Accept() (net.Conn, error) {
 			}
 			return c, nil
 		}
-		if found && (uid == l.uid || uid == 0) {
+		if found && p.live && (uid == l.uid || uid == 0) {
 			return c, nil
 		}
 		l.wg.Add(1)
@@ -160,8 +163,11 @@ func (l *sameUser) Accept() (net.Conn, error) {
 		if time.Since(l.lastLog) >= time.Second {
 			l.lastLog = time.Now()
 			who := fmt.Sprintf("another user's program (uid %d)", uid)
-			if !found {
+			switch {
+			case !found:
 				who = "a program whose user cannot be found (" + c.RemoteAddr().String() + ")"
+			case !p.live:
+				who = "a program that closed its end before it was answered, whose user can no longer be told (" + c.RemoteAddr().String() + ")"
 			}
 			l.log.Warn(fmt.Sprintf("web preview: refused a connection from %s; a -token lets others in", who))
 		}
@@ -192,27 +198,46 @@ func refuseConn(c net.Conn) {
 	io.Copy(io.Discard, io.LimitReader(c, 64<<10))
 }
 
-// peerUID is the user id that owns the other end of a TCP connection on
-// this machine, from /proc/net/tcp and /proc/net/tcp6 (the whole table is
-// read: a few milliseconds on a machine with thousands of sockets).
-// found is false when the peer's socket is in neither, tables when
-// neither could be read.
-func peerUID(c net.Conn) (uid int, found, tables bool) {
+// peerOf is what the kernel says of the socket at the other end of a TCP
+// connection on this machine: looked up by its exact addresses
+// (sockDiag), else, where that cannot be done, in /proc/net/tcp and
+// /proc/net/tcp6 (the whole tables are read: slow on a machine with many
+// sockets). found is false when the peer's socket is not there, tables
+// when neither way could be used.
+func peerOf(c net.Conn) (p peer, found, tables bool) {
 	remote, ok1 := c.RemoteAddr().(*net.TCPAddr)
 	local, ok2 := c.LocalAddr().(*net.TCPAddr)
 	if !ok1 || !ok2 {
-		return 0, false, true
+		return peer{}, false, true
 	}
 	// The peer's socket: its local address is our remote one, and back.
-	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		six := strings.HasSuffix(table, "6")
-		uid, ok, opened := findSocket(table, procAddr(remote, six), procAddr(local, six))
-		tables = tables || opened
+	// An IPv4 address may be an IPv6 socket's (::ffff:a.b.c.d).
+	diag := true
+	for _, six := range []bool{false, true} {
+		if !six && remote.IP.To4() == nil {
+			continue
+		}
+		p, ok, err := sockDiag(remote, local, six)
+		if err != nil {
+			diag = false
+			break
+		}
 		if ok {
-			return uid, true, true
+			return p, true, true
 		}
 	}
-	return 0, false, tables
+	if diag {
+		return peer{}, false, true
+	}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		six := strings.HasSuffix(table, "6")
+		p, ok, opened := findSocket(table, procAddr(remote, six), procAddr(local, six))
+		tables = tables || opened
+		if ok {
+			return p, true, true
+		}
+	}
+	return peer{}, false, tables
 }
 
 // procAddr writes an address as the kernel's socket table does: the IP's
@@ -236,23 +261,24 @@ func procAddr(a *net.TCPAddr, six bool) string {
 // findSocket looks up the socket from local to remote in one of the
 // kernel's tables and returns its owner; opened says whether the table
 // could be read.
-func findSocket(table, local, remote string) (uid int, ok, opened bool) {
+func findSocket(table, local, remote string) (p peer, ok, opened bool) {
 	f, err := os.Open(table)
 	if err != nil {
-		return 0, false, false
+		return peer{}, false, false
 	}
 	defer f.Close()
 	if local == "" || remote == "" {
-		return 0, false, true
+		return peer{}, false, true
 	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		// sl local_address rem_address st tx:rx tr:when retrnsmt uid …
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid
+		// timeout inode …
 		fields := strings.Fields(sc.Text())
-		if len(fields) > 7 && fields[1] == local && fields[2] == remote {
-			uid, err := strconv.Atoi(fields[7])
-			return uid, err == nil, true
+		if len(fields) > 9 && fields[1] == local && fields[2] == remote {
+			uid, err := strconv.ParseUint(fields[7], 10, 32)
+			return peer{uid: uint32(uid), live: fields[9] != "0"}, err == nil, true
 		}
 	}
-	return 0, false, true
+	return peer{}, false, true
 }

@@ -150,6 +150,9 @@ func TestCrossSiteRequests(t *testing.T) {
 		{"cross-site", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403},
 		{"same-site", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Sec-Fetch-Site": "same-site"}, 403},
 		{"cross-site GET", "GET", "/api/state", "", hdrs{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"own Origin with a query", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Origin": own + "?x"}, 403},
+		{"own Origin with a fragment", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Origin": own + "#x"}, 403},
+		{"own Origin with a path", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Origin": own + "/x"}, 403},
 		{"own Origin", "POST", "/api/pause", `{"paused":true}`, hdrs{"Content-Type": "application/json", "Origin": own}, 200},
 		{"same-origin", "POST", "/api/pause", `{"paused":true}`, hdrs{"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin", "Origin": own}, 200},
 		{"none (address bar)", "POST", "/api/pause", `{"paused":true}`, hdrs{"Content-Type": "application/json", "Sec-Fetch-Site": "none"}, 200},
@@ -496,6 +499,38 @@ func TestOfferWithADataChannelIsRefused(t *testing.T) {
 	}
 }
 
+// TestICELiteOfferIsRefused: an ICE-lite offer (which browsers never
+// send) would make the server start the checks with the peer's own
+// credentials, so a peer that never read the answer could connect: 400,
+// whether it says so for the session or for its video.
+func TestICELiteOfferIsRefused(t *testing.T) {
+	srv, base := testServer(t, Config{})
+	_, sdp := offer(t)
+	session := strings.Replace(sdp, "\r\nt=0 0\r\n", "\r\nt=0 0\r\na=ice-lite\r\n", 1)
+	media := sdp // a=ice-lite right after the m=video line
+	if i := strings.Index(media, "\r\nm=video "); i >= 0 {
+		if j := strings.Index(media[i+2:], "\r\n"); j >= 0 {
+			media = media[:i+2+j] + "\r\na=ice-lite" + media[i+2+j:]
+		}
+	}
+	for name, o := range map[string]string{"session": session, "media": media} {
+		if !strings.Contains(o, "a=ice-lite") {
+			t.Fatalf("%s: the offer was not made ICE-lite:\n%s", name, o)
+		}
+		res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(o))
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "ICE-lite") {
+			t.Errorf("ICE-lite for the %s: %s %q, want 400 saying why", name, res.Status, body)
+		}
+	}
+	if res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(sdp)); res.StatusCode != http.StatusCreated {
+		t.Errorf("the same offer, full ICE: %s, want 201", res.Status)
+	}
+	if n := srv.Pending() + srv.Viewers(); n != 1 {
+		t.Errorf("%d sessions, want the one full-ICE offer's", n)
+	}
+}
+
 // TestCloseWithASessionBeingSetUp: Close while an offer is between its
 // place being taken and its PeerConnection made (pc nil) does not panic,
 // and the PeerConnection made after is closed, not leaked.
@@ -763,5 +798,71 @@ func TestOtherUsersFromAnotherSourceAddress(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "ANSWER<HTTP/1.1 403") || ctl.State().Paused {
 		t.Errorf("another user's program from %s got:\n%s", src, out)
+	}
+}
+
+// TestAPeerThatClosedFirstIsRefused: a program that writes its request and
+// closes its end before the server accepts leaves a socket owned by no one,
+// which the kernel shows as root's; its request is still there to read. It
+// is refused (the kernel cannot say who sent it), by the exact lookup and
+// by the /proc tables alike, and the next, live, connection is let in.
+func TestAPeerThatClosedFirstIsRefused(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Logf("%s: %v", addr, err)
+			continue
+		}
+		l := newSameUser(ln, slog.New(slog.DiscardHandler))
+		gone, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(gone, "POST /api/pause HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"paused\":true}")
+		src, dst := gone.LocalAddr().(*net.TCPAddr), gone.RemoteAddr().(*net.TCPAddr)
+		gone.Close()
+		// The closed end turns into a socket no program holds (FIN_WAIT2,
+		// then TIME_WAIT) as the server's kernel acknowledges its FIN.
+		six := src.IP.To4() == nil
+		var p peer
+		for i := 0; ; i++ {
+			q, ok, err := sockDiag(src, dst, six)
+			if err != nil {
+				t.Fatalf("sock_diag: %v", err)
+			}
+			if ok && !q.live {
+				p = q
+				break
+			}
+			if i == 200 {
+				t.Fatalf("%s: the closed socket is still live after 2 s", addr)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("%s: the closed peer shows as uid %d, live %v", addr, p.uid, p.live)
+		table := "/proc/net/tcp"
+		if six {
+			table = "/proc/net/tcp6"
+		}
+		if q, ok, _ := findSocket(table, procAddr(src, six), procAddr(dst, six)); !ok || q.live {
+			t.Errorf("%s: /proc says found %v, live %v for the closed peer, want found and not live", addr, ok, q.live)
+		}
+		live, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := c.RemoteAddr().String(), live.LocalAddr().String(); got != want {
+			t.Errorf("%s: Accept let in %s, want the live peer %s", addr, got, want)
+		}
+		if q, ok, err := sockDiag(live.LocalAddr().(*net.TCPAddr), c.LocalAddr().(*net.TCPAddr), six); err != nil || !ok || !q.live || int(q.uid) != os.Getuid() {
+			t.Errorf("%s: the live peer: %+v found %v err %v, want live and ours", addr, q, ok, err)
+		}
+		c.Close()
+		live.Close()
+		l.Close()
 	}
 }

@@ -140,6 +140,12 @@ func (s *Server) open(ss *session, offer string) (answer string, err error) {
 		if m.MediaName.Media == "application" {
 			return "", errDataChannel
 		}
+		if _, lite := m.Attribute("ice-lite"); lite {
+			return "", errICELite
+		}
+	}
+	if _, lite := parsed.Attribute("ice-lite"); lite {
+		return "", errICELite
 	}
 	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
