@@ -217,7 +217,9 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		// resumed where it stopped, as ffmpeg can (Range requests).
 		args = append(args, "-fflags", "+discardcorrupt", "-rw_timeout", strconv.FormatInt(streamStall.Microseconds(), 10))
 		if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
-			args = append(args, "-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "4")
+			// Two tries, at once and after a second: each one that
+			// meets a stalled server costs streamStall more.
+			args = append(args, "-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "1")
 		}
 	}
 	if v.Rotation == 0 && v.OddRotation != 0 {

@@ -213,10 +213,12 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		"-framerate", cfg.Rate.String(), "-i", "pipe:0"}
 	if cfg.Input != nil {
 		if strings.Contains(cfg.Input.Path, "://") {
-			// A network input read again for its tracks: a server that
-			// stalls ends them after 15 s (as the decoder's read does)
-			// rather than holding the file's end for ever.
-			args = append(args, "-rw_timeout", "15000000")
+			// A network input read again for its tracks: a read that
+			// waits 5 s fails rather than holding the file's end for
+			// ever (one interrupt cannot end a blocked read, and a
+			// second would stop +faststart's rewrite too). The tracks
+			// go on after a hiccup: the next packet is a new request.
+			args = append(args, "-rw_timeout", "5000000")
 		}
 		args = append(args, "-i", cfg.Input.Path)
 	}
@@ -697,6 +699,14 @@ func umask() os.FileMode {
 func (v *VideoFile) stopWhenTaken() bool {
 	end := v.cfg.Rate.Time(v.slots) + 100*time.Millisecond
 	deadline := time.After(time.Minute)
+	// ffmpeg reports twice a second while it works. Silence for
+	// outputStall means it waits on an input that sends nothing (a
+	// network file's audio, when the network file stalled: each read
+	// waits out its timeout, and the next packet starts another): the
+	// interrupt ends it when the read it waits on does, and the frames
+	// it has taken are what the file gets.
+	stall := time.NewTimer(outputStall)
+	defer stall.Stop()
 	for {
 		select {
 		case p, ok := <-v.progress:
@@ -707,6 +717,11 @@ func (v *VideoFile) stopWhenTaken() bool {
 				syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
 				return true
 			}
+			stall.Reset(outputStall)
+		case <-stall.C:
+			v.cfg.Log.Warn(fmt.Sprintf("output %s: the encoder waits on an input that sends nothing: finishing the file with what it has", v.cfg.Path))
+			syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
+			return true
 		case <-v.exited:
 			return false
 		case <-deadline:
@@ -717,6 +732,10 @@ func (v *VideoFile) stopWhenTaken() bool {
 		}
 	}
 }
+
+// outputStall is how long stopWhenTaken lets ffmpeg go without a progress
+// report before it takes an input of the encoder as stalled.
+const outputStall = 5 * time.Second
 
 // progress is one block of ffmpeg's -progress output: the frames taken
 // from the pipe and how far the output has got.
