@@ -433,7 +433,14 @@ func hasAlpha(path string) bool {
 }
 
 func openImage(path string, log *slog.Logger) (Source, error) {
-	m := gocv.IMRead(path, gocv.IMReadColor)
+	m, err := imread(path, gocv.IMReadColor)
+	if errors.Is(err, errTooBig) {
+		m.Close()
+		return nil, fmt.Errorf("%w %s: %w", ErrInput, path, err)
+	}
+	if err != nil {
+		log.Debug(fmt.Sprintf("input %s: %v: trying ffmpeg", path, err))
+	}
 	if m.Empty() {
 		m.Close()
 		// A variant OpenCV's reader lacks (an odd BMP or TIFF): ffmpeg
@@ -459,9 +466,9 @@ func openImage(path string, log *slog.Logger) (Source, error) {
 // readAlpha fills dst with the image's alpha channel (8-bit) when it has
 // one and it is not fully opaque.
 func readAlpha(path string, dst *gocv.Mat) {
-	all := gocv.IMRead(path, gocv.IMReadUnchanged)
+	all, err := imread(path, gocv.IMReadUnchanged)
 	defer all.Close()
-	if all.Empty() || all.Channels() != 4 {
+	if err != nil || all.Empty() || all.Channels() != 4 {
 		return
 	}
 	planes := gocv.Split(all)

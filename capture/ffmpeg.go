@@ -126,6 +126,9 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	if w <= 0 || h <= 0 {
 		return nil, fmt.Errorf("%w %s: the video stream has no picture size (codec %s)", ErrInput, spec, v.Codec)
 	}
+	if int64(w)*int64(h) > maxImagePixels {
+		return nil, fmt.Errorf("%w %s: %w (%dx%d, %.1f gigapixels): at most %.2f gigapixels", ErrInput, spec, errTooBig, w, h, float64(w)*float64(h)/1e9, maxImagePixels/1e9)
+	}
 	rate, ok := v.Rate()
 	if !ok {
 		log.Warn("input declares no frame rate: assuming 30 fps", "input", spec)

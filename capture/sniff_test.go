@@ -1,7 +1,10 @@
 package capture_test
 
 import (
+	"bytes"
+	"compress/zlib"
 	"errors"
+	"hash/crc32"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -153,5 +156,56 @@ func TestCMYK16TIFFIsRefused(t *testing.T) {
 	}
 	if !capture.IsStillImage(p) {
 		t.Error("a TIFF is a picture")
+	}
+}
+
+// A picture whose header claims more than OpenCV reads (a gigapixel):
+// OpenCV throws, which gocv's IMRead lets through to abort the process.
+// It is one error naming the size, whatever reader sees it: OpenCV's
+// (PNG, BMP, PPM) or ffmpeg's (a Y4M video's frames).
+func TestPictureTooBigIsOneError(t *testing.T) {
+	dir := t.TempDir()
+	be := func(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+	le := func(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
+	chunk := func(typ string, data []byte) []byte {
+		c := append(be(uint32(len(data))), typ...)
+		c = append(c, data...)
+		return append(c, be(crc32.ChecksumIEEE(append([]byte(typ), data...)))...)
+	}
+	var idat bytes.Buffer
+	zw := zlib.NewWriter(&idat)
+	zw.Write(make([]byte, 64))
+	zw.Close()
+	png := append([]byte("\x89PNG\r\n\x1a\n"), chunk("IHDR", append(append(be(60000), be(60000)...), 8, 2, 0, 0, 0))...)
+	png = append(png, chunk("IDAT", idat.Bytes())...)
+	png = append(png, chunk("IEND", nil)...)
+	bmp := append([]byte("BM"), le(54+64)...)
+	bmp = append(bmp, 0, 0, 0, 0)
+	bmp = append(bmp, le(54)...)
+	bmp = append(bmp, le(40)...)
+	bmp = append(bmp, le(40000)...)
+	bmp = append(bmp, le(40000)...)
+	bmp = append(bmp, 1, 0, 24, 0)
+	bmp = append(bmp, make([]byte, 24+64)...)
+	for name, data := range map[string][]byte{
+		"huge.png": png, "huge.bmp": bmp, "huge.ppm": []byte("P6\n50000 50000\n255\n\x00\x00\x00"),
+		"huge.y4m": []byte("YUV4MPEG2 W60000 H60000 F25:1 C420jpeg\nFRAME\n\x00\x00\x00\x00"),
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := capture.Open(p, slog.New(slog.DiscardHandler))
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: opened", name)
+			continue
+		}
+		if !errors.Is(err, capture.ErrInput) || !strings.Contains(err.Error(), "bigger than vidstyle reads") && !strings.Contains(err.Error(), "too big for ffmpeg") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line saying it is too big", name, err)
+		}
+		if name == "huge.png" && !strings.Contains(err.Error(), "60000x60000") {
+			t.Errorf("%s: %v does not name the size", name, err)
+		}
 	}
 }

@@ -210,6 +210,12 @@ func Probe(ctx context.Context, ffmpeg, path string) (*Info, error) {
 			if msg == "" {
 				msg = ee.Error()
 			}
+			// "[IMGUTILS @ 0x…] Picture size 60000x60000 is invalid", then
+			// "path: Device or resource busy": the first line says it.
+			if i := strings.Index(string(ee.Stderr), "Picture size "); i >= 0 {
+				line, _, _ := strings.Cut(string(ee.Stderr)[i:], "\n")
+				msg = strings.TrimSpace(line) + " (too big for ffmpeg)"
+			}
 			return nil, fmt.Errorf("%w %s: %s", ErrProbe, path, msg)
 		}
 		if errors.Is(err, exec.ErrNotFound) {
