@@ -521,3 +521,41 @@ func TestDropFrameTimecodeAtAnotherRate(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryTransferTagIsKept: each transfer ffmpeg can tag comes back as
+// ffprobe read it from the input, the BT.470 gammas too (ffprobe names
+// them bt470m and bt470bg, the option gamma22 and gamma28), lossless or
+// not.
+func TestEveryTransferTagIsKept(t *testing.T) {
+	dir := t.TempDir()
+	for i, c := range []struct{ trc, primaries, space string }{
+		{"gamma28", "bt470bg", "bt470bg"}, {"gamma22", "bt470m", "smpte170m"}, {"smpte170m", "smpte170m", "smpte170m"},
+		{"iec61966-2-1", "bt709", "bt709"}, {"linear", "bt709", "bt709"},
+	} {
+		src := filepath.Join(dir, fmt.Sprintf("in%d.mkv", i))
+		makeMedia(t, "-f", "lavfi", "-i", "testsrc2=size=64x36:rate=25", "-frames:v", "2", "-c:v", "libx264",
+			"-color_primaries", c.primaries, "-color_trc", c.trc, "-colorspace", c.space, "-color_range", "tv", src)
+		in := probe(t, src).Video()
+		for _, crf := range []int{18, 0} {
+			path := filepath.Join(dir, fmt.Sprintf("o%d-%d.mkv", i, crf))
+			v, err := CreateVideo(VideoConfig{Path: path, Width: 64, Height: 36, Rate: pipeline.Rate{Num: 25, Den: 1}, Color: in.Color, CRF: new(crf)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			frame := grey(64, 36, 128)
+			for range 2 {
+				if err := v.WriteMat(&frame); err != nil {
+					t.Fatal(err)
+				}
+			}
+			frame.Close()
+			if err := v.Close(); err != nil {
+				t.Fatal(err)
+			}
+			out := probe(t, path).Video().Color
+			if out.Transfer != in.Color.Transfer || out.Primaries != in.Color.Primaries {
+				t.Errorf("-color_trc %s, crf %d: the input probes as %+v, the output as %+v", c.trc, crf, in.Color, out)
+			}
+		}
+	}
+}

@@ -332,7 +332,7 @@ func losslessVideo(c container) []string {
 // the BGR values mean), the RGB matrix and full range.
 func losslessColor(c media.Color) []string {
 	tags := []string{"-colorspace", "rgb", "-color_range", "pc"}
-	for _, o := range []struct{ opt, v string }{{"-color_primaries", c.Primaries}, {"-color_trc", c.Transfer}} {
+	for _, o := range []struct{ opt, v string }{{"-color_primaries", c.Primaries}, {"-color_trc", trcOption(c.Transfer)}} {
 		if colorNames[o.opt][o.v] {
 			tags = append(tags, o.opt, o.v)
 		}
@@ -357,13 +357,27 @@ var matrices = map[string]string{
 }
 
 // colorNames are the tag values ffmpeg's -color_primaries, -color_trc,
-// -colorspace and -color_range take (ffprobe writes the same names).
+// -colorspace and -color_range take (ffprobe writes the same names, but
+// for two transfers: trcOption).
 var colorNames = map[string]map[string]bool{
 	"-color_primaries": set("bt709", "bt470m", "bt470bg", "smpte170m", "smpte240m", "film", "bt2020", "smpte428", "smpte431", "smpte432", "jedec-p22", "ebu3213"),
 	"-color_trc": set("bt709", "gamma22", "gamma28", "smpte170m", "smpte240m", "linear", "log100", "log316",
 		"iec61966-2-4", "bt1361e", "iec61966-2-1", "bt2020-10", "bt2020-12", "smpte2084", "smpte428", "arib-std-b67"),
 	"-colorspace":  set("bt709", "fcc", "bt470bg", "smpte170m", "smpte240m", "ycgco", "bt2020nc", "bt2020c", "smpte2085", "chroma-derived-nc", "chroma-derived-c", "ictcp"),
 	"-color_range": set("tv", "pc"),
+}
+
+// trcOption is the -color_trc value for a transfer as ffprobe names it:
+// the BT.470 gammas are "bt470m" and "bt470bg" there (PAL DVDs and
+// MPEG-2 from them), "gamma22" and "gamma28" to the option.
+func trcOption(probed string) string {
+	switch probed {
+	case "bt470m":
+		return "gamma22"
+	case "bt470bg":
+		return "gamma28"
+	}
+	return probed
 }
 
 func set(names ...string) map[string]bool {
@@ -396,7 +410,7 @@ func colorOptions(c media.Color) (filter, tags []string) {
 		filter = []string{"scale=" + strings.Join(scale, ":")}
 	}
 	for _, o := range []struct{ opt, v string }{
-		{"-color_primaries", c.Primaries}, {"-color_trc", c.Transfer}, {"-colorspace", space}, {"-color_range", c.Range},
+		{"-color_primaries", c.Primaries}, {"-color_trc", trcOption(c.Transfer)}, {"-colorspace", space}, {"-color_range", c.Range},
 	} {
 		if colorNames[o.opt][o.v] {
 			tags = append(tags, o.opt, o.v)
