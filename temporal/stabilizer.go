@@ -10,7 +10,10 @@
 // flow.Mask blurred at σ 1.5 (occlusions and motion boundaries get the new
 // frame), and k is the blend: a (Config.Blend) where the picture moves by
 // a pixel or more per frame, more on still pixels, where nothing can
-// ghost (StillBlend). A cut (fewer than MinValid of the pixels valid) or a
+// ghost (StillBlend). A cut (fewer than MinValid of the pixels valid, or
+// the valid ones differing in brightness from the frame before carried
+// along the flow by more than cutLevels on average: a cut between flat
+// pictures, a flash) or a
 // Reset starts afresh, so nothing ghosts across it.
 //
 // Two steps follow the blend, so that it steadies the strokes without
@@ -70,6 +73,13 @@ const (
 	// DefaultMinValid is the valid fraction below which a frame is taken
 	// as a cut.
 	DefaultMinValid = 0.3
+	// cutLevels: a frame whose valid pixels differ from the frame before,
+	// carried along the flow, by more than this many grey levels on
+	// average is taken as a cut too. The flow check cannot see a cut
+	// between flat pictures (red to blue, black to white: the flow is a
+	// perfect zero), nor a flash, and blending across one smears it for
+	// half a second; moving footage differs by a few levels.
+	cutLevels = 16
 	// DefaultPreset is the DIS preset the stabiliser uses, at finest
 	// scale 1: fast judged as well as medium (E_warp −65 % vs −68 % on
 	// average, the worst clip −46 % either way, texture and deviation
@@ -166,13 +176,14 @@ type Stabilizer struct {
 
 	// The flow's state, owned by the worker goroutine (or by Input when
 	// Inline) while it computes slot's flow.
-	fwd, bwd  gocv.Mat // flow t−1→t and t→t−1, CV_32FC2
-	fwdWarped gocv.Mat // fwd pulled along bwd
-	valid     gocv.Mat // CV_32F 0/1
-	noMap     gocv.Mat
-	jobs      chan int      // slots whose flow the worker is to compute
-	idle      chan struct{} // the worker is done with the grey frames
-	stopped   chan struct{} // closed when the worker has returned
+	fwd, bwd   gocv.Mat // flow t−1→t and t→t−1, CV_32FC2
+	fwdWarped  gocv.Mat // fwd pulled along bwd
+	greyWarped gocv.Mat // the previous grey frame pulled along bwd
+	valid      gocv.Mat // CV_32F 0/1
+	noMap      gocv.Mat
+	jobs       chan int      // slots whose flow the worker is to compute
+	idle       chan struct{} // the worker is done with the grey frames
+	stopped    chan struct{} // closed when the worker has returned
 	// onFlow, if set (tests), is called by the worker before and after
 	// each flow computation, and by Output before it waits for one.
 	onFlow func(ev FlowEvent, slot int)
@@ -182,7 +193,9 @@ type Stabilizer struct {
 		sl          *slot
 		b, maps, ft []float32
 		v, m        []float32
-		kept        []int // per band
+		cur, wp     []byte  // this grey frame and the previous one carried onto it
+		kept        []int   // per band
+		diff        []int64 // per band: Σ|cur − wp| over the valid pixels
 	}
 	flowWG                      sync.WaitGroup
 	sourcesFn, maskFn, weightFn func(int)
@@ -296,7 +309,7 @@ func New(cfg Config) (*Stabilizer, error) {
 	s := &Stabilizer{cfg: cfg, dis: dis, w: w, h: h, slots: make([]slot, cfg.Slots),
 		pool: newPool(cfg.Workers), nb: bandsOf(h),
 		jobs: make(chan int, 1), idle: make(chan struct{}, 1), stopped: make(chan struct{})}
-	s.fj.kept = make([]int, s.nb)
+	s.fj.kept, s.fj.diff = make([]int, s.nb), make([]int64, s.nb)
 	s.sourcesFn, s.maskFn, s.weightFn = s.sourcesBand, s.maskBand, s.weightBand
 	s.blendFn, s.energyFn, s.gainFn, s.finalFn = s.blendBand, s.energyBand, s.gainBand, s.finalBand
 	for i := range s.grey {
@@ -305,6 +318,7 @@ func New(cfg Config) (*Stabilizer, error) {
 	s.fwd = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32FC2)
 	s.bwd = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32FC2)
 	s.fwdWarped = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32FC2)
+	s.greyWarped = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
 	s.valid = gocv.NewMatWithSize(h, w, gocv.MatTypeCV32F)
 	s.noMap = gocv.NewMat()
 	s.outNoMap = gocv.NewMat()
@@ -441,15 +455,19 @@ func (s *Stabilizer) flow(i int) {
 	j.maps, _ = sl.maps.DataPtrFloat32()
 	s.pool.run(&s.flowWG, s.nb, s.sourcesFn)
 	gocv.Remap(s.fwd, &s.fwdWarped, &sl.maps, &s.noMap, gocv.InterpolationLinear, gocv.BorderConstant, color.RGBA{})
+	gocv.Remap(prev, &s.greyWarped, &sl.maps, &s.noMap, gocv.InterpolationLinear, gocv.BorderReplicate, color.RGBA{})
 	j.ft, _ = s.fwdWarped.DataPtrFloat32()
 	j.v, _ = s.valid.DataPtrFloat32()
+	j.cur, _ = cur.DataPtrUint8()
+	j.wp, _ = s.greyWarped.DataPtrUint8()
 	s.pool.run(&s.flowWG, s.nb, s.maskFn)
-	kept := 0
-	for _, k := range j.kept {
-		kept += k
+	kept, diff := 0, int64(0)
+	for b := range s.nb {
+		kept += j.kept[b]
+		diff += j.diff[b]
 	}
 	sl.valid = float64(kept) / float64(s.w*s.h)
-	if sl.valid < s.cfg.MinValid {
+	if sl.valid < s.cfg.MinValid || float64(diff) > cutLevels*float64(kept) {
 		sl.carry = false
 		s.cuts.Add(1)
 		s.fresh.Add(1)
@@ -467,7 +485,16 @@ func (s *Stabilizer) sourcesBand(b int) {
 
 func (s *Stabilizer) maskBand(b int) {
 	y0, y1 := rowsOf(b, s.h)
-	s.fj.kept[b] = flow.MaskRows(s.fj.v, s.fj.b, s.fj.ft, s.w, s.h, y0, y1)
+	j := &s.fj
+	j.kept[b] = flow.MaskRows(j.v, j.b, j.ft, s.w, s.h, y0, y1)
+	var d int64
+	v, cur, wp := j.v[y0*s.w:y1*s.w], j.cur[y0*s.w:y1*s.w], j.wp[y0*s.w:y1*s.w]
+	for i, ok := range v {
+		if ok != 0 {
+			d += int64(max(cur[i], wp[i]) - min(cur[i], wp[i]))
+		}
+	}
+	j.diff[b] = d
 }
 
 // weightBand turns band b of the blurred mask into the blend weights: a
@@ -749,7 +776,7 @@ func (s *Stabilizer) Close() error {
 	<-s.stopped // the worker has finished the flow it had
 	s.pool.close()
 	s.dis.Close()
-	for _, m := range []*gocv.Mat{&s.grey[0], &s.grey[1], &s.fwd, &s.bwd, &s.fwdWarped, &s.valid, &s.noMap, &s.outNoMap, &s.prevOut, &s.warped, &s.styledF, &s.blended, &s.baseS, &s.baseB, &s.energyS, &s.energyB} {
+	for _, m := range []*gocv.Mat{&s.grey[0], &s.grey[1], &s.fwd, &s.bwd, &s.fwdWarped, &s.greyWarped, &s.valid, &s.noMap, &s.outNoMap, &s.prevOut, &s.warped, &s.styledF, &s.blended, &s.baseS, &s.baseB, &s.energyS, &s.energyB} {
 		m.Close()
 	}
 	for i := range s.slots {

@@ -132,6 +132,59 @@ func TestStabilizerLowersFlickerOnAPan(t *testing.T) {
 
 // A cut (another picture) and a Reset start afresh: that frame is the
 // net's own, with nothing of the frames before.
+// A cut between flat pictures and a flash are cuts too: their flow is a
+// perfect zero, which the flow check takes as valid everywhere, but the
+// brightness says otherwise. Red to blue shows blue at once, and each
+// frame of a white flash over black is the net's own, not a blend that
+// brightens over half a second; a slow fade is no cut.
+func TestStabilizerStartsAfreshAtFlatCutsAndFlashes(t *testing.T) {
+	flat := func(b, g, r float64, n int) []gocv.Mat {
+		var out []gocv.Mat
+		for range n {
+			out = append(out, gocv.NewMatWithSizeFromScalar(gocv.NewScalar(b, g, r, 0), h, w, gocv.MatTypeCV8UC3))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name  string
+		in    []gocv.Mat
+		fresh []int // the frames that must be the net's own
+		cuts  int64
+	}{
+		{"red to blue", append(flat(0, 0, 230, 5), flat(230, 0, 0, 5)...), []int{0, 5}, 1},
+		{"a white flash over black", append(append(flat(10, 10, 10, 4), flat(245, 245, 245, 3)...), flat(10, 10, 10, 3)...), []int{0, 4, 7}, 2},
+	} {
+		defer closeAll(c.in)
+		styled, want := flickered(t, c.in)
+		s := newStabilizer(t)
+		run(t, s, c.in, styled)
+		if s.Cuts() != c.cuts {
+			t.Errorf("%s: %d cuts, want %d", c.name, s.Cuts(), c.cuts)
+		}
+		for _, i := range c.fresh {
+			if !sameMat(styled[i], want[i]) {
+				t.Errorf("%s: frame %d carries something of the frame before", c.name, i)
+			}
+		}
+		if sameMat(styled[1], want[1]) {
+			t.Errorf("%s: frame 1 was not stabilised", c.name)
+		}
+	}
+	// A fade to black over 10 frames (about 12 levels a frame): no cut.
+	var fade []gocv.Mat
+	for i := range 10 {
+		v := 128 - 12*float64(i)
+		fade = append(fade, gocv.NewMatWithSizeFromScalar(gocv.NewScalar(v, v, v, 0), h, w, gocv.MatTypeCV8UC3))
+	}
+	defer closeAll(fade)
+	styled, _ := flickered(t, fade)
+	s := newStabilizer(t)
+	run(t, s, fade, styled)
+	if s.Cuts() != 0 {
+		t.Errorf("a fade: %d cuts, want none", s.Cuts())
+	}
+}
+
 func TestStabilizerStartsAfreshAtACutAndAfterReset(t *testing.T) {
 	a, b := testmedia.Texture(t, 300, 220, 3, 2), testmedia.Texture(t, 300, 220, 3, 3)
 	defer a.Close()
