@@ -229,6 +229,14 @@ func Open(spec string, log *slog.Logger) (Source, error) {
 		return nil, fmt.Errorf("%w %s: %w", ErrInput, spec, err)
 	case st.IsDir():
 		return nil, fmt.Errorf("%w %s is a directory, not a video or image file", ErrInput, spec)
+	case st.Mode()&os.ModeNamedPipe != 0 || st.Mode()&os.ModeSocket != 0:
+		// Opening a pipe with no writer would wait for ever, and what
+		// comes through one can be read once only.
+		return nil, fmt.Errorf("%w %s is a pipe: vidstyle reads a file twice (its video, then its other tracks): save the stream to a file first, or give its network URL", ErrInput, spec)
+	case st.Mode()&os.ModeDevice != 0 && strings.HasPrefix(spec, "/dev/video"):
+		return nil, fmt.Errorf("%w %s is a camera device: give cam:%s", ErrInput, spec, strings.TrimPrefix(spec, "/dev/video"))
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("%w %s is a device, not a video or image file", ErrInput, spec)
 	case st.Size() == 0:
 		return nil, fmt.Errorf("%w %s is an empty file", ErrInput, spec)
 	}

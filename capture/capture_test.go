@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -138,7 +139,13 @@ func TestOpenErrors(t *testing.T) {
 	os.WriteFile(empty, nil, 0o644)
 	badImage := filepath.Join(dir, "broken.png")
 	os.WriteFile(badImage, []byte("not a png"), 0o644)
+	fifo := filepath.Join(dir, "stream.ts")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct{ spec, want string }{
+		{fifo, "is a pipe: vidstyle reads a file twice"}, // and does not wait for a writer
+		{"/dev/null", "is a device"},
 		{filepath.Join(dir, "missing.mp4"), "no such file"},
 		{dir, "is a directory"},
 		{empty, "is an empty file"},
