@@ -221,6 +221,19 @@ func trackArgs(format, path string, in *media.Info, audio Audio, rate pipeline.R
 	// come upright.
 	if v := in.Video(); v != nil {
 		args = append(args, streamTags("v", 0, v.Tags, r.titleTag)...)
+		var others []string
+		for _, s := range in.OfType("video") { // cover art is not among them
+			if s.Index != v.Index {
+				others = append(others, fmt.Sprintf("%d (%s, %dx%d)", s.Index, s.Codec, s.Width, s.Height))
+			}
+		}
+		if len(others) > 0 {
+			what := "video stream " + others[0]
+			if len(others) > 1 {
+				what = "video streams " + strings.Join(others, ", ")
+			}
+			log.Warn(fmt.Sprintf("%s not used: vidstyle stylizes one video stream, %d (%s, %dx%d, the file's default)", what, v.Index, v.Codec, v.Width, v.Height))
+		}
 	}
 	switch tc, global := timecode(in); {
 	case tc == "":

@@ -300,7 +300,9 @@ func TestCloseEarlyCutsAudio(t *testing.T) {
 // description: which tracks are mapped, with which codec, what is said.
 func TestTrackRules(t *testing.T) {
 	in := &media.Info{Path: "in.mkv", Streams: []media.Stream{
-		{Index: 0, Type: "video", Codec: "h264", Default: true},
+		{Index: 0, Type: "video", Codec: "h264", Default: true, Width: 320, Height: 180},
+		{Index: 8, Type: "video", Codec: "mjpeg", AttachedPic: true},
+		{Index: 9, Type: "video", Codec: "hevc", Width: 640, Height: 360},
 		{Index: 1, Type: "audio", Codec: "truehd", Channels: 8, ChannelLayout: "7.1"},
 		{Index: 2, Type: "audio", Codec: "pcm_s16le", Channels: 2, ChannelLayout: "stereo"},
 		{Index: 3, Type: "subtitle", Codec: "hdmv_pgs_subtitle"},
@@ -354,6 +356,9 @@ func TestTrackRules(t *testing.T) {
 		}
 		if n := strings.Count(log.String(), "dropped"); n > 1 {
 			t.Errorf("%s: %d warnings about dropped tracks, want one line", c.format, n)
+		}
+		if want := "video stream 9 (hevc, 640x360) not used: vidstyle stylizes one video stream, 0 (h264, 320x180, the file's default)"; c.err == "" && !strings.Contains(log.String(), want) {
+			t.Errorf("%s: log %q does not say %q (cover art is no video stream)", c.format, log.String(), want)
 		}
 	}
 }
