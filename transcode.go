@@ -275,9 +275,11 @@ func rereadable(p capture.Props) bool {
 	if !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
 		return false
 	}
-	// A file has a length; a live stream over HTTP (or an HLS playlist,
-	// which may be live) has none or is no file to fetch twice.
-	return p.Media != nil && p.Media.Duration > 0 && !strings.Contains(p.Media.Format, "hls")
+	// A file has a length (a duration, or for a TS, whose duration
+	// ffprobe finds only by seeking to its end, a size the server gave);
+	// a live stream over HTTP (or an HLS playlist, which may be live) has
+	// none or is no file to fetch twice.
+	return p.Media != nil && (p.Media.Duration > 0 || p.Media.Size > 0) && !strings.Contains(p.Media.Format, "hls")
 }
 
 // openSource opens a job's input and checks that its frames are big

@@ -147,8 +147,11 @@ type Info struct {
 	// every stream by it, so times relative to it line streams up.
 	Start    time.Duration
 	Duration time.Duration
-	Tags     map[string]string
-	Streams  []Stream
+	// Size is the file's length in bytes (a server's Content-Length for
+	// an HTTP input); 0 when not known.
+	Size    int64
+	Tags    map[string]string
+	Streams []Stream
 }
 
 // Video returns the main video stream: the default one, else the first
@@ -239,6 +242,7 @@ func Parse(path string, data []byte) (*Info, error) {
 			FormatName string            `json:"format_name"`
 			StartTime  string            `json:"start_time"`
 			Duration   string            `json:"duration"`
+			Size       string            `json:"size"`
 			Tags       map[string]string `json:"tags"`
 		} `json:"format"`
 		Streams []struct {
@@ -275,6 +279,9 @@ func Parse(path string, data []byte) (*Info, error) {
 		return nil, fmt.Errorf("%w %s: unreadable answer: %w", ErrProbe, path, err)
 	}
 	in := &Info{Path: path, Format: raw.Format.FormatName, Tags: raw.Format.Tags}
+	if n, err := strconv.ParseInt(raw.Format.Size, 10, 64); err == nil && n > 0 {
+		in.Size = n
+	}
 	in.Start, _ = seconds(raw.Format.StartTime)
 	in.Duration, _ = seconds(raw.Format.Duration)
 	for _, r := range raw.Streams {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,21 @@ func TestNetworkInput(t *testing.T) {
 	v, a := probe(t, filepath.Join(dir, "out.mp4"))
 	if v.frames() != 30 || a == nil {
 		t.Fatalf("video %+v audio %+v, want 30 frames and audio", v, a)
+	}
+	// A server that takes no Range requests (python3 -m http.server): the
+	// TS then has no duration (ffprobe would seek to its end for one), but
+	// a length, so it is a file to read twice, and its audio is kept.
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		w.Write(data)
+	}))
+	defer plain.Close()
+	code, stderr = vidstyle(t, dir, nil, "-in", plain.URL+"/clip.ts", "-out", "plain.mkv", "-model", "toon")
+	if code != 0 || strings.Contains(stderr, "live stream") {
+		t.Fatalf("no Range requests: exit %d:\n%s", code, stderr)
+	}
+	if v, a := probe(t, filepath.Join(dir, "plain.mkv")); v.frames() != 30 || a == nil {
+		t.Fatalf("no Range requests: video %+v audio %+v, want 30 frames and audio", v, a)
 	}
 	srv.Close()
 	code, stderr = vidstyle(t, dir, nil, "-in", srv.URL+"/clip.ts", "-out", "out2.mp4")
