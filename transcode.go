@@ -2,6 +2,7 @@ package vidstyle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -355,6 +356,12 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 		closeOut = t.out.CloseEarly
 	}
 	if err := closeOut(); err != nil {
+		if t.out.Frames() == 0 && ctx.Err() == nil && errors.Is(err, stream.ErrOutput) && !errors.Is(err, stream.ErrFFmpeg) {
+			// Nothing came from the input (a video stream with no
+			// packets, a header whose frames are missing): say so of
+			// the input, not the output.
+			return Result{}, fmt.Errorf("%w %s: no video frame could be decoded", capture.ErrInput, t.job.In)
+		}
 		return Result{}, err
 	}
 	return Result{Out: absPath(t.job.Out), Frames: t.out.Frames(), Interrupted: ctx.Err() != nil,

@@ -60,3 +60,22 @@ func TestNetworkInput(t *testing.T) {
 		t.Fatalf("closed server: exit %d, %q", code, line)
 	}
 }
+
+// TestNoDecodableFrameNamesTheInput: a file whose video stream has no
+// packets (cut past its end with -c copy) is an error about the input, not
+// "output …: no frames were written", and leaves nothing.
+func TestNoDecodableFrameNamesTheInput(t *testing.T) {
+	dir := t.TempDir()
+	base, sound := filepath.Join(dir, "base.mp4"), filepath.Join(dir, "sound.m4a")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25", "-frames:v", "25", "-c:v", "libx264", "-preset", "ultrafast", base)
+	ffmpeg(t, "-f", "lavfi", "-i", "sine=duration=4", "-c:a", "aac", sound)
+	ffmpeg(t, "-ss", "3", "-i", base, "-i", sound, "-map", "0:v", "-map", "1:a", "-c", "copy", filepath.Join(dir, "zero.mp4"))
+	code, stderr := vidstyle(t, dir, nil, "-in", "zero.mp4", "-out", "out.mp4", "-model", "toon")
+	last := strings.TrimSpace(stderr[strings.LastIndex(strings.TrimSpace(stderr), "\n")+1:])
+	if code != 1 || last != "vidstyle: error: input zero.mp4: no video frame could be decoded" {
+		t.Fatalf("exit %d, last line %q:\n%s", code, last, stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*out.mp4*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
