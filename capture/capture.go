@@ -5,8 +5,10 @@
 package capture
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"io"
 	"log/slog"
 	"math"
@@ -461,6 +463,9 @@ func openImage(path string, log *slog.Logger) (Source, error) {
 		}
 		return nil, fmt.Errorf("%w %s: not an image OpenCV or ffmpeg can read", ErrInput, path)
 	}
+	if jpegCutShort(path) {
+		log.Warn(fmt.Sprintf("input %s is cut short (a JPEG without its end): the part of the picture that is missing comes out grey", path))
+	}
 	s := &imageSource{img: m, alpha: gocv.NewMat(), props: Props{
 		Kind: KindImage, Name: path, Width: m.Cols(), Height: m.Rows(),
 		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1,
@@ -553,4 +558,35 @@ func RateFromFloat(fps float64) pipeline.Rate {
 		x = 1 / (x - a)
 	}
 	return pipeline.Rate{Num: int(h1), Den: int(k1)}
+}
+
+// jpegCutShort reports whether path is a JPEG whose data stops before its
+// end: OpenCV's reader then fills the rest grey and says nothing a
+// caller sees. A file that ends with the end marker is whole; one that
+// does not (data after the picture, as a phone's motion photo has, or a
+// cut) is decoded by Go's reader, which stops at the marker and fails on
+// a cut.
+func jpegCutShort(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [3]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil || head != [3]byte{0xFF, 0xD8, 0xFF} {
+		return false
+	}
+	var tail [2]byte
+	if st, err := f.Stat(); err != nil || st.Size() < 4 {
+		return false
+	} else if _, err := f.ReadAt(tail[:], st.Size()-2); err != nil || tail == [2]byte{0xFF, 0xD9} {
+		return false
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false
+	}
+	_, err = jpeg.Decode(bufio.NewReader(f))
+	var fe jpeg.FormatError
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.As(err, &fe) && strings.Contains(string(fe), "short") // "short Huffman data": the scan stops early
 }

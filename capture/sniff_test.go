@@ -209,3 +209,41 @@ func TestPictureTooBigIsOneError(t *testing.T) {
 		}
 	}
 }
+
+// A JPEG cut short is still read (OpenCV fills the rest grey) but says so;
+// a whole one, and one with data after its end (a phone's motion photo)
+// do not.
+func TestCutJPEGWarns(t *testing.T) {
+	dir := t.TempDir()
+	pic := gocv.NewMatWithSize(180, 320, gocv.MatTypeCV8UC3)
+	defer pic.Close()
+	gocv.RandU(&pic, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	whole, err := gocv.IMEncode(gocv.JPEGFileExt, pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Clone(whole.GetBytes())
+	whole.Close()
+	for name, c := range map[string]struct {
+		data []byte
+		warn bool
+	}{
+		"whole.jpg":  {data, false},
+		"cut.jpg":    {data[:len(data)*6/10], true},
+		"motion.jpg": {append(bytes.Clone(data), []byte("\x00\x00\x00\x18ftypmp42 and a video after the picture")...), false},
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var log bytes.Buffer
+		s, err := capture.Open(p, slog.New(slog.NewTextHandler(&log, nil)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		s.Close()
+		if got := strings.Contains(log.String(), "is cut short"); got != c.warn {
+			t.Errorf("%s: warned %v, want %v (log %q)", name, got, c.warn, log.String())
+		}
+	}
+}
