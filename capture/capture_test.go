@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -214,5 +215,49 @@ func TestImageSequence(t *testing.T) {
 		if got := capture.IsImagePath(p); got != image {
 			t.Errorf("IsImagePath(%s) = %v: a sequence is a video, an image name an image", c.name, got)
 		}
+	}
+}
+
+// An AVI cut short keeps the duration its header claims; when the video
+// stops before it with ffmpeg complaining of damage, it is a cut
+// (Truncated: the writer does not pad it to the claimed end with its last
+// picture), even when the gap is under the half second a complete file
+// may fall short of its container's end.
+func TestCutAVIIsTruncated(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full.avi")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine",
+		"-t", "3", "-c:v", "mpeg4", "-c:a", "mp3", full).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	data, _ := os.ReadFile(full)
+	cut := filepath.Join(dir, "cut.avi")
+	os.WriteFile(cut, data[:len(data)*6/10], 0o644)
+	src, err := capture.Open(cut, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	m := gocv.NewMat()
+	defer m.Close()
+	n := 0
+	var last time.Duration
+	for {
+		tm, err := src.Read(&m)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+		n, last = n+1, tm.PTS
+	}
+	tr, ok := src.(capture.Truncation)
+	if !ok {
+		t.Fatalf("%T is no Truncation", src)
+	}
+	t.Logf("%d frames to %v of a claimed %v", n, last, src.Props().End)
+	if n == 0 || n >= 75 || !tr.Truncated() {
+		t.Errorf("%d frames, truncated %v: want fewer than 75 and a cut", n, tr.Truncated())
 	}
 }

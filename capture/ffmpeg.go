@@ -511,8 +511,16 @@ func (d *decoded) end() {
 	short := p.End > 0 && d.last+d.step < p.End-max(time.Second/2, 2*d.step)
 	// Truncated is about where the video stops, not about what ffmpeg
 	// complained of on the way (a reference error at a TS cut's start
-	// leaves a complete file).
-	d.truncated = d.next > 0 && short
+	// leaves a complete file). A video that ffmpeg complained of and that
+	// stops two frames or more before its own end is cut, though: an AVI
+	// cut 0.3 s before the end its header claims was padded to it with its
+	// last picture.
+	// So is one that stops two frames or more before its end with fewer
+	// frames than its header counts (an AVI cut short: its index is
+	// gone, and its end is ffmpeg's guess from the bitrate).
+	shortish := p.End > 0 && d.last+d.step < p.End-2*d.step
+	damaged := shortish && (first != "" || p.Frames > 0 && d.next+2 < p.Frames)
+	d.truncated = d.next > 0 && (short || damaged)
 	if d.warned || p.Kind != KindFile && p.Kind != KindStream {
 		return
 	}

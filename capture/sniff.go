@@ -46,6 +46,11 @@ const (
 // sniff reads as much of path as it takes to tell what it is; notStill
 // for what it cannot open or read.
 func sniff(path string) still {
+	// Only a regular file: opening a FIFO waits for a writer, and what
+	// comes through one can be read once (Open says so).
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return notStill
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return notStill

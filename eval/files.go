@@ -47,7 +47,11 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 		}
 		srcs = append(srcs, s)
 		if k := s.Props().Kind; k != capture.KindFile {
-			return Result{}, fmt.Errorf("eval: %s is a %v, not a video file", p, k)
+			what := "a " + k.String()
+			if k == capture.KindImage {
+				what = "an image"
+			}
+			return Result{}, fmt.Errorf("eval: %s is %s, not a video file", p, what)
 		}
 	}
 	out := srcs[1].Props()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -37,6 +38,7 @@ type badInputFixtures struct {
 	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG, cutMP4, nanModel string
 	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg              string
 	apng, animWebP, heic                                                           string
+	fifo, hugePPM                                                                  string
 	// external is a model whose weights are kept in ../../../../etc/passwd;
 	// evilStore a models folder that holds it as "planted".
 	external, evilStore string
@@ -104,6 +106,11 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	f.oldORT = filepath.Join(repoRoot, "lib", "test", "libonnxruntime.so.1.16.3")
 	f.nanModel = write("nan.onnx", testmodels.ScaledGraph(float32(math.NaN())))
 	f.external = write("evil.onnx", testmodels.ExternalDataGraph("../../../../etc/passwd"))
+	f.fifo = filepath.Join(dir, "stream.ts")
+	if err := syscall.Mkfifo(f.fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.hugePPM = write("huge.ppm", []byte("P6\n50000 50000\n255\n\x00\x00\x00"))
 	f.evilStore = filepath.Join(dir, "evil-store")
 	os.Mkdir(f.evilStore, 0o755)
 	os.WriteFile(filepath.Join(f.evilStore, "planted.onnx"), testmodels.ExternalDataGraph("../../../../etc/passwd"), 0o644)
@@ -120,6 +127,8 @@ func badInputs(f badInputFixtures) []badInput {
 		{"directory as input", nil, []string{"-in", f.dir, "-out", "o.mp4"}, 1, "is a directory", 0},
 		{"empty file", nil, []string{"-in", filepath.Join(f.dir, "empty.mp4"), "-out", "o.mp4"}, 1, "is an empty file", 0},
 		{"text file named .mp4", nil, []string{"-in", f.textMP4, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
+		{"a pipe (FIFO) as input", nil, []string{"-in", f.fifo, "-out", "o.mp4"}, 1, "is a pipe: vidstyle reads a file twice", 0},
+		{"a picture whose header claims 50000×50000", nil, []string{"-in", f.hugePPM, "-out", "o.png"}, 1, "the picture is bigger than vidstyle reads", 0},
 		{"model whose output is NaN (broken weights)", nil, []string{"-in", photo, "-out", "o.png", "-model", f.nanModel, "-q"}, 1, "100% of its output is not a number (NaN or infinite): its weights are broken", 0},
 		{"models import of that model", nil, []string{"models", "import", "-q", "-models-dir", filepath.Join(f.dir, "nan-store"), f.nanModel}, 1, "its weights are broken", 0},
 		{"MP4 cut before its index (moov atom)", nil, []string{"-in", f.cutMP4, "-out", "o.mp4"}, 1, "without its index (the moov atom): cut short or still being written", 0},
