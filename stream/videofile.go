@@ -713,13 +713,18 @@ func umask() os.FileMode {
 func (v *VideoFile) stopWhenTaken() bool {
 	end := v.cfg.Rate.Time(v.slots) + 100*time.Millisecond
 	deadline := time.After(time.Minute)
-	// ffmpeg reports twice a second while it works. Silence for
-	// outputStall means it waits on an input that sends nothing (a
-	// network file's audio, when the network file stalled: each read
-	// waits out its timeout, and the next packet starts another): the
-	// interrupt ends it when the read it waits on does, and the frames
-	// it has taken are what the file gets.
-	stall := time.NewTimer(outputStall)
+	// ffmpeg reports twice a second while it works. With a network
+	// input, silence for outputStall means it waits on that input, which
+	// sends nothing (the network file stalled: each read waits out its
+	// timeout, and the next packet starts another): the interrupt ends it
+	// when the read it waits on does, and the frames it has taken are
+	// what the file gets. A local input never stalls so (a slow preset at
+	// 8K may be silent that long on one frame).
+	wait := time.Hour
+	if v.cfg.Input != nil && strings.Contains(v.cfg.Input.Path, "://") {
+		wait = outputStall
+	}
+	stall := time.NewTimer(wait)
 	defer stall.Stop()
 	for {
 		select {
@@ -731,7 +736,7 @@ func (v *VideoFile) stopWhenTaken() bool {
 				syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
 				return true
 			}
-			stall.Reset(outputStall)
+			stall.Reset(wait)
 		case <-stall.C:
 			v.cfg.Log.Warn(fmt.Sprintf("output %s: the encoder waits on an input that sends nothing: finishing the file with what it has", v.cfg.Path))
 			syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
