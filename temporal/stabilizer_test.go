@@ -261,14 +261,7 @@ func TestStabilizerAllocatesNothingPerFrame(t *testing.T) {
 // checks that no band writes another's rows.)
 func TestStabilizerPipelinedMatchesSequential(t *testing.T) {
 	const fw, fh = 176, 100
-	src := testmedia.DecodeAll(t, testmedia.SmallMP4(t))
-	var in []gocv.Mat
-	for _, f := range src[:16] {
-		m := gocv.NewMat()
-		gocv.Resize(f, &m, image.Pt(fw, fh), 0, 0, gocv.InterpolationArea)
-		in = append(in, m)
-	}
-	defer closeAll(in)
+	in := smallFrames(t, 16, fw, fh)
 	seq, err := temporal.New(temporal.Config{Width: fw, Height: fh, Slots: 2, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -324,14 +317,7 @@ func TestStabilizerPipelinedMatchesSequential(t *testing.T) {
 // that leaves a short last band.
 func TestStabilizerWorkersGiveTheSameFrames(t *testing.T) {
 	const fw, fh = 176, 100 // 3 bands of 32 rows and one of 4
-	src := testmedia.DecodeAll(t, testmedia.SmallMP4(t))
-	var in []gocv.Mat
-	for _, f := range src[:12] {
-		m := gocv.NewMat()
-		gocv.Resize(f, &m, image.Pt(fw, fh), 0, 0, gocv.InterpolationArea)
-		in = append(in, m)
-	}
-	defer closeAll(in)
+	in := smallFrames(t, 12, fw, fh)
 	for _, plain := range []bool{false, true} {
 		var outs [][]gocv.Mat
 		var net []gocv.Mat // the frames as the net painted them
@@ -633,4 +619,19 @@ func TestStabilizerRestoresTheDetail(t *testing.T) {
 	if kept[false] < 0.9 || kept[false] < kept[true]+0.1 {
 		t.Errorf("texture kept %.2f by default, %.2f by the plain blend: want at least 0.9 and 0.1 more", kept[false], kept[true])
 	}
+}
+
+// smallFrames is the first n frames of small.mp4 (people walking) at w×h,
+// closed at the test's end.
+func smallFrames(t *testing.T, n, w, h int) []gocv.Mat {
+	t.Helper()
+	src := testmedia.DecodeAll(t, testmedia.SmallMP4(t))
+	var in []gocv.Mat
+	for _, f := range src[:n] {
+		m := gocv.NewMat()
+		gocv.Resize(f, &m, image.Pt(w, h), 0, 0, gocv.InterpolationArea)
+		in = append(in, m)
+	}
+	t.Cleanup(func() { closeAll(in) })
+	return in
 }
