@@ -141,12 +141,16 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 		// in a packet of its own, at twice the frame rate.
 		rate, pk = fitRate(ffmpeg, arg, spec, v.Index, rate, log)
 	}
+	woven := ""
+	if kind == KindFile && mayBeWoven(info, v) {
+		woven = detectWoven(ffmpeg, arg, spec, v.Index, log)
+	}
 	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
 	d.props = Props{
 		Kind: kind, Name: spec, Width: w, Height: h,
 		Rate:  pipeline.Rate{Num: rate.Num, Den: rate.Den},
 		Media: info, Rotation: v.Rotation, SAR: v.DisplaySAR(), Color: v.Color,
-		Deinterlaced: v.Interlaced(),
+		Deinterlaced: v.Interlaced() || woven != "",
 	}
 	d.step = time.Duration(float64(time.Second) * float64(rate.Den) / float64(rate.Num))
 	if v.HasStart {
@@ -191,7 +195,14 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	// the stream does mid-way (the pipe carries frames of one size), then
 	// print each frame's time on fd 3.
 	var vf []string
-	if d.props.Deinterlaced {
+	switch {
+	case woven != "":
+		// Flagged progressive, woven all the same: idet marks the frames
+		// that show combs for yadif, so that still or truly progressive
+		// stretches keep every line; the field order is the one the
+		// frames showed, whatever a frame's own verdict.
+		vf = append(vf, "idet", "yadif=parity="+woven+":deint=interlaced")
+	case d.props.Deinterlaced:
 		vf = append(vf, "yadif=deint=interlaced")
 	}
 	if tm := toneMap(ffmpeg, v.Color); tm != "" {
@@ -205,7 +216,7 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	} else if hdrName(v.Color.Transfer) != "" {
 		log.Warn(fmt.Sprintf("input %s is HDR (%s), and this ffmpeg has no zscale filter to tone-map it: its code values are painted as they are and the output keeps its HDR tags in 8 bits", spec, hdrName(v.Color.Transfer)))
 	}
-	vf = append(vf, fmt.Sprintf("scale=%d:%d", w, h),
+	vf = append(vf, fmt.Sprintf("scale=%d:%d:flags=%s", w, h, media.SwsFlags),
 		"metadata=mode=add:key=vidstyle:value=1",
 		`metadata=mode=print:key=vidstyle:direct=1:file=pipe\\:3`,
 		// The raw output needs no times: counting frames keeps the muxer
@@ -332,6 +343,55 @@ func fitRate(ffmpeg, arg, spec string, index int, declared media.Ratio, log *slo
 			spec, rate.Float(), dropped, n))
 	}
 	return rate, pk
+}
+
+// fieldFrames is how many frames detectWoven decodes: two seconds and a
+// half at 25 fps, enough for idet's verdicts to settle on moving video.
+const fieldFrames = 60
+
+// fieldTimeout bounds detectWoven's decode: past it, the flags stand.
+const fieldTimeout = 10 * time.Second
+
+// mayBeWoven reports whether v, whose stream does not say it is
+// interlaced, could still be (a capture of interlaced video encoded as
+// progressive, or one whose field order was never written): a moving
+// picture of a size interlaced video has (up to 1080 lines; nothing
+// larger was ever broadcast or filmed interlaced), not a still or
+// animation format.
+func mayBeWoven(info *media.Info, v *media.Stream) bool {
+	if v.Interlaced() || v.Height > 1088 || v.Height < 120 {
+		return false
+	}
+	switch v.Codec {
+	case "gif", "apng", "png", "webp", "bmp", "tiff", "qoi", "jpegxl":
+		return false
+	}
+	return !strings.HasPrefix(info.Format, "image2") && !strings.HasSuffix(info.Format, "_pipe")
+}
+
+// detectWoven decodes the first frames of the stream index of arg through
+// ffmpeg's idet filter and reports whether they are woven from fields
+// (media.FieldCount.Woven), saying so in one line when they are: their
+// field order as yadif names it ("tff" or "bff"), or "" when they are not.
+func detectWoven(ffmpeg, arg, spec string, index int, log *slog.Logger) string {
+	ctx, cancel := context.WithTimeout(context.Background(), fieldTimeout)
+	defer cancel()
+	c, err := media.DetectFields(ctx, ffmpeg, arg, index, fieldFrames)
+	if err != nil {
+		log.Debug("fields not checked", "input", spec, "err", err)
+		return ""
+	}
+	if !c.Woven() {
+		log.Debug("frames are not woven from fields", "input", spec, "tff", c.TFF, "bff", c.BFF, "progressive", c.Progressive, "undetermined", c.Undetermined)
+		return ""
+	}
+	order, parity := "top", "tff"
+	if c.BFF > c.TFF {
+		order, parity = "bottom", "bff"
+	}
+	log.Info(fmt.Sprintf("input %s is interlaced (%s field first in %d of its first %d frames) though its stream does not say so: deinterlaced",
+		spec, order, max(c.TFF, c.BFF), c.Frames()))
+	return parity
 }
 
 // packetCount is what fitRate saw of the video's packets: how many (with

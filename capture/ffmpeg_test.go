@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/pipeline"
 )
 
@@ -31,11 +33,12 @@ func ffmpeg(t *testing.T, args ...string) {
 }
 
 // firstFrameByFFmpeg is what ffmpeg itself (as players do, autorotate on)
-// shows as the first picture of path.
+// shows as the first picture of path, converted to BGR as vidstyle does
+// (media.SwsFlags).
 func firstFrameByFFmpeg(t *testing.T, path string, w, h int) gocv.Mat {
 	t.Helper()
 	out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-i", path, "-frames:v", "1",
-		"-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1").Output()
+		"-vf", "scale=flags="+media.SwsFlags, "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1").Output()
 	if err != nil || len(out) != w*h*3 {
 		t.Fatalf("ffmpeg decode of %s: %v, %d bytes for %dx%d", path, err, len(out), w, h)
 	}
@@ -449,5 +452,102 @@ func TestStalledStreamCanBeInterrupted(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "level=WARN") {
 		t.Errorf("a warning for an input stopped on purpose:\n%s", logs.String())
+	}
+}
+
+// combing is the fraction of a picture's pixels that zigzag against the
+// lines above and below (both more than 8 levels away on the same side):
+// the combs two fields filmed at different instants leave on what moves
+// when woven into one frame; a progressive picture has few.
+func combing(t *testing.T, m gocv.Mat) float64 {
+	t.Helper()
+	g := gocv.NewMat()
+	defer g.Close()
+	gocv.CvtColor(m, &g, gocv.ColorBGRToGray)
+	b, err := g.DataPtrUint8()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, h := g.Cols(), g.Rows()
+	n := 0
+	for y := 1; y+1 < h; y++ {
+		for x := range w {
+			p := int(b[y*w+x])
+			up, down := p-int(b[(y-1)*w+x]), p-int(b[(y+1)*w+x])
+			if up*down > 64 && (up > 8 && down > 8 || up < -8 && down < -8) {
+				n++
+			}
+		}
+	}
+	return float64(n) / float64(w*(h-2))
+}
+
+// TestWovenFilesAreDeinterlaced: a file of frames woven from fields
+// (an interlaced capture encoded as progressive: its stream says nothing
+// of fields) is found by its pictures and read deinterlaced, while
+// progressive files, a moving test pattern that fools ffmpeg's idet at
+// its default threshold among them, are read as they are.
+func TestWovenFilesAreDeinterlaced(t *testing.T) {
+	dir := t.TempDir()
+	woven, prog := filepath.Join(dir, "woven.mp4"), filepath.Join(dir, "prog.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=50", "-frames:v", "30", "-vf", "interlace=scan=tff:lowpass=0",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", woven)
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "30",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", prog)
+	read := func(path string) (capture.Props, []gocv.Mat) {
+		t.Helper()
+		src, err := capture.Open(path, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		var frames []gocv.Mat
+		for range 1000 {
+			m := gocv.NewMat()
+			if _, err := src.Read(&m); err != nil {
+				m.Close()
+				if !errors.Is(err, io.EOF) {
+					t.Fatal(err)
+				}
+				break
+			}
+			t.Cleanup(func() { m.Close() })
+			frames = append(frames, m)
+		}
+		return src.Props(), frames
+	}
+	meanCombing := func(frames []gocv.Mat) float64 {
+		s := 0.0
+		for _, m := range frames {
+			s += combing(t, m)
+		}
+		return s / float64(len(frames))
+	}
+
+	p, frames := read(woven)
+	if !p.Deinterlaced || len(frames) != 30 {
+		t.Errorf("woven file: Deinterlaced %v, %d frames; want true, 30", p.Deinterlaced, len(frames))
+	}
+	asStored := firstFrameByFFmpeg(t, woven, 320, 240)
+	defer asStored.Close()
+	stored := combing(t, asStored)
+	if stored < 0.02 {
+		t.Fatalf("%.1f%% of the woven file's first frame as stored is combed: the test made no combs to take out", 100*stored)
+	}
+	if c := meanCombing(frames); c > stored/3 {
+		t.Errorf("%.2f%% of the woven file's frames read is combed on average, its first frame as stored %.2f%%: want a third of it at most (deinterlaced)", 100*c, 100*stored)
+	}
+
+	p, frames = read(prog)
+	if p.Deinterlaced || len(frames) != 30 {
+		t.Errorf("progressive file: Deinterlaced %v, %d frames; want false, 30", p.Deinterlaced, len(frames))
+	}
+	first := firstFrameByFFmpeg(t, prog, 320, 240)
+	defer first.Close()
+	if d := testmedia.PSNR(first, frames[0]); !math.IsInf(d, 1) {
+		t.Errorf("the progressive file's first frame is %.1f dB from ffmpeg's own decode, want the same picture", d)
+	}
+	if p, _ := read(testmedia.SmallMP4(t)); p.Deinterlaced {
+		t.Errorf("small.mp4 read deinterlaced")
 	}
 }

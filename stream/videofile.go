@@ -389,14 +389,15 @@ func set(names ...string) map[string]bool {
 }
 
 // colorOptions are the filter (RGB → YUV with the source's matrix and
-// range) and the output tags for a source's colour description. A matrix
+// range, rounded as media.SwsFlags says) and the output tags for a
+// source's colour description. A matrix
 // swscale cannot make is not tagged: the frames are then converted with
 // its default (BT.601) both ways, as untagged video is.
 func colorOptions(c media.Color) (filter, tags []string) {
+	scale := []string{"flags=" + media.SwsFlags}
 	if !c.Tagged() {
-		return nil, nil
+		return []string{"scale=" + scale[0]}, nil
 	}
-	var scale []string
 	space := c.Space
 	if m, ok := matrices[space]; ok {
 		scale = append(scale, "out_color_matrix="+m)
@@ -406,9 +407,7 @@ func colorOptions(c media.Color) (filter, tags []string) {
 	if c.Range == "tv" || c.Range == "pc" {
 		scale = append(scale, "out_range="+c.Range)
 	}
-	if len(scale) > 0 {
-		filter = []string{"scale=" + strings.Join(scale, ":")}
-	}
+	filter = []string{"scale=" + strings.Join(scale, ":")}
 	for _, o := range []struct{ opt, v string }{
 		{"-color_primaries", c.Primaries}, {"-color_trc", trcOption(c.Transfer)}, {"-colorspace", space}, {"-color_range", c.Range},
 	} {
