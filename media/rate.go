@@ -48,6 +48,30 @@ func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) (
 	return segments(ts), nil
 }
 
+// CountPackets counts the packets of the first video stream of a file
+// (ffprobe -count_packets: a demux of the whole file, no decoding).
+func CountPackets(ctx context.Context, ffmpeg, path string) (int64, error) {
+	cmd := exec.CommandContext(ctx, probePath(ffmpeg), "-v", "error", "-hide_banner", "-select_streams", "v:0",
+		"-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", "--", path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
+		if i := strings.LastIndex(msg, "\n"); i >= 0 {
+			msg = msg[i+1:]
+		}
+		if msg == "" {
+			msg = err.Error()
+		}
+		return 0, fmt.Errorf("%w %s: %s", ErrProbe, path, msg)
+	}
+	field, _, _ := strings.Cut(strings.TrimSpace(string(out)), ",")
+	n, err := strconv.ParseInt(field, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w %s: no video stream to count", ErrProbe, path)
+	}
+	return n, nil
+}
+
 // segments splits packet times, in the order read, where one is more
 // than a second before the latest so far, and sorts each part.
 func segments(ts []float64) [][]float64 {

@@ -1,9 +1,13 @@
 package media
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -123,5 +127,30 @@ func TestSegments(t *testing.T) {
 	want := [][]float64{{10, 10.033, 10.066, 10.1, 10.2}, {1.4, 1.433, 1.466, 1.5}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("segments = %v, want %v", got, want)
+	}
+}
+
+// TestCountPackets: a file's video packets are counted (one per frame for
+// H.264 without B-frame tricks), with or without audio beside them; a
+// file that is not a video, or an empty Matroska file (what a full disk
+// left), is an error.
+func TestCountPackets(t *testing.T) {
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "c.mkv")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25",
+		"-f", "lavfi", "-i", "sine=duration=2", "-frames:v", "37", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", clip).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	if n, err := CountPackets(context.Background(), "", clip); err != nil || n != 37 {
+		t.Errorf("%d packets (%v), want 37", n, err)
+	}
+	empty := filepath.Join(dir, "empty.mkv")
+	text := filepath.Join(dir, "notes.mp4")
+	os.WriteFile(empty, nil, 0o644)
+	os.WriteFile(text, []byte("not a video\n"), 0o644)
+	for _, p := range []string{empty, text, filepath.Join(dir, "none.mkv")} {
+		if n, err := CountPackets(context.Background(), "", p); err == nil {
+			t.Errorf("%s: %d packets and no error", filepath.Base(p), n)
+		}
 	}
 }

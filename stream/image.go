@@ -1,11 +1,13 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"gocv.io/x/gocv"
 
@@ -65,19 +67,24 @@ func (w *ImageFile) Write(f pipeline.Frame[*gocv.Mat]) error {
 		}
 		img = w.bgra
 	}
-	if strings.EqualFold(filepath.Ext(w.path), ".jfif") {
-		// JPEG under a name OpenCV has no writer for (IMWrite would abort).
-		buf, err := gocv.IMEncode(gocv.JPEGFileExt, img)
-		if err != nil {
-			return fmt.Errorf("%w %s: OpenCV could not encode the image: %w", ErrOutput, w.path, err)
-		}
-		err = os.WriteFile(w.tmp, buf.GetBytes(), 0o600)
-		buf.Close()
-		if err != nil {
-			return fmt.Errorf("%w %s: %w", ErrOutput, w.path, err)
-		}
-	} else if !gocv.IMWrite(w.tmp, img) {
-		return fmt.Errorf("%w %s: OpenCV could not encode the image", ErrOutput, w.path)
+	// Encoded in memory, then written: a write that fails (a full disk)
+	// is then an error that says why, where OpenCV's own file writer
+	// said only "could not encode" after a stray libpng line.
+	ext := strings.ToLower(filepath.Ext(w.path))
+	if ext == ".jfif" {
+		ext = ".jpg" // JPEG under a name OpenCV has no encoder for
+	}
+	buf, err := gocv.IMEncode(gocv.FileExt(ext), img)
+	if err != nil {
+		return fmt.Errorf("%w %s: OpenCV could not encode the image: %w", ErrOutput, w.path, err)
+	}
+	err = os.WriteFile(w.tmp, buf.GetBytes(), 0o600)
+	buf.Close()
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("%w %s: the disk is full (no space left on device)", ErrOutput, w.path)
+	case err != nil:
+		return fmt.Errorf("%w %s: %w", ErrOutput, w.path, errors.Unwrap(err))
 	}
 	w.frames++
 	return nil

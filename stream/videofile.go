@@ -632,7 +632,60 @@ func (v *VideoFile) close(early bool) error {
 	if early && v.audio {
 		v.trimAudio()
 	}
+	if err := v.verify(v.tmp); err != nil {
+		os.Remove(v.tmp)
+		return err
+	}
 	return finish(v.tmp, v.cfg.Path)
+}
+
+// verifyTimeout bounds verify's demux of the whole file (seconds for a
+// feature film); past it the file is taken as ffmpeg left it.
+const verifyTimeout = 2 * time.Minute
+
+// writeFailures are what ffmpeg prints when it could not write the file
+// and may still exit 0 (a full disk: Matroska's muxer at the trailer).
+var writeFailures = []string{"Error writing trailer", "Error closing file", "av_interleaved_write_frame()"}
+
+// verify checks a finished file before it replaces anything: ffmpeg said
+// nothing of a failed write, and the file reads back with a video packet
+// for every frame sent. A full disk left files that ffmpeg had called
+// finished: an empty Matroska file, an MP4 without its index.
+func (v *VideoFile) verify(path string) error {
+	said := v.stderr.String()
+	switch {
+	case strings.Contains(said, "No space left on device"):
+		return fmt.Errorf("%w %s: the disk is full (no space left on device): the file could not be finished", ErrOutput, v.cfg.Path)
+	case strings.Contains(said, "Disk quota exceeded"):
+		return fmt.Errorf("%w %s: over the disk quota: the file could not be finished", ErrOutput, v.cfg.Path)
+	}
+	for _, f := range writeFailures {
+		if strings.Contains(said, f) {
+			msg := strings.ReplaceAll(v.stderr.summary(f), media.FileArg(v.tmp), v.cfg.Path)
+			return fmt.Errorf("%w %s: the file could not be finished: %s", ErrOutput, v.cfg.Path, msg)
+		}
+	}
+	ctx, cancel := context.WithTimeout(v.ctx, verifyTimeout)
+	defer cancel()
+	n, err := media.CountPackets(ctx, v.ffmpeg, media.FileArg(path))
+	switch {
+	case ctx.Err() != nil:
+		v.cfg.Log.Debug("output not read back", "output", v.cfg.Path, "err", ctx.Err())
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w %s: the file ffmpeg wrote does not read back (%s): a full disk, or a broken write", ErrOutput, v.cfg.Path, lastPart(err.Error()))
+	case n < v.slots:
+		return fmt.Errorf("%w %s: the file holds %d of the %d frames written: a full disk, or a broken write", ErrOutput, v.cfg.Path, n, v.slots)
+	}
+	return nil
+}
+
+// lastPart is what follows an error message's last ": ".
+func lastPart(msg string) string {
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
 }
 
 // outputTarget is the file an output named path is: path, or, when path
@@ -872,6 +925,13 @@ func (v *VideoFile) trimAudio() {
 		v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", out.summary(err.Error()))
 		return
 	}
+	if n, err := media.CountPackets(v.ctx, v.ffmpeg, media.FileArg(trimmed)); err != nil || n < v.slots {
+		// A copy that lost frames (a full disk: ffmpeg exits 0 with an
+		// empty Matroska file): keep the file it was made from.
+		os.Remove(trimmed)
+		v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", fmt.Sprintf("the cut copy holds %d of %d frames (%v)", n, v.slots, err))
+		return
+	}
 	if err := os.Rename(trimmed, v.tmp); err != nil {
 		os.Remove(trimmed)
 	}
@@ -915,6 +975,13 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 		t.buf = t.buf[over:]
 	}
 	return len(p), nil
+}
+
+// String is what the buffer holds.
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
 }
 
 // summary says in one line what ffmpeg said last: its first line that
