@@ -7,6 +7,8 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"math"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -24,8 +26,13 @@ type Files struct {
 
 // Run decodes the files with capture.Open (ffmpeg: frames upright, at
 // their own times) and measures them frame by frame, pairing frames by
-// index. A source of another size than the output is resized to it. Files
-// of different lengths are compared over the shorter, with a warning.
+// time as a viewer sees them: each output frame with the source (and
+// reference) frame shown at its time, each file's times counted from its
+// start (a video that starts after its audio starts late). An output frame that shows the same source picture as the one
+// before (a repeat that fills a gap, a later start or a higher rate) is
+// not paired again. A source of another size than the output is resized
+// to it; one a pixel narrower or shorter than an output padded to even
+// sides (4:2:0) is compared with the output cropped back to it.
 func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -34,10 +41,10 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 	if files.Ref != "" {
 		paths = append(paths, files.Ref)
 	}
-	var srcs []capture.Source
+	var rs []*timedReader
 	defer func() {
-		for _, s := range srcs {
-			s.Close()
+		for _, r := range rs {
+			r.close()
 		}
 	}()
 	for _, p := range paths {
@@ -45,7 +52,7 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 		if err != nil {
 			return Result{}, fmt.Errorf("eval: %w", err)
 		}
-		srcs = append(srcs, s)
+		rs = append(rs, newTimedReader(s))
 		if k := s.Props().Kind; k != capture.KindFile {
 			what := "a " + k.String()
 			if k == capture.KindImage {
@@ -54,62 +61,88 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 			return Result{}, fmt.Errorf("eval: %s is %s, not a video file", p, what)
 		}
 	}
-	out := srcs[1].Props()
-	for i, s := range srcs {
-		// Frames are paired by index: at another rate the pairs are not
-		// the same moments.
-		if r := s.Props().Rate; i != 1 && r.Num > 0 && out.Rate.Num > 0 && r.FPS() != out.Rate.FPS() {
-			log.Warn(fmt.Sprintf("eval: %s runs at %s fps and %s at %s: frames are paired by index, so they are not the same moments and the numbers mean little",
-				paths[i], r, paths[1], out.Rate))
-		}
-	}
-	for _, s := range srcs[2:] {
-		if p := s.Props(); p.Width != out.Width || p.Height != out.Height {
+	src, out := rs[0].src.Props(), rs[1].src.Props()
+	for _, r := range rs[2:] {
+		if p := r.src.Props(); p.Width != out.Width || p.Height != out.Height {
 			return Result{}, fmt.Errorf("eval: the reference %s is %dx%d, the output %dx%d", files.Ref, p.Width, p.Height, out.Width, out.Height)
 		}
 	}
-	frames := make([]gocv.Mat, len(srcs))
-	for i := range frames {
-		frames[i] = gocv.NewMat()
-		defer frames[i].Close()
+	// The region of the output that shows the source: all of it, or all
+	// but the pixel padded on.
+	area := image.Rect(0, 0, out.Width, out.Height)
+	switch {
+	case src.Width == out.Width && src.Height == out.Height:
+	case src.Width+src.Width%2 == out.Width && src.Height+src.Height%2 == out.Height:
+		area = image.Rect(0, 0, src.Width, src.Height)
+	default:
+		if a, b := float64(src.Width)/float64(src.Height), float64(out.Width)/float64(out.Height); math.Abs(a/b-1) > 0.01 {
+			log.Warn(fmt.Sprintf("eval: %s is %dx%d and %s %dx%d, another shape: the source is stretched to the output's size, so the numbers mean little",
+				files.In, src.Width, src.Height, files.Out, out.Width, out.Height))
+		}
+	}
+	// Frames within a quarter of an output frame of a time are shown at it.
+	tol := time.Millisecond
+	if out.Rate.Num > 0 && out.Rate.Den > 0 {
+		tol = max(tol, time.Duration(float64(time.Second)*float64(out.Rate.Den)/float64(out.Rate.Num)/4))
 	}
 	resized := gocv.NewMat()
 	defer resized.Close()
 	ev := New(cfg)
 	defer ev.Close()
-	var ended []int
+	lastShown := int64(-1)
 	for files.Frames == 0 || ev.n < files.Frames {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		ended = ended[:0]
-		for i, s := range srcs {
-			if _, err := s.Read(&frames[i]); errors.Is(err, io.EOF) {
-				ended = append(ended, i)
-			} else if err != nil {
-				return Result{}, fmt.Errorf("eval: %s frame %d: %w", paths[i], ev.n, err)
-			}
+		o, ok, err := rs[1].step()
+		if err != nil {
+			return Result{}, fmt.Errorf("eval: %s frame %d: %w", paths[1], ev.n, err)
 		}
-		if len(ended) > 0 {
-			// The source may run on past an output cut short (-frames);
-			// outputs of different lengths, or a short source, are odd.
-			if len(ended) != len(srcs) && (ended[0] == 0 || len(srcs) == 3 && len(ended) == 1) {
-				log.Warn(fmt.Sprintf("eval: %s ended at frame %d before the other files: compared %d frames", paths[ended[0]], ev.n, ev.n))
-			}
+		if !ok {
 			break
 		}
-		in := frames[0]
-		if in.Cols() != out.Width || in.Rows() != out.Height {
-			gocv.Resize(in, &resized, image.Pt(out.Width, out.Height), 0, 0, gocv.InterpolationArea)
-			in = resized
+		t := rs[1].curT
+		in, n, err := rs[0].at(t, tol)
+		if err != nil {
+			return Result{}, fmt.Errorf("eval: %s: %w", paths[0], err)
 		}
-		f := Frame{In: in, Out: frames[1]}
-		if len(frames) > 2 {
-			f.Ref = &frames[2]
+		if n == lastShown {
+			continue
 		}
-		if err := ev.Add(f); err != nil {
+		lastShown = n
+		if in.Cols() != area.Dx() || in.Rows() != area.Dy() {
+			gocv.Resize(*in, &resized, image.Pt(area.Dx(), area.Dy()), 0, 0, gocv.InterpolationArea)
+			in = &resized
+		}
+		f := Frame{In: *in, Out: *o}
+		var regions []gocv.Mat
+		if area.Dx() != out.Width || area.Dy() != out.Height {
+			r := o.Region(area)
+			regions = append(regions, r)
+			f.Out = r
+		}
+		if len(rs) > 2 {
+			ref, _, err := rs[2].at(t, tol)
+			if err != nil {
+				return Result{}, fmt.Errorf("eval: %s: %w", paths[2], err)
+			}
+			if len(regions) > 0 {
+				r := ref.Region(area)
+				regions = append(regions, r)
+				ref = &r
+			}
+			f.Ref = ref
+		}
+		err = ev.Add(f)
+		for _, r := range regions {
+			r.Close()
+		}
+		if err != nil {
 			return Result{}, fmt.Errorf("eval: frame %d: %w", ev.n, err)
 		}
+	}
+	if len(rs) > 2 && rs[2].ended && !rs[2].hasNext && rs[2].curT+4*tol < rs[1].curT {
+		log.Warn(fmt.Sprintf("eval: the reference %s ends before %s: its last frame was compared with the output's after it", files.Ref, files.Out))
 	}
 	if ev.n < 2 {
 		return Result{}, fmt.Errorf("eval: %d frames: a flicker measure needs at least two", ev.n)
@@ -120,6 +153,78 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 			files.Out, files.In, r.Structure, measuredRelated))
 	}
 	return r, nil
+}
+
+// timedReader reads a video in order and tells which of its frames is
+// shown at a time: the latest that starts by then (the first before it
+// starts).
+type timedReader struct {
+	src       capture.Source
+	cur, next gocv.Mat
+	curT      time.Duration
+	nextT     time.Duration
+	curN      int64 // cur's index, -1 before the first
+	hasNext   bool
+	ended     bool // the source has no frame after next
+}
+
+func newTimedReader(s capture.Source) *timedReader {
+	return &timedReader{src: s, cur: gocv.NewMat(), next: gocv.NewMat(), curN: -1}
+}
+
+func (r *timedReader) close() {
+	r.cur.Close()
+	r.next.Close()
+	r.src.Close()
+}
+
+// fill reads the next frame, if there is one and it is not read yet.
+func (r *timedReader) fill() error {
+	if r.hasNext || r.ended {
+		return nil
+	}
+	tm, err := r.src.Read(&r.next)
+	switch {
+	case errors.Is(err, io.EOF):
+		r.ended = true
+		return nil
+	case err != nil:
+		return err
+	}
+	r.nextT, r.hasNext = tm.PTS, true
+	return nil
+}
+
+// step moves to the next frame: false at the end.
+func (r *timedReader) step() (*gocv.Mat, bool, error) {
+	if err := r.fill(); err != nil {
+		return nil, false, err
+	}
+	if !r.hasNext {
+		return nil, false, nil
+	}
+	r.cur, r.next = r.next, r.cur
+	r.curT, r.hasNext = r.nextT, false
+	r.curN++
+	return &r.cur, true, nil
+}
+
+// at is the frame shown at t (on the file's clock, which ffmpeg starts at
+// the file's start), within tol, and its index.
+func (r *timedReader) at(t, tol time.Duration) (*gocv.Mat, int64, error) {
+	for {
+		if err := r.fill(); err != nil {
+			return nil, 0, err
+		}
+		if !r.hasNext || r.curN >= 0 && r.nextT > t+tol {
+			break
+		}
+		r.step()
+	}
+	if r.curN < 0 {
+		return nil, 0, errors.New("no frame to compare")
+	}
+	return &r.cur, r.curN, nil
 }
 
 // RelatedStructure is the Result.Structure under which an output does not

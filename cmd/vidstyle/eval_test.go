@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,25 +103,68 @@ func TestEvalWarnsOfAnUnrelatedPair(t *testing.T) {
 	}
 }
 
-// TestEvalWarnsOfAnotherRate: frames are paired by index, so an output at
-// another rate than its source (made with another tool, or a 60 fps copy)
-// gets a warning.
-func TestEvalWarnsOfAnotherRate(t *testing.T) {
+// TestEvalPairsFramesByTime: frames are paired as a viewer sees them, by
+// time, so a pass-through of the source measures exactly as the source
+// however its frames were laid out: a 60 fps copy (each picture twice),
+// vidstyle's own outputs of a video that starts after its audio (held
+// from 0), of one with a jump in its frame times (a picture held over
+// the gap) and of one of odd size (padded by a pixel). Paired by index,
+// they measured 1.8-2.7 times the source. A copy of another shape gets a
+// warning.
+func TestEvalPairsFramesByTime(t *testing.T) {
 	rm.Tools(t)
 	dir := t.TempDir()
 	small := testmedia.SmallMP4(t)
-	double := filepath.Join(dir, "double.mkv")
-	rm.FFmpeg(t, "-i", small, "-vf", "fps=60", "-frames:v", "12", "-c:v", "ffv1", double)
-	for _, c := range []struct {
-		out  string
-		warn bool
-	}{{small, false}, {double, true}} {
-		code, _, stderr := vidstyleOut(t, dir, "eval", "-in", small, "-out", c.out, "-frames", "12", "-json")
-		if code != 0 {
+	model := identityModel(t, dir)
+	part := filepath.Join(dir, "part.mkv")
+	rm.FFmpeg(t, "-i", small, "-frames:v", "24", "-vf", "scale=160:96", "-c:v", "ffv1", "-c:a", "aac", part)
+	clip := func(name string, args ...string) string {
+		p := filepath.Join(dir, name)
+		rm.FFmpeg(t, append(args, p)...)
+		return p
+	}
+	styled := func(in string) string {
+		out := in + ".out.mkv"
+		if code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", out, "-model", model, "-temporal", "0", "-crf", "0", "-q"); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		if got := strings.Contains(stderr, "paired by index"); got != c.warn {
-			t.Errorf("-out %s: warning %v, want %v:\n%s", filepath.Base(c.out), got, c.warn, stderr)
+		return out
+	}
+	late := clip("late.mkv", "-itsoffset", "0.5", "-i", part, "-i", part, "-map", "0:v", "-map", "1:a", "-c", "copy")
+	jump := clip("jump.mkv", "-i", part, "-vf", "setpts='if(lt(N,10),N,N+8)/30/TB'", "-fps_mode", "vfr", "-an", "-c:v", "ffv1")
+	odd := clip("odd.mkv", "-i", part, "-vf", "scale=159:95", "-pix_fmt", "yuv444p", "-c:v", "ffv1")
+	for _, c := range []struct {
+		name, in, out string
+		warn          string
+	}{
+		{"a 60 fps copy", part, clip("double.mkv", "-i", part, "-vf", "fps=60", "-c:v", "ffv1"), ""},
+		{"a video that starts after its audio", late, styled(late), ""},
+		{"a jump in the frame times", jump, styled(jump), ""},
+		{"odd size, padded", odd, styled(odd), ""},
+		{"another shape", part, clip("wide.mkv", "-i", part, "-vf", "scale=240:96", "-c:v", "ffv1"), "another shape"},
+	} {
+		code, out, stderr := vidstyleOut(t, dir, "eval", "-in", c.in, "-out", c.out, "-json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
+		}
+		var r struct {
+			Frames    int
+			EWarp     float64 `json:"e_warp"`
+			Floor     float64 `json:"e_warp_floor"`
+			Structure float64
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		if c.warn != "" && !strings.Contains(stderr, c.warn) || c.warn == "" && strings.Contains(stderr, "eval:") {
+			t.Errorf("%s: want a warning %q (none if empty):\n%s", c.name, c.warn, stderr)
+		}
+		if c.warn != "" {
+			continue
+		}
+		if r.Frames < 20 || r.EWarp <= 0 || math.Abs(r.EWarp/r.Floor-1) > 0.01 || r.Structure < 0.99 {
+			t.Errorf("%s: %d pairs, E_warp %.5f against the source's %.5f (%.2fx), structure %.3f: want 20 or more pairs, 1.00x, 1.00",
+				c.name, r.Frames, r.EWarp, r.Floor, r.EWarp/r.Floor, r.Structure)
 		}
 	}
 }

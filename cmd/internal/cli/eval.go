@@ -26,7 +26,8 @@ index on still regions, and the texture (Laplacian energy). With -ref (for
 example the same style with -temporal 0) it also prints the reference's
 numbers, the reduction in E_warp, the texture kept and the mean deviation
 from the reference. Judge lossless or -crf 1 files: x264 at CRF 18 hides
-part of the flicker.
+part of the flicker. Frames are paired by time, as they are shown: each
+source picture with the output frame that first shows it.
 
 Example:
   vidstyle -in clip.mp4 -out on.mkv -model udnie.onnx -crf 0
