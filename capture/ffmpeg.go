@@ -327,7 +327,7 @@ const rateTimeout = 5 * time.Second
 func fitRate(ffmpeg, arg, spec string, index int, declared media.Ratio, log *slog.Logger) (media.Ratio, packetCount) {
 	ctx, cancel := context.WithTimeout(context.Background(), rateTimeout)
 	defer cancel()
-	segs, err := media.PacketTimes(ctx, ffmpeg, arg, index, ratePackets)
+	segs, read, err := media.PacketTimes(ctx, ffmpeg, arg, index, ratePackets)
 	n := 0
 	for _, seg := range segs {
 		n += len(seg)
@@ -336,7 +336,7 @@ func fitRate(ffmpeg, arg, spec string, index int, declared media.Ratio, log *slo
 		log.Debug("frame rate not checked against the packet times", "input", spec, "err", err)
 		return declared, packetCount{}
 	}
-	pk := packetCount{packets: n, segments: len(segs), complete: n < ratePackets}
+	pk := packetCount{packets: read, segments: len(segs), complete: read < ratePackets}
 	rate, dropped := media.FitRate(segs, declared)
 	switch {
 	case rate != declared:
@@ -399,8 +399,8 @@ func detectWoven(ffmpeg, arg, spec string, index int, log *slog.Logger) string {
 }
 
 // packetCount is what fitRate saw of the video's packets: how many (with
-// a time), in how many segments (media.PacketTimes), and whether that was
-// all of them.
+// a time or not), in how many segments (media.PacketTimes), and whether
+// that was all of them.
 type packetCount struct {
 	packets, segments int
 	complete          bool

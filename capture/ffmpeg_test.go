@@ -551,3 +551,29 @@ func TestWovenFilesAreDeinterlaced(t *testing.T) {
 		t.Errorf("small.mp4 read deinterlaced")
 	}
 }
+
+// TestProgramStreamCountsEveryPicture: an MPEG program stream (.mpg, a
+// DVD's .vob) times only some of its packets; the frame count (the start
+// line's, the progress bar's) counts them all, as the decoder shows them.
+// It counted only the timed ones: 34 of 60 for MPEG-1, 50 of 60 for a VOB.
+func TestProgramStreamCountsEveryPicture(t *testing.T) {
+	dir := t.TempDir()
+	m1, vob := filepath.Join(dir, "m1.mpg"), filepath.Join(dir, "dvd.vob")
+	// Real footage, whose small frames share the muxer's packs (only the
+	// first of a pack gets a time); a test pattern's fill theirs.
+	small := testmedia.SmallMP4(t)
+	ffmpeg(t, "-i", small, "-vf", "scale=176:96", "-frames:v", "60", "-c:v", "mpeg1video", "-q:v", "4", "-c:a", "mp2", m1)
+	ffmpeg(t, "-i", small, "-t", "2", "-target", "ntsc-dvd", vob)
+	for _, p := range []string{m1, vob} {
+		src, err := capture.Open(p, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		props := src.Props()
+		got := readAll(t, src)
+		src.Close()
+		if props.Frames != int64(len(got)) || len(got) < 59 {
+			t.Errorf("%s: Props.Frames %d (estimated %v), %d frames decoded: want the same, about 60", filepath.Base(p), props.Frames, props.FramesEstimated, len(got))
+		}
+	}
+}

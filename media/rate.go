@@ -26,8 +26,10 @@ var commonRates = [...]Ratio{
 // MPEG-TS, a timestamp reset), as the decoder's times do. Each segment is
 // sorted (decode order is not presentation order with B-frames). It only
 // demuxes (ffprobe, found beside ffmpeg as Probe does). Packets without a
-// time are left out.
-func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) ([][]float64, error) {
+// time are left out of the segments but counted in read, the number of
+// packets read (MPEG program streams time only some of theirs: a DVD's
+// VOB one in six).
+func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) (segs [][]float64, read int, err error) {
 	probe := probePath(ffmpeg)
 	cmd := exec.CommandContext(ctx, probe, "-v", "error", "-hide_banner",
 		"-select_streams", strconv.Itoa(index),
@@ -35,17 +37,22 @@ func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) (
 		"-show_entries", "packet=pts_time", "-of", "csv=p=0", "--", path)
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: packet times: %w", ErrProbe, path, err)
+		return nil, 0, fmt.Errorf("%w %s: packet times: %w", ErrProbe, path, err)
 	}
 	var ts []float64
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
-		field, _, _ := strings.Cut(strings.TrimSpace(sc.Text()), ",")
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		read++
+		field, _, _ := strings.Cut(line, ",")
 		if v, err := strconv.ParseFloat(field, 64); err == nil {
 			ts = append(ts, v)
 		}
 	}
-	return segments(ts), nil
+	return segments(ts), read, nil
 }
 
 // CountPackets counts the packets of the first video stream of a file
