@@ -500,21 +500,9 @@ func TestWovenFilesAreDeinterlaced(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer src.Close()
-		var frames []gocv.Mat
-		for range 1000 {
-			m := gocv.NewMat()
-			if _, err := src.Read(&m); err != nil {
-				m.Close()
-				if !errors.Is(err, io.EOF) {
-					t.Fatal(err)
-				}
-				break
-			}
-			t.Cleanup(func() { m.Close() })
-			frames = append(frames, m)
-		}
-		return src.Props(), frames
+		p := src.Props()
+		src.Close()
+		return p, testmedia.DecodeAll(t, path)
 	}
 	meanCombing := func(frames []gocv.Mat) float64 {
 		s := 0.0

@@ -424,6 +424,11 @@ func (o *options) checkEncoder(set map[string]bool) error {
 	if o.out == "" || capture.IsImagePath(o.out) {
 		return nil
 	}
+	if o.in != "" && !capture.IsURL(o.in) && capture.IsStillImage(o.in) {
+		// The advice a video type would get (.mp4, …) is wrong for a
+		// photo, whose output must be a picture.
+		return fmt.Errorf("input %s is an image: give an image output (.png, .jpg, .webp, .tif, …), not %s", o.in, o.out)
+	}
 	scratch, err := os.MkdirTemp("", "vidstyle-check-")
 	if err != nil {
 		return fmt.Errorf("checking -out: %w", err)
