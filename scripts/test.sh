@@ -42,6 +42,9 @@ step "go test -race (in a fresh network namespace)"
 # -race on 2 cores, past go test's default of 10 per package.
 in_netns go test -race -count=1 -timeout 30m "$@" ./...
 step "go test -tags matprofile (Mat leaks)"
+# Without -race: it also runs the binary's tests of what it makes of media
+# and models (TestRealWorld, TestModelsQuantize…), which the -race pass
+# skips (cmd/vidstyle's notUnderRace).
 in_netns go test -tags matprofile -count=1 "$@" . ./capture ./stylize ./live ./flow ./eval ./temporal ./cmd/vidstyle
 if [ $# -eq 0 ]; then
 	step "fuzzing, a few seconds per target (make fuzz runs them longer)"

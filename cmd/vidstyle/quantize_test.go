@@ -55,6 +55,7 @@ var precisionLine = regexp.MustCompile(`(?m)^vidstyle: precision .*$`)
 // says which precision it uses and writes a stylized video; the INT8
 // output is close to the FP32 one but not the same (the INT8 net ran).
 func TestModelsQuantizeUdnie(t *testing.T) {
+	notUnderRace(t)
 	udnie := sharedModel(t, "udnie")
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
@@ -142,6 +143,7 @@ func TestModelsQuantizeUdnie(t *testing.T) {
 // command line (upgraded to opset 13 on the way, which the rewrite
 // provenance records) and runs at -precision int8.
 func TestModelsQuantizeZooShape(t *testing.T) {
+	notUnderRace(t)
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	zoo := filepath.Join(dir, "zoo-9.onnx")
@@ -174,6 +176,7 @@ func TestModelsQuantizeZooShape(t *testing.T) {
 // upgrade (opset 8), -precision bogus (usage: exit 2) and -precision int8
 // for a model without an INT8 version.
 func TestModelsQuantizeBadInput(t *testing.T) {
+	notUnderRace(t)
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	photos := calibPhotos(t)

@@ -257,6 +257,7 @@ func realWorldRows() []realWorld {
 
 // TestRealWorld runs the table.
 func TestRealWorld(t *testing.T) {
+	notUnderRace(t)
 	rm.Tools(t)
 	model := identityModel(t, t.TempDir())
 	audioFlag := helpLists(t, "audio")
@@ -603,6 +604,7 @@ func levelDiff(a, b uint8) int {
 // are heard in the output while the frame the source shows then is shown
 // (±1 frame), and the output's audio and video end together.
 func TestRealWorldAVSync(t *testing.T) {
+	notUnderRace(t)
 	rm.Tools(t)
 	model := identityModel(t, t.TempDir())
 	beeps := []int{4, 13, 22, 31, 40, 49, 58, 67, 76, 85}
