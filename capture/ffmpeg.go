@@ -198,10 +198,11 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	switch {
 	case woven != "":
 		// Flagged progressive, woven all the same: idet marks the frames
-		// that show combs for yadif, so that still or truly progressive
+		// that show combs for yadif (at the threshold that found them,
+		// media.DetectFields), so that still or truly progressive
 		// stretches keep every line; the field order is the one the
 		// frames showed, whatever a frame's own verdict.
-		vf = append(vf, "idet", "yadif=parity="+woven+":deint=interlaced")
+		vf = append(vf, "idet=intl_thres=1.5", "yadif=parity="+woven+":deint=interlaced")
 	case d.props.Deinterlaced:
 		vf = append(vf, "yadif=deint=interlaced")
 	}

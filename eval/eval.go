@@ -151,6 +151,10 @@ func (e *Evaluator) Add(f Frame) error {
 		if m != nil && (m.Cols() != e.w || m.Rows() != e.h || m.Type() != gocv.MatTypeCV8UC3) {
 			return fmt.Errorf("%w: a %dx%d frame where %dx%d BGR was expected", ErrFrame, m.Cols(), m.Rows(), e.w, e.h)
 		}
+		if m != nil && !m.IsContinuous() {
+			// The measures read the pixels as one run of bytes.
+			return fmt.Errorf("%w: a frame not stored in one run (a region of a wider Mat): copy it first", ErrFrame)
+		}
 	}
 	gocv.CvtColor(f.In, &e.greyCur, gocv.ColorBGRToGray)
 	gocv.CvtColor(f.Out, &e.greyOut, gocv.ColorBGRToGray)

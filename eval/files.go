@@ -85,8 +85,18 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 	if out.Rate.Num > 0 && out.Rate.Den > 0 {
 		tol = max(tol, time.Duration(float64(time.Second)*float64(out.Rate.Den)/float64(out.Rate.Num)/4))
 	}
-	resized := gocv.NewMat()
+	resized, outCrop, refCrop := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
 	defer resized.Close()
+	defer outCrop.Close()
+	defer refCrop.Close()
+	// crop copies the area of m into dst (one run of bytes, as the
+	// measures read it).
+	crop := func(m *gocv.Mat, dst *gocv.Mat) *gocv.Mat {
+		r := m.Region(area)
+		r.CopyTo(dst)
+		r.Close()
+		return dst
+	}
 	ev := New(cfg)
 	defer ev.Close()
 	lastShown := int64(-1)
@@ -114,32 +124,29 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 			gocv.Resize(*in, &resized, image.Pt(area.Dx(), area.Dy()), 0, 0, gocv.InterpolationArea)
 			in = &resized
 		}
-		f := Frame{In: *in, Out: *o}
-		var regions []gocv.Mat
-		if area.Dx() != out.Width || area.Dy() != out.Height {
-			r := o.Region(area)
-			regions = append(regions, r)
-			f.Out = r
+		cropped := area.Dx() != out.Width || area.Dy() != out.Height
+		if cropped {
+			o = crop(o, &outCrop)
 		}
+		f := Frame{In: *in, Out: *o}
 		if len(rs) > 2 {
 			ref, _, err := rs[2].at(t, tol)
 			if err != nil {
 				return Result{}, fmt.Errorf("eval: %s: %w", paths[2], err)
 			}
-			if len(regions) > 0 {
-				r := ref.Region(area)
-				regions = append(regions, r)
-				ref = &r
+			if cropped {
+				ref = crop(ref, &refCrop)
 			}
 			f.Ref = ref
 		}
-		err = ev.Add(f)
-		for _, r := range regions {
-			r.Close()
-		}
-		if err != nil {
+		if err := ev.Add(f); err != nil {
 			return Result{}, fmt.Errorf("eval: frame %d: %w", ev.n, err)
 		}
+	}
+	if end := rs[1].curT; rs[0].ended && !rs[0].hasNext && rs[0].curT+time.Second < end {
+		// More than the held last picture of a source whose audio runs
+		// on: an output longer than its source.
+		log.Warn(fmt.Sprintf("eval: %s ends %.1f s before %s: the output's frames after its end were not compared", files.In, (end - rs[0].curT).Seconds(), files.Out))
 	}
 	if len(rs) > 2 && rs[2].ended && !rs[2].hasNext && rs[2].curT+4*tol < rs[1].curT {
 		log.Warn(fmt.Sprintf("eval: the reference %s ends before %s: its last frame was compared with the output's after it", files.Ref, files.Out))

@@ -60,9 +60,11 @@ func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) (
 func CountPackets(ctx context.Context, ffmpeg, path string) (int64, error) {
 	cmd := exec.CommandContext(ctx, probePath(ffmpeg), "-v", "error", "-hide_banner", "-select_streams", "v:0",
 		"-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", "--", path)
-	out, err := cmd.CombinedOutput()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		msg := strings.TrimSpace(string(out))
+		msg := strings.TrimSpace(stderr.String())
 		if i := strings.LastIndex(msg, "\n"); i >= 0 {
 			msg = msg[i+1:]
 		}

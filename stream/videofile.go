@@ -121,11 +121,16 @@ func containerFor(path string) (container, error) {
 // then it is a hidden temporary file beside it). Write, Close and Abort
 // may be called from different goroutines.
 type VideoFile struct {
-	cfg     VideoConfig
-	tmp     string
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	stderr  *tailBuffer
+	cfg    VideoConfig
+	tmp    string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *tailBuffer
+	// stalled says ffmpeg was stopped on a stalled input before it took
+	// every frame (stopWhenTaken); taken is how many it had reported
+	// taking then: the rest are lost.
+	stalled bool
+	taken   int64
 	exited  chan struct{}
 	waitErr error
 	ffmpeg  string
@@ -668,14 +673,22 @@ func (v *VideoFile) verify(path string) error {
 	ctx, cancel := context.WithTimeout(v.ctx, verifyTimeout)
 	defer cancel()
 	n, err := media.CountPackets(ctx, v.ffmpeg, media.FileArg(path))
+	want := v.slots
+	if v.stalled {
+		// Stopped while it waited on a stalled input: the frames it had
+		// taken are what the file can hold.
+		want = min(want, v.taken)
+	}
 	switch {
+	case v.ctx.Err() != nil:
+		return fmt.Errorf("%w %s: stopped while the file was read back", ErrOutput, v.cfg.Path)
 	case ctx.Err() != nil:
 		v.cfg.Log.Debug("output not read back", "output", v.cfg.Path, "err", ctx.Err())
 		return nil
 	case err != nil:
 		return fmt.Errorf("%w %s: the file ffmpeg wrote does not read back (%s): a full disk, or a broken write", ErrOutput, v.cfg.Path, lastPart(err.Error()))
-	case n < v.slots:
-		return fmt.Errorf("%w %s: the file holds %d of the %d frames written: a full disk, or a broken write", ErrOutput, v.cfg.Path, n, v.slots)
+	case n < want:
+		return fmt.Errorf("%w %s: the file holds %d of the %d frames written: a full disk, or a broken write", ErrOutput, v.cfg.Path, n, want)
 	}
 	return nil
 }
@@ -778,6 +791,7 @@ func (v *VideoFile) stopWhenTaken() bool {
 	}
 	stall := time.NewTimer(wait)
 	defer stall.Stop()
+	var taken int64
 	for {
 		select {
 		case p, ok := <-v.progress:
@@ -788,10 +802,12 @@ func (v *VideoFile) stopWhenTaken() bool {
 				syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
 				return true
 			}
+			taken = p.frames
 			stall.Reset(wait)
 		case <-stall.C:
 			v.cfg.Log.Warn(fmt.Sprintf("output %s: the encoder waits on an input that sends nothing: finishing the file with what it has", v.cfg.Path))
 			syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
+			v.stalled, v.taken = true, taken
 			return true
 		case <-v.exited:
 			return false
@@ -799,6 +815,7 @@ func (v *VideoFile) stopWhenTaken() bool {
 			// The tracks never caught up (an input that stalls): the
 			// video is all in; ffmpeg finishes the file with what it has.
 			syscall.Kill(v.cmd.Process.Pid, syscall.SIGINT)
+			v.stalled, v.taken = true, taken
 			return true
 		}
 	}
@@ -929,7 +946,11 @@ func (v *VideoFile) trimAudio() {
 		// A copy that lost frames (a full disk: ffmpeg exits 0 with an
 		// empty Matroska file): keep the file it was made from.
 		os.Remove(trimmed)
-		v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", fmt.Sprintf("the cut copy holds %d of %d frames (%v)", n, v.slots, err))
+		why := fmt.Sprintf("the cut copy holds %d of %d frames", n, v.slots)
+		if err != nil {
+			why = "the cut copy does not read back: " + lastPart(err.Error())
+		}
+		v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", why)
 		return
 	}
 	if err := os.Rename(trimmed, v.tmp); err != nil {

@@ -424,7 +424,7 @@ func (o *options) checkEncoder(set map[string]bool) error {
 	if o.out == "" || capture.IsImagePath(o.out) {
 		return nil
 	}
-	if o.in != "" && !capture.IsURL(o.in) && capture.IsStillImage(o.in) {
+	if st, err := os.Stat(o.in); err == nil && st.Mode().IsRegular() && capture.IsStillImage(o.in) {
 		// The advice a video type would get (.mp4, …) is wrong for a
 		// photo, whose output must be a picture.
 		return fmt.Errorf("input %s is an image: give an image output (.png, .jpg, .webp, .tif, …), not %s", o.in, o.out)
