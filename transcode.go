@@ -158,6 +158,10 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 			return nil, fmt.Errorf("%w %s: no such file, nor a numbered image sequence (its first image, numbered 0 to 4, is missing)", capture.ErrInput, job.In)
 		}
 	}
+	if _, err := os.Stat(job.In); inImage && errors.Is(err, os.ErrNotExist) && !capture.ImageSequencePattern(job.In) {
+		// Named like a picture, but not there: that, not the output type.
+		return nil, fmt.Errorf("%w %s: no such file", capture.ErrInput, job.In)
+	}
 	if inImage && !outImage {
 		return nil, usagef("input %s is an image: give an image output (.png, .jpg, …), not %s", job.In, job.Out)
 	}

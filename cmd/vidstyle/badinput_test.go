@@ -159,6 +159,7 @@ func badInputs(f badInputFixtures) []badInput {
 		{"video into an image", nil, []string{"-in", small, "-out", "o.png"}, 2, "is a video: give a video output", 0},
 		{"image into a video type", nil, []string{"-in", photo, "-out", "o.mp4"}, 2, "is an image: give an image output", 0},
 		{"image into a GIF", nil, []string{"-in", photo, "-out", "o.gif"}, 2, "is an image: give an image output", 0},
+		{"missing photo into a video type", nil, []string{"-in", "typo.png", "-out", "o.mp4"}, 1, "input typo.png: no such file", 0},
 		{"ffmpeg missing", []string{"PATH=" + f.noFFmpeg}, []string{"-in", small, "-out", "o.mp4"}, 1, "ffmpeg not found", 0},
 		{"ONNX Runtime missing", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", "/nonexistent/libonnxruntime.so.1"}, 1, "ONNX Runtime library /nonexistent/libonnxruntime.so.1", 0},
 		{"ONNX Runtime: not a library", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", f.notONNX}, 1, "not a shared library", 0},
