@@ -6,6 +6,7 @@ package capture
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image/jpeg"
@@ -443,6 +444,10 @@ func hasAlpha(path string) bool {
 }
 
 func openImage(path string, log *slog.Logger) (Source, error) {
+	if n, cut := pngCutShort(path); cut {
+		// Said here, before libpng prints "Read Error" of its own.
+		return nil, fmt.Errorf("%w %s is cut short (a PNG without its end, %d bytes): no picture can be read from it", ErrInput, path, n)
+	}
 	m, err := imread(path, gocv.IMReadColor)
 	if errors.Is(err, errTooBig) {
 		m.Close()
@@ -558,6 +563,38 @@ func RateFromFloat(fps float64) pipeline.Rate {
 		x = 1 / (x - a)
 	}
 	return pipeline.Rate{Num: int(h1), Den: int(k1)}
+}
+
+// pngCutShort reports whether path is a PNG cut off inside a chunk (a
+// download or copy that stopped), and its size. It reads the chunk headers
+// only. One that lacks only its closing IEND chunk has all its data, and
+// reads.
+func pngCutShort(path string) (int64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, false
+	}
+	var head [8]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil || string(head[:]) != "\x89PNG\r\n\x1a\n" {
+		return 0, false
+	}
+	at := int64(8)
+	for at < st.Size() {
+		var chunk [8]byte
+		if _, err := f.ReadAt(chunk[:], at); err != nil {
+			return st.Size(), true
+		}
+		if string(chunk[4:]) == "IEND" {
+			return st.Size(), false
+		}
+		at += 12 + int64(binary.BigEndian.Uint32(chunk[:4]))
+	}
+	return st.Size(), at > st.Size()
 }
 
 // jpegCutShort reports whether path is a JPEG whose data stops before its

@@ -247,3 +247,52 @@ func TestCutJPEGWarns(t *testing.T) {
 		}
 	}
 }
+
+// TestCutPNGIsOneError: a PNG cut off inside a chunk (a download that
+// stopped) is one error saying so, found before libpng prints a line of
+// its own; one that lacks only its closing IEND chunk has all its pixels
+// and opens.
+func TestCutPNGIsOneError(t *testing.T) {
+	dir := t.TempDir()
+	pic := gocv.NewMatWithSize(180, 320, gocv.MatTypeCV8UC3)
+	defer pic.Close()
+	gocv.RandU(&pic, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	whole, err := gocv.IMEncode(gocv.PNGFileExt, pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Clone(whole.GetBytes())
+	whole.Close()
+	for name, c := range map[string]struct {
+		data []byte
+		cut  bool
+	}{
+		"whole.png":   {data, false},
+		"no-iend.png": {data[:len(data)-12], false},
+		"cut.png":     {data[:len(data)*6/10], true},
+		"header.png":  {data[:40], true},
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := capture.Open(p, slog.New(slog.DiscardHandler))
+		if !c.cut {
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			if p := s.Props(); p.Width != 320 || p.Height != 180 {
+				t.Errorf("%s: %dx%d, want 320x180", name, p.Width, p.Height)
+			}
+			s.Close()
+			continue
+		}
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: opened", name)
+		} else if msg := err.Error(); !strings.Contains(msg, "is cut short (a PNG without its end") || strings.Contains(msg, "\n") {
+			t.Errorf("%s: %q, want one line saying it is cut short", name, msg)
+		}
+	}
+}
