@@ -38,7 +38,7 @@ type badInputFixtures struct {
 	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG, cutMP4, nanModel string
 	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg              string
 	apng, animWebP, heic                                                           string
-	fifo, hugePPM                                                                  string
+	fifo, hugePPM, cutPNG                                                          string
 	// external is a model whose weights are kept in ../../../../etc/passwd;
 	// evilStore a models folder that holds it as "planted".
 	external, evilStore string
@@ -66,6 +66,14 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	f.audioOnly = filepath.Join(dir, "audio.mp4")
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:a", "aac", f.audioOnly)
 	f.badPNG = write("broken.png", []byte("\x89PNG but not really"))
+	face := gocv.IMRead(f.photo, gocv.IMReadColor)
+	png, err := gocv.IMEncode(gocv.PNGFileExt, face)
+	face.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cutPNG = write("download.png", png.GetBytes()[:png.Len()*6/10]) // a download that stopped
+	png.Close()
 	f.apng, f.animWebP = filepath.Join(dir, "anim.png"), filepath.Join(dir, "anim.webp")
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-f", "apng", f.apng)
 	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-c:v", "libwebp_anim", f.animWebP)
@@ -137,6 +145,7 @@ func badInputs(f badInputFixtures) []badInput {
 		{"animated WebP", nil, []string{"-in", f.animWebP, "-out", "o.mp4"}, 1, "an animated WebP, whose frames neither OpenCV nor ffmpeg here decodes", 0},
 		{"animated PNG into an image", nil, []string{"-in", f.apng, "-out", "o.png"}, 2, "is an animated PNG, a video: give a video output", 0},
 		{"unsupported image", nil, []string{"-in", f.badPNG, "-out", "o.png"}, 1, "not an image OpenCV or ffmpeg can read", 0},
+		{"PNG cut short (a download that stopped)", nil, []string{"-in", f.cutPNG, "-out", "o.png"}, 1, "is cut short (a PNG without its end", 0},
 		{"camera index that does not exist", nil, []string{"-in", "cam:7", "-out", "o.mp4"}, 1, "camera 7: cannot open", 0},
 		{"output folder missing", nil, []string{"-in", small, "-out", "no/such/dir/o.mp4"}, 1, "folder no/such/dir/", 0},
 		{"output folder read-only", nil, []string{"-in", small, "-out", "/proc/o.mp4"}, 1, "cannot write in /proc/", 0},
