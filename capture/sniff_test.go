@@ -215,15 +215,7 @@ func TestPictureTooBigIsOneError(t *testing.T) {
 // do not.
 func TestCutJPEGWarns(t *testing.T) {
 	dir := t.TempDir()
-	pic := gocv.NewMatWithSize(180, 320, gocv.MatTypeCV8UC3)
-	defer pic.Close()
-	gocv.RandU(&pic, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
-	whole, err := gocv.IMEncode(gocv.JPEGFileExt, pic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := bytes.Clone(whole.GetBytes())
-	whole.Close()
+	data := noisePicture(t, gocv.JPEGFileExt)
 	for name, c := range map[string]struct {
 		data []byte
 		warn bool
@@ -254,15 +246,7 @@ func TestCutJPEGWarns(t *testing.T) {
 // and opens.
 func TestCutPNGIsOneError(t *testing.T) {
 	dir := t.TempDir()
-	pic := gocv.NewMatWithSize(180, 320, gocv.MatTypeCV8UC3)
-	defer pic.Close()
-	gocv.RandU(&pic, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
-	whole, err := gocv.IMEncode(gocv.PNGFileExt, pic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := bytes.Clone(whole.GetBytes())
-	whole.Close()
+	data := noisePicture(t, gocv.PNGFileExt)
 	for name, c := range map[string]struct {
 		data []byte
 		cut  bool
@@ -295,4 +279,18 @@ func TestCutPNGIsOneError(t *testing.T) {
 			t.Errorf("%s: %q, want one line saying it is cut short", name, msg)
 		}
 	}
+}
+
+// noisePicture is a 320x180 picture of random pixels, encoded as ext says.
+func noisePicture(t *testing.T, ext gocv.FileExt) []byte {
+	t.Helper()
+	pic := gocv.NewMatWithSize(180, 320, gocv.MatTypeCV8UC3)
+	defer pic.Close()
+	gocv.RandU(&pic, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	buf, err := gocv.IMEncode(ext, pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Close()
+	return bytes.Clone(buf.GetBytes())
 }
