@@ -173,12 +173,24 @@ func (r *reconnecting) Props() Props { return r.current().Props() }
 
 func (r *reconnecting) Close() error { return r.current().Close() }
 
+// Interrupt interrupts the source now in use, when it can be
+// (Interrupter): a stop that must not wait out a stalled read.
+func (r *reconnecting) Interrupt() {
+	if in, ok := r.current().(Interrupter); ok {
+		in.Interrupt()
+	}
+}
+
 func (r *reconnecting) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 	wait := r.cfg.First
 	for {
 		tm, err := r.current().Read(dst)
 		if err == nil {
 			return tm, nil
+		}
+		if r.ctx.Err() != nil {
+			// Stopped (an Interrupt ends the read): not a lost source.
+			return pipeline.Timing{}, r.ctx.Err()
 		}
 		if r.cfg.OnLost != nil {
 			r.cfg.OnLost(err, wait)

@@ -174,6 +174,11 @@ func (e *Engine) Run(ctx context.Context) error {
 				OnBack: func() { e.epoch++; e.setNotice(""); e.log.Info(props.Name + " is back") },
 			})
 		}
+		if in, ok := e.src.(capture.Interrupter); ok {
+			// A stream that sends nothing holds its read for ffmpeg's
+			// timeout (15 s): stopping ends it at once.
+			defer context.AfterFunc(ctx, in.Interrupt)()
+		}
 		if !e.cfg.Unpaced {
 			e.src = capture.Pace(ctx, e.src)
 		}

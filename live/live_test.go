@@ -5,6 +5,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,5 +112,77 @@ func TestLostCameraIsRetriedUntilItComesBack(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "retrying in 500ms") {
 		t.Errorf("no backoff in the log:\n%s", logs.String())
+	}
+}
+
+// TestStopWhileAStreamStalls: a live network stream whose server sends a
+// part and then nothing holds its read for ffmpeg's timeout (15 s); a stop
+// (Ctrl-C) ends it at once, without calling the stream lost. It took
+// 10-12 s, a second Ctrl-C included.
+func TestStopWhileAStreamStalls(t *testing.T) {
+	dir := t.TempDir()
+	ts := filepath.Join(dir, "clip.ts")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-stream_loop", "-1", "-i", testmedia.SmallMP4(t), "-t", "12",
+		"-vf", "scale=160:96", "-c:v", "libx264", "-preset", "ultrafast", "-an", ts).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp2t")
+		w.Write(data[:len(data)*2/3/188*188])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // and then nothing
+	}))
+	defer srv.Close()
+	defer srv.CloseClientConnections()
+	url := srv.URL + "/live.ts"
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	src, err := capture.Open(url, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := live.New(live.Config{Source: src, Reopen: func() (capture.Source, error) { return capture.Open(url, log) },
+		Unpaced: true, Styles: builtinStyles(t, 160, 96, 64, 36, "toon"), StatsPeriod: time.Hour, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	// Unpaced, the part sent is painted at once; then the reads wait.
+	shown := e.Shown()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("%d frames shown, none for a second, in 30 s; log:\n%s", e.Shown(), logs.String())
+		}
+		time.Sleep(time.Second)
+		if n := e.Shown(); n > 0 && n == shown {
+			break // stalled
+		} else {
+			shown = n
+		}
+	}
+	stopped := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run still waits on the stalled stream 10 s after the stop")
+	}
+	if d := time.Since(stopped); d > 3*time.Second {
+		t.Errorf("the stop took %v with the stream stalled, want under 3 s", d)
+	}
+	if strings.Contains(logs.String(), "stopped delivering frames") {
+		t.Errorf("a stream stopped on purpose was called lost:\n%s", logs.String())
 	}
 }
