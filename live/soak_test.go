@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -114,4 +116,54 @@ func TestSoak(t *testing.T) {
 	if mats > 0 {
 		t.Errorf("%d Mats left open", mats)
 	}
+}
+
+// TestAViewerWhoJoinsAfterTheEndSeesThePicture: a viewer who connects
+// once the input has ended (the last picture held: an OBS scene switched
+// to, a page reloaded) is sent that picture at once, as a keyframe. No
+// packet came before: frames were only ever sent as they were painted.
+func TestAViewerWhoJoinsAfterTheEndSeesThePicture(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	clip := filepath.Join(t.TempDir(), "short.mp4")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-i", testmedia.SmallMP4(t), "-frames:v", "5", "-vf", "scale=160:96",
+		"-c:v", "libx264", "-preset", "ultrafast", "-an", clip).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	src, err := capture.Open(clip, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan string, 1)
+	e, err := live.New(live.Config{Source: src, Styles: builtinStyles(t, 160, 96, 64, 36, "toon"), Unpaced: true, StatsPeriod: time.Hour,
+		Web: &web.Config{Addr: "127.0.0.1:0"}, OnListen: func(url string) { listening <- url }, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	var base string
+	select {
+	case url := <-listening:
+		base = strings.TrimSuffix(url, "/")
+	case err := <-done:
+		t.Fatalf("live engine ended: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the web preview did not start in 20 s")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(e.State().Notice, "end of input") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no end of input in 20 s (notice %q, %d shown)", e.State().Notice, e.Shown())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	v := testwhep.Watch(t, base)
+	defer v.Close()
+	if n := v.WaitPackets(1, 5*time.Second); n == 0 {
+		t.Errorf("a viewer who joined after the end got no packet in 5 s (%d frames shown before)", e.Shown())
+	}
+	cancel()
+	<-done
 }

@@ -30,16 +30,22 @@ type Broadcaster struct {
 	log    *slog.Logger
 
 	wantKey atomic.Bool
+	// kick wakes Run for a keyframe request: with no new frame coming
+	// (the input ended, or paused), the last one is sent again as one, so
+	// that a viewer who joins then sees the picture.
+	kick    chan struct{}
 	encoded atomic.Int64
 	encNs   atomic.Int64
 
 	// Owned by Run.
-	enc    *vp8.Encoder
-	i420   gocv.Mat
-	pkt    rtp.Packetizer
-	tsBase uint32
-	start  time.Time
-	lastTS uint32
+	enc     *vp8.Encoder
+	i420    gocv.Mat
+	last    gocv.Mat // a copy of the last frame sent
+	hasLast bool
+	pkt     rtp.Packetizer
+	tsBase  uint32
+	start   time.Time
+	lastTS  uint32
 	// Log rate: at most one line a second.
 	lastWarn time.Time
 	failed   int
@@ -54,8 +60,8 @@ func NewBroadcaster(kbps int, log *slog.Logger) (*Broadcaster, error) {
 		return nil, err
 	}
 	return &Broadcaster{
-		track: track, frames: pipeline.NewLatest[*gocv.Mat](), kbps: kbps, log: log,
-		i420: gocv.NewMat(), pkt: rtp.NewPacketizer(1200, 96, rand.Uint32(), &vp8.Payloader{}, rtp.NewRandomSequencer(), 90000),
+		track: track, frames: pipeline.NewLatest[*gocv.Mat](), kbps: kbps, log: log, kick: make(chan struct{}, 1),
+		i420: gocv.NewMat(), last: gocv.NewMat(), pkt: rtp.NewPacketizer(1200, 96, rand.Uint32(), &vp8.Payloader{}, rtp.NewRandomSequencer(), 90000),
 		tsBase: rand.Uint32(),
 	}, nil
 }
@@ -64,8 +70,15 @@ func NewBroadcaster(kbps int, log *slog.Logger) (*Broadcaster, error) {
 func (b *Broadcaster) Track() *webrtc.TrackLocalStaticRTP { return b.track }
 
 // RequestKeyframe makes the next frame a keyframe (a viewer joined, or
-// sent a PLI or FIR).
-func (b *Broadcaster) RequestKeyframe() { b.wantKey.Store(true) }
+// sent a PLI or FIR); when no new frame is waiting, the last one is sent
+// again, as a keyframe, at once.
+func (b *Broadcaster) RequestKeyframe() {
+	b.wantKey.Store(true)
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
 
 // Send offers a frame; it takes over the frame's reference.
 func (b *Broadcaster) Send(f pipeline.Frame[*gocv.Mat]) { b.frames.Put(f) }
@@ -86,12 +99,26 @@ func (b *Broadcaster) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-b.frames.Ready():
+		case <-b.kick:
 		}
 		f, ok := b.frames.TryTake()
 		if !ok {
+			if b.hasLast && b.wantKey.Load() {
+				// Nothing new (ended, paused, a slow model): the last
+				// picture again, so that a viewer who just joined has one.
+				again := pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{Captured: time.Now()}, Image: &pipeline.Ref[*gocv.Mat]{V: &b.last}}
+				if err := b.send(again); err != nil {
+					b.warn(err)
+				}
+			}
 			continue
 		}
-		if err := b.send(f); err != nil {
+		err := b.send(f)
+		if err == nil || errors.Is(err, ErrRTPWrite) {
+			f.Image.V.CopyTo(&b.last)
+			b.hasLast = true
+		}
+		if err != nil {
 			b.warn(err)
 		}
 		f.Image.Release()
@@ -190,4 +217,5 @@ func (b *Broadcaster) Close() {
 		b.enc.Close()
 	}
 	b.i420.Close()
+	b.last.Close()
 }
