@@ -252,7 +252,11 @@ func (e *Engine) capture(ctx context.Context) {
 			case e.cfg.StopAtEnd:
 				close(e.ended)
 			default:
-				e.setNotice("end of input - q to quit")
+				if e.cfg.Window {
+					e.setNotice("end of input - q to quit")
+				} else {
+					e.setNotice("end of input")
+				}
 			}
 			return
 		}

@@ -165,6 +165,8 @@ func badInputs(f badInputFixtures) []badInput {
 		{"-token without -serve", nil, []string{"-in", small, "-live", "-token", "sixteen-chars-xx"}, 2, "go with -serve", 0},
 		{"-allow-host with a path", nil, []string{"-in", small, "-live", "-serve", "-allow-host", "evil.example/x"}, 2, "not a host name or host:port", 0},
 		{"-listen without a port", nil, []string{"-in", small, "-live", "-serve", "-listen", "localhost"}, 2, "-listen: address localhost: missing port", 0},
+		{"-listen with a port over 65535", nil, []string{"-in", small, "-live", "-serve", "-listen", "127.0.0.1:99999"}, 2, "-listen: port 99999: use 0 to 65535", 0},
+		{"-listen on an address not of this machine", nil, []string{"-in", small, "-live", "-serve", "-listen", "192.0.2.7:8080"}, 2, "-listen: 192.0.2.7 is not an address of this machine", 0},
 		{"video into an image", nil, []string{"-in", small, "-out", "o.png"}, 2, "is a video: give a video output", 0},
 		{"image into a video type", nil, []string{"-in", photo, "-out", "o.mp4"}, 2, "is an image: give an image output", 0},
 		{"image into a GIF", nil, []string{"-in", photo, "-out", "o.gif"}, 2, "is an image: give an image output", 0},

@@ -186,9 +186,21 @@ func (cfg Config) Check() error {
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	host, _, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("listen address %s: %w", addr, err)
+	}
+	n, perr := strconv.Atoi(port)
+	switch {
+	case perr == nil && (n < 0 || n > 65535):
+		return fmt.Errorf("listen address %s: %w", addr, fmt.Errorf("port %d: use 0 to 65535", n))
+	case perr != nil && port != "":
+		if _, err := net.LookupPort("tcp", port); err != nil { // a service name ("http") is a port
+			return fmt.Errorf("listen address %s: %w", addr, fmt.Errorf("port %q: use 0 to 65535", port))
+		}
+	}
+	if ip := net.ParseIP(host); ip != nil && !ip.IsLoopback() && !ip.IsUnspecified() && !localAddress(ip) {
+		return fmt.Errorf("listen address %s: %w", addr, fmt.Errorf("%s is not an address of this machine", host))
 	}
 	if err := checkToken(cfg.Token); err != nil {
 		return err
@@ -448,4 +460,19 @@ func newID() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// localAddress reports whether ip is one of this machine's interface
+// addresses (what a listener can bind).
+func localAddress(ip net.IP) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return true // cannot tell: let Listen say
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
 }
