@@ -395,23 +395,9 @@ func TestEditListCountsTheShownPictures(t *testing.T) {
 // goroutine, ends that Read with io.EOF at once, and nothing is called
 // damaged. Before, the read blocked for ever and Ctrl-C kept nothing.
 func TestStalledStreamCanBeInterrupted(t *testing.T) {
-	ts := filepath.Join(t.TempDir(), "clip.ts")
-	// 12 s, of which 8 s are sent: more than ffprobe's 5 s of analysis.
-	ffmpeg(t, "-stream_loop", "-1", "-i", testmedia.SmallMP4(t), "-t", "12", "-vf", "scale=160:96", "-c:v", "libx264", "-preset", "ultrafast", "-an", ts)
-	data, err := os.ReadFile(ts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "video/mp2t")
-		w.Write(data[:len(data)*2/3/188*188])
-		w.(http.Flusher).Flush()
-		<-r.Context().Done() // and then nothing
-	}))
-	defer srv.Close()
-	defer srv.CloseClientConnections()
+	url := testmedia.StallingStream(t)
 	var logs strings.Builder
-	src, err := capture.Open(srv.URL+"/live.ts", slog.New(slog.NewTextHandler(&logs, nil)))
+	src, err := capture.Open(url, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

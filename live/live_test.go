@@ -5,11 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -120,25 +115,7 @@ func TestLostCameraIsRetriedUntilItComesBack(t *testing.T) {
 // (Ctrl-C) ends it at once, without calling the stream lost. It took
 // 10-12 s, a second Ctrl-C included.
 func TestStopWhileAStreamStalls(t *testing.T) {
-	dir := t.TempDir()
-	ts := filepath.Join(dir, "clip.ts")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-stream_loop", "-1", "-i", testmedia.SmallMP4(t), "-t", "12",
-		"-vf", "scale=160:96", "-c:v", "libx264", "-preset", "ultrafast", "-an", ts).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(ts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "video/mp2t")
-		w.Write(data[:len(data)*2/3/188*188])
-		w.(http.Flusher).Flush()
-		<-r.Context().Done() // and then nothing
-	}))
-	defer srv.Close()
-	defer srv.CloseClientConnections()
-	url := srv.URL + "/live.ts"
+	url := testmedia.StallingStream(t)
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	src, err := capture.Open(url, log)

@@ -37,25 +37,9 @@ func TestSoak(t *testing.T) {
 	}
 	p := src.Props()
 	styles := builtinStyles(t, p.Width, p.Height, 64, 36, "toon", "pencil")
-	listening := make(chan string, 1)
-	e, err := live.New(live.Config{Source: src, Styles: styles, Loop: true, Unpaced: true, StatsPeriod: time.Hour,
-		Web: &web.Config{Addr: "127.0.0.1:0"}, OnListen: func(url string) { listening <- url }, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	var base string
-	select {
-	case url := <-listening:
-		base = strings.TrimSuffix(url, "/")
-	case err := <-done:
-		t.Fatalf("live engine ended: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("the web preview did not start in 20 s")
-	}
+	e, base, stop := runWithWeb(t, ctx, live.Config{Source: src, Styles: styles, Loop: true, Unpaced: true, StatsPeriod: time.Hour, Log: log})
 
 	var viewers []func()
 	for range 3 {
@@ -86,15 +70,7 @@ func TestSoak(t *testing.T) {
 	for _, closeViewer := range viewers {
 		closeViewer()
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not return 20 s after its context ended")
-	}
+	stop()
 	styles.Close()
 
 	growth := float64(endRSS-warmRSS) / float64(warmRSS)
@@ -133,25 +109,8 @@ func TestAViewerWhoJoinsAfterTheEndSeesThePicture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listening := make(chan string, 1)
-	e, err := live.New(live.Config{Source: src, Styles: builtinStyles(t, 160, 96, 64, 36, "toon"), Unpaced: true, StatsPeriod: time.Hour,
-		Web: &web.Config{Addr: "127.0.0.1:0"}, OnListen: func(url string) { listening <- url }, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	var base string
-	select {
-	case url := <-listening:
-		base = strings.TrimSuffix(url, "/")
-	case err := <-done:
-		t.Fatalf("live engine ended: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("the web preview did not start in 20 s")
-	}
+	e, base, stop := runWithWeb(t, context.Background(), live.Config{Source: src, Styles: builtinStyles(t, 160, 96, 64, 36, "toon"),
+		Unpaced: true, StatsPeriod: time.Hour, Log: log})
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(e.State().Notice, "end of input") {
 		if time.Now().After(deadline) {
@@ -164,6 +123,46 @@ func TestAViewerWhoJoinsAfterTheEndSeesThePicture(t *testing.T) {
 	if n := v.WaitPackets(1, 5*time.Second); n == 0 {
 		t.Errorf("a viewer who joined after the end got no packet in 5 s (%d frames shown before)", e.Shown())
 	}
-	cancel()
-	<-done
+	stop()
+}
+
+// runWithWeb starts an Engine of cfg with the web preview on a free
+// loopback port and waits until it listens: the engine, the page's base
+// URL, and stop, which ends Run and fails the test if it does not return
+// within 20 s or returns an error.
+func runWithWeb(t *testing.T, ctx context.Context, cfg live.Config) (*live.Engine, string, func()) {
+	t.Helper()
+	listening := make(chan string, 1)
+	cfg.Web = &web.Config{Addr: "127.0.0.1:0"}
+	cfg.OnListen = func(url string) { listening <- url }
+	e, err := live.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	stop := func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Run did not return 20 s after its context ended")
+		}
+	}
+	select {
+	case url := <-listening:
+		return e, strings.TrimSuffix(url, "/"), stop
+	case err := <-done:
+		cancel()
+		t.Fatalf("live engine ended: %v", err)
+	case <-time.After(20 * time.Second):
+		stop()
+		t.Fatal("the web preview did not start in 20 s")
+	}
+	return nil, "", nil
 }
