@@ -395,9 +395,9 @@ func set(names ...string) map[string]bool {
 
 // colorOptions are the filter (RGB → YUV with the source's matrix and
 // range, rounded as media.SwsFlags says) and the output tags for a
-// source's colour description. A matrix
-// swscale cannot make is not tagged: the frames are then converted with
-// its default (BT.601) both ways, as untagged video is.
+// source's colour description. A matrix swscale cannot make is not
+// tagged: the frames are then converted with its default (BT.601) both
+// ways, as untagged video is.
 func colorOptions(c media.Color) (filter, tags []string) {
 	scale := []string{"flags=" + media.SwsFlags}
 	if !c.Tagged() {
