@@ -143,12 +143,12 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 			return Result{}, fmt.Errorf("eval: frame %d: %w", ev.n, err)
 		}
 	}
-	if end := rs[1].curT; rs[0].ended && !rs[0].hasNext && rs[0].curT+time.Second < end {
+	if end := rs[1].curT; rs[0].ended && rs[0].curT+time.Second < end {
 		// More than the held last picture of a source whose audio runs
 		// on: an output longer than its source.
 		log.Warn(fmt.Sprintf("eval: %s ends %.1f s before %s: the output's frames after its end were not compared", files.In, (end - rs[0].curT).Seconds(), files.Out))
 	}
-	if len(rs) > 2 && rs[2].ended && !rs[2].hasNext && rs[2].curT+4*tol < rs[1].curT {
+	if len(rs) > 2 && rs[2].ended && rs[2].curT+4*tol < rs[1].curT {
 		log.Warn(fmt.Sprintf("eval: the reference %s ends before %s: its last frame was compared with the output's after it", files.Ref, files.Out))
 	}
 	if ev.n < 2 {
@@ -172,7 +172,7 @@ type timedReader struct {
 	nextT     time.Duration
 	curN      int64 // cur's index, -1 before the first
 	hasNext   bool
-	ended     bool // the source has no frame after next
+	ended     bool // the source has no frame after next (so hasNext is false)
 }
 
 func newTimedReader(s capture.Source) *timedReader {
