@@ -55,6 +55,7 @@ type reply struct {
 type switchDone struct {
 	index int
 	err   error
+	built bool // a new session was made (not: the style was current already)
 }
 
 // Do sends cmd to the paint loop and returns the state once it has taken
@@ -167,6 +168,11 @@ func (e *Engine) apply(req request) {
 		if on != ctl.KeepColors() {
 			ctl.SetKeepColors(on)
 			e.log.Info("colours: " + map[bool]string{true: "the source's (keep colours)", false: "the style's"}[on])
+			if e.repaint() { // paused or ended: painted again at once
+				e.publish()
+				answer(nil)
+				return
+			}
 		}
 	case Snapshot:
 		answer(e.snapshot())
@@ -231,7 +237,7 @@ func (e *Engine) build(i int) {
 	go func() {
 		defer e.builds.Done()
 		err := e.styles.Switch(i)
-		e.switched <- switchDone{index: i, err: err} // one build at a time: the buffer takes it
+		e.switched <- switchDone{index: i, err: err, built: true} // one build at a time: the buffer takes it
 	}()
 }
 
@@ -268,6 +274,9 @@ func (e *Engine) finishSwitch(sw switchDone) {
 	err := error(nil)
 	if sw.index == p.target {
 		err = sw.err
+	}
+	if sw.built && err == nil {
+		e.repaint() // paused or ended: the picture on show, in the new style
 	}
 	for _, res := range p.takePending(p.target) {
 		res <- reply{e.State(), err}

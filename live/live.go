@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -97,6 +98,7 @@ type Engine struct {
 	web      *web.Broadcaster
 	pub      *stream.Publisher
 	ended    chan struct{} // closed at the end of the input with StopAtEnd
+	inputEnd atomic.Bool   // the source has ended (no new frame will come)
 	stats    stats
 	epoch    int64 // the source's discontinuities so far; owned by the capture goroutine
 
@@ -247,6 +249,9 @@ func (e *Engine) capture(ctx context.Context) {
 		tm, err := e.src.Read(ref.V)
 		if err != nil {
 			ref.Release()
+			if ctx.Err() == nil {
+				e.inputEnd.Store(true)
+			}
 			switch {
 			case ctx.Err() != nil:
 			case e.cfg.StopAtEnd:
@@ -257,6 +262,7 @@ func (e *Engine) capture(ctx context.Context) {
 				} else {
 					e.setNotice("end of input")
 				}
+				e.log.Info("end of input: the last picture stays on show")
 			}
 			return
 		}

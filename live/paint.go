@@ -105,6 +105,27 @@ func (e *Engine) paint(f pipeline.Frame[*gocv.Mat]) error {
 	return nil
 }
 
+// repaint paints the frame on show again when no new one is coming (the
+// engine is paused or the input has ended), so that a style switched to or
+// a colour change shows at once; it reports whether it rendered. The
+// stabiliser starts afresh: the frame is not a step in time, and blending
+// it with its own painting in the other style would show both.
+func (e *Engine) repaint() bool {
+	p := &e.p
+	if p.orig == nil || !(p.paused || e.inputEnd.Load()) {
+		return false
+	}
+	e.styles.ResetTemporal()
+	p.orig.Retain() // paint takes a reference and drops the old one: the same
+	f := pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{Captured: time.Now(), PTS: p.pts, Epoch: p.epoch}, Image: p.orig}
+	if err := e.paint(f); err != nil {
+		e.log.Warn("the picture on show could not be painted again: " + firstLine(err))
+		return false
+	}
+	e.render()
+	return true
+}
+
 // render composes the view and hands it to the outputs: the web stream
 // gets it as it is, the window with the HUD drawn on.
 func (e *Engine) render() {
@@ -265,8 +286,12 @@ func (e *Engine) onShown(f pipeline.Frame[*gocv.Mat]) {
 		s.latency = (s.latency*7 + d) / 8
 	}
 	s.shown++
-	if s.shown == 1 && e.cfg.Window {
-		e.log.Info("preview window open")
+	if s.shown == 1 {
+		if e.cfg.Window {
+			e.log.Info("preview window open")
+		} else {
+			e.log.Debug("first frame painted")
+		}
 	}
 	s.rateCount++
 	if s.rateFrom.IsZero() {

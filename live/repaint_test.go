@@ -1,0 +1,182 @@
+package live_test
+
+import (
+	"context"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/live"
+)
+
+// logEvents is a log sink that tells when a line holding a given text has
+// been written.
+type logEvents struct {
+	mu    sync.Mutex
+	lines []string
+	wait  map[string]chan struct{}
+}
+
+func (l *logEvents) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(p))
+	for text, ch := range l.wait {
+		if strings.Contains(string(p), text) {
+			close(ch)
+			delete(l.wait, text)
+		}
+	}
+	return len(p), nil
+}
+
+// on returns a channel closed once a line holding text is written (at once
+// if one was).
+func (l *logEvents) on(text string) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch := make(chan struct{})
+	for _, line := range l.lines {
+		if strings.Contains(line, text) {
+			close(ch)
+			return ch
+		}
+	}
+	if l.wait == nil {
+		l.wait = map[string]chan struct{}{}
+	}
+	l.wait[text] = ch
+	return ch
+}
+
+func (l *logEvents) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "")
+}
+
+// TestAChangeShowsWhenNoFrameComes: paused, or at the end of the input, a
+// style switched to and colour preservation turned on show at once on the
+// picture held, as the snapshot (what the window shows) proves: before,
+// the picture kept the old style until a new frame came, which at the end
+// of a file is never.
+func TestAChangeShowsWhenNoFrameComes(t *testing.T) {
+	t.Run("paused", func(t *testing.T) {
+		src, err := capture.Open(testmedia.SmallMP4(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := src.Props()
+		checkRepaint(t, live.Config{Source: src, Styles: builtinStyles(t, p.Width, p.Height, 64, 36, "toon", "pencil"), Loop: true},
+			"first frame painted", true)
+	})
+	t.Run("at the end", func(t *testing.T) {
+		clip := filepath.Join(t.TempDir(), "short.mp4")
+		if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-i", testmedia.SmallMP4(t), "-frames:v", "5", "-vf", "scale=160:96",
+			"-c:v", "libx264", "-preset", "ultrafast", "-an", clip).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, out)
+		}
+		src, err := capture.Open(clip, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRepaint(t, live.Config{Source: src, Styles: builtinStyles(t, 160, 96, 64, 36, "toon", "pencil"), Unpaced: true},
+			"end of input", false)
+	})
+}
+
+// checkRepaint runs cfg until its log says ready, pauses it if asked, and
+// then switches style and colours, taking a snapshot after each step.
+func checkRepaint(t *testing.T, cfg live.Config, ready string, pause bool) {
+	t.Helper()
+	var logs logEvents
+	dir := t.TempDir()
+	cfg.Snapshots, cfg.StatsPeriod, cfg.Log = dir, time.Hour, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e, err := live.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-logs.on(ready):
+	case <-ctx.Done():
+		t.Fatalf("no %q in the log in a minute:\n%s", ready, logs.String())
+	}
+	do := func(cmd live.Command) {
+		t.Helper()
+		if _, err := e.Do(ctx, cmd); err != nil {
+			t.Fatalf("%+v: %v", cmd, err)
+		}
+	}
+	seen := map[string]bool{}
+	snap := func() gocv.Mat {
+		t.Helper()
+		do(live.Command{Op: live.Snapshot})
+		names, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				m := gocv.IMRead(n, gocv.IMReadColor)
+				if m.Empty() {
+					t.Fatalf("snapshot %s unreadable", n)
+				}
+				t.Cleanup(func() { m.Close() })
+				return m
+			}
+		}
+		t.Fatalf("no new snapshot in %s", dir)
+		return gocv.Mat{}
+	}
+	if pause {
+		do(live.Command{Op: live.SetPaused, Value: 1})
+	}
+	toon := snap()
+	do(live.Command{Op: live.Pick, Index: 1})
+	pencil := snap()
+	do(live.Command{Op: live.SetColors, Value: 1})
+	colours := snap()
+	do(live.Command{Op: live.SetColors, Value: 0})
+	do(live.Command{Op: live.Pick, Index: 0})
+	again := snap()
+
+	switched, kept, back := meanAbsDiff(toon, pencil), meanAbsDiff(pencil, colours), meanAbsDiff(toon, again)
+	t.Logf("mean |difference| in levels: toon→pencil %.1f, pencil→with colours %.1f, toon→toon again %.2f", switched, kept, back)
+	if switched < 10 {
+		t.Errorf("the switch to pencil did not show: %.1f levels from toon", switched)
+	}
+	if kept < 3 {
+		t.Errorf("keeping the colours did not show: %.1f levels from pencil", kept)
+	}
+	if back > switched/5 {
+		t.Errorf("toon again is %.1f levels from toon (pencil was %.1f)", back, switched)
+	}
+	if e.Shown() == 0 {
+		t.Error("nothing counted as shown")
+	}
+}
+
+// meanAbsDiff is the mean absolute difference of two pictures in levels,
+// over every channel.
+func meanAbsDiff(a, b gocv.Mat) float64 {
+	d := gocv.NewMat()
+	defer d.Close()
+	gocv.AbsDiff(a, b, &d)
+	m := d.Mean()
+	return (m.Val1 + m.Val2 + m.Val3) / 3
+}
