@@ -51,10 +51,16 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	if err != nil {
 		return err
 	}
-	p := src.Props()
-	if p.Kind == capture.KindImage {
+	if p := src.Props(); p.Kind == capture.KindImage {
 		src.Close()
 		return usagef("input %s is an image: give -out FILE for the stylized image", job.In)
+	}
+	// Non-square pixels are shown at their display shape, as players do.
+	raw := src.Props()
+	src = capture.SquarePixels(src)
+	p := src.Props()
+	if p.Width != raw.Width {
+		e.log.Info(fmt.Sprintf("%s has pixels of aspect %d:%d: shown at %dx%d, as players show it", job.In, raw.SAR.Num, raw.SAR.Den, p.Width, p.Height))
 	}
 	tempo, err := temporalBlend(job.Temporal)
 	if err != nil {
@@ -73,7 +79,13 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	defer styles.Close()
 	cfg := job.Live
 	cfg.Source, cfg.Styles = src, styles
-	cfg.Reopen = func() (capture.Source, error) { return capture.Open(job.In, e.log) }
+	cfg.Reopen = func() (capture.Source, error) {
+		s, err := capture.Open(job.In, e.log)
+		if err != nil {
+			return nil, err
+		}
+		return capture.SquarePixels(s), nil
+	}
 	if cfg.Publish != nil {
 		// A file's audio goes out with the published video.
 		pc := *cfg.Publish

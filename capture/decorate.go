@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
+	"math"
 	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/pipeline"
 )
 
@@ -228,4 +231,77 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return fmt.Errorf("capture: %w", ctx.Err())
 	}
+}
+
+// SquarePixels shows a picture of non-square pixels (anamorphic video:
+// DV, HDV, DVB, some phone and camera files) at its display shape, as
+// players do: each frame is scaled to the width times the pixel aspect
+// (Props.SAR), rounded to even, with the height kept; its Props say so,
+// with a 1:1 SAR. A source of square pixels, of no known aspect, or of an
+// implausible one (beyond 4:1 either way) is returned as it is. The
+// transcoder does not use it: a file keeps its pixels and says their
+// aspect.
+func SquarePixels(src Source) Source {
+	p := src.Props()
+	w, ok := displayWidth(p.Width, p.SAR.Num, p.SAR.Den)
+	if !ok {
+		return src
+	}
+	q := p
+	q.Width, q.SAR = w, media.Ratio{Num: 1, Den: 1}
+	return &squared{Source: src, props: q, buf: gocv.NewMat()}
+}
+
+// displayWidth is w scaled by the pixel aspect num:den, rounded to even,
+// and whether it differs from w and is plausible.
+func displayWidth(w, num, den int) (int, bool) {
+	if num <= 0 || den <= 0 || num > 4*den || den > 4*num {
+		return w, false
+	}
+	d := int(math.Round(float64(w)*float64(num)/float64(den)/2)) * 2
+	if d == w || d == w&^1 || d < 2 || d > 16384 {
+		return w, false
+	}
+	return d, true
+}
+
+type squared struct {
+	Source
+	props Props
+	buf   gocv.Mat // the frame as decoded
+}
+
+func (s *squared) Props() Props { return s.props }
+
+func (s *squared) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	tm, err := s.Source.Read(&s.buf)
+	if err != nil {
+		return tm, err
+	}
+	interp := gocv.InterpolationCubic // wider: the sharper of the cheap ones
+	if s.props.Width < s.buf.Cols() {
+		interp = gocv.InterpolationArea // narrower: no aliasing
+	}
+	gocv.Resize(s.buf, dst, image.Pt(s.props.Width, s.buf.Rows()), 0, 0, interp)
+	return tm, nil
+}
+
+// Rewind rewinds the source when it can (Loop asks).
+func (s *squared) Rewind() error {
+	if r, ok := s.Source.(Rewinder); ok {
+		return r.Rewind()
+	}
+	return fmt.Errorf("%s cannot start again", s.props.Name)
+}
+
+// Interrupt interrupts the source when it can.
+func (s *squared) Interrupt() {
+	if in, ok := s.Source.(Interrupter); ok {
+		in.Interrupt()
+	}
+}
+
+func (s *squared) Close() error {
+	s.buf.Close()
+	return s.Source.Close()
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	rm "github.com/vidstyle/vidstyle/internal/realmedia"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
 )
 
@@ -516,5 +517,33 @@ func TestPublishFileToHLS(t *testing.T) {
 	}
 	if a == nil {
 		t.Error("no audio")
+	}
+}
+
+// TestLiveShowsAnamorphicAtDisplayShape: a live stream of a file of
+// non-square pixels (480x240 squeezed into 360x240 at 4:3, as DV and
+// broadcast store it) goes out at the shape players show it, 480x240 of
+// square pixels: HLS, WebRTC and the window have no pixel aspect of
+// their own to carry the squeeze.
+func TestLiveShowsAnamorphicAtDisplayShape(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "squeezed.mp4")
+	rm.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=480x240:rate=25", "-frames:v", "25",
+		"-vf", "scale=360:240,setsar=4/3", "-c:v", "libx264", "-pix_fmt", "yuv420p", in)
+	if v := rm.Probe(t, in).Video(t); v.Width != 360 || v.SAR != "4:3" {
+		t.Fatalf("made %dx%d SAR %s, want 360x240 SAR 4:3", v.Width, v.Height, v.SAR)
+	}
+	hls := filepath.Join(dir, "hls")
+	os.Mkdir(hls, 0o755)
+	code, log := vidstyle(t, dir, []string{"DISPLAY="}, "-in", in, "-out", filepath.Join(hls, "stream.m3u8"), "-model", "toon", "-temporal", "0")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, log)
+	}
+	if !strings.Contains(log, "pixels of aspect 4:3: shown at 480x240") {
+		t.Errorf("the log does not say the picture is shown at 480x240:\n%s", log)
+	}
+	v := rm.Probe(t, filepath.Join(hls, "stream.m3u8")).Video(t)
+	if v.Width != 480 || v.Height != 240 || (v.SAR != "" && v.SAR != "1:1") {
+		t.Errorf("HLS video %dx%d SAR %q, want 480x240 of square pixels", v.Width, v.Height, v.SAR)
 	}
 }
