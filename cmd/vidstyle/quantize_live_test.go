@@ -44,7 +44,7 @@ func quantizedStore(t *testing.T, dir string) (store string, fp32, int8 []byte) 
 func stillClip(t *testing.T, dir string) string {
 	t.Helper()
 	clip := filepath.Join(dir, "still.mp4")
-	ffmpeg(t, "-loop", "1", "-i", filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg"), "-vf", "scale=320:180,format=yuv420p",
+	ffmpeg(t, "-loop", "1", "-i", filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg"), "-vf", "scale=320:180,setsar=1,format=yuv420p",
 		"-r", "30", "-t", "2", "-c:v", "libx264", "-qp", "0", clip)
 	return clip
 }
