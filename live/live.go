@@ -210,7 +210,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			winErr <- stream.RunWindow(ctx, stream.WindowConfig{
-				Title: e.cfg.Title, Frames: e.shown, OnShown: e.onShown,
+				Title: e.cfg.Title, Frames: e.shown, OnShown: e.onShown, Log: e.log,
 				OnKey: func(key int) {
 					if cmd, ok := e.cfg.Keys(key); ok {
 						select {

@@ -1,10 +1,11 @@
 package stream
 
 /*
-#cgo !windows pkg-config: opencv4
+#cgo !windows pkg-config: opencv4 x11
 #cgo CXXFLAGS: --std=c++11
 #include <stdlib.h>
 #include "window_cgo.h"
+#include "screen_cgo.h"
 */
 import "C"
 
@@ -12,6 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"log/slog"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -66,10 +70,42 @@ type WindowConfig struct {
 	OnKey func(key int)
 	// OnShown is called after a frame is on screen.
 	OnShown func(f pipeline.Frame[*gocv.Mat])
+	// Log says when the picture is scaled down to fit the screen (nil:
+	// not said).
+	Log *slog.Logger
+}
+
+// FitScreen is the size a picture of w×h is shown at on a screen of
+// sw×sh: its own when it fits in 95% of the width and 90% of the height
+// (the rest is for the window's title bar and the desktop's panels),
+// else scaled down to fit them, the aspect kept and the sides even. An
+// unknown screen (zero) shows every picture at its own size.
+func FitScreen(w, h, sw, sh int) (int, int) {
+	if sw <= 0 || sh <= 0 || w <= 0 || h <= 0 {
+		return w, h
+	}
+	scale := math.Min(float64(sw)*0.95/float64(w), float64(sh)*0.90/float64(h))
+	if scale >= 1 {
+		return w, h
+	}
+	even := func(v float64) int { return max(2, int(v/2)*2) }
+	return even(float64(w) * scale), even(float64(h) * scale)
+}
+
+// screenSize is the size of DISPLAY's default screen, or zeros when it
+// cannot be learnt (an offscreen Qt, a display that does not open).
+func screenSize() (int, int) {
+	var w, h C.int
+	if C.vidstyle_screen_size(&w, &h) == 0 {
+		return 0, 0
+	}
+	return int(w), int(h)
 }
 
 // RunWindow opens a window at the exact size of the frames and shows them
-// until ctx is done or the user closes the window. Every window call runs
+// until ctx is done or the user closes the window; a picture larger than
+// the screen (a 4K camera or file on a 1080p screen) is scaled down to fit
+// it (FitScreen), the frames themselves untouched. Every window call runs
 // on this goroutine's locked OS thread, as Qt requires.
 func RunWindow(ctx context.Context, cfg WindowConfig) error {
 	runtime.LockOSThread()
@@ -85,10 +121,23 @@ func RunWindow(ctx context.Context, cfg WindowConfig) error {
 		w.Close()
 		gocv.WaitKey(1)
 	}()
+	sw, sh := screenSize()
+	fitted := gocv.NewMat() // a picture scaled down to the screen
+	defer fitted.Close()
+	var told image.Point // the picture size last logged as scaled
 	shown := false
 	for ctx.Err() == nil {
 		if f, ok := cfg.Frames.TryTake(); ok {
-			w.IMShow(*f.Image.V)
+			m := *f.Image.V
+			if fw, fh := FitScreen(m.Cols(), m.Rows(), sw, sh); fw != m.Cols() || fh != m.Rows() {
+				gocv.Resize(m, &fitted, image.Pt(fw, fh), 0, 0, gocv.InterpolationArea)
+				if size := image.Pt(m.Cols(), m.Rows()); size != told && cfg.Log != nil {
+					told = size
+					cfg.Log.Info(fmt.Sprintf("window: the %dx%d picture is shown at %dx%d to fit the %dx%d screen (snapshots and outputs keep the full size)", m.Cols(), m.Rows(), fw, fh, sw, sh))
+				}
+				m = fitted
+			}
+			w.IMShow(m)
 			if cfg.OnShown != nil {
 				cfg.OnShown(f)
 			}

@@ -396,3 +396,46 @@ func TestLiveWindowOfARotatedPhoneVideo(t *testing.T) {
 		t.Fatalf("the window is not upright: %.1f dB against ffmpeg's picture, %.1f against its turn", upright, wrong)
 	}
 }
+
+// TestLiveWindowFitsABigPictureToTheScreen: a 1080p file played live on a
+// 1280x720 screen shows in a window that fits the screen (1152x648, the
+// aspect kept), the whole picture scaled down rather than its top-left
+// corner cut out; the log says so. Colour bars make the corner and the
+// whole picture tell apart.
+func TestLiveWindowFitsABigPictureToTheScreen(t *testing.T) {
+	display := xvfb(t)
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.mkv")
+	ffmpeg(t, "-f", "lavfi", "-i", "smptehdbars=size=1920x1080:rate=30", "-frames:v", "30", "-c:v", "ffv1", "-pix_fmt", "yuv444p", big)
+	ref := filepath.Join(dir, "ref.png")
+	ffmpeg(t, "-i", big, "-frames:v", "1", ref)
+	full := gocv.IMRead(ref, gocv.IMReadColor)
+	defer full.Close()
+
+	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", big, "-live", "-loop", "-model", identityModel(t, dir), "-stats-period", "1h")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor := logWaiter(t, lines(t, stderr))
+	waitFor(`window: the 1920x1080 picture is shown at 1152x648 to fit the 1280x720 screen`)
+	waitFor("preview window open")
+	shot := screenshot(t, display, findWindow(t, display))
+	if shot.Cols() != 1152 || shot.Rows() != 648 {
+		t.Fatalf("window is %dx%d, want 1152x648 on a 1280x720 screen", shot.Cols(), shot.Rows())
+	}
+	scaled := gocv.NewMat()
+	defer scaled.Close()
+	gocv.Resize(full, &scaled, image.Pt(1152, 648), 0, 0, gocv.InterpolationArea)
+	corner := full.Region(image.Rect(0, 0, 1152, 648))
+	defer corner.Close()
+	whole, cut := psnrBelow(shot, scaled, 160), psnrBelow(shot, corner, 160)
+	t.Logf("window vs the whole picture scaled %.1f dB, vs its top-left corner %.1f dB", whole, cut)
+	if whole < 30 || cut > whole-10 {
+		t.Fatalf("the window does not show the whole picture: %.1f dB against it scaled, %.1f against its corner", whole, cut)
+	}
+}
