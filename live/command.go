@@ -89,6 +89,8 @@ func (e *Engine) State() web.State {
 	st.Styles = append([]string(nil), st.Styles...)
 	st.Precisions = append([]string(nil), st.Precisions...)
 	st.Notice = e.noticeLocked()
+	rate, latency := e.stats.rates() // now, not as of the last frame painted
+	st.FPS, st.LatencyMS = rate, latency.Milliseconds()
 	return st
 }
 

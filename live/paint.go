@@ -264,12 +264,29 @@ type stats struct {
 	rate      float64
 	rateFrom  time.Time
 	rateCount int64
+	lastShown time.Time
 }
 
+// rates are the shown rate and the latency now. The rate is measured over
+// windows of a second closed by a shown frame; when no frame has come for
+// more than a second and for half as long again as the rate's own interval
+// (paused, the input ended or stalled, a camera lost), it is at most one
+// frame over the time since the last, so that a still picture falls to
+// zero instead of reporting the rate it last moved at, while a slow model
+// (a frame every few seconds) keeps its own rate between frames.
 func (s *stats) rates() (float64, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.rate, s.latency
+	return s.rateAt(time.Now()), s.latency
+}
+
+// rateAt is rates' rate at now; s.mu is held.
+func (s *stats) rateAt(now time.Time) float64 {
+	since := now.Sub(s.lastShown).Seconds()
+	if s.lastShown.IsZero() || since <= 1 || since*s.rate <= 1.5 {
+		return s.rate
+	}
+	return min(s.rate, 1/since)
 }
 
 // onShown runs after a frame is on screen.
@@ -286,6 +303,7 @@ func (e *Engine) onShown(f pipeline.Frame[*gocv.Mat]) {
 		s.latency = (s.latency*7 + d) / 8
 	}
 	s.shown++
+	s.lastShown = now
 	if s.shown == 1 {
 		if e.cfg.Window {
 			e.log.Info("preview window open")
@@ -324,7 +342,7 @@ func (e *Engine) report(ctx context.Context) {
 			lastStats = time.Now()
 			s := &e.stats
 			s.mu.Lock()
-			rate, lat, n := s.rate, s.latency, s.shown
+			rate, lat, n := s.rateAt(time.Now()), s.latency, s.shown
 			s.mu.Unlock()
 			model := time.Duration(s.model.Load())
 			e.log.Info(fmt.Sprintf("live: shown %d frames, %.1f fps, latency %d ms, model %d ms/frame, dropped %d", n, rate, lat.Milliseconds(), model.Milliseconds(), e.frames.Dropped()))

@@ -180,3 +180,53 @@ func meanAbsDiff(a, b gocv.Mat) float64 {
 	m := d.Mean()
 	return (m.Val1 + m.Val2 + m.Val3) / 3
 }
+
+// TestTheRateFallsWhenThePictureStands: once the input ends, the state the
+// web page polls stops reporting the rate the picture last moved at: it
+// falls below one frame a second within a few seconds (before, it stayed
+// at the source's 30 fps for good).
+func TestTheRateFallsWhenThePictureStands(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "short.mp4")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-i", testmedia.SmallMP4(t), "-frames:v", "45", "-vf", "scale=160:96,setsar=1",
+		"-c:v", "libx264", "-preset", "ultrafast", "-an", clip).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	src, err := capture.Open(clip, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logEvents
+	e, err := live.New(live.Config{Source: src, Styles: builtinStyles(t, 160, 96, 64, 36, "toon"), StatsPeriod: time.Hour,
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-logs.on("end of input"):
+	case <-ctx.Done():
+		t.Fatalf("no end of input in a minute:\n%s", logs.String())
+	}
+	moving := e.State().FPS
+	if moving < 5 {
+		t.Fatalf("the rate while the clip played was %.1f fps, want about 30", moving)
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; i < 60; i++ { // 6 s at most
+		if fps := e.State().FPS; fps < 1 {
+			t.Logf("%.1f fps as the clip ended, %.2f %.1f s later", moving, fps, float64(i)/10)
+			return
+		}
+		<-tick.C
+	}
+	t.Fatalf("the rate is still %.1f fps 6 s after the input ended (%.1f as it ended)", e.State().FPS, moving)
+}
