@@ -264,7 +264,7 @@ func (s *Server) Token() string { return s.cfg.Token }
 
 // Listen binds the address; Serve runs until Close.
 func (s *Server) Listen() (string, error) {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	ln, err := net.Listen(listenNetwork(s.cfg.Addr), s.cfg.Addr)
 	if err != nil {
 		return "", fmt.Errorf("web preview: %w", err)
 	}
@@ -301,6 +301,21 @@ func (s *Server) Listen() (string, error) {
 			ln.Addr(), networkURLs(tcp, query)))
 	}
 	return "http://" + shown + "/" + query, nil
+}
+
+// listenNetwork is the network to listen on at addr: IPv4 alone for an
+// IPv4 address, 0.0.0.0 included (Go would otherwise take it for every
+// interface in both families and report "[::]"), else "tcp" (an IPv6
+// address, "[::]" on both families as the system sets it, a name).
+func listenNetwork(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "tcp"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil && !strings.Contains(host, ":") {
+		return "tcp4"
+	}
+	return "tcp"
 }
 
 // networkURLs lists, for a server listening on every interface, up to

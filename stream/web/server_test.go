@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -498,10 +499,11 @@ func TestListenURLs(t *testing.T) {
 	for _, c := range []struct {
 		addr, prefix string
 		warn         bool
+		said         string // the address the warning names
 	}{
-		{"0.0.0.0:0", "http://127.0.0.1:", true},
-		{"[::]:0", "http://127.0.0.1:", true},
-		{"127.0.0.1:0", "http://127.0.0.1:", false},
+		{"0.0.0.0:0", "http://127.0.0.1:", true, "0.0.0.0:"},
+		{"[::]:0", "http://127.0.0.1:", true, "[::]:"},
+		{"127.0.0.1:0", "http://127.0.0.1:", false, ""},
 	} {
 		var logged strings.Builder
 		log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -525,5 +527,59 @@ func TestListenURLs(t *testing.T) {
 		if got := strings.Contains(logged.String(), "beyond this machine"); got != c.warn {
 			t.Errorf("%s: warning %v, want %v: %q", c.addr, got, c.warn, logged.String())
 		}
+		if c.said != "" && !strings.Contains(logged.String(), "listening on "+c.said) {
+			t.Errorf("%s: the warning does not name the address asked for (%s): %q", c.addr, c.said, logged.String())
+		}
 	}
+}
+
+// TestListenOnIPv4AloneForAnIPv4Address: -listen 0.0.0.0:port is every
+// IPv4 interface, as the user wrote, not IPv6 too: a connection over ::1
+// is refused, one over 127.0.0.1 answered; [::]:port keeps both.
+func TestListenOnIPv4AloneForAnIPv4Address(t *testing.T) {
+	for _, c := range []struct {
+		addr string
+		six  bool
+	}{{"0.0.0.0:0", false}, {"[::]:0", true}} {
+		bc, err := NewBroadcaster(0, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := NewServer(Config{Addr: c.addr, Log: slog.New(slog.DiscardHandler), Control: &fakeControl{}}, bc.Track(), bc.RequestKeyframe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Listen(); err != nil {
+			t.Fatalf("%s: %v", c.addr, err)
+		}
+		_, port, _ := net.SplitHostPort(srv.ln.Addr().String())
+		four, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			t.Errorf("%s: 127.0.0.1 refused: %v", c.addr, err)
+		} else {
+			four.Close()
+		}
+		six, err := net.Dial("tcp", "[::1]:"+port)
+		if err == nil {
+			six.Close()
+		}
+		if c.addr == "0.0.0.0:0" && err == nil {
+			t.Errorf("%s: answered over IPv6 (::1)", c.addr)
+		}
+		if c.six && err != nil && ipv6Loopback() {
+			t.Errorf("%s: ::1 refused: %v", c.addr, err)
+		}
+		srv.ln.Close()
+		bc.Close()
+	}
+}
+
+// ipv6Loopback says whether this network namespace has ::1.
+func ipv6Loopback() bool {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
 }
