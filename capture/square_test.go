@@ -93,7 +93,9 @@ func TestSquarePixelsLeavesImplausibleAspects(t *testing.T) {
 		}
 	}
 	src := &propsOnly{p: capture.Props{Name: "x", Width: 720, Height: 576, SAR: media.Ratio{Num: 64, Den: 45}}}
-	if p := capture.SquarePixels(src).Props(); p.Width != 1024 || p.Height != 576 {
+	sq := capture.SquarePixels(src)
+	defer sq.Close()
+	if p := sq.Props(); p.Width != 1024 || p.Height != 576 {
 		t.Errorf("720x576 at 64:45 (PAL 16:9): shown %dx%d, want 1024x576", p.Width, p.Height)
 	}
 }
