@@ -47,7 +47,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 			return err
 		}
 	}
-	src, err := e.openSource(job.In)
+	src, err := e.openSource(ctx, job.In)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	cfg := job.Live
 	cfg.Source, cfg.Styles = src, styles
 	cfg.Reopen = func() (capture.Source, error) {
-		s, err := capture.Open(job.In, e.log)
+		s, err := capture.OpenContext(ctx, job.In, e.log)
 		if err != nil {
 			return nil, err
 		}

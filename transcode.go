@@ -205,7 +205,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 			t.Close()
 		}
 	}()
-	src, err := e.openSource(job.In)
+	src, err := e.openSource(ctx, job.In)
 	if err != nil {
 		return nil, err
 	}
@@ -287,10 +287,10 @@ func rereadable(p capture.Props) bool {
 	return p.Media != nil && (p.Media.Duration > 0 || p.Media.Size > 0) && !strings.Contains(p.Media.Format, "hls")
 }
 
-// openSource opens a job's input and checks that its frames are big
+// openSource opens a job's input (stopped when ctx ends) and checks that its frames are big
 // enough to stylize; on error nothing is left open.
-func (e *Engine) openSource(in string) (capture.Source, error) {
-	src, err := capture.Open(in, e.log)
+func (e *Engine) openSource(ctx context.Context, in string) (capture.Source, error) {
+	src, err := capture.OpenContext(ctx, in, e.log)
 	if err != nil {
 		return nil, err
 	}

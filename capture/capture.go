@@ -6,6 +6,7 @@ package capture
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -215,14 +216,25 @@ func imageExt(name string) bool {
 // exists) is webcam N, a URL (rtsp://, http://, srt://, …) a network
 // stream, an image path a single-frame source, anything else a video file.
 func Open(spec string, log *slog.Logger) (Source, error) {
+	return OpenContext(context.Background(), spec, log)
+}
+
+// OpenContext is Open, stopped when ctx ends: the probes of a file or a
+// stream (ffprobe, which may wait on a silent server for its timeout) are
+// killed, and the error wraps ctx's (errors.Is(err, context.Canceled)
+// after a Ctrl-C). A camera opens through OpenCV, which cannot be stopped.
+func OpenContext(ctx context.Context, spec string, log *slog.Logger) (Source, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, stopped(spec, ctx)
+	}
 	if n, ok := cameraIndex(spec); ok {
 		return openCamera(n, log)
 	}
 	if IsURL(spec) {
-		return openDecoded(spec, KindStream, log)
+		return openDecoded(ctx, spec, KindStream, log)
 	}
 	if IsImageSequence(spec) {
-		return openDecoded(spec, KindFile, log)
+		return openDecoded(ctx, spec, KindFile, log)
 	}
 	st, err := os.Stat(spec)
 	switch {
@@ -254,17 +266,22 @@ func Open(spec string, log *slog.Logger) (Source, error) {
 	}
 	switch {
 	case s == stillOpenCV:
-		return openImage(spec, log)
+		return openImage(ctx, spec, log)
 	case s == stillFFmpeg:
-		return openFFmpegImage(spec, log)
+		return openFFmpegImage(ctx, spec, log)
 	case s == animatedPNG || s == video:
-		return openDecoded(spec, KindFile, log)
+		return openDecoded(ctx, spec, KindFile, log)
 	case IsImagePath(spec):
-		return openImage(spec, log)
+		return openImage(ctx, spec, log)
 	case ffmpegImageExt(spec):
-		return openFFmpegImage(spec, log)
+		return openFFmpegImage(ctx, spec, log)
 	}
-	return openDecoded(spec, KindFile, log)
+	return openDecoded(ctx, spec, KindFile, log)
+}
+
+// stopped is the error of an open that ctx ended.
+func stopped(spec string, ctx context.Context) error {
+	return fmt.Errorf("%w %s: opening stopped: %w", ErrInput, spec, context.Cause(ctx))
 }
 
 // ffmpegImageExt reports whether a name ends in the extension of a
@@ -283,8 +300,8 @@ func ffmpegImageExt(name string) bool {
 // format OpenCV lacks (AVIF, JPEG XL, Targa, …) or a variant of one it
 // has that it cannot read (a 16-bit CMYK TIFF). Its transparency, if
 // any, is not kept.
-func openFFmpegImage(path string, log *slog.Logger) (Source, error) {
-	src, err := openDecoded(path, KindFile, log)
+func openFFmpegImage(ctx context.Context, path string, log *slog.Logger) (Source, error) {
+	src, err := openDecoded(ctx, path, KindFile, log)
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +460,7 @@ func hasAlpha(path string) bool {
 	return false
 }
 
-func openImage(path string, log *slog.Logger) (Source, error) {
+func openImage(ctx context.Context, path string, log *slog.Logger) (Source, error) {
 	if n, cut := pngCutShort(path); cut {
 		// Said here, before libpng prints "Read Error" of its own.
 		return nil, fmt.Errorf("%w %s is cut short (a PNG without its end, %d bytes): no picture can be read from it", ErrInput, path, n)
@@ -463,8 +480,12 @@ func openImage(path string, log *slog.Logger) (Source, error) {
 		if _, err := exec.LookPath("ffmpeg"); err != nil {
 			return nil, fmt.Errorf("%w %s: not an image OpenCV can read (ffmpeg, which reads more, is not installed)", ErrInput, path)
 		}
-		if s, err := openFFmpegImage(path, log); err == nil {
+		s, err := openFFmpegImage(ctx, path, log)
+		if err == nil {
 			return s, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
 		}
 		return nil, fmt.Errorf("%w %s: not an image OpenCV or ffmpeg can read", ErrInput, path)
 	}

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,9 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		open := map[string]func() (Source, error){
 			"opencv": func() (Source, error) { return openOpenCV(clip, slog.New(slog.DiscardHandler)) },
-			"ffmpeg": func() (Source, error) { return openDecoded(clip, KindFile, slog.New(slog.DiscardHandler)) },
+			"ffmpeg": func() (Source, error) {
+				return openDecoded(context.Background(), clip, KindFile, slog.New(slog.DiscardHandler))
+			},
 		}
 		for _, way := range []string{"opencv", "ffmpeg"} {
 			b.Run(fmt.Sprintf("%s/%s", size, way), func(b *testing.B) {

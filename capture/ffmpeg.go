@@ -83,7 +83,7 @@ func IsURL(spec string) bool {
 }
 
 // openDecoded probes spec and starts ffmpeg on its main video stream.
-func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
+func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) (Source, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -98,11 +98,14 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	} else {
 		arg = media.FileArg(spec)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	info, err := media.Probe(ctx, ffmpeg, arg)
-	timedOut := ctx.Err() == context.DeadlineExceeded
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	info, err := media.Probe(pctx, ffmpeg, arg)
+	timedOut := pctx.Err() == context.DeadlineExceeded
 	cancel()
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, stopped(spec, ctx)
+		}
 		if timedOut {
 			return nil, fmt.Errorf("%w %s: no answer after %s", ErrInput, spec, timeout)
 		}
@@ -139,11 +142,14 @@ func openDecoded(spec string, kind Kind, log *slog.Logger) (Source, error) {
 	if kind == KindFile && !v.Interlaced() {
 		// Not interlaced video: a field-coded stream may carry each field
 		// in a packet of its own, at twice the frame rate.
-		rate, pk = fitRate(ffmpeg, arg, spec, v.Index, rate, log)
+		rate, pk = fitRate(ctx, ffmpeg, arg, spec, v.Index, rate, log)
 	}
 	woven := ""
 	if kind == KindFile && mayBeWoven(info, v) {
-		woven = detectWoven(ffmpeg, arg, spec, v.Index, log)
+		woven = detectWoven(ctx, ffmpeg, arg, spec, v.Index, log)
+	}
+	if ctx.Err() != nil { // during the checks, which give up quietly
+		return nil, stopped(spec, ctx)
 	}
 	d := &decoded{spec: spec, ffmpeg: ffmpeg, log: log, frame: w * h * 3}
 	d.props = Props{
@@ -325,8 +331,8 @@ const rateTimeout = 5 * time.Second
 // the declared rate, with a warning when pictures are dropped at it
 // anyway. A file
 // whose packet times cannot be read keeps its rate.
-func fitRate(ffmpeg, arg, spec string, index int, declared media.Ratio, log *slog.Logger) (media.Ratio, packetCount) {
-	ctx, cancel := context.WithTimeout(context.Background(), rateTimeout)
+func fitRate(ctx context.Context, ffmpeg, arg, spec string, index int, declared media.Ratio, log *slog.Logger) (media.Ratio, packetCount) {
+	ctx, cancel := context.WithTimeout(ctx, rateTimeout)
 	defer cancel()
 	segs, read, err := media.PacketTimes(ctx, ffmpeg, arg, index, ratePackets)
 	n := 0
@@ -378,8 +384,8 @@ func mayBeWoven(info *media.Info, v *media.Stream) bool {
 // ffmpeg's idet filter and reports whether they are woven from fields
 // (media.FieldCount.Woven), saying so in one line when they are: their
 // field order as yadif names it ("tff" or "bff"), or "" when they are not.
-func detectWoven(ffmpeg, arg, spec string, index int, log *slog.Logger) string {
-	ctx, cancel := context.WithTimeout(context.Background(), fieldTimeout)
+func detectWoven(ctx context.Context, ffmpeg, arg, spec string, index int, log *slog.Logger) string {
+	ctx, cancel := context.WithTimeout(ctx, fieldTimeout)
 	defer cancel()
 	c, err := media.DetectFields(ctx, ffmpeg, arg, index, fieldFrames)
 	if err != nil {

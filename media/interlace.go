@@ -3,7 +3,6 @@ package media
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strconv"
 )
@@ -50,7 +49,7 @@ func DetectFields(ctx context.Context, ffmpeg, path string, index, frames int) (
 	if ffmpeg == "" {
 		ffmpeg = "ffmpeg"
 	}
-	cmd := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
+	cmd := command(ctx, ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
 		"-i", path, "-map", fmt.Sprintf("0:%d", index), "-an", "-sn", "-dn",
 		"-frames:v", strconv.Itoa(frames), "-vf", "idet=intl_thres=1.5", "-f", "null", "-")
 	out, err := cmd.CombinedOutput()

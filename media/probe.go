@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -203,10 +204,13 @@ func probePath(ffmpeg string) string {
 // on a file or URL. ctx bounds it.
 func Probe(ctx context.Context, ffmpeg, path string) (*Info, error) {
 	probe := probePath(ffmpeg)
-	cmd := exec.CommandContext(ctx, probe, "-v", "error", "-hide_banner",
+	cmd := command(ctx, probe, "-v", "error", "-hide_banner",
 		"-show_format", "-show_streams", "-of", "json", "--", path)
 	out, err := cmd.Output()
 	if err != nil {
+		if ctx.Err() != nil { // stopped or timed out: killed, not failed
+			return nil, fmt.Errorf("%w %s: %w", ErrProbe, path, ctx.Err())
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			msg := lastLine(string(ee.Stderr))
@@ -227,6 +231,16 @@ func Probe(ctx context.Context, ffmpeg, path string) (*Info, error) {
 		return nil, fmt.Errorf("%w %s: %w", ErrProbe, path, err)
 	}
 	return Parse(path, out)
+}
+
+// command is exec.CommandContext for the probes: in a process group of
+// their own, so that the terminal's Ctrl-C reaches vidstyle alone (which
+// stops them through ctx, and says so, instead of their dying with
+// "interrupt" as if the input were bad), and killed if vidstyle dies.
+func command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
 
 // lastLine is the last non-empty line of s, trimmed.

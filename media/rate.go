@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +30,7 @@ var commonRates = [...]Ratio{
 // VOB one in six).
 func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) (segs [][]float64, read int, err error) {
 	probe := probePath(ffmpeg)
-	cmd := exec.CommandContext(ctx, probe, "-v", "error", "-hide_banner",
+	cmd := command(ctx, probe, "-v", "error", "-hide_banner",
 		"-select_streams", strconv.Itoa(index),
 		"-read_intervals", fmt.Sprintf("%%+#%d", packets),
 		"-show_entries", "packet=pts_time", "-of", "csv=p=0", "--", path)
@@ -58,7 +57,7 @@ func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) (
 // CountPackets counts the packets of the first video stream of a file
 // (ffprobe -count_packets: a demux of the whole file, no decoding).
 func CountPackets(ctx context.Context, ffmpeg, path string) (int64, error) {
-	cmd := exec.CommandContext(ctx, probePath(ffmpeg), "-v", "error", "-hide_banner", "-select_streams", "v:0",
+	cmd := command(ctx, probePath(ffmpeg), "-v", "error", "-hide_banner", "-select_streams", "v:0",
 		"-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", "--", path)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

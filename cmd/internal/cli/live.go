@@ -51,6 +51,9 @@ func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, lo
 	cfg.Publish, cfg.StopAtEnd = o.publishConfig(), o.stopAtEnd
 	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Model: o.model, Size: size, Preload: o.preload, Force: o.force, Temporal: new(o.temporal), KeepColors: o.keepColors, Live: cfg})
 	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// Ctrl-C before the first frame: a silent stream's probe, say.
+		return exitInterrupted, fmt.Errorf("interrupted while opening %s", o.in)
 	case errors.Is(err, stream.ErrDisplay) && !o.serve:
 		err = fmt.Errorf("%w (or watch it in a browser with -serve)", err)
 	case errors.Is(err, stream.ErrDisplay):

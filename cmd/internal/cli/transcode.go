@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,10 +41,42 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 		job.Preview = pipeline.NewLatest[*gocv.Mat]()
 		defer job.Preview.Close()
 	}
-	t, err := eng.Open(context.Background(), job)
+	// First signal: stop opening, or stop reading and finish the file.
+	// Second: abort now.
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	abort := make(chan struct{})
+	finished := make(chan struct{})
+	defer close(finished)
+	var running atomic.Bool // opened: a signal finishes the file
+	go func() {
+		select {
+		case <-sigs:
+		case <-finished:
+			return
+		}
+		if running.Load() {
+			log.Warn("stopping: finishing the frames in flight (press Ctrl-C again to abort)")
+		}
+		stop()
+		select {
+		case <-sigs:
+			close(abort)
+		case <-finished:
+		}
+	}()
+
+	t, err := eng.Open(ctx, job)
 	if err != nil {
+		if ctx.Err() != nil { // a slow network input, a long probe
+			return exitInterrupted, fmt.Errorf("interrupted while opening %s: nothing written", o.in)
+		}
 		return exitCode(err), err
 	}
+	running.Store(true)
 	aborted := false
 	defer func() {
 		if !aborted {
@@ -57,30 +90,6 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 	// how long it took.
 	pr.quiet = pr.quiet || info.Input.Kind == capture.KindImage
 	pr.last = pr.start
-
-	// First signal: stop reading and finish the file. Second: abort now.
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	abort := make(chan struct{})
-	finished := make(chan struct{})
-	defer close(finished)
-	go func() {
-		select {
-		case <-sigs:
-		case <-finished:
-			return
-		}
-		log.Warn("stopping: finishing the frames in flight (press Ctrl-C again to abort)")
-		stop()
-		select {
-		case <-sigs:
-			close(abort)
-		case <-finished:
-		}
-	}()
 
 	// -window: watch the frames as they are written; q stops like Ctrl-C,
 	// the style keys switch styles.
