@@ -425,6 +425,13 @@ type Rewinder interface {
 	Rewind() error
 }
 
+// RewindPreparer is a Rewinder that can ready its next rewind ahead, so
+// that it does not hold the picture up (a file decoded by ffmpeg starts a
+// second decoder, which waits at the first frame). Loop asks for it.
+type RewindPreparer interface {
+	PrepareRewind()
+}
+
 // Rewind starts a file again from its first frame.
 func (s *videoSource) Rewind() error {
 	if s.props.Kind != KindFile {

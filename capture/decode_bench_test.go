@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
 )
@@ -57,5 +58,56 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkLoopSeam times the read that crosses a looped file's seam (the
+// end, the rewind, the first frame again): "ready" with the decoder Loop
+// readies ahead, "cold" with a new ffmpeg started at the seam, as before
+// 2026-12-07. One op is one seam; the round's other frames are read
+// untimed, then 0.3 s pass, as when a live loop plays the round at its
+// rate. Run: go test ./capture -run '^$' -bench LoopSeam -benchtime 20x
+func BenchmarkLoopSeam(b *testing.B) {
+	clip := filepath.Join(b.TempDir(), "clip.mp4")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+		"-frames:v", "10", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", clip).CombinedOutput(); err != nil {
+		b.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	for _, way := range []string{"ready", "cold"} {
+		b.Run(way, func(b *testing.B) {
+			src, err := openDecoded(context.Background(), clip, KindFile, slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := src.(*decoded)
+			l := Loop(src, nil)
+			defer l.Close()
+			m := gocv.NewMat()
+			defer m.Close()
+			read := func() {
+				if _, err := l.Read(&m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			read()
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				for range 9 {
+					read()
+				}
+				if way == "cold" {
+					d.closeMu.Lock()
+					if d.spare != nil {
+						d.spare.kill()
+						d.spare = nil
+					}
+					d.closeMu.Unlock()
+				}
+				time.Sleep(300 * time.Millisecond)
+				b.StartTimer()
+				read() // the seam
+			}
+		})
 	}
 }

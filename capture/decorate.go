@@ -54,8 +54,12 @@ func (l *limited) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 // counting up across loops, and the presentation times go on from the
 // end of the previous round, so the output of a loop looks like one long
 // file. A source that cannot rewind (a camera), or a file that yields no
-// frame at all, ends as it would have.
+// frame at all, ends as it would have. A RewindPreparer is asked to ready
+// its first rewind at once, so that no seam holds the picture up.
 func Loop(src Source, onLoop func()) Source {
+	if p, ok := src.(RewindPreparer); ok {
+		p.PrepareRewind()
+	}
 	return &looped{Source: src, onLoop: onLoop}
 }
 
@@ -292,6 +296,13 @@ func (s *squared) Rewind() error {
 		return r.Rewind()
 	}
 	return fmt.Errorf("%s cannot start again", s.props.Name)
+}
+
+// PrepareRewind readies the source's rewind when it can.
+func (s *squared) PrepareRewind() {
+	if p, ok := s.Source.(RewindPreparer); ok {
+		p.PrepareRewind()
+	}
 }
 
 // Interrupt interrupts the source when it can.
