@@ -51,9 +51,10 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	if err != nil {
 		return err
 	}
-	if p := src.Props(); p.Kind == capture.KindImage {
+	if p := src.Props(); p.Kind == capture.KindImage && job.Live.StopAtEnd {
+		// Published once, a picture is a stream of one frame.
 		src.Close()
-		return usagef("input %s is an image: give -out FILE for the stylized image", job.In)
+		return usagef("input %s is an image: add -live to keep the stylized picture on the stream, or give -out FILE for the stylized image", job.In)
 	}
 	// Non-square pixels are shown at their display shape, as players do.
 	raw := src.Props()

@@ -256,6 +256,8 @@ func (e *Engine) capture(ctx context.Context) {
 			case ctx.Err() != nil:
 			case e.cfg.StopAtEnd:
 				close(e.ended)
+			case e.src.Props().Kind == capture.KindImage:
+				e.log.Info("a still picture: it stays on show, painted again at each change of style, strength or colours")
 			default:
 				if e.cfg.Window {
 					e.setNotice("end of input - q to quit")

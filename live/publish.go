@@ -17,8 +17,8 @@ func (e *Engine) startPublish(ctx context.Context, wg *sync.WaitGroup) error {
 	cfg := *e.cfg.Publish
 	props := e.src.Props()
 	cfg.Width, cfg.Height = props.Width, props.Height
-	if cfg.Rate.Num <= 0 || cfg.Rate.Den <= 0 {
-		cfg.Rate = props.Rate
+	if (cfg.Rate.Num <= 0 || cfg.Rate.Den <= 0) && props.Kind != capture.KindImage {
+		cfg.Rate = props.Rate // a still picture's 1 fps would be a stream few players start
 	}
 	if cfg.Rate.Num <= 0 || cfg.Rate.Den <= 0 || cfg.Rate.FPS() > 120 {
 		cfg.Rate = capture.RateFromFloat(30)
