@@ -311,10 +311,48 @@ func openFFmpegImage(ctx context.Context, path string, log *slog.Logger) (Source
 		m.Close()
 		return nil, fmt.Errorf("%w %s: no picture decoded: %w", ErrInput, path, err)
 	}
-	return &imageSource{img: m, alpha: gocv.NewMat(), props: Props{
+	s := &imageSource{img: m, alpha: gocv.NewMat(), props: Props{
 		Kind: KindImage, Name: path, Width: m.Cols(), Height: m.Rows(),
 		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1,
-	}}, nil
+	}}
+	if v := src.Props().Media.Video(); v != nil && media.HasAlpha(v.PixFmt) {
+		// A Targa, QOI, JPEG XL or Photoshop picture with transparency:
+		// its alpha, read by a second ffmpeg, goes to the output as a
+		// PNG's does.
+		ffmpeg := ""
+		if d, ok := src.(*decoded); ok {
+			ffmpeg = d.ffmpeg
+		}
+		a, err := media.ReadAlpha(ctx, ffmpeg, media.FileArg(path), v.Index, m.Cols(), m.Rows())
+		if err != nil {
+			log.Warn(fmt.Sprintf("input %s: its transparency could not be read (%v): the picture is taken as opaque", path, err))
+		} else {
+			setAlpha(&s.alpha, a, m.Cols(), m.Rows())
+		}
+	}
+	return s, nil
+}
+
+// setAlpha fills dst with an 8-bit alpha plane of w×h, or leaves it empty
+// when the plane is opaque everywhere (nothing to carry).
+func setAlpha(dst *gocv.Mat, plane []byte, w, h int) {
+	opaque := true
+	for _, v := range plane {
+		if v != 255 {
+			opaque = false
+			break
+		}
+	}
+	if opaque {
+		return
+	}
+	tmp, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8U, plane)
+	if err != nil {
+		return
+	}
+	defer tmp.Close()
+	dst.Close()
+	*dst = tmp.Clone()
 }
 
 func cameraIndex(spec string) (int, bool) {

@@ -251,6 +251,10 @@ func realWorldRows() []realWorld {
 		}},
 		{name: "PNG with alpha", input: func(t *testing.T, dir string) string { return rm.AlphaPNG(t, dir, 240, 136) },
 			out: "out.png", still: true, check: sameAlpha},
+		// Pictures only ffmpeg reads keep their transparency too.
+		{name: "Targa with alpha", input: alphaAs("alpha.tga", "-c:v", "targa"), out: "out.png", still: true, check: sameAlphaAsPNG},
+		{name: "QOI with alpha", input: alphaAs("alpha.qoi", "-c:v", "qoi"), out: "out.png", still: true, check: sameAlphaAsPNG},
+		{name: "JPEG XL with alpha (lossless)", input: alphaAs("alpha.jxl", "-c:v", "libjxl", "-distance", "0"), out: "out.png", still: true, check: sameAlphaAsPNG},
 	}
 	return rows
 }
@@ -594,6 +598,20 @@ func sameAlpha(t *testing.T, in, out string) {
 	if colourOff > 0 {
 		t.Errorf("%d opaque pixels differ in colour by more than 3 levels (worst %d)", colourOff, worst)
 	}
+}
+
+// alphaAs makes AlphaPNG's picture (beside it, as alpha.png) into another
+// format with ffmpeg.
+func alphaAs(name string, args ...string) func(t *testing.T, dir string) string {
+	return func(t *testing.T, dir string) string {
+		png := rm.AlphaPNG(t, dir, 240, 136)
+		return rm.Derive(t, png, name, append(args, "-frames:v", "1")...)
+	}
+}
+
+// sameAlphaAsPNG is sameAlpha against the PNG alphaAs made the input from.
+func sameAlphaAsPNG(t *testing.T, in, out string) {
+	sameAlpha(t, filepath.Join(filepath.Dir(in), "alpha.png"), out)
 }
 
 func levelDiff(a, b uint8) int {
