@@ -48,15 +48,16 @@ type decoded struct {
 	// pipe, so that a rewind is not a pause of a decoder's start (about
 	// 0.1 s of the picture standing at each seam). Guarded by closeMu.
 	spare *proc
-	// pid is the running ffmpeg's (0 when none), for Interrupt, which
-	// another goroutine calls; interrupted says it was called.
-	pid         atomic.Int64
-	interrupted atomic.Bool
-	next        int64
-	last        time.Duration // the last frame's time
-	step        time.Duration // one frame at the declared rate
-	ended       bool
-	warned      bool // the truncation warning is given once per source, not per loop
+	// pid is the running ffmpeg's (0 when none) and sparePid the spare's,
+	// for Interrupt, which another goroutine calls; interrupted says it
+	// was called.
+	pid, sparePid atomic.Int64
+	interrupted   atomic.Bool
+	next          int64
+	last          time.Duration // the last frame's time
+	step          time.Duration // one frame at the declared rate
+	ended         bool
+	warned        bool // the truncation warning is given once per source, not per loop
 	// truncated: this round ended early (see Truncated).
 	truncated bool
 	closeMu   sync.Mutex
@@ -293,7 +294,9 @@ func toneMap(ffmpeg string, c media.Color) string {
 	if hdrName(c.Transfer) == "" {
 		return ""
 	}
-	out, err := exec.Command(ffmpeg, "-hide_banner", "-filters").Output()
+	cmd := exec.Command(ffmpeg, "-hide_banner", "-filters")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // not stopped by the terminal's Ctrl-C
+	out, err := cmd.Output()
 	if err != nil || !strings.Contains(string(out), " zscale ") {
 		return ""
 	}
@@ -438,12 +441,28 @@ func (d *decoded) start() error {
 	}
 	d.proc, d.ended = p, false
 	pid := int64(p.cmd.Process.Pid)
+	d.sparePid.CompareAndSwap(pid, 0)
 	d.pid.Store(pid)
-	go func() {
-		<-p.exited
-		d.pid.CompareAndSwap(pid, 0) // no signal to a group that is gone
-	}()
+	if d.interrupted.Load() {
+		// Interrupt ran between Rewind's check and the store: it saw
+		// the old pid.
+		syscall.Kill(-int(pid), syscall.SIGKILL)
+	}
 	return nil
+}
+
+// readySpare starts the spare a rewind takes; none when it cannot start
+// (the rewind then starts one itself).
+func (d *decoded) readySpare() {
+	p, err := d.spawn()
+	if err != nil {
+		return
+	}
+	d.spare = p
+	d.sparePid.Store(int64(p.cmd.Process.Pid))
+	if d.interrupted.Load() { // as in start
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
 }
 
 // spawn starts an ffmpeg from the beginning of the input.
@@ -478,8 +497,12 @@ func (d *decoded) spawn() (*proc, error) {
 	}
 	p := &proc{cmd: cmd, stdout: stdout, errs: errs, times: make(chan time.Duration, 1024), exited: make(chan struct{})}
 	go readTimes(pr, p.times)
+	pid := int64(cmd.Process.Pid)
 	go func() {
 		cmd.Wait()
+		// No signal to a group that is gone (its pid may be another's).
+		d.pid.CompareAndSwap(pid, 0)
+		d.sparePid.CompareAndSwap(pid, 0)
 		close(p.exited)
 	}()
 	d.log.Debug("ffmpeg decoding", "args", strings.Join(d.args, " "))
@@ -660,8 +683,10 @@ func (d *decoded) end() {
 // warning calls the input damaged.
 func (d *decoded) Interrupt() {
 	d.interrupted.Store(true)
-	if pid := d.pid.Load(); pid > 0 {
-		syscall.Kill(-int(pid), syscall.SIGKILL)
+	for _, pid := range []int64{d.pid.Load(), d.sparePid.Load()} {
+		if pid > 0 {
+			syscall.Kill(-int(pid), syscall.SIGKILL)
+		}
 	}
 }
 
@@ -688,7 +713,7 @@ func (d *decoded) PrepareRewind() {
 	d.closeMu.Lock()
 	defer d.closeMu.Unlock()
 	if d.spare == nil && !d.closed && !d.interrupted.Load() {
-		d.spare, _ = d.spawn() // none: Rewind starts one then
+		d.readySpare()
 	}
 }
 
@@ -712,7 +737,7 @@ func (d *decoded) Rewind() error {
 	if err := d.start(); err != nil {
 		return err
 	}
-	d.spare, _ = d.spawn()
+	d.readySpare()
 	return nil
 }
 

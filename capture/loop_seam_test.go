@@ -76,8 +76,9 @@ func TestLoopSeamShowsTheFirstFrameAgainAndLeavesNoDecoder(t *testing.T) {
 			most = max(most, ffmpegChildren(t)-before)
 		}
 	}
-	if most > 2 || most < 1 {
-		t.Errorf("%d ffmpegs while looping, want the one read and at most one waiting", most)
+	if most != 2 {
+		// A 160x96 frame fills the pipe: both are alive mid-round.
+		t.Errorf("%d ffmpegs while looping, want the one read and one waiting", most)
 	}
 	if err := looped.Close(); err != nil {
 		t.Fatal(err)

@@ -88,8 +88,16 @@ func FitScreen(w, h, sw, sh int) (int, int) {
 	if scale >= 1 {
 		return w, h
 	}
-	even := func(v float64) int { return max(2, int(v/2)*2) }
-	return even(float64(w) * scale), even(float64(h) * scale)
+	// Rounded to even, never above the room there is nor the picture's
+	// own side (a picture 1 pixel high stays 1).
+	even := func(v float64, room float64, own int) int {
+		e := int(math.Round(v/2)) * 2
+		if float64(e) > room {
+			e -= 2
+		}
+		return min(own, max(2, e))
+	}
+	return even(float64(w)*scale, float64(sw)*0.95, w), even(float64(h)*scale, float64(sh)*0.90, h)
 }
 
 // screenSize is the size of DISPLAY's default screen, or zeros when it

@@ -69,14 +69,38 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 		}
 	}()
 
-	t, err := eng.Open(ctx, job)
+	// Open in the background: what it waits on (a probe, a download)
+	// ends with ctx at the first signal, and what cannot be hurried (a
+	// camera, building a session) is left behind at the second.
+	type openResult struct {
+		t   *vidstyle.Transcoder
+		err error
+	}
+	opening := make(chan openResult, 1)
+	go func() {
+		t, err := eng.Open(ctx, job)
+		opening <- openResult{t, err}
+	}()
+	var t *vidstyle.Transcoder
+	var err error
+	select {
+	case r := <-opening:
+		t, err = r.t, r.err
+	case <-abort:
+		return exitInterrupted, fmt.Errorf("aborted while opening %s: nothing written", o.in)
+	}
+	interrupted := fmt.Errorf("interrupted while opening %s: nothing written", o.in)
 	if err != nil {
 		if ctx.Err() != nil { // a slow network input, a long probe
-			return exitInterrupted, fmt.Errorf("interrupted while opening %s: nothing written", o.in)
+			return exitInterrupted, interrupted
 		}
 		return exitCode(err), err
 	}
 	running.Store(true)
+	if ctx.Err() != nil { // a signal while what ignores ctx was opening
+		t.Close() // the output, not begun, is deleted
+		return exitInterrupted, interrupted
+	}
 	aborted := false
 	defer func() {
 		if !aborted {
