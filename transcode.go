@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -24,7 +25,7 @@ import (
 // Job is one file (or image) to stylize into another.
 type Job struct {
 	// In is a video file or an image; Out a video file (.mp4 .m4v .mov
-	// .mkv .webm) for a video, an image file for an image. Out is written
+	// .mkv .webm .gif) for a video, an image file for an image. Out is written
 	// to a hidden file beside it and renamed when complete.
 	In, Out string
 	// Model is a -model value (default models.DefaultStyle): one style, or
@@ -170,7 +171,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		if a := capture.Animation(job.In); a != "" {
 			what = a + ", a video"
 		}
-		return nil, usagef("input %s is %s: give a video output (.mp4, .mkv, .mov, .webm), not %s", job.In, what, job.Out)
+		return nil, usagef("input %s is %s: give a video output (.mp4, .mkv, .mov, .webm, .gif), not %s", job.In, what, job.Out)
 	}
 	if sameFile(job.In, job.Out) {
 		return nil, usagef("output %s would overwrite the input", job.Out)
@@ -216,7 +217,13 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		// A constant-rate output: frames that would share an output frame
 		// are skipped here, gaps filled by the writer (stream.VideoConfig).
 		src = capture.Retime(src, p.Rate)
-		p = src.Props() // its times on the output's grid
+		if out := stream.OutputRate(job.Out, p.Rate); !outImage && out != p.Rate {
+			// A GIF's is at most 50 fps: one frame in k, not stylized.
+			k := int(math.Round(p.Rate.FPS() / out.FPS()))
+			e.log.Info(fmt.Sprintf("%s: a GIF at %.6g fps, one frame in %d of the %.6g fps input: browsers slow faster GIFs down", job.Out, out.FPS(), k, p.Rate.FPS()))
+			src = capture.Decimate(src, k)
+		}
+		p = src.Props() // its times (and rate) on the output's grid
 	}
 	var tracks *media.Info
 	if (p.Kind == capture.KindFile || rereadable(p)) && !outImage {

@@ -108,3 +108,56 @@ func (r *Retimed) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 		return tm, nil
 	}
 }
+
+// Decimate keeps one frame in k of a constant-rate source (Retime's): the
+// first whose slot on the source's grid falls in each run of k slots (0,
+// k, 2k, … when none is missing), so that its frames lie on a grid k
+// times coarser, whose rate its Props give (a 60 fps clip to a 30 fps
+// GIF: the even frames). The frames left out are not stylized.
+func Decimate(src Source, k int) Source {
+	if k <= 1 {
+		return src
+	}
+	return &decimated{Source: src, k: int64(k), last: -1}
+}
+
+type decimated struct {
+	Source
+	k, last, index int64
+}
+
+func (d *decimated) Props() Props {
+	p := d.Source.Props()
+	if p.Frames > 0 {
+		p.Frames = (p.Frames + d.k - 1) / d.k
+	}
+	num, den := p.Rate.Num, p.Rate.Den*int(d.k)
+	a, b := num, den
+	for b != 0 {
+		a, b = b, a%b
+	}
+	r := p.Rate
+	if a > 0 {
+		r = pipeline.Rate{Num: num / a, Den: den / a}
+	}
+	p.Rate = r
+	return p
+}
+
+func (d *decimated) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	rate := d.Source.Props().Rate
+	for {
+		tm, err := d.Source.Read(dst)
+		if err != nil {
+			return tm, err
+		}
+		slot := rate.Slot(tm.PTS) / d.k
+		if slot <= d.last {
+			continue
+		}
+		d.last = slot
+		tm.Index = d.index
+		d.index++
+		return tm, nil
+	}
+}

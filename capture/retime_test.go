@@ -78,3 +78,55 @@ func TestRetimeLaysTheGridOnTheFirstPicture(t *testing.T) {
 		})
 	}
 }
+
+// TestDecimate: a 60 fps source with times in milliseconds (a frame's
+// half-way times round either way) kept one frame in two gives the even
+// frames, on a 30 fps grid, and where one is missing (a dropped frame) the
+// next; one in four of 59.94 gives 14.985 fps; its Props say the rate and
+// the frames left.
+func TestDecimate(t *testing.T) {
+	sixty := pipeline.Rate{Num: 60, Den: 1}
+	var times []time.Duration
+	for i := range 24 {
+		if i == 6 {
+			continue // missing: frame 7 stands in for it
+		}
+		times = append(times, (time.Duration(i) * time.Second / 60).Round(time.Millisecond))
+	}
+	d := Decimate(&timedSource{props: Props{Rate: sixty, Frames: 24}, times: times}, 2)
+	if p := d.Props(); p.Rate != (pipeline.Rate{Num: 30, Den: 1}) || p.Frames != 12 {
+		t.Errorf("props: %v fps, %d frames; want 30/1, 12", p.Rate, p.Frames)
+	}
+	var got []time.Duration
+	m := gocv.NewMat()
+	defer m.Close()
+	for i := 0; ; i++ {
+		tm, err := d.Read(&m)
+		if err == io.EOF {
+			break
+		}
+		if tm.Index != int64(i) {
+			t.Fatalf("frame %d has index %d", i, tm.Index)
+		}
+		got = append(got, tm.PTS)
+	}
+	var want []time.Duration
+	for _, i := range []int{0, 2, 4, 7, 8, 10, 12, 14, 16, 18, 20, 22} {
+		want = append(want, (time.Duration(i) * time.Second / 60).Round(time.Millisecond))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("kept %v, want %v", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("kept %v, want %v", got, want)
+		}
+	}
+	ntsc := Decimate(&timedSource{props: Props{Rate: pipeline.Rate{Num: 60000, Den: 1001}}}, 4)
+	if r := ntsc.Props().Rate; r != (pipeline.Rate{Num: 15000, Den: 1001}) {
+		t.Errorf("59.94 fps, one in four: %v, want 15000/1001", r)
+	}
+	if src := (&timedSource{}); Decimate(src, 1) != Source(src) {
+		t.Error("one in one: wrapped")
+	}
+}

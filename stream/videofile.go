@@ -109,10 +109,12 @@ func containerFor(path string) (container, error) {
 	case ".webm":
 		return container{"webm",
 			[]string{"-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-b:v", "0", "-deadline", "good", "-cpu-used", "4", "-row-mt", "1"}}, nil
+	case ".gif":
+		return container{"gif", []string{"-c:v", "gif"}}, nil
 	case "":
-		return container{}, fmt.Errorf("%w %s: no file extension: use .mp4, .mkv, .mov or .webm", ErrOutput, path)
+		return container{}, fmt.Errorf("%w %s: no file extension: use .mp4, .mkv, .mov, .webm or .gif", ErrOutput, path)
 	default:
-		return container{}, fmt.Errorf("%w %s: %s is not a video type vidstyle writes: use .mp4, .mkv, .mov or .webm", ErrOutput, path, ext)
+		return container{}, fmt.Errorf("%w %s: %s is not a video type vidstyle writes: use .mp4, .mkv, .mov, .webm or .gif", ErrOutput, path, ext)
 	}
 }
 
@@ -204,6 +206,9 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.format == "gif" {
+		cfg = gifConfig(cfg)
+	}
 	tracks, err := trackArgs(c.format, cfg.Path, cfg.Input, audio, cfg.Rate, cfg.Log)
 	if err != nil {
 		return nil, err
@@ -228,16 +233,21 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		args = append(args, "-i", cfg.Input.Path)
 	}
 	args = append(args, "-map", "0:v:0")
-	lossless := cfg.CRF != nil && *cfg.CRF == 0
+	lossless := cfg.CRF != nil && *cfg.CRF == 0 && c.format != "gif"
 	var vf []string
-	if !lossless && (cfg.Width%2 != 0 || cfg.Height%2 != 0) {
+	if c.format == "gif" {
+		vf = gifFilters(cfg.SAR)
+		cfg.SAR = media.Ratio{} // drawn square: a GIF has no pixel aspect
+	} else if !lossless && (cfg.Width%2 != 0 || cfg.Height%2 != 0) {
 		cfg.Log.Warn(fmt.Sprintf("odd frame size %dx%d: padded to %dx%d for 4:2:0 video", cfg.Width, cfg.Height, cfg.Width+cfg.Width%2, cfg.Height+cfg.Height%2))
 		vf = append(vf, "pad=ceil(iw/2)*2:ceil(ih/2)*2")
 	}
 	var colorArgs []string
-	if lossless {
+	switch {
+	case c.format == "gif": // RGB palettes: no YUV matrix or range
+	case lossless:
 		colorArgs = losslessColor(cfg.Color)
-	} else {
+	default:
 		var colorFilter []string
 		colorFilter, colorArgs = colorOptions(cfg.Color)
 		vf = append(vf, colorFilter...)
@@ -260,9 +270,11 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if cfg.Threads > 0 {
 		args = append(args, "-threads", fmt.Sprint(cfg.Threads))
 	}
-	if c.format == "webm" {
+	switch c.format {
+	case "gif": // no quality setting: 256 colours a frame
+	case "webm":
 		args = append(args, "-crf", fmt.Sprint(crfOr(cfg.CRF, 32)))
-	} else {
+	default:
 		args = append(args, "-preset", cfg.Preset, "-crf", fmt.Sprint(crfOr(cfg.CRF, 18)))
 	}
 	// No -shortest: ffmpeg 5.1 ends the output as soon as the audio input
@@ -312,6 +324,65 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	}
 	cfg.Log.Debug("ffmpeg started", "args", strings.Join(args, " "))
 	return v, nil
+}
+
+// gifMaxFPS is the fastest GIF that plays at its rate: its delays are in
+// hundredths of a second, and browsers slow any under two hundredths to
+// ten.
+const gifMaxFPS = 50
+
+// OutputRate is the frame rate a video written to path at rate has: rate,
+// but for a GIF faster than gifMaxFPS, whose rate is halved until it is
+// not (every other frame: 60 fps becomes 30, 59.94 becomes 29.97).
+func OutputRate(path string, rate pipeline.Rate) pipeline.Rate {
+	if !strings.EqualFold(filepath.Ext(path), ".gif") || rate.Num <= 0 || rate.Den <= 0 {
+		return rate
+	}
+	for rate.FPS() > gifMaxFPS {
+		if rate.Num%2 == 0 {
+			rate.Num /= 2
+		} else {
+			rate.Den *= 2
+		}
+	}
+	return rate
+}
+
+// gifConfig is cfg for an animated GIF: video alone (it holds no audio,
+// subtitles or chapters: said once), at a rate browsers play (a faster
+// source's rate halved until it is at most gifMaxFPS, when its frames are
+// retimed), and no quality setting (a GIF has 256 colours a frame).
+func gifConfig(cfg VideoConfig) VideoConfig {
+	if in := cfg.Input; in != nil {
+		if n := len(in.OfType("audio")) + len(in.OfType("subtitle")); n > 0 {
+			cfg.Log.Info(fmt.Sprintf("%s: a GIF holds no sound or subtitles: the input's %d such tracks are left out", cfg.Path, n))
+		}
+		cfg.Input = nil
+	}
+	if cfg.Retime {
+		if r := OutputRate(cfg.Path, cfg.Rate); r != cfg.Rate {
+			cfg.Log.Info(fmt.Sprintf("%s: a GIF at %.6g fps, fewer frames than the %.6g fps input's: browsers slow faster GIFs down", cfg.Path, r.FPS(), cfg.Rate.FPS()))
+			cfg.Rate = r
+		}
+	}
+	if cfg.CRF != nil {
+		cfg.Log.Info(fmt.Sprintf("%s: -crf does not apply to a GIF (256 colours a frame, chosen for each frame)", cfg.Path))
+		cfg.CRF = nil
+	}
+	return cfg
+}
+
+// gifFilters turn BGR frames into a GIF's: square pixels (scaled by the
+// pixel aspect, as players show it), then a palette of 256 colours made
+// for each frame from its own colours (palettegen per frame: nothing is
+// held back, so a long video streams through; one palette for the whole
+// clip would need every frame first) and applied with error diffusion.
+func gifFilters(sar media.Ratio) []string {
+	var vf []string
+	if sar.Valid() && sar.Num != sar.Den {
+		vf = append(vf, fmt.Sprintf("scale=trunc(iw*%d/%d+0.5):ih:flags=bicubic,setsar=1", sar.Num, sar.Den))
+	}
+	return append(vf, "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1:dither=sierra2_4a")
 }
 
 // losslessVideo is the codec for -crf 0: the frames as they come, in RGB.

@@ -251,6 +251,13 @@ func realWorldRows() []realWorld {
 		}},
 		{name: "PNG with alpha", input: func(t *testing.T, dir string) string { return rm.AlphaPNG(t, dir, 240, 136) },
 			out: "out.png", still: true, check: sameAlpha},
+		// An animated GIF: a browser's rate (a 60 fps source's every other
+		// frame), no sound, square pixels. Its delays are in hundredths of
+		// a second, so the constant-rate checks do not apply: still.
+		{name: "60 fps MP4 with audio into GIF", input: clip(rm.Opts{Name: "60.mp4", Rate: "60", Frames: 40, Audio: true}),
+			out: "out.gif", still: true, check: gifOf(320, 180, 30, 0, 2)},
+		{name: "anamorphic (SAR 4:3) into GIF", input: clip(rm.Opts{Name: "sq.mp4", W: 240, H: 180, Frames: 10, Args: []string{"-vf", "setsar=4/3"}}),
+			out: "out.gif", still: true, check: gifOf(320, 180, 30, 0, 1)},
 		// Pictures only ffmpeg reads keep their transparency too.
 		{name: "Targa with alpha", input: alphaAs("alpha.tga", "-c:v", "targa"), out: "out.png", still: true, check: sameAlphaAsPNG},
 		{name: "QOI with alpha", input: alphaAs("alpha.qoi", "-c:v", "qoi"), out: "out.png", still: true, check: sameAlphaAsPNG},
@@ -597,6 +604,37 @@ func sameAlpha(t *testing.T, in, out string) {
 	}
 	if colourOff > 0 {
 		t.Errorf("%d opaque pixels differ in colour by more than 3 levels (worst %d)", colourOff, worst)
+	}
+}
+
+// gifOf checks that the output is a GIF of w×h at fps frames a second on
+// average (its delays are whole hundredths: 3, 3, 4 for 30 fps), with no
+// sound, whose frames show the input's from first, every step-th, to its
+// end.
+func gifOf(w, h int, fps float64, first, step int) func(t *testing.T, in, out string) {
+	return func(t *testing.T, in, out string) {
+		info := rm.Probe(t, out)
+		v := info.Video(t)
+		if v.CodecName != "gif" || v.Width != w || v.Height != h {
+			t.Errorf("output %s %dx%d, want a %dx%d GIF", v.CodecName, v.Width, v.Height, w, h)
+		}
+		if n := len(info.OfType("audio")); n != 0 {
+			t.Errorf("the GIF has %d audio streams", n)
+		}
+		var want []int
+		for i := first; i < len(rm.ReadIndices(t, in)); i += step {
+			want = append(want, i)
+		}
+		frames := rm.ReadIndices(t, out)
+		if got := rm.Indices(frames); !slices.Equal(got, want) {
+			t.Errorf("the GIF shows %v, want %v", got, want)
+		}
+		if n := len(frames); n > 1 {
+			mean := (frames[n-1].PTS - frames[0].PTS) / time.Duration(n-1)
+			if d := mean - time.Duration(float64(time.Second)/fps); d.Abs() > 2*time.Millisecond {
+				t.Errorf("the GIF's frames are %v apart on average, want %v (%g fps)", mean, time.Duration(float64(time.Second)/fps), fps)
+			}
+		}
 	}
 }
 

@@ -146,7 +146,8 @@ Preview window keys:
 
 INPUT is a video file, an image (.jpg .png …), or cam:N for webcam N.
 OUTPUT is .mp4 .m4v .mov .mkv or .webm for video (H.264 or VP9, audio kept),
-or an image type for an image input.
+.gif for an animated GIF (at most 50 fps, no sound), or an image type for an
+image input.
 Built-in styles: %s. Any ONNX model taking float32 [1,3,H,W] RGB 0..255 works too.
 Ctrl-C stops a transcode and keeps a playable file of the frames done so far;
 a second Ctrl-C aborts at once.
@@ -438,6 +439,9 @@ func (o *options) checkEncoder(set map[string]bool) error {
 	if err := stream.CheckVideoPath(probe); err != nil {
 		// stream's own words, about the user's path.
 		return errors.New(strings.ReplaceAll(err.Error(), probe, o.out))
+	}
+	if strings.EqualFold(filepath.Ext(o.out), ".gif") {
+		return nil // no quality setting: said when it is written
 	}
 	codec, most, def := "x264", 51, 18
 	if strings.EqualFold(filepath.Ext(o.out), ".webm") {
