@@ -15,9 +15,11 @@ import (
 // LiveJob is a live preview to run: a camera ("cam:N") or a file played as
 // one, in the styles of Model, shown and served as Live says.
 type LiveJob struct {
-	In      string
-	Model   string // a -model value (default models.DefaultStyle)
-	Size    Size
+	In    string
+	Model string // a -model value (default models.DefaultStyle)
+	Size  Size
+	// Resize is the size the picture is shown and sent at, as in Job.
+	Resize  Size
 	Preload bool
 	// Force runs a job that looks too big for the free memory anyway.
 	Force bool
@@ -63,6 +65,12 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	if p.Width != raw.Width {
 		e.log.Info(fmt.Sprintf("%s has pixels of aspect %d:%d: shown at %dx%d, as players show it", job.In, raw.SAR.Num, raw.SAR.Den, p.Width, p.Height))
 	}
+	r, err := e.resized(src, job.Resize)
+	if err != nil {
+		src.Close()
+		return err
+	}
+	src, p = r, r.Props()
 	tempo, err := temporalBlend(job.Temporal)
 	if err != nil {
 		src.Close()
@@ -85,7 +93,13 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 		if err != nil {
 			return nil, err
 		}
-		return capture.SquarePixels(s), nil
+		sq := capture.SquarePixels(s)
+		r, err := e.resized(sq, job.Resize)
+		if err != nil {
+			sq.Close()
+			return nil, err
+		}
+		return r, nil
 	}
 	if cfg.Publish != nil {
 		// A file's audio goes out with the published video.

@@ -33,6 +33,10 @@ type Job struct {
 	Model string
 	// Size is the processing size (zero: the input's size).
 	Size Size
+	// Resize is the output's size (zero: the input's; ParseResize): the
+	// frames are scaled to it before they are stylized, their pixels made
+	// square first.
+	Resize Size
 	// Preload opens every style at the start so that switching is instant.
 	Preload bool
 	// Force runs a job that looks too big for the free memory (see
@@ -212,7 +216,12 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	}
 	t.closers = append(t.closers, func() { src.Close() })
 	t.raw, t.props = src, src.Props()
-	p := t.props
+	r, err := e.resized(src, job.Resize)
+	if err != nil {
+		return nil, err
+	}
+	src = r // the closer above closes it, and the source through it
+	p := src.Props()
 	if p.Kind == capture.KindFile || p.Kind == capture.KindStream {
 		// A constant-rate output: frames that would share an output frame
 		// are skipped here, gaps filled by the writer (stream.VideoConfig).

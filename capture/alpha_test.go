@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"gocv.io/x/gocv"
+
 	"github.com/vidstyle/vidstyle/capture"
 )
 
@@ -71,5 +73,24 @@ func TestTransparencyOfAPictureOnlyFFmpegReads(t *testing.T) {
 			}
 		}
 		s.Close()
+	}
+	// Resized, the picture and its alpha are scaled together.
+	s, err := capture.Open(filepath.Join(dir, "a.tga"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := capture.Resize(s, w/2, h/2)
+	defer r.Close()
+	a := r.(capture.AlphaSource).Alpha()
+	if a == nil || a.Cols() != w/2 || a.Rows() != h/2 {
+		t.Fatalf("resized alpha %v, want %dx%d", a, w/2, h/2)
+	}
+	if got, want := a.GetUCharAt(5, w/4), uint8((w/2)*255/(w-1)); int(got)-int(want) > 6 || int(want)-int(got) > 6 {
+		t.Errorf("resized alpha at the middle %d, want about %d", got, want)
+	}
+	m := gocv.NewMat()
+	defer m.Close()
+	if _, err := r.Read(&m); err != nil || m.Cols() != w/2 || m.Rows() != h/2 {
+		t.Fatalf("resized frame %dx%d (%v), want %dx%d", m.Cols(), m.Rows(), err, w/2, h/2)
 	}
 }

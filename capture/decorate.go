@@ -253,7 +253,29 @@ func SquarePixels(src Source) Source {
 	}
 	q := p
 	q.Width, q.SAR = w, media.Ratio{Num: 1, Den: 1}
-	return &squared{Source: src, props: q, buf: gocv.NewMat()}
+	return &squared{Source: src, props: q, buf: gocv.NewMat(), alpha: gocv.NewMat()}
+}
+
+// Resize scales every frame of src to w×h (area averaging down, bicubic
+// up), and a still picture's transparency with it; its Props say the new
+// size, its pixel aspect unchanged (make them square first when the
+// shape must hold: SquarePixels). A source already w×h is returned as it
+// is.
+func Resize(src Source, w, h int) Source {
+	p := src.Props()
+	if p.Width == w && p.Height == h || w <= 0 || h <= 0 {
+		return src
+	}
+	q := p
+	q.Width, q.Height = w, h
+	return &squared{Source: src, props: q, buf: gocv.NewMat(), alpha: gocv.NewMat()}
+}
+
+// DisplaySize is the size a source's frames are shown at: its width
+// times its pixel aspect (as SquarePixels gives it), its height.
+func DisplaySize(p Props) (int, int) {
+	w, _ := displayWidth(p.Width, p.SAR.Num, p.SAR.Den)
+	return w, p.Height
 }
 
 // displayWidth is w scaled by the pixel aspect num:den, rounded to even,
@@ -269,10 +291,13 @@ func displayWidth(w, num, den int) (int, bool) {
 	return d, true
 }
 
+// squared is a source scaled to the size its props give (SquarePixels,
+// Resize).
 type squared struct {
 	Source
 	props Props
 	buf   gocv.Mat // the frame as decoded
+	alpha gocv.Mat // the source's alpha at props' size, made once
 }
 
 func (s *squared) Props() Props { return s.props }
@@ -282,12 +307,35 @@ func (s *squared) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 	if err != nil {
 		return tm, err
 	}
-	interp := gocv.InterpolationCubic // wider: the sharper of the cheap ones
-	if s.props.Width < s.buf.Cols() {
-		interp = gocv.InterpolationArea // narrower: no aliasing
-	}
-	gocv.Resize(s.buf, dst, image.Pt(s.props.Width, s.buf.Rows()), 0, 0, interp)
+	scale(s.buf, dst, s.props.Width, s.props.Height)
 	return tm, nil
+}
+
+// scale resizes src into dst at w×h: area averaging where it shrinks (no
+// aliasing), bicubic where it grows (the sharper of the cheap ones).
+func scale(src gocv.Mat, dst *gocv.Mat, w, h int) {
+	interp := gocv.InterpolationCubic
+	if w*h < src.Cols()*src.Rows() {
+		interp = gocv.InterpolationArea
+	}
+	gocv.Resize(src, dst, image.Pt(w, h), 0, 0, interp)
+}
+
+// Alpha is the AlphaSource method: the source's transparency at the new
+// size, or nil (none, or a source that has none).
+func (s *squared) Alpha() *gocv.Mat {
+	as, ok := s.Source.(AlphaSource)
+	if !ok {
+		return nil
+	}
+	a := as.Alpha()
+	if a == nil || a.Empty() {
+		return nil
+	}
+	if s.alpha.Empty() { // made once
+		scale(*a, &s.alpha, s.props.Width, s.props.Height)
+	}
+	return &s.alpha
 }
 
 // Rewind rewinds the source when it can (Loop asks).
@@ -314,5 +362,6 @@ func (s *squared) Interrupt() {
 
 func (s *squared) Close() error {
 	s.buf.Close()
+	s.alpha.Close()
 	return s.Source.Close()
 }

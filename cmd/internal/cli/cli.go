@@ -81,6 +81,8 @@ type options struct {
 	in, out     string
 	model       string
 	size        string
+	resize      string
+	resizeTo    vidstyle.Size // resize, parsed
 	scale       float64
 	encThreads  int
 	frames      int64
@@ -165,6 +167,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.preload, "preload", false, "load every -model style at the start so that switching is instant")
 	fs.BoolVar(&o.force, "force", false, "run a job that looks too big for the free memory anyway (vidstyle estimates it first)")
 	fs.StringVar(&o.size, "size", "", "processing size WxH, e.g. 640x360 (output keeps the input size)")
+	fs.StringVar(&o.resize, "resize", "", "output size: WxH, a width (480) or a height (x720) with the other side from the picture's shape, or a fraction (0.5)")
 	fs.Float64Var(&o.scale, "scale", 0, "processing size as a fraction of the input, e.g. 0.5")
 	fs.Int64Var(&o.frames, "frames", 0, "stop after this many frames (0: all)")
 	fs.IntVar(&o.crf, "crf", -1, "encoder quality, lower is better, 0 is lossless (-1: 18 for H.264, 32 for VP9)")
@@ -395,6 +398,11 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 	var err error
 	if o.webCfg, err = o.webConfig(set, o.envToken, o.envTokenSet); err != nil {
 		return vidstyle.Size{}, err
+	}
+	if set["resize"] {
+		if o.resizeTo, err = vidstyle.ParseResize(o.resize); err != nil {
+			return vidstyle.Size{}, err
+		}
 	}
 	size := vidstyle.Size{Scale: o.scale}
 	if set["size"] {
