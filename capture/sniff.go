@@ -232,3 +232,19 @@ func heifBrand(f io.ReaderAt, head []byte) still {
 	}
 	return video
 }
+
+// IsMedia reports whether the file at p is a picture or a video, by its
+// first bytes or, when they say nothing, by its name: what a folder given
+// as the input holds that is stylized (text, subtitles and the sidecar
+// files cameras and editors leave are not).
+func IsMedia(p string) bool {
+	if sniff(p) != notStill || IsImagePath(p) || ffmpegImageExt(p) {
+		return true
+	}
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".vob",
+		".wmv", ".asf", ".flv", ".3gp", ".3g2", ".ogv", ".dv", ".mxf", ".y4m", ".gif", ".apng", ".heic", ".heif":
+		return true
+	}
+	return false
+}

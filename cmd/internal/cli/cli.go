@@ -146,7 +146,8 @@ Examples:
 Preview window keys:
 %s
 
-INPUT is a video file, an image (.jpg .png …), or cam:N for webcam N.
+INPUT is a video file, an image (.jpg .png …), cam:N for webcam N, or a
+folder: each picture and video in it is stylized into the OUTPUT folder.
 OUTPUT is .mp4 .m4v .mov .mkv or .webm for video (H.264 or VP9, audio kept),
 .gif for an animated GIF (at most 50 fps, no sound), or an image type for an
 image input.
@@ -226,6 +227,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if isFolder(o.in) && o.out != "" && !o.live && !o.serve && o.publish == "" {
+		return batchMain(o, set, stderr)
+	}
 	size, err := o.validate(set)
 	if err != nil {
 		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)

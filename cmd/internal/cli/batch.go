@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/vidstyle/vidstyle"
+	"github.com/vidstyle/vidstyle/capture"
+)
+
+// isFolder reports whether p names a folder.
+func isFolder(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// batchItem is one file of a folder given as -in, and where it goes.
+type batchItem struct{ in, out string }
+
+// batchPlan lists the pictures and videos in folder in (not its
+// subfolders, not hidden files), by name, each with its output in out: the
+// same name, with its extension when vidstyle writes that type (.jpg,
+// .png, .mp4, .gif, …), else .png for a picture and .mp4 for a video
+// (.avif, .tga, .heic; .avi, .ts, .mts). skipped counts the other files.
+func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
+	entries, err := os.ReadDir(in)
+	if err != nil {
+		return nil, 0, fmt.Errorf("input folder %s: %w", in, err)
+	}
+	type plan struct {
+		name, out string
+		converted bool // written as another type than its own
+	}
+	var plans []plan
+	for _, e := range entries {
+		name := e.Name()
+		p := filepath.Join(in, name)
+		if strings.HasPrefix(name, ".") || !e.Type().IsRegular() || !capture.IsMedia(p) {
+			if !e.IsDir() {
+				skipped++
+			}
+			continue
+		}
+		ext := strings.ToLower(filepath.Ext(name))
+		base := strings.TrimSuffix(name, filepath.Ext(name))
+		switch {
+		case capture.IsStillImage(p) && !capture.IsImagePath(name):
+			ext = ".png"
+		case capture.IsStillImage(p):
+		case !slices.Contains([]string{".mp4", ".m4v", ".mov", ".mkv", ".webm", ".gif"}, ext):
+			ext = ".mp4"
+		}
+		plans = append(plans, plan{name: name, out: base + ext, converted: !strings.EqualFold(ext, filepath.Ext(name))})
+	}
+	// A file written as its own type keeps its name; one converted to a
+	// name already taken (clip.avi beside clip.mp4) gets its old type in
+	// it: clip-avi.mp4.
+	taken := map[string]string{} // output name → the input it is for
+	for _, pl := range plans {
+		if !pl.converted {
+			taken[strings.ToLower(pl.out)] = pl.name
+		}
+	}
+	for i, pl := range plans {
+		if !pl.converted {
+			continue
+		}
+		if _, ok := taken[strings.ToLower(pl.out)]; ok {
+			ext := filepath.Ext(pl.out)
+			pl.out = strings.TrimSuffix(pl.name, filepath.Ext(pl.name)) + "-" + strings.TrimPrefix(strings.ToLower(filepath.Ext(pl.name)), ".") + ext
+			if first, again := taken[strings.ToLower(pl.out)]; again {
+				return nil, 0, fmt.Errorf("input folder %s: %s and %s would both be written as %s", in, first, pl.name, pl.out)
+			}
+			plans[i] = pl
+		}
+		taken[strings.ToLower(pl.out)] = pl.name
+	}
+	for _, pl := range plans {
+		items = append(items, batchItem{in: filepath.Join(in, pl.name), out: filepath.Join(out, pl.out)})
+	}
+	return items, skipped, nil
+}
+
+// runBatch stylizes every picture and video in the folder o.in into the
+// folder o.out (made when missing), one after another with the same
+// options, as vidstyle would one file: a file that fails is said in one
+// line and the rest go on; Ctrl-C stops the file being written (keeping
+// what it holds, as for one file) and the batch. The exit code is 0 when
+// every file was done, 1 when one failed, 130 when stopped.
+func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
+	if abs(o.in) == abs(o.out) {
+		return exitUsage, errors.New("-out is the input folder: give another folder for the stylized files")
+	}
+	if st, err := os.Stat(o.out); err == nil && !st.IsDir() {
+		return exitUsage, fmt.Errorf("-in %s is a folder: -out must be a folder too, not the file %s", o.in, o.out)
+	}
+	items, skipped, err := batchPlan(o.in, o.out)
+	if err != nil {
+		return exitError, err
+	}
+	if len(items) == 0 {
+		return exitError, fmt.Errorf("input folder %s holds no picture or video", o.in)
+	}
+	// The options are checked once, on the first file: a wrong one stops
+	// the batch before anything is written.
+	first := o
+	first.in, first.out = items[0].in, items[0].out
+	if _, err := first.validate(set); err != nil {
+		return exitUsage, err
+	}
+	if err := os.MkdirAll(o.out, 0o777); err != nil {
+		return exitError, fmt.Errorf("output folder: %w", err)
+	}
+	// Caught for the whole batch: between two files a Ctrl-C stops it
+	// instead of killing vidstyle.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var failed []string
+	done := 0
+	for i, it := range items {
+		select {
+		case <-sigs:
+			return exitInterrupted, fmt.Errorf("batch stopped: %d of %d files done in %s", done, len(items), o.out)
+		default:
+		}
+		log.Info(fmt.Sprintf("batch: %d of %d: %s", i+1, len(items), filepath.Base(it.in)))
+		one := o
+		one.in, one.out = it.in, it.out
+		code, err := batchOne(one, set, eng, c, log)
+		switch {
+		case errors.Is(err, vidstyle.ErrAborted):
+			return exitInterrupted, err // a second Ctrl-C: at once
+		case code == exitInterrupted:
+			c.clearBar()
+			c.line("vidstyle: " + errorLine(code, err))
+			return exitInterrupted, fmt.Errorf("batch stopped: %d of %d files done in %s", done, len(items), o.out)
+		case err != nil:
+			c.clearBar()
+			log.Error(fmt.Sprintf("%s: %s", filepath.Base(it.in), oneLine(err)))
+			failed = append(failed, filepath.Base(it.in))
+		default:
+			done++
+		}
+	}
+	note := ""
+	switch {
+	case skipped == 1:
+		note = "; 1 other file left alone"
+	case skipped > 1:
+		note = fmt.Sprintf("; %d other files left alone", skipped)
+	}
+	if len(failed) > 0 {
+		return exitError, fmt.Errorf("batch: %d of %d files done in %s, %d failed (%s)%s", done, len(items), o.out, len(failed), strings.Join(failed, ", "), note)
+	}
+	log.Info(fmt.Sprintf("batch: all %d files done in %s%s", done, o.out, note))
+	return exitOK, nil
+}
+
+// batchOne checks one file's options as vidstyle checks a single job's,
+// then runs it.
+func batchOne(o options, set map[string]bool, eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
+	size, err := o.validate(set)
+	if err != nil {
+		return exitUsage, err
+	}
+	return transcode(o, size, eng, c, log)
+}
+
+// batchMain is Main for a folder given as -in.
+func batchMain(o options, set map[string]bool, stderr io.Writer) int {
+	c := newConsole(stderr, o.quiet, o.verbose)
+	log := slog.New(&handler{c: c})
+	eng, err := o.engine(c, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
+		return exitUsage
+	}
+	code, err := runBatch(o, set, eng, c, log)
+	if !errors.Is(err, vidstyle.ErrAborted) {
+		eng.Close()
+	}
+	if err != nil {
+		c.clearBar()
+		line := "vidstyle: " + errorLine(code, err)
+		if code == exitUsage {
+			line += " (see -h)"
+		}
+		c.line(line)
+	}
+	return code
+}
+
+func abs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return filepath.Clean(a)
+}

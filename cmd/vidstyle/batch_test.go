@@ -1,0 +1,121 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	rm "github.com/vidstyle/vidstyle/internal/realmedia"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+)
+
+// TestBatchFolder: a folder as -in stylizes every picture and video in it
+// into the -out folder (made), each as one job would: names kept, a type
+// vidstyle does not write turned into .mp4 or .png (clip.avi beside
+// clip.mp4 is clip-avi.mp4), text and hidden files left alone, a broken
+// file said in one line while the others go on, exit 1 for it.
+func TestBatchFolder(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	clip := rm.IndexedClip(t, in, rm.Opts{Name: "clip.mp4", W: 160, H: 96, Frames: 12})
+	rm.Derive(t, clip, "clip.avi", "-c:v", "mpeg4", "-q:v", "2")
+	rm.FFmpeg(t, "-i", filepath.Join(filepath.Dir(testmedia.SmallMP4(t)), "face.jpg"), "-vf", "scale=160:120", filepath.Join(in, "face.jpg"))
+	rm.FFmpeg(t, "-i", filepath.Join(in, "face.jpg"), "-c:v", "targa", filepath.Join(in, "face2.tga"))
+	os.WriteFile(filepath.Join(in, "notes.txt"), []byte("shot list\n"), 0o644)
+	os.WriteFile(filepath.Join(in, ".hidden.mp4"), []byte("not a video"), 0o644)
+	os.WriteFile(filepath.Join(in, "broken.mp4"), []byte("not a video either"), 0o644)
+
+	out := filepath.Join(dir, "styled")
+	code, log := vidstyle(t, dir, nil, "-in", in, "-out", out, "-model", identityModel(t, dir))
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (one file broken):\n%s", code, log)
+	}
+	for _, want := range []string{
+		"broken.mp4: input " + filepath.Join(in, "broken.mp4") + ": cannot decode as video",
+		"batch: 4 of 5 files done in " + out + ", 1 failed (broken.mp4); 2 other files left alone",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log does not say %q:\n%s", want, log)
+		}
+	}
+	var names []string
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"clip-avi.mp4", "clip.mp4", "face.jpg", "face2.png"}; !slices.Equal(names, want) {
+		t.Fatalf("the output folder holds %v, want %v", names, want)
+	}
+	for _, name := range []string{"clip.mp4", "clip-avi.mp4"} {
+		if got := rm.Indices(rm.ReadIndices(t, filepath.Join(out, name))); len(got) != 12 || got[0] != 0 || got[11] != 11 {
+			t.Errorf("%s shows %v, want the 12 frames", name, got)
+		}
+	}
+	for _, name := range []string{"face.jpg", "face2.png"} {
+		m := gocv.IMRead(filepath.Join(out, name), gocv.IMReadColor)
+		if m.Cols() != 160 || m.Rows() != 120 {
+			t.Errorf("%s is %dx%d, want 160x120", name, m.Cols(), m.Rows())
+		}
+		m.Close()
+	}
+
+	code, log = vidstyle(t, dir, nil, "-in", in, "-out", in)
+	if code != 2 || !strings.Contains(log, "-out is the input folder") {
+		t.Errorf("-out the input folder: exit %d:\n%s", code, log)
+	}
+}
+
+// TestBatchCtrlC: Ctrl-C during a batch keeps the file being written
+// (playable, as for one file), writes no other, and says how far the
+// batch got: exit 130.
+func TestBatchCtrlC(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	for _, name := range []string{"a.mp4", "b.mp4", "c.mp4"} {
+		ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-t", "10", "-c:v", "libx264", "-pix_fmt", "yuv420p", filepath.Join(in, name))
+	}
+	out := filepath.Join(dir, "out")
+	cmd := command(dir, nil, "-in", in, "-out", out, "-model", "toon", "-stats-period", "20ms")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var all []string
+	ch := lines(t, stderr)
+	for l := range ch {
+		all = append(all, l)
+		if m := progressLine.FindStringSubmatch(l); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n >= 5 {
+				break
+			}
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for l := range ch {
+		all = append(all, l)
+	}
+	cmd.Wait()
+	log := strings.Join(all, "\n")
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(log, "interrupted: kept") || !strings.Contains(log, "batch stopped: 0 of 3 files done") {
+		t.Fatalf("exit %d, want 130, the file kept and the batch's count:\n%s", code, log)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 1 || entries[0].Name() != "a.mp4" {
+		t.Fatalf("the output folder holds %v, want a.mp4 alone", entries)
+	}
+	if v, _ := probe(t, filepath.Join(out, "a.mp4")); v.frames() < 5 || v.frames() >= 300 {
+		t.Errorf("a.mp4 kept %d frames, want the ones done", v.frames())
+	}
+}
