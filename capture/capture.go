@@ -243,7 +243,7 @@ func OpenContext(ctx context.Context, spec string, log *slog.Logger) (Source, er
 	case err != nil:
 		return nil, fmt.Errorf("%w %s: %w", ErrInput, spec, err)
 	case st.IsDir():
-		return nil, fmt.Errorf("%w %s is a directory, not a video or image file", ErrInput, spec)
+		return nil, fmt.Errorf("%w %s is a directory, not a video or image file (for every picture and video in it: -out FOLDER)", ErrInput, spec)
 	case st.Mode()&os.ModeNamedPipe != 0 || st.Mode()&os.ModeSocket != 0:
 		// Opening a pipe with no writer would wait for ever, and what
 		// comes through one can be read once only.

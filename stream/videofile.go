@@ -494,6 +494,13 @@ func colorOptions(c media.Color) (filter, tags []string) {
 	return filter, tags
 }
 
+// IsVideoType reports whether path names a type of video vidstyle
+// writes (.mp4, .mkv, .gif, …), by its extension alone.
+func IsVideoType(path string) bool {
+	_, err := containerFor(path)
+	return err == nil
+}
+
 // CheckVideoPath checks, before any work is done, that a video can be
 // written at path: a known container, an existing folder that accepts files.
 func CheckVideoPath(path string) error {

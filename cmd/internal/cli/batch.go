@@ -14,6 +14,7 @@ import (
 
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/stream"
 )
 
 // isFolder reports whether p names a folder.
@@ -99,7 +100,9 @@ func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, 
 	if abs(o.in) == abs(o.out) {
 		return exitUsage, errors.New("-out is the input folder: give another folder for the stylized files")
 	}
-	if st, err := os.Stat(o.out); err == nil && !st.IsDir() {
+	st, err := os.Stat(o.out)
+	if err == nil && !st.IsDir() || err != nil && (capture.IsImagePath(o.out) || stream.IsVideoType(o.out)) {
+		// A file, or a name like one (o.mp4): not a folder to make.
 		return exitUsage, fmt.Errorf("-in %s is a folder: -out must be a folder too, not the file %s", o.in, o.out)
 	}
 	items, skipped, err := batchPlan(o.in, o.out)
