@@ -126,6 +126,12 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) 
 	}
 	v := info.Video()
 	if v == nil {
+		for _, st := range info.Streams {
+			if st.Type == "video" && st.AttachedPic {
+				// A song with its album art: the picture is no video.
+				return nil, fmt.Errorf("%w %s: cannot decode as video: it is sound with a cover picture, no video stream (to stylize the picture, take it out first: ffmpeg -i SONG -an -frames:v 1 cover.png)", ErrInput, spec)
+			}
+		}
 		return nil, fmt.Errorf("%w %s: cannot decode as video (no video stream)", ErrInput, spec)
 	}
 	w, h := v.DisplaySize()

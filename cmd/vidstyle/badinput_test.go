@@ -35,7 +35,7 @@ type badInput struct {
 
 // badInputFixtures writes the broken files the table refers to into dir.
 type badInputFixtures struct {
-	dir, small, photo, tiny, textMP4, notONNX, audioOnly, badPNG, cutMP4, nanModel string
+	dir, small, photo, tiny, textMP4, notONNX, audioOnly, song, badPNG, cutMP4, nanModel string
 	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg              string
 	apng, animWebP, heic                                                           string
 	fifo, hugePPM, cutPNG                                                          string
@@ -65,6 +65,9 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	f.noFFmpeg = t.TempDir() // a PATH with no ffmpeg in it
 	f.audioOnly = filepath.Join(dir, "audio.mp4")
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440", "-t", "1", "-c:a", "aac", f.audioOnly)
+	f.song = filepath.Join(dir, "song.mp3")
+	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440", "-i", f.photo, "-map", "0", "-map", "1", "-t", "1", "-c:a", "libmp3lame",
+		"-c:v", "mjpeg", "-disposition:v", "attached_pic", f.song)
 	f.badPNG = write("broken.png", []byte("\x89PNG but not really"))
 	face := gocv.IMRead(f.photo, gocv.IMReadColor)
 	png, err := gocv.IMEncode(gocv.PNGFileExt, face)
@@ -142,6 +145,7 @@ func badInputs(f badInputFixtures) []badInput {
 		{"models import of that model", nil, []string{"models", "import", "-q", "-models-dir", filepath.Join(f.dir, "nan-store"), f.nanModel}, 1, "its weights are broken", 0},
 		{"MP4 cut before its index (moov atom)", nil, []string{"-in", f.cutMP4, "-out", "o.mp4"}, 1, "without its index (the moov atom): cut short or still being written", 0},
 		{"video with no video stream (audio only)", nil, []string{"-in", f.audioOnly, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
+		{"a song with cover art", nil, []string{"-in", f.song, "-out", "o.mp4"}, 1, "it is sound with a cover picture", 0},
 		{"HEIC photo (an iPhone's)", nil, []string{"-in", f.heic, "-out", "o.jpg"}, 1, "a HEIC/HEIF photo, which neither OpenCV nor ffmpeg here decodes: convert it to JPEG or PNG first", 0},
 		{"animated WebP", nil, []string{"-in", f.animWebP, "-out", "o.mp4"}, 1, "an animated WebP, whose frames neither OpenCV nor ffmpeg here decodes", 0},
 		{"animated PNG into an image", nil, []string{"-in", f.apng, "-out", "o.png"}, 2, "is an animated PNG, a video: give a video output", 0},
