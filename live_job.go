@@ -65,7 +65,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	if p.Width != raw.Width {
 		e.log.Info(fmt.Sprintf("%s has pixels of aspect %d:%d: shown at %dx%d, as players show it", job.In, raw.SAR.Num, raw.SAR.Den, p.Width, p.Height))
 	}
-	r, err := e.resized(src, job.Resize)
+	r, err := e.resized(src, job.Resize, true)
 	if err != nil {
 		src.Close()
 		return err
@@ -94,7 +94,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 			return nil, err
 		}
 		sq := capture.SquarePixels(s)
-		r, err := e.resized(sq, job.Resize)
+		r, err := e.resized(sq, job.Resize, false)
 		if err != nil {
 			sq.Close()
 			return nil, err

@@ -38,7 +38,11 @@ func ParseResize(s string) (Size, error) {
 			return 0, bad
 		}
 		if n < stylize.MinSize || n > 16384 {
-			return 0, usagef("-resize %s: each side must be %d to 16384", orig, stylize.MinSize)
+			hint := ""
+			if n > 0 && n <= 8 && !strings.ContainsAny(orig, "xX") {
+				hint = fmt.Sprintf(" (%d times the size is %d.0)", n, n)
+			}
+			return 0, usagef("-resize %s: each side must be %d to 16384%s", orig, stylize.MinSize, hint)
 		}
 		return n, nil
 	}
@@ -59,12 +63,14 @@ func ParseResize(s string) (Size, error) {
 // resized is src at the output size r asks for (zero: src itself), its
 // pixels made square first, so that a side given alone keeps the shape
 // the picture is shown at; a side worked out is rounded to even.
-func (e *Engine) resized(src capture.Source, r Size) (capture.Source, error) {
+// say logs the size (not at a live source's reopening).
+func (e *Engine) resized(src capture.Source, r Size, say bool) (capture.Source, error) {
 	if r == (Size{}) {
 		return src, nil
 	}
 	p := src.Props()
 	w, h := capture.DisplaySize(p)
+	square := w == p.Width
 	even := func(v float64) int { return max(2, int(math.Round(v/2))*2) }
 	switch {
 	case r.Scale > 0:
@@ -79,9 +85,11 @@ func (e *Engine) resized(src capture.Source, r Size) (capture.Source, error) {
 	if w < stylize.MinSize || h < stylize.MinSize || w > 16384 || h > 16384 {
 		return nil, usagef("-resize: the %dx%d input would be %dx%d: each side must be %d to 16384", p.Width, p.Height, w, h, stylize.MinSize)
 	}
-	if w == p.Width && h == p.Height {
-		return src, nil
+	if w == p.Width && h == p.Height && square {
+		return src, nil // square pixels at that size already
 	}
-	e.log.Info(fmt.Sprintf("resize: the %dx%d input is stylized and written at %dx%d", p.Width, p.Height, w, h))
+	if say {
+		e.log.Info(fmt.Sprintf("resize: the %dx%d input is stylized and written at %dx%d", p.Width, p.Height, w, h))
+	}
 	return capture.Resize(capture.SquarePixels(src), w, h), nil
 }

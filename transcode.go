@@ -125,6 +125,7 @@ type Transcoder struct {
 	start   time.Time
 	props   capture.Props
 	total   int64
+	outRate pipeline.Rate // the output's (a GIF's may be lower)
 	src     capture.Source
 	raw     capture.Source // src before its decorators
 	styles  *stylize.StyleSet
@@ -216,7 +217,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	}
 	t.closers = append(t.closers, func() { src.Close() })
 	t.raw, t.props = src, src.Props()
-	r, err := e.resized(src, job.Resize)
+	r, err := e.resized(src, job.Resize, true)
 	if err != nil {
 		return nil, err
 	}
@@ -226,14 +227,17 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		// A constant-rate output: frames that would share an output frame
 		// are skipped here, gaps filled by the writer (stream.VideoConfig).
 		src = capture.Retime(src, p.Rate)
-		if out := stream.OutputRate(job.Out, p.Rate); !outImage && out != p.Rate {
-			// A GIF's is at most 50 fps: one frame in k, not stylized.
-			k := int(math.Round(p.Rate.FPS() / out.FPS()))
-			e.log.Info(fmt.Sprintf("%s: a GIF at %.6g fps, one frame in %d of the %.6g fps input: browsers slow faster GIFs down", job.Out, out.FPS(), k, p.Rate.FPS()))
-			src = capture.Decimate(src, k)
-		}
-		p = src.Props() // its times (and rate) on the output's grid
+		p = src.Props() // its times on the output's grid
 	}
+	if out := stream.OutputRate(job.Out, p.Rate); !outImage && out != p.Rate {
+		// A GIF's is at most 50 fps (a camera's too): one frame in k, the
+		// others not stylized.
+		k := int(math.Round(p.Rate.FPS() / out.FPS()))
+		e.log.Info(fmt.Sprintf("%s: a GIF at %.6g fps, one frame in %d of the %.6g fps input: browsers slow faster GIFs down", job.Out, out.FPS(), k, p.Rate.FPS()))
+		src = capture.Decimate(src, k)
+		p = src.Props()
+	}
+	t.outRate = p.Rate
 	var tracks *media.Info
 	if (p.Kind == capture.KindFile || rereadable(p)) && !outImage {
 		// The other tracks come from the file itself (the encoder reads
@@ -328,13 +332,16 @@ type Info struct {
 	Style         string
 	Width, Height int
 	Device        string
+	// OutRate is the output's frame rate: the input's, but a GIF's of a
+	// fast source (at most 50 fps).
+	OutRate pipeline.Rate
 }
 
 // Info says what the job is about to do.
 func (t *Transcoder) Info() Info {
 	w, h := t.styles.First().Size()
 	return Info{In: t.job.In, Out: t.job.Out, Input: t.props, Total: t.total, Style: t.styles.Names()[0],
-		Width: w, Height: h, Device: t.styles.First().Device()}
+		Width: w, Height: h, Device: t.styles.First().Device(), OutRate: t.outRate}
 }
 
 // String is the line that says what is about to happen.
@@ -344,7 +351,11 @@ func (i Info) String() string {
 	if p.Kind != capture.KindImage {
 		what += fmt.Sprintf(", %s fps, %s", p.Rate, FrameCount(i.Total))
 	}
-	return fmt.Sprintf("stylizing %s (%s) with %s at %dx%d on %s into %s", i.In, what, i.Style, i.Width, i.Height, i.Device, i.Out)
+	into := i.Out
+	if r := i.OutRate; p.Kind != capture.KindImage && r.Num > 0 && r.Den > 0 && r != p.Rate {
+		into += fmt.Sprintf(" at %s fps", r)
+	}
+	return fmt.Sprintf("stylizing %s (%s) with %s at %dx%d on %s into %s", i.In, what, i.Style, i.Width, i.Height, i.Device, into)
 }
 
 // Styles is the job's style set: switch it from any goroutine while Run

@@ -113,7 +113,8 @@ func (r *Retimed) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 // first whose slot on the source's grid falls in each run of k slots (0,
 // k, 2k, … when none is missing), so that its frames lie on a grid k
 // times coarser, whose rate its Props give (a 60 fps clip to a 30 fps
-// GIF: the even frames). The frames left out are not stylized.
+// GIF: the even frames), each at its slot's time. The frames left out are
+// not stylized.
 func Decimate(src Source, k int) Source {
 	if k <= 1 {
 		return src
@@ -156,6 +157,9 @@ func (d *decimated) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 			continue
 		}
 		d.last = slot
+		// On the coarse grid: a frame kept in place of a missing one (7
+		// for 6) is its slot's, not the next's.
+		tm.PTS = rate.Time(slot * d.k)
 		tm.Index = d.index
 		d.index++
 		return tm, nil

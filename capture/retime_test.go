@@ -82,7 +82,7 @@ func TestRetimeLaysTheGridOnTheFirstPicture(t *testing.T) {
 // TestDecimate: a 60 fps source with times in milliseconds (a frame's
 // half-way times round either way) kept one frame in two gives the even
 // frames, on a 30 fps grid, and where one is missing (a dropped frame) the
-// next; one in four of 59.94 gives 14.985 fps; its Props say the rate and
+// next, at the missing one's time; one in four of 59.94 gives 14.985 fps; its Props say the rate and
 // the frames left.
 func TestDecimate(t *testing.T) {
 	sixty := pipeline.Rate{Num: 60, Den: 1}
@@ -110,9 +110,11 @@ func TestDecimate(t *testing.T) {
 		}
 		got = append(got, tm.PTS)
 	}
+	// Frames 0, 2, 4, 7 (for the missing 6), 8, …, 22, each at its 30 fps
+	// slot's time (7 at 6's: the writer then puts it in slot 3, not 4).
 	var want []time.Duration
-	for _, i := range []int{0, 2, 4, 7, 8, 10, 12, 14, 16, 18, 20, 22} {
-		want = append(want, (time.Duration(i) * time.Second / 60).Round(time.Millisecond))
+	for i := range 12 {
+		want = append(want, sixty.Time(int64(2*i)))
 	}
 	if len(got) != len(want) {
 		t.Fatalf("kept %v, want %v", got, want)

@@ -238,6 +238,10 @@ func heifBrand(f io.ReaderAt, head []byte) still {
 // as the input holds that is stylized (text, subtitles and the sidecar
 // files cameras and editors leave are not).
 func IsMedia(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".thm", ".lrv":
+		return false // a camera's thumbnail (a JPEG) and low-resolution proxy
+	}
 	if sniff(p) != notStill || IsImagePath(p) || ffmpegImageExt(p) {
 		return true
 	}

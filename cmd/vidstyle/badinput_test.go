@@ -36,9 +36,9 @@ type badInput struct {
 // badInputFixtures writes the broken files the table refers to into dir.
 type badInputFixtures struct {
 	dir, small, photo, tiny, textMP4, notONNX, audioOnly, song, badPNG, cutMP4, nanModel string
-	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg              string
-	apng, animWebP, heic                                                           string
-	fifo, hugePPM, cutPNG                                                          string
+	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg                    string
+	apng, animWebP, heic                                                                 string
+	fifo, hugePPM, cutPNG                                                                string
 	// external is a model whose weights are kept in ../../../../etc/passwd;
 	// evilStore a models folder that holds it as "planted".
 	external, evilStore string

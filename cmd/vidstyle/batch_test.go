@@ -31,6 +31,13 @@ func TestBatchFolder(t *testing.T) {
 	os.WriteFile(filepath.Join(in, "notes.txt"), []byte("shot list\n"), 0o644)
 	os.WriteFile(filepath.Join(in, ".hidden.mp4"), []byte("not a video"), 0o644)
 	os.WriteFile(filepath.Join(in, "broken.mp4"), []byte("not a video either"), 0o644)
+	// A link to a video is that video; a camera's thumbnail (a JPEG named
+	// .THM) is no picture of the shoot.
+	elsewhere := rm.IndexedClip(t, dir, rm.Opts{Name: "elsewhere.mp4", W: 160, H: 96, Frames: 12})
+	if err := os.Symlink(elsewhere, filepath.Join(in, "linked.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	rm.FFmpeg(t, "-i", filepath.Join(in, "face.jpg"), "-f", "image2", "-c:v", "mjpeg", filepath.Join(in, "clip.THM"))
 
 	out := filepath.Join(dir, "styled")
 	code, log := vidstyle(t, dir, nil, "-in", in, "-out", out, "-model", identityModel(t, dir))
@@ -39,7 +46,7 @@ func TestBatchFolder(t *testing.T) {
 	}
 	for _, want := range []string{
 		"broken.mp4: input " + filepath.Join(in, "broken.mp4") + ": cannot decode as video",
-		"batch: 4 of 5 files done in " + out + ", 1 failed (broken.mp4); 2 other files left alone",
+		"batch: 5 of 6 files done in " + out + ", 1 failed (broken.mp4); 3 other files left alone",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log does not say %q:\n%s", want, log)
@@ -50,10 +57,10 @@ func TestBatchFolder(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := []string{"clip-avi.mp4", "clip.mp4", "face.jpg", "face2.png"}; !slices.Equal(names, want) {
+	if want := []string{"clip-avi.mp4", "clip.mp4", "face.jpg", "face2.png", "linked.mp4"}; !slices.Equal(names, want) {
 		t.Fatalf("the output folder holds %v, want %v", names, want)
 	}
-	for _, name := range []string{"clip.mp4", "clip-avi.mp4"} {
+	for _, name := range []string{"clip.mp4", "clip-avi.mp4", "linked.mp4"} {
 		if got := rm.Indices(rm.ReadIndices(t, filepath.Join(out, name))); len(got) != 12 || got[0] != 0 || got[11] != 11 {
 			t.Errorf("%s shows %v, want the 12 frames", name, got)
 		}
@@ -66,9 +73,32 @@ func TestBatchFolder(t *testing.T) {
 		m.Close()
 	}
 
-	code, log = vidstyle(t, dir, nil, "-in", in, "-out", in)
-	if code != 2 || !strings.Contains(log, "-out is the input folder") {
-		t.Errorf("-out the input folder: exit %d:\n%s", code, log)
+	// Refused before anything is written: the input folder again (by
+	// name, or through a link), a stream, a playlist, and two files that
+	// would be one output.
+	link := filepath.Join(dir, "link")
+	os.Symlink(in, link)
+	for _, c := range []struct{ out, want string }{
+		{in, "-out is the input folder"},
+		{link, "-out is the input folder"},
+		{"rtmp://127.0.0.1/live/x", "cannot be published to rtmp://127.0.0.1/live/"},
+		{"hls/live.m3u8", "cannot be published to hls/live.m3u8"},
+		{"o.mp4", "-out must be a folder too, not the file o.mp4"},
+	} {
+		if code, log := vidstyle(t, dir, nil, "-in", in, "-out", c.out); code != 2 || !strings.Contains(log, c.want) {
+			t.Errorf("-out %s: exit %d, want 2 and %q:\n%s", c.out, code, c.want, log)
+		}
+	}
+	twins := filepath.Join(dir, "twins")
+	os.Mkdir(twins, 0o755)
+	for _, name := range []string{"x.mp4", "x.MP4"} {
+		os.Link(clip, filepath.Join(twins, name))
+	}
+	if code, log := vidstyle(t, dir, nil, "-in", twins, "-out", filepath.Join(dir, "twins-out")); code != 1 || !strings.Contains(log, "would both be written as") {
+		t.Errorf("x.mp4 and x.MP4: exit %d, want 1 and the clash said:\n%s", code, log)
+	}
+	if entries, _ := os.ReadDir(dir); slices.ContainsFunc(entries, func(e os.DirEntry) bool { return e.Name() == "rtmp:" || e.Name() == "hls" }) {
+		t.Error("a folder was made for a stream or a playlist")
 	}
 }
 

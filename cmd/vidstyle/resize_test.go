@@ -39,6 +39,19 @@ func TestResize(t *testing.T) {
 			t.Errorf("the sound is not kept: %s", info.Kinds())
 		}
 	})
+	t.Run("anamorphic video, its own stored size", func(t *testing.T) {
+		// 240x180 at 4:3 is 320x180 on screen: -resize 240x180 is
+		// 240x180 of square pixels, the picture squeezed as asked.
+		dir := t.TempDir()
+		in := rm.IndexedClip(t, dir, rm.Opts{Name: "sq.mp4", W: 240, H: 180, Frames: 5, Args: []string{"-vf", "setsar=4/3"}})
+		out := filepath.Join(dir, "out.mp4")
+		if code, log := vidstyle(t, dir, nil, "-in", in, "-out", out, "-model", model, "-resize", "240x180"); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, log)
+		}
+		if v := rm.Probe(t, out).Video(t); v.Width != 240 || v.Height != 180 || (v.SAR != "" && v.SAR != "1:1") {
+			t.Errorf("output %dx%d SAR %q, want 240x180 of square pixels", v.Width, v.Height, v.SAR)
+		}
+	})
 	t.Run("photo with alpha, a fraction", func(t *testing.T) {
 		dir := t.TempDir()
 		in := rm.AlphaPNG(t, dir, 240, 136)

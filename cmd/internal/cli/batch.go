@@ -44,10 +44,19 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 	for _, e := range entries {
 		name := e.Name()
 		p := filepath.Join(in, name)
-		if strings.HasPrefix(name, ".") || !e.Type().IsRegular() || !capture.IsMedia(p) {
-			if !e.IsDir() {
-				skipped++
+		regular := e.Type().IsRegular()
+		if e.Type()&os.ModeSymlink != 0 { // a link to a file is that file
+			st, err := os.Stat(p)
+			if err == nil && st.IsDir() {
+				continue // a folder: not gone into, as no folder is
 			}
+			regular = err == nil && st.Mode().IsRegular()
+		}
+		if e.IsDir() {
+			continue
+		}
+		if strings.HasPrefix(name, ".") || !regular || !capture.IsMedia(p) {
+			skipped++
 			continue
 		}
 		ext := strings.ToLower(filepath.Ext(name))
@@ -67,6 +76,11 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 	taken := map[string]string{} // output name → the input it is for
 	for _, pl := range plans {
 		if !pl.converted {
+			if first, ok := taken[strings.ToLower(pl.out)]; ok {
+				// x.mp4 and x.MP4: one name on a folder that ignores case,
+				// and one output either way.
+				return nil, 0, fmt.Errorf("input folder %s: %s and %s would both be written as %s: rename one", in, first, pl.name, pl.out)
+			}
 			taken[strings.ToLower(pl.out)] = pl.name
 		}
 	}
@@ -97,8 +111,13 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 // what it holds, as for one file) and the batch. The exit code is 0 when
 // every file was done, 1 when one failed, 130 when stopped.
 func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
-	if abs(o.in) == abs(o.out) {
+	if abs(o.in) == abs(o.out) || sameFolder(o.in, o.out) {
 		return exitUsage, errors.New("-out is the input folder: give another folder for the stylized files")
+	}
+	if o.window {
+		if err := stream.CheckDisplay(); err != nil {
+			return exitError, err // once, not for every file
+		}
 	}
 	st, err := os.Stat(o.out)
 	if err == nil && !st.IsDir() || err != nil && (capture.IsImagePath(o.out) || stream.IsVideoType(o.out)) {
@@ -200,6 +219,13 @@ func batchMain(o options, set map[string]bool, stderr io.Writer) int {
 		c.line(line)
 	}
 	return code
+}
+
+// sameFolder reports whether a and b are one folder (through a link).
+func sameFolder(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 func abs(p string) string {

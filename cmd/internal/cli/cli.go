@@ -228,6 +228,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if isFolder(o.in) && o.out != "" && !o.live && !o.serve && o.publish == "" {
+		if capture.IsURL(o.out) || strings.EqualFold(filepath.Ext(o.out), ".m3u8") {
+			fmt.Fprintf(stderr, "vidstyle: error: -in %s is a folder, which is stylized file by file into a folder: it cannot be published to %s (see -h)\n", o.in, stream.Redact(o.out))
+			return exitUsage
+		}
 		return batchMain(o, set, stderr)
 	}
 	size, err := o.validate(set)
