@@ -93,13 +93,13 @@ func TestAChangeShowsWhenNoFrameComes(t *testing.T) {
 	})
 }
 
-// checkRepaint runs cfg until its log says ready, pauses it if asked, and
-// then switches style and colours, taking a snapshot after each step.
-func checkRepaint(t *testing.T, cfg live.Config, ready string, pause bool) {
+// runUntil runs an engine on cfg (its log kept, at debug level) until a
+// line of its log holds ready, failing after a minute; the test's end
+// stops it and checks that Run ended without an error.
+func runUntil(t *testing.T, cfg live.Config, ready string) (*live.Engine, context.Context, *logEvents) {
 	t.Helper()
-	var logs logEvents
-	dir := t.TempDir()
-	cfg.Snapshots, cfg.StatsPeriod, cfg.Log = dir, time.Hour, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &logEvents{}
+	cfg.StatsPeriod, cfg.Log = time.Hour, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e, err := live.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -107,17 +107,27 @@ func checkRepaint(t *testing.T, cfg live.Config, ready string, pause bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-	}()
+	})
 	select {
 	case <-logs.on(ready):
 	case <-ctx.Done():
 		t.Fatalf("no %q in the log in a minute:\n%s", ready, logs.String())
 	}
+	return e, ctx, logs
+}
+
+// checkRepaint runs cfg until its log says ready, pauses it if asked, and
+// then switches style and colours, taking a snapshot after each step.
+func checkRepaint(t *testing.T, cfg live.Config, ready string, pause bool) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg.Snapshots = dir
+	e, ctx, _ := runUntil(t, cfg, ready)
 	do := func(cmd live.Command) {
 		t.Helper()
 		if _, err := e.Do(ctx, cmd); err != nil {
@@ -195,26 +205,7 @@ func TestTheRateFallsWhenThePictureStands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs logEvents
-	e, err := live.New(live.Config{Source: src, Styles: builtinStyles(t, 160, 96, 64, 36, "toon"), StatsPeriod: time.Hour,
-		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	select {
-	case <-logs.on("end of input"):
-	case <-ctx.Done():
-		t.Fatalf("no end of input in a minute:\n%s", logs.String())
-	}
+	e, _, _ := runUntil(t, live.Config{Source: src, Styles: builtinStyles(t, 160, 96, 64, 36, "toon")}, "end of input")
 	moving := e.State().FPS
 	if moving < 5 {
 		t.Fatalf("the rate while the clip played was %.1f fps, want about 30", moving)

@@ -373,15 +373,8 @@ func TestLiveWindowOfARotatedPhoneVideo(t *testing.T) {
 	}
 
 	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", phone, "-live", "-loop", "-model", identityModel(t, dir), "-stats-period", "1h")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	waitFor, _ := startWatched(t, cmd)
 	defer cmd.Process.Kill()
-	waitFor := logWaiter(t, lines(t, stderr))
 	waitFor("preview window open")
 	shot := screenshot(t, display, findWindow(t, display))
 	if shot.Cols() != 180 || shot.Rows() != 320 {
@@ -413,15 +406,8 @@ func TestLiveWindowFitsABigPictureToTheScreen(t *testing.T) {
 	defer full.Close()
 
 	cmd := command(dir, []string{"DISPLAY=" + display}, "-in", big, "-live", "-loop", "-model", identityModel(t, dir), "-stats-period", "1h")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	waitFor, _ := startWatched(t, cmd)
 	defer cmd.Process.Kill()
-	waitFor := logWaiter(t, lines(t, stderr))
 	waitFor(`window: the 1920x1080 picture is shown at 1152x648 to fit the 1280x720 screen`)
 	waitFor("preview window open")
 	shot := screenshot(t, display, findWindow(t, display))
