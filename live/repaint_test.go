@@ -165,7 +165,7 @@ func checkRepaint(t *testing.T, cfg live.Config, ready string, pause bool) {
 	do(live.Command{Op: live.Pick, Index: 0})
 	again := snap()
 
-	switched, kept, back := meanAbsDiff(toon, pencil), meanAbsDiff(pencil, colours), meanAbsDiff(toon, again)
+	switched, kept, back := testmedia.MeanAbsDiff(toon, pencil), testmedia.MeanAbsDiff(pencil, colours), testmedia.MeanAbsDiff(toon, again)
 	t.Logf("mean |difference| in levels: toon→pencil %.1f, pencil→with colours %.1f, toon→toon again %.2f", switched, kept, back)
 	if switched < 10 {
 		t.Errorf("the switch to pencil did not show: %.1f levels from toon", switched)
@@ -179,16 +179,6 @@ func checkRepaint(t *testing.T, cfg live.Config, ready string, pause bool) {
 	if e.Shown() == 0 {
 		t.Error("nothing counted as shown")
 	}
-}
-
-// meanAbsDiff is the mean absolute difference of two pictures in levels,
-// over every channel.
-func meanAbsDiff(a, b gocv.Mat) float64 {
-	d := gocv.NewMat()
-	defer d.Close()
-	gocv.AbsDiff(a, b, &d)
-	m := d.Mean()
-	return (m.Val1 + m.Val2 + m.Val3) / 3
 }
 
 // TestTheRateFallsWhenThePictureStands: once the input ends, the state the

@@ -486,15 +486,6 @@ func TestStabilizerCarriesOnlyTheFrameBefore(t *testing.T) {
 	}
 }
 
-// meanAbsDiff is the mean |a − b| over all pixels and channels, in levels.
-func meanAbsDiff(a, b gocv.Mat) float64 {
-	d := gocv.NewMat()
-	defer d.Close()
-	gocv.AbsDiff(a, b, &d)
-	m := d.Mean()
-	return (m.Val1 + m.Val2 + m.Val3) / 3
-}
-
 // TestStabilizerKeepsMovingPixelsWithinTheBudget: on a pan every pixel
 // moves, and heavy flicker would make the blend move the picture far from
 // the net's; each frame stays within the budget on average, where the
@@ -528,7 +519,7 @@ func TestStabilizerKeepsMovingPixelsWithinTheBudget(t *testing.T) {
 		budget := cmp.Or(cfg.Budget, temporal.DefaultBudget)
 		var worst float64
 		for i := 1; i < len(in); i++ {
-			worst = max(worst, meanAbsDiff(styled[i], net[i]))
+			worst = max(worst, testmedia.MeanAbsDiff(styled[i], net[i]))
 		}
 		t.Logf("%s: the frames' mean |O − S| is at most %.2f levels", c.name, worst)
 		switch still := cfg.Scale == 0.1; {
@@ -548,7 +539,7 @@ func TestStabilizerKeepsMovingPixelsWithinTheBudget(t *testing.T) {
 	styled, net := flickered(t, still)
 	run(t, newStabilizer(t), still, styled)
 	off, on := judge(t, still, net), judge(t, still, styled)
-	dev := meanAbsDiff(styled[len(still)-1], net[len(still)-1])
+	dev := testmedia.MeanAbsDiff(styled[len(still)-1], net[len(still)-1])
 	t.Logf("still: E_warp off %.6f on %.6f, the last frame's mean |O − S| %.2f", off.EWarp, on.EWarp, dev)
 	if on.EWarp > 0.2*off.EWarp {
 		t.Errorf("still: E_warp %.6f with the stabiliser, %.6f without: want 80 %% less", on.EWarp, off.EWarp)

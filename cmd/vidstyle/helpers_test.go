@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/internal/testort"
 	"github.com/vidstyle/vidstyle/stylize"
@@ -176,17 +173,6 @@ func (s stream) frames() int {
 func (s stream) seconds() float64 {
 	f, _ := strconv.ParseFloat(s.Duration, 64)
 	return f
-}
-
-// meanAbsDiff is the mean absolute difference per channel value.
-func meanAbsDiff(a, b gocv.Mat) float64 {
-	da, _ := a.DataPtrUint8()
-	db, _ := b.DataPtrUint8()
-	var sum float64
-	for i := range da {
-		sum += math.Abs(float64(da[i]) - float64(db[i]))
-	}
-	return sum / float64(len(da))
 }
 
 // listDir names the files in dir.

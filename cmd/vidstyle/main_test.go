@@ -53,7 +53,7 @@ func TestTranscodeSmallMP4WithTheBuiltinStyle(t *testing.T) {
 	}
 	src, dst := testmedia.DecodeAll(t, in), testmedia.DecodeAll(t, out)
 	for _, i := range []int{0, 80, 165} {
-		if d := meanAbsDiff(src[i], dst[i]); d < 8 {
+		if d := testmedia.MeanAbsDiff(src[i], dst[i]); d < 8 {
 			t.Errorf("frame %d differs from the input by only %.1f levels: not stylized", i, d)
 		}
 	}
@@ -185,7 +185,7 @@ func TestImageToImage(t *testing.T) {
 	if b.Cols() != a.Cols() || b.Rows() != a.Rows() {
 		t.Fatalf("output %dx%d, input %dx%d", b.Cols(), b.Rows(), a.Cols(), a.Rows())
 	}
-	if d := meanAbsDiff(a, b); d < 8 {
+	if d := testmedia.MeanAbsDiff(a, b); d < 8 {
 		t.Errorf("output differs from the input by only %.1f levels", d)
 	}
 }

@@ -116,7 +116,7 @@ func TestModelsQuantizeUdnie(t *testing.T) {
 			t.Fatalf("%s: %d frames", name, len(outFrames))
 		}
 		for i, f := range outFrames {
-			if d := meanAbsDiff(src[i], f); d < 8 {
+			if d := testmedia.MeanAbsDiff(src[i], f); d < 8 {
 				t.Errorf("%s frame %d differs from the input by only %.1f levels: not stylized", name, i, d)
 			}
 		}
@@ -127,11 +127,11 @@ func TestModelsQuantizeUdnie(t *testing.T) {
 	direct := testmedia.DecodeAll(t, results["auto-udnie.int8"])
 	for i := range i8 {
 		p := testmedia.PSNR(i8[i], f32[i])
-		t.Logf("frame %d: int8 vs fp32 PSNR %.1f dB, mean abs diff %.2f levels", i, p, meanAbsDiff(i8[i], f32[i]))
-		if p < 25 || meanAbsDiff(i8[i], f32[i]) == 0 {
-			t.Errorf("frame %d: int8 vs fp32 PSNR %.1f dB, mean abs diff %.2f: want close (≥ 25 dB) but not the same", i, p, meanAbsDiff(i8[i], f32[i]))
+		t.Logf("frame %d: int8 vs fp32 PSNR %.1f dB, mean abs diff %.2f levels", i, p, testmedia.MeanAbsDiff(i8[i], f32[i]))
+		if p < 25 || testmedia.MeanAbsDiff(i8[i], f32[i]) == 0 {
+			t.Errorf("frame %d: int8 vs fp32 PSNR %.1f dB, mean abs diff %.2f: want close (≥ 25 dB) but not the same", i, p, testmedia.MeanAbsDiff(i8[i], f32[i]))
 		}
-		if d := meanAbsDiff(i8[i], direct[i]); d != 0 {
+		if d := testmedia.MeanAbsDiff(i8[i], direct[i]); d != 0 {
 			t.Errorf("frame %d: -precision int8 -model udnie and -model udnie.int8 differ by %.2f levels", i, d)
 		}
 	}

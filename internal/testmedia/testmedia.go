@@ -58,6 +58,16 @@ func DecodeAll(t testing.TB, path string) []gocv.Mat {
 	return frames
 }
 
+// MeanAbsDiff is the mean |a − b| of two 8-bit images of one size, over
+// every pixel and channel, in levels.
+func MeanAbsDiff(a, b gocv.Mat) float64 {
+	d := gocv.NewMat()
+	defer d.Close()
+	gocv.AbsDiff(a, b, &d)
+	m := d.Mean()
+	return (m.Val1 + m.Val2 + m.Val3 + m.Val4) / float64(max(1, a.Channels()))
+}
+
 // PSNR compares two continuous 8-bit images of one size, in dB (+Inf when
 // equal).
 func PSNR(a, b gocv.Mat) float64 {
