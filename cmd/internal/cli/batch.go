@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -195,30 +194,6 @@ func batchOne(o options, set map[string]bool, eng *vidstyle.Engine, c *console, 
 		return exitUsage, err
 	}
 	return transcode(o, size, eng, c, log)
-}
-
-// batchMain is Main for a folder given as -in.
-func batchMain(o options, set map[string]bool, stderr io.Writer) int {
-	c := newConsole(stderr, o.quiet, o.verbose)
-	log := slog.New(&handler{c: c})
-	eng, err := o.engine(c, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
-		return exitUsage
-	}
-	code, err := runBatch(o, set, eng, c, log)
-	if !errors.Is(err, vidstyle.ErrAborted) {
-		eng.Close()
-	}
-	if err != nil {
-		c.clearBar()
-		line := "vidstyle: " + errorLine(code, err)
-		if code == exitUsage {
-			line += " (see -h)"
-		}
-		c.line(line)
-	}
-	return code
 }
 
 // sameFolder reports whether a and b are one folder (through a link).

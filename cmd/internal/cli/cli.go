@@ -232,16 +232,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "vidstyle: error: -in %s is a folder, which is stylized file by file into a folder: it cannot be published to %s (see -h)\n", o.in, stream.Redact(o.out))
 			return exitUsage
 		}
-		return batchMain(o, set, stderr)
+		return withEngine(o, stderr, func(eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
+			return runBatch(o, set, eng, c, log)
+		})
 	}
 	size, err := o.validate(set)
-	if err != nil {
-		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
-		return exitUsage
-	}
-	c := newConsole(stderr, o.quiet, o.verbose)
-	log := slog.New(&handler{c: c})
-	eng, err := o.engine(c, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
 		return exitUsage
@@ -250,7 +245,23 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if o.out == "" {
 		run = runLive
 	}
-	code, err := run(o, size, eng, c, log)
+	return withEngine(o, stderr, func(eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
+		return run(o, size, eng, c, log)
+	})
+}
+
+// withEngine makes the console, the log and the engine the options ask
+// for, runs job with them, says its error in one line and returns its exit
+// code.
+func withEngine(o options, stderr io.Writer, job func(*vidstyle.Engine, *console, *slog.Logger) (int, error)) int {
+	c := newConsole(stderr, o.quiet, o.verbose)
+	log := slog.New(&handler{c: c})
+	eng, err := o.engine(c, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
+		return exitUsage
+	}
+	code, err := job(eng, c, log)
 	if !errors.Is(err, vidstyle.ErrAborted) {
 		// C resources are freed on the way out, but not after an abort:
 		// then a job may still be inside OpenCV or ONNX Runtime, and the
