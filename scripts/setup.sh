@@ -42,7 +42,7 @@ sudo=""
 # themselves, unprivileged: Debian's own nginx service is not needed).
 packages=(
 	ca-certificates git gcc g++ libc6-dev pkg-config
-	libopencv-dev libx11-dev ffmpeg libvpx-dev
+	libopencv-dev libx11-dev libxinerama-dev ffmpeg libvpx-dev
 	xvfb xdotool imagemagick iproute2 chromium
 	nginx libnginx-mod-rtmp
 )

@@ -1,7 +1,7 @@
 package stream
 
 /*
-#cgo !windows pkg-config: opencv4 x11
+#cgo !windows pkg-config: opencv4 x11 xinerama
 #cgo CXXFLAGS: --std=c++11
 #include <stdlib.h>
 #include "window_cgo.h"
@@ -100,8 +100,9 @@ func FitScreen(w, h, sw, sh int) (int, int) {
 	return even(float64(w)*scale, float64(sw)*0.95, w), even(float64(h)*scale, float64(sh)*0.90, h)
 }
 
-// screenSize is the size of DISPLAY's default screen, or zeros when it
-// cannot be learnt (an offscreen Qt, a display that does not open).
+// screenSize is the size of DISPLAY's default screen (of its first
+// monitor, the primary, when it has several), or zeros when it cannot be
+// learnt (an offscreen Qt, a display that does not open).
 func screenSize() (int, int) {
 	var w, h C.int
 	if C.vidstyle_screen_size(&w, &h) == 0 {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,14 @@ import (
 // display number from Xvfb itself (-displayfd), once the server is ready.
 func xvfb(t *testing.T) string {
 	t.Helper()
+	return xvfbScreens(t, "1280x720")
+}
+
+// xvfbScreens is xvfb with a screen of each size given; with more than
+// one they are monitors of one X screen (Xinerama), the first the
+// primary, as a laptop beside a bigger monitor.
+func xvfbScreens(t *testing.T, sizes ...string) string {
+	t.Helper()
 	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is missing: scripts/setup.sh installs xvfb, xdotool and imagemagick", tool)
@@ -30,7 +39,14 @@ func xvfb(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x720x24", "-nolisten", "tcp")
+	args := []string{"-displayfd", "3", "-nolisten", "tcp"}
+	if len(sizes) > 1 {
+		args = append(args, "+xinerama")
+	}
+	for i, size := range sizes {
+		args = append(args, "-screen", strconv.Itoa(i), size+"x24")
+	}
+	cmd := exec.Command("Xvfb", args...)
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -394,9 +410,15 @@ func TestLiveWindowOfARotatedPhoneVideo(t *testing.T) {
 // 1280x720 screen shows in a window that fits the screen (1152x648, the
 // aspect kept), the whole picture scaled down rather than its top-left
 // corner cut out; the log says so. Colour bars make the corner and the
-// whole picture tell apart.
+// whole picture tell apart. With a 1920x1080 monitor beside the 1280x720
+// one (the primary), the X screen is as big as both, but the window opens
+// on one: it fits the primary.
 func TestLiveWindowFitsABigPictureToTheScreen(t *testing.T) {
-	display := xvfb(t)
+	t.Run("one screen", func(t *testing.T) { fitsTheScreen(t, xvfb(t)) })
+	t.Run("a bigger second monitor", func(t *testing.T) { fitsTheScreen(t, xvfbScreens(t, "1280x720", "1920x1080")) })
+}
+
+func fitsTheScreen(t *testing.T, display string) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.mkv")
 	ffmpeg(t, "-f", "lavfi", "-i", "smptehdbars=size=1920x1080:rate=30", "-frames:v", "30", "-c:v", "ffv1", "-pix_fmt", "yuv444p", big)
