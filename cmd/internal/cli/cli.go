@@ -136,6 +136,10 @@ Examples:
         a neural style, processed at half size (4x faster) and scaled back up
   vidstyle -in photo.jpg -out styled.png -model pencil
         one image
+  vidstyle -in photos/ -out styled/ -model udnie.onnx
+        every picture and video in a folder
+  vidstyle -in clip.mp4 -out clip.gif -resize 480 -frames 90
+        an animated GIF, 480 pixels wide, of the first 90 frames
   vidstyle -in movie.mp4 -out styled.webm -size 640x360 -device cuda -frames 300
         VP9 + Opus, first 300 frames, on an NVIDIA GPU
   vidstyle -in cam:0 -model toon,pencil,udnie.onnx -scale 0.5
