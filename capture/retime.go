@@ -132,16 +132,7 @@ func (d *decimated) Props() Props {
 	if p.Frames > 0 {
 		p.Frames = (p.Frames + d.k - 1) / d.k
 	}
-	num, den := p.Rate.Num, p.Rate.Den*int(d.k)
-	a, b := num, den
-	for b != 0 {
-		a, b = b, a%b
-	}
-	r := p.Rate
-	if a > 0 {
-		r = pipeline.Rate{Num: num / a, Den: den / a}
-	}
-	p.Rate = r
+	p.Rate = p.Rate.Slower(int(d.k))
 	return p
 }
 

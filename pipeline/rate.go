@@ -17,6 +17,20 @@ func (r Rate) FPS() float64 {
 	return float64(r.Num) / float64(r.Den)
 }
 
+// Slower is the rate of one frame in k (60/1 in 2 is 30/1, 60000/1001 in
+// 4 is 15000/1001), in lowest terms.
+func (r Rate) Slower(k int) Rate {
+	num, den := r.Num, r.Den*k
+	a, b := num, den
+	for b != 0 {
+		a, b = b, a%b
+	}
+	if a <= 0 {
+		return r
+	}
+	return Rate{Num: num / a, Den: den / a}
+}
+
 // String writes the rate as ffmpeg takes it: "30000/1001".
 func (r Rate) String() string { return fmt.Sprintf("%d/%d", r.Num, r.Den) }
 

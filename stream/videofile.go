@@ -339,11 +339,7 @@ func OutputRate(path string, rate pipeline.Rate) pipeline.Rate {
 		return rate
 	}
 	for rate.FPS() > gifMaxFPS {
-		if rate.Num%2 == 0 {
-			rate.Num /= 2
-		} else {
-			rate.Den *= 2
-		}
+		rate = rate.Slower(2)
 	}
 	return rate
 }

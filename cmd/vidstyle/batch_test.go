@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -114,30 +113,16 @@ func TestBatchCtrlC(t *testing.T) {
 	}
 	out := filepath.Join(dir, "out")
 	cmd := command(dir, nil, "-in", in, "-out", out, "-model", "toon", "-stats-period", "20ms")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	waitFor, logs := startWatched(t, cmd)
 	defer cmd.Process.Kill()
-	var all []string
-	ch := lines(t, stderr)
-	for l := range ch {
-		all = append(all, l)
-		if m := progressLine.FindStringSubmatch(l); m != nil {
-			if n, _ := strconv.Atoi(m[1]); n >= 5 {
-				break
-			}
-		}
-	}
+	waitFor(`progress: frame ([5-9]|[1-9][0-9]+)/`) // five frames written, at least
 	cmd.Process.Signal(syscall.SIGINT)
-	for l := range ch {
-		all = append(all, l)
+	var rest []string
+	for l := range logs {
+		rest = append(rest, l)
 	}
 	cmd.Wait()
-	log := strings.Join(all, "\n")
+	log := strings.Join(rest, "\n")
 	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(log, "interrupted: kept") || !strings.Contains(log, "batch stopped: 0 of 3 files done") {
 		t.Fatalf("exit %d, want 130, the file kept and the batch's count:\n%s", code, log)
 	}

@@ -110,7 +110,7 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 // what it holds, as for one file) and the batch. The exit code is 0 when
 // every file was done, 1 when one failed, 130 when stopped.
 func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
-	if abs(o.in) == abs(o.out) || sameFolder(o.in, o.out) {
+	if sameFolder(o.in, o.out) {
 		return exitUsage, errors.New("-out is the input folder: give another folder for the stylized files")
 	}
 	if o.window {
@@ -201,12 +201,4 @@ func sameFolder(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
-}
-
-func abs(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	return filepath.Clean(a)
 }
