@@ -88,6 +88,17 @@ func TestBatchFolder(t *testing.T) {
 			t.Errorf("-out %s: exit %d, want 2 and %q:\n%s", c.out, code, c.want, log)
 		}
 	}
+	// The live outputs play one input; a folder without -out says what
+	// it needs.
+	for _, args := range [][]string{{"-serve"}, {"-live"}, {"-live", "-loop", "-publish", "hls/live.m3u8"}, {"-serve", "-out", filepath.Join(dir, "o4")}, {}} {
+		want := "is a folder: the live preview (-live, -serve, -publish) plays one file or camera"
+		if len(args) == 0 {
+			want = "is a folder: give -out FOLDER for the stylized files"
+		}
+		if code, log := vidstyle(t, dir, nil, append([]string{"-in", in}, args...)...); code != 2 || !strings.Contains(log, want) {
+			t.Errorf("-in folder %v: exit %d, want 2 and %q:\n%s", args, code, want, log)
+		}
+	}
 	twins := filepath.Join(dir, "twins")
 	os.Mkdir(twins, 0o755)
 	for _, name := range []string{"x.mp4", "x.MP4"} {

@@ -231,7 +231,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if isFolder(o.in) && o.out != "" && !o.live && !o.serve && o.publish == "" {
+	if isFolder(o.in) && (o.out == "" || o.live || o.serve || o.publish != "") {
+		// A folder is stylized file by file into a folder; the live
+		// outputs play one input.
+		what := "give -out FOLDER for the stylized files"
+		if o.live || o.serve || o.publish != "" || o.window {
+			what = "the live preview (-live, -serve, -publish) plays one file or camera; give one of its files, or -out FOLDER to stylize each"
+		}
+		fmt.Fprintf(stderr, "vidstyle: error: -in %s is a folder: %s (see -h)\n", o.in, what)
+		return exitUsage
+	}
+	if isFolder(o.in) {
 		if capture.IsURL(o.out) || strings.EqualFold(filepath.Ext(o.out), ".m3u8") {
 			fmt.Fprintf(stderr, "vidstyle: error: -in %s is a folder, which is stylized file by file into a folder: it cannot be published to %s (see -h)\n", o.in, stream.Redact(o.out))
 			return exitUsage
