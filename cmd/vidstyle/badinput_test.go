@@ -136,7 +136,7 @@ func badInputs(f badInputFixtures) []badInput {
 	return []badInput{
 		{"missing input", nil, []string{"-in", "nope.mp4", "-out", "o.mp4"}, 1, "input nope.mp4: no such file", 0},
 		{"directory as input, a file as output", nil, []string{"-in", f.dir, "-out", "o.mp4"}, 2, "is a folder: -out must be a folder too, not the file o.mp4", 0},
-		{"directory as input, live", nil, []string{"-in", f.dir, "-live", "-serve", "-listen", "127.0.0.1:0"}, 1, "is a directory", 0},
+		{"directory as input, live", nil, []string{"-in", f.dir, "-live", "-serve", "-listen", "127.0.0.1:0"}, 2, "is a folder: the live preview (-live, -serve, -publish) plays one file or camera", 0},
 		{"empty file", nil, []string{"-in", filepath.Join(f.dir, "empty.mp4"), "-out", "o.mp4"}, 1, "is an empty file", 0},
 		{"text file named .mp4", nil, []string{"-in", f.textMP4, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
 		{"a pipe (FIFO) as input", nil, []string{"-in", f.fifo, "-out", "o.mp4"}, 1, "is a pipe: vidstyle reads a file twice", 0},
