@@ -3,6 +3,9 @@ package live_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,6 +23,12 @@ import (
 // ends.
 func startLive(t *testing.T) (*live.Engine, string) {
 	t.Helper()
+	return startLiveLog(t, nil)
+}
+
+// startLiveLog is startLive logging to log.
+func startLiveLog(t *testing.T, log *slog.Logger) (*live.Engine, string) {
+	t.Helper()
 	src, err := capture.Open(testmedia.SmallMP4(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +37,7 @@ func startLive(t *testing.T) (*live.Engine, string) {
 	styles := builtinStyles(t, p.Width, p.Height, 64, 36, "toon", "pencil")
 	listening := make(chan string, 1)
 	e, err := live.New(live.Config{Source: src, Styles: styles, Loop: true, Web: &web.Config{Addr: "127.0.0.1:0"},
-		OnListen: func(url string) { listening <- url }})
+		OnListen: func(url string) { listening <- url }, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +156,36 @@ func TestCommandsFromManyCallers(t *testing.T) {
 	if _, err := e.Do(ctx, live.Command{Op: live.Pick, Index: 5}); err == nil {
 		t.Error("style 6 of 2 accepted")
 	}
+	if _, err := e.Do(ctx, live.Command{Op: live.Pick, Index: math.MaxInt}); err == nil || !strings.Contains(err.Error(), "no style 9223372036854775808: there are 2") {
+		t.Errorf("style MaxInt+1 of 2: %v", err)
+	}
 	if st, _ := e.Do(ctx, live.Command{Op: live.Next}); st.Style != 0 {
 		t.Errorf("next after 1 of 2: %+v", st)
+	}
+}
+
+// TestBadStyleRequestsDoNotFloodTheLog: out-of-range style numbers from the
+// web API are answered 400, each with its error, and logged by nobody
+// (the caller got the answer; a page could otherwise send thousands). A
+// window key's, which nobody answers, is still logged.
+func TestBadStyleRequestsDoNotFloodTheLog(t *testing.T) {
+	var logs syncBuffer
+	_, base := startLiveLog(t, slog.New(slog.NewTextHandler(&logs, nil)))
+	for _, index := range []string{"2", "-1", "9223372036854775807", "-9223372036854775808"} {
+		res, err := http.Post(base+"/api/style", "application/json", strings.NewReader(`{"index":`+index+`}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("index %s: %s %s", index, res.Status, body)
+		}
+		if index == "9223372036854775807" && !strings.Contains(string(body), "no style 9223372036854775808: there are 2") {
+			t.Errorf("index %s: %s", index, body)
+		}
+	}
+	if strings.Contains(logs.String(), "no style") {
+		t.Errorf("answered requests were logged:\n%s", logs.String())
 	}
 }

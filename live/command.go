@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/vidstyle/vidstyle/stream/web"
 )
@@ -145,8 +146,13 @@ func (e *Engine) apply(req request) {
 			i = req.cmd.Index
 		}
 		if i < 0 || i >= n {
-			err := fmt.Errorf("there is no style %d: there are %d", i+1, n)
-			e.log.Warn(err.Error())
+			err := fmt.Errorf("there is no style %s: there are %d", styleNumber(i), n)
+			if req.res == nil {
+				// A key, which nobody answers; a caller that is answered (the
+				// web API) reports the error itself, so that requests cannot
+				// flood the log.
+				e.log.Warn(err.Error())
+			}
 			answer(err)
 			return
 		}
@@ -293,4 +299,13 @@ func (e *Engine) publish() {
 	e.state = web.State{Styles: e.names, Precisions: e.precs, Style: e.styles.Current(), Strength: p.strength, Paused: p.paused, KeepColors: e.styles.Controls().KeepColors(),
 		FPS: rate, LatencyMS: latency.Milliseconds()}
 	e.mu.Unlock()
+}
+
+// styleNumber is index i counted from 1, as the keys and messages count
+// styles, for any int (MaxInt's number does not fit an int).
+func styleNumber(i int) string {
+	if i >= 0 {
+		return strconv.FormatUint(uint64(i)+1, 10)
+	}
+	return strconv.Itoa(i + 1)
 }

@@ -39,6 +39,9 @@ type badInputFixtures struct {
 	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg                    string
 	apng, animWebP, heic                                                                 string
 	fifo, hugePPM, cutPNG                                                                string
+	// othersToken is a 0600 token file another user (nobody) owns; ""
+	// when not root (it cannot be made).
+	othersToken string
 	// external is a model whose weights are kept in ../../../../etc/passwd;
 	// evilStore a models folder that holds it as "planted".
 	external, evilStore string
@@ -121,6 +124,15 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	if err := syscall.Mkfifo(f.fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if os.Getuid() == 0 {
+		f.othersToken = filepath.Join(dir, "others-token.txt")
+		if err := os.WriteFile(f.othersToken, []byte("sixteen-chars-xx-yy\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(f.othersToken, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.hugePPM = write("huge.ppm", []byte("P6\n50000 50000\n255\n\x00\x00\x00"))
 	f.evilStore = filepath.Join(dir, "evil-store")
 	os.Mkdir(f.evilStore, 0o755)
@@ -133,7 +145,7 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 // rewrites it there).
 func badInputs(f badInputFixtures) []badInput {
 	photo, small := f.photo, f.small
-	return []badInput{
+	rows := []badInput{
 		{"missing input", nil, []string{"-in", "nope.mp4", "-out", "o.mp4"}, 1, "input nope.mp4: no such file", 0},
 		{"directory as input, a file as output", nil, []string{"-in", f.dir, "-out", "o.mp4"}, 2, "is a folder: -out must be a folder too, not the file o.mp4", 0},
 		{"directory as input, live", nil, []string{"-in", f.dir, "-live", "-serve", "-listen", "127.0.0.1:0"}, 2, "is a folder: the live preview (-live, -serve, -publish) plays one file or camera", 0},
@@ -164,6 +176,7 @@ func badInputs(f badInputFixtures) []badInput {
 		{"-token too short", nil, []string{"-in", small, "-live", "-serve", "-token", "short"}, 2, "-token: the token is too short: 5 characters, at least 16", 0},
 		{"$VIDSTYLE_TOKEN too short", []string{"VIDSTYLE_TOKEN=short"}, []string{"-in", small, "-live", "-serve"}, 2, "$VIDSTYLE_TOKEN: the token is too short", 0},
 		{"-token-file others can read", nil, []string{"-in", small, "-live", "-serve", "-token-file", f.notONNX}, 2, "lets other users read or change it: chmod 600", 0},
+		{"-token-file is a pipe (FIFO)", nil, []string{"-in", small, "-live", "-serve", "-token-file", f.fifo}, 2, "stream.ts: not a regular file", 0},
 		{"-token-file missing", nil, []string{"-in", small, "-live", "-serve", "-token-file", "nope.txt"}, 2, "-token-file nope.txt: cannot open: no such file", 0},
 		{"-token and -token-file", nil, []string{"-in", small, "-live", "-serve", "-token", "sixteen-chars-xx", "-token-file", "t.txt"}, 2, "give -token or -token-file, not both", 0},
 		{"-token without -serve", nil, []string{"-in", small, "-live", "-token", "sixteen-chars-xx"}, 2, "go with -serve", 0},
@@ -212,6 +225,10 @@ func badInputs(f badInputFixtures) []badInput {
 		{"models info with an empty name", nil, []string{"models", "info", ""}, 2, "models info: an argument is empty", 0},
 		{"models import with no HOME (no shared fallback folder)", []string{"HOME=", "XDG_CACHE_HOME=", "VIDSTYLE_MODELS="}, []string{"models", "import", f.withSidecar}, 1, "no models folder: $HOME and $XDG_CACHE_HOME are not set; give one with -models-dir DIR or $VIDSTYLE_MODELS", 0},
 	}
+	if f.othersToken != "" {
+		rows = append(rows, badInput{"-token-file another user owns (mode 600)", nil, []string{"-in", small, "-live", "-serve", "-token-file", f.othersToken}, 2, "owned by uid 65534, not by the user vidstyle runs as", 0})
+	}
+	return rows
 }
 
 // TestBadInput runs the bad-input table on the real binary: each row is

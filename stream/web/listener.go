@@ -18,9 +18,19 @@ import (
 // cap is closed as soon as it is accepted, so that a peer holding idle
 // or half-sent connections cannot take every slot: the others, and the
 // same peer's later connections once its own close, are still served.
+//
+// With byUser, a connection from another user's program on this machine
+// counts against that user, not its address: a loopback socket takes
+// every source address in 127.0.0.0/8 (and the machine's own addresses),
+// so one local account could otherwise bind a few of them and hold
+// every place in all, leaving nothing for the token holder. The
+// server's own user and root are counted by address, as remote peers
+// are.
 type connLimiter struct {
 	net.Listener
 	max, perAddr int
+	byUser       bool
+	uid          int
 	log          *slog.Logger
 
 	mu      sync.Mutex
@@ -30,8 +40,43 @@ type connLimiter struct {
 	lastLog time.Time
 }
 
-func newConnLimiter(ln net.Listener, max, perAddr int, log *slog.Logger) *connLimiter {
-	return &connLimiter{Listener: ln, max: max, perAddr: perAddr, log: log, byAddr: map[string]int{}}
+func newConnLimiter(ln net.Listener, max, perAddr int, byUser bool, log *slog.Logger) *connLimiter {
+	return &connLimiter{Listener: ln, max: max, perAddr: perAddr, byUser: byUser, uid: os.Getuid(), log: log, byAddr: map[string]int{}}
+}
+
+// key is what c counts against: "uid N" for another user's program on
+// this machine (with byUser), else its remote IP address.
+func (l *connLimiter) key(c net.Conn) string {
+	if l.byUser && fromThisMachine(c) {
+		if p, found, _ := peerOf(c); found && p.live && int(p.uid) != l.uid && p.uid != 0 {
+			return "uid " + strconv.FormatUint(uint64(p.uid), 10)
+		}
+	}
+	return remoteIP(c)
+}
+
+// fromThisMachine reports whether c's peer runs on this machine: a
+// loopback address at either end, the same address at both, or a remote
+// address that is one of this machine's interfaces'.
+func fromThisMachine(c net.Conn) bool {
+	remote, ok1 := c.RemoteAddr().(*net.TCPAddr)
+	local, ok2 := c.LocalAddr().(*net.TCPAddr)
+	if !ok1 || !ok2 {
+		return false
+	}
+	if remote.IP.IsLoopback() || local.IP.IsLoopback() || remote.IP.Equal(local.IP) {
+		return true
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(remote.IP) {
+			return true
+		}
+	}
+	return false
 }
 
 // Accept returns the next connection under the caps; those over them are
@@ -42,13 +87,13 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		addr := remoteIP(c)
+		addr := l.key(c)
 		l.mu.Lock()
 		if l.open >= l.max || l.byAddr[addr] >= l.perAddr {
 			l.refused++
 			var line string
 			if time.Since(l.lastLog) >= time.Second { // at most one line a second
-				line = fmt.Sprintf("web preview: %d connections refused (caps: %d in all, %d from one address; %s has %d)",
+				line = fmt.Sprintf("web preview: %d connections refused (caps: %d in all, %d from one address or another user; %s has %d)",
 					l.refused, l.max, l.perAddr, addr, l.byAddr[addr])
 				l.refused, l.lastLog = 0, time.Now()
 			}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v3"
+	"golang.org/x/sys/unix"
 )
 
 // The tests of SECURITY.md's findings: each failed before its fix.
@@ -301,6 +303,68 @@ func TestJunkConnectionsDoNotStarveViewers(t *testing.T) {
 	t.Logf("one address: %d held, %d closed at once; then two more addresses: %d junk connections held in all (MaxConns %d)", perAddr, over, held, total)
 	if held > total-1 || held < total-3 {
 		t.Errorf("over MaxConns (%d) in all: %d junk connections held, want %d to %d", total, held, total-3, total-1)
+	}
+}
+
+// TestOtherUserCannotTakeEveryPlace: with a token, another user's
+// program on this machine that holds idle connections from many loopback
+// source addresses (127.0.0.2, .3, …: a loopback socket takes them all)
+// gets MaxConnsPerAddr of them in all, not per address, so the token
+// holder is still served. The other user is nobody (65534): the junk
+// sockets are made on a thread whose filesystem uid is 65534, which is
+// the uid the kernel gives a socket; it needs root.
+func TestOtherUserCannotTakeEveryPlace(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to make sockets as another user")
+	}
+	const perAddr, addrs, total = 8, 4, 20 // 4×8 = 32 junk > 20 places
+	_, base := testServer(t, Config{Token: testToken, MaxConnsPerAddr: perAddr, MaxConns: total, ReadHeaderTimeout: 30 * time.Second})
+	var cs []net.Conn
+	done := make(chan error, 1)
+	go func() {
+		// The thread ends with this goroutine (never unlocked), its
+		// filesystem uid with it.
+		runtime.LockOSThread()
+		if _, err := unix.SetfsuidRetUid(65534); err != nil {
+			done <- err
+			return
+		}
+		for a := range addrs {
+			from := fmt.Sprintf("127.0.0.%d", a+2)
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 2 * time.Second}
+			for range perAddr {
+				c, err := d.Dial("tcp", strings.TrimPrefix(base, "http://"))
+				if err != nil {
+					done <- fmt.Errorf("junk connection from %s: %w", from, err)
+					return
+				}
+				c.Write([]byte("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"))
+				cs = append(cs, c)
+			}
+		}
+		done <- nil
+	}()
+	err := <-done
+	for _, c := range cs {
+		t.Cleanup(func() { c.Close() })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, closed := range closedAll(cs, time.Second) {
+		if !closed {
+			held++
+		}
+	}
+	t.Logf("another user: %d junk connections from %d addresses, %d held (MaxConnsPerAddr %d, MaxConns %d)", len(cs), addrs, held, perAddr, total)
+	if held != perAddr {
+		t.Errorf("another user's junk from %d addresses: %d held, want %d (one user's share)", addrs, held, perAddr)
+	}
+	v := connect(t, base, testToken)
+	waitKeyframe(t, v, "a viewer beside another user's junk")
+	if res := do(t, "GET", base+"/api/state", nil, bearer(testToken)); res.StatusCode != 200 {
+		t.Errorf("API beside another user's junk: %s", res.Status)
 	}
 }
 

@@ -102,8 +102,9 @@ type Config struct {
 	// slow or idle client can hold.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// MaxConns (default 256) and MaxConnsPerAddr (from one remote IP
-	// address; default 32) cap the open TCP connections; one over a cap is
-	// closed at once.
+	// address, or from one other user's programs on this machine, whatever
+	// their addresses; default 32) cap the open TCP connections; one over
+	// a cap is closed at once.
 	MaxConns, MaxConnsPerAddr int
 	Control                   Control
 	Log                       *slog.Logger
@@ -276,7 +277,7 @@ func (s *Server) Listen() (string, error) {
 		// their uid; a token is the credential otherwise.
 		ln = newSameUser(ln, s.cfg.Log)
 	}
-	s.ln = newConnLimiter(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerAddr, s.cfg.Log)
+	s.ln = newConnLimiter(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerAddr, s.cfg.Token != "", s.cfg.Log)
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/vidstyle/vidstyle/stream/web"
 )
@@ -76,11 +77,13 @@ func (o *options) webConfig(set map[string]bool, envToken string, envSet bool) (
 }
 
 // readTokenFile reads the token from the first line of path, surrounding
-// spaces and the line end trimmed. The file must be a regular file only
-// its owner can read or write (like an SSH key): a token other users can
-// read guards nothing.
+// spaces and the line end trimmed. The file must be a regular file that
+// the user vidstyle runs as (or root) owns and only its owner can read or
+// write (like an SSH key): a token other users can read or replace guards
+// nothing. It is opened without blocking, so that a pipe (FIFO) is
+// refused instead of waiting for a writer.
 func readTokenFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return "", fmt.Errorf("cannot open: %w", errors.Unwrap(err))
 	}
@@ -91,6 +94,9 @@ func readTokenFile(path string) (string, error) {
 	}
 	if !st.Mode().IsRegular() {
 		return "", errors.New("not a regular file")
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Getuid() && sys.Uid != 0 {
+		return "", fmt.Errorf("owned by uid %d, not by the user vidstyle runs as (uid %d) or root: its owner could change it; chown it", sys.Uid, os.Getuid())
 	}
 	if perm := st.Mode().Perm(); perm&0o077 != 0 {
 		return "", fmt.Errorf("mode %04o lets other users read or change it: chmod 600 it", perm)
