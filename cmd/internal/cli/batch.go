@@ -103,6 +103,20 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 	return items, skipped, nil
 }
 
+// checkBatchOut is the command line's mistakes in a folder job's -out,
+// said before anything loads: the input folder itself, or a file (or a
+// name like one, o.mp4) instead of a folder.
+func checkBatchOut(o options) error {
+	if sameFolder(o.in, o.out) {
+		return errors.New("-out is the input folder: give another folder for the stylized files")
+	}
+	st, err := os.Stat(o.out)
+	if err == nil && !st.IsDir() || err != nil && (capture.IsImagePath(o.out) || stream.IsVideoType(o.out)) {
+		return fmt.Errorf("-in %s is a folder: -out must be a folder too, not the file %s", o.in, o.out)
+	}
+	return nil
+}
+
 // runBatch stylizes every picture and video in the folder o.in into the
 // folder o.out (made when missing), one after another with the same
 // options, as vidstyle would one file: a file that fails is said in one
@@ -110,18 +124,10 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 // what it holds, as for one file) and the batch. The exit code is 0 when
 // every file was done, 1 when one failed, 130 when stopped.
 func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
-	if sameFolder(o.in, o.out) {
-		return exitUsage, errors.New("-out is the input folder: give another folder for the stylized files")
-	}
 	if o.window {
 		if err := stream.CheckDisplay(); err != nil {
 			return exitError, err // once, not for every file
 		}
-	}
-	st, err := os.Stat(o.out)
-	if err == nil && !st.IsDir() || err != nil && (capture.IsImagePath(o.out) || stream.IsVideoType(o.out)) {
-		// A file, or a name like one (o.mp4): not a folder to make.
-		return exitUsage, fmt.Errorf("-in %s is a folder: -out must be a folder too, not the file %s", o.in, o.out)
 	}
 	items, skipped, err := batchPlan(o.in, o.out)
 	if err != nil {

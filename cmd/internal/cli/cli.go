@@ -246,6 +246,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "vidstyle: error: -in %s is a folder, which is stylized file by file into a folder: it cannot be published to %s (see -h)\n", o.in, stream.Redact(o.out))
 			return exitUsage
 		}
+		if err := checkBatchOut(o); err != nil {
+			fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
+			return exitUsage
+		}
 		return withEngine(o, stderr, func(eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
 			return runBatch(o, set, eng, c, log)
 		})
