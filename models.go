@@ -154,7 +154,7 @@ func (e *Engine) Pull(ctx context.Context, entry models.CatalogEntry) (string, e
 		return "", err
 	}
 	defer os.Remove(f.Path)
-	data, err := os.ReadFile(f.Path)
+	data, err := models.ReadFile(f.Path)
 	if err != nil {
 		return "", fmt.Errorf("%w %s: %w", models.ErrDownload, entry.URL, err)
 	}
@@ -181,9 +181,9 @@ func (e *Engine) ImportContext(ctx context.Context, path, name string) (string, 
 	if err := e.store.CheckNew(name); err != nil {
 		return "", fmt.Errorf("import: %w", err)
 	}
-	data, err := os.ReadFile(path)
+	data, err := models.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("import: %w", err)
+		return "", fmt.Errorf("import: %s: %w", path, err)
 	}
 	abs, _ := filepath.Abs(path)
 	sum := sha256.Sum256(data)
@@ -203,7 +203,7 @@ func (e *Engine) put(ctx context.Context, name string, data []byte, src models.S
 	}
 	var side []byte
 	if sidecar != "" {
-		side, err = os.ReadFile(sidecar)
+		side, err = models.ReadSidecar(sidecar)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			side, sidecar = nil, ""

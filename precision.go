@@ -50,7 +50,7 @@ func (e *Engine) pickPrecision(m models.Model) (models.Model, error) {
 	if m.IsBuiltin() || m.Path == "" {
 		return m, nil
 	}
-	if data, err := os.ReadFile(m.Path); err == nil {
+	if data, err := models.ReadFile(m.Path); err == nil {
 		if g, err := models.ParseGraph(data); err == nil && g.Precision() != PrecisionFP32 {
 			e.log.Info(fmt.Sprintf("precision %s: %s is a quantized model", g.Precision(), m.Name))
 			return m, nil
@@ -77,7 +77,7 @@ func (e *Engine) pickPrecision(m models.Model) (models.Model, error) {
 		return m, nil
 	}
 	q := models.Model{Name: sibling, Path: e.store.Path(sibling)}
-	data, err := os.ReadFile(q.Path)
+	data, err := models.ReadFile(q.Path)
 	if err == nil {
 		_, err = models.ParseGraph(data)
 	}
@@ -107,7 +107,7 @@ func (e *Engine) otherPrecision(m stylize.Model, g *models.Graph) (stylize.Model
 	if !e.store.Has(name) {
 		return stylize.Model{}, false
 	}
-	data, err := os.ReadFile(e.store.Path(name))
+	data, err := models.ReadFile(e.store.Path(name))
 	if err != nil {
 		return stylize.Model{}, false
 	}

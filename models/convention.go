@@ -88,7 +88,7 @@ func ResolveConvention(g *Graph, sidecar string) (Convention, error) {
 		return c, err
 	}
 	if sidecar != "" {
-		data, err := os.ReadFile(sidecar)
+		data, err := ReadSidecar(sidecar)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:

@@ -41,7 +41,7 @@ func (m Model) ONNX() ([]byte, error) {
 	case m.Path == "":
 		return nil, fmt.Errorf("model %s is not downloaded yet", m.Name)
 	}
-	data, err := os.ReadFile(m.Path)
+	data, err := ReadFile(m.Path)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", m.Path, err)
 	}

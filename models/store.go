@@ -191,7 +191,7 @@ const (
 
 // StoredSource reads the source a stored model records, if any.
 func (s Store) StoredSource(name string) (Source, error) {
-	data, err := os.ReadFile(s.Path(name))
+	data, err := ReadFile(s.Path(name))
 	if err != nil {
 		return Source{}, err
 	}

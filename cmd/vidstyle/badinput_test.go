@@ -42,6 +42,10 @@ type badInputFixtures struct {
 	// othersToken is a 0600 token file another user (nobody) owns; ""
 	// when not root (it cannot be made).
 	othersToken string
+	// zeroModel is a link named .onnx to /dev/zero; lfsModel a Git LFS
+	// pointer; pthModel a PyTorch checkpoint (a ZIP); hugeModel a sparse
+	// file over 2 GiB that begins as a model does.
+	zeroModel, lfsModel, pthModel, hugeModel string
 	// external is a model whose weights are kept in ../../../../etc/passwd;
 	// evilStore a models folder that holds it as "planted".
 	external, evilStore string
@@ -133,6 +137,16 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 			t.Fatal(err)
 		}
 	}
+	f.zeroModel = filepath.Join(dir, "zero.onnx")
+	if err := os.Symlink("/dev/zero", f.zeroModel); err != nil {
+		t.Fatal(err)
+	}
+	f.lfsModel = write("udnie-lfs.onnx", []byte("version https://git-lfs.github.com/spec/v1\noid sha256:4d7b36d3\nsize 6728029\n"))
+	f.pthModel = write("udnie.pth", []byte("PK\x03\x04\x00\x00\x08\x00\x00\x00udnie/data.pkl"))
+	f.hugeModel = write("huge.onnx", []byte("\x08\x07\x12\x07pytorch"))
+	if err := os.Truncate(f.hugeModel, 3<<30); err != nil {
+		t.Fatal(err)
+	}
 	f.hugePPM = write("huge.ppm", []byte("P6\n50000 50000\n255\n\x00\x00\x00"))
 	f.evilStore = filepath.Join(dir, "evil-store")
 	os.Mkdir(f.evilStore, 0o755)
@@ -194,6 +208,10 @@ func badInputs(f badInputFixtures) []badInput {
 		{"ONNX Runtime: some other library", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", "/lib/x86_64-linux-gnu/libz.so.1"}, 1, "not an ONNX Runtime library", 0},
 		{"ONNX Runtime older than the API (1.16.3)", nil, []string{"-in", photo, "-out", "o.png", "-ort-lib", f.oldORT}, 1, "version 1.16.3 is too old: vidstyle needs ONNX Runtime 1.24 or newer", 0},
 		{"model file not ONNX", nil, []string{"-in", photo, "-out", "o.png", "-model", f.notONNX}, 1, "not an ONNX model: ", 0},
+		{"-model a link to /dev/zero", nil, []string{"-in", photo, "-out", "o.png", "-model", f.zeroModel}, 1, "zero.onnx: is not a regular file (a character device)", 0},
+		{"-model a Git LFS pointer", nil, []string{"-in", photo, "-out", "o.png", "-model", f.lfsModel}, 1, "not an ONNX model: it is a Git LFS pointer, not the model: fetch the file itself (git lfs pull)", 0},
+		{"-model a PyTorch checkpoint (.pth)", nil, []string{"-in", photo, "-out", "o.png", "-model", f.pthModel}, 1, "a ZIP archive (a PyTorch .pt/.pth checkpoint", 0},
+		{"models import of a 3 GiB file", nil, []string{"models", "import", "-models-dir", filepath.Join(f.dir, "huge-store"), f.hugeModel}, 1, "the file is 3.0 GiB, over the 2.0 GiB a self-contained file can be", 0},
 		{"model truncated", nil, []string{"-in", photo, "-out", "o.png", "-model", f.truncated}, 1, "not an ONNX model: ", 0},
 		{"model input of wrong rank", nil, []string{"-in", photo, "-out", "o.png", "-model", f.rank}, 1, `has shape [1,3,?], not a [1,3,H,W] image`, 0},
 		{"model input with 1 channel", nil, []string{"-in", photo, "-out", "o.png", "-model", f.channels}, 1, `has shape [1,1,?,?]: not 3 channels`, 0},

@@ -157,7 +157,7 @@ func (e *modelsCmd) list(w io.Writer) error {
 		if st, err := os.Stat(e.store.Path(name)); err == nil {
 			size = megabytes(st.Size())
 		}
-		if data, err := os.ReadFile(e.store.Path(name)); err == nil {
+		if data, err := models.ReadFile(e.store.Path(name)); err == nil {
 			if g, err := models.ParseGraph(data); err == nil {
 				if l, ok := g.MetadataValue("license"); ok {
 					licence = l
