@@ -269,14 +269,42 @@ func OpenContext(ctx context.Context, spec string, log *slog.Logger) (Source, er
 		return openImage(ctx, spec, log)
 	case s == stillFFmpeg:
 		return openFFmpegImage(ctx, spec, log)
-	case s == animatedPNG || s == video:
-		return openDecoded(ctx, spec, KindFile, log)
-	case IsImagePath(spec):
+	case s != animatedPNG && s != video && IsImagePath(spec):
 		return openImage(ctx, spec, log)
-	case ffmpegImageExt(spec):
+	case s != animatedPNG && s != video && ffmpegImageExt(spec):
 		return openFFmpegImage(ctx, spec, log)
 	}
-	return openDecoded(ctx, spec, KindFile, log)
+	src, err := openDecoded(ctx, spec, KindFile, log)
+	if err == nil && log != nil {
+		warnVideoAlpha(spec, src, log)
+	}
+	return src, err
+}
+
+// warnVideoAlpha says, once, that a video with transparency (ProRes 4444,
+// QuickTime Animation, VP9 with alpha, an animated PNG, …) is painted and
+// written opaque: the pictures under its transparent parts show, where a
+// player shows what is behind. A still picture's alpha is kept. A GIF's
+// pixel format says nothing of transparency (every one decodes to bgra),
+// so it is not warned of.
+func warnVideoAlpha(spec string, src Source, log *slog.Logger) {
+	v := src.Props().Media.Video()
+	if v == nil {
+		return
+	}
+	what := ""
+	switch {
+	case v.Codec == "gif":
+		// ffmpeg decodes every GIF to bgra (or pal8), transparent or not.
+		return
+	case v.PixFmt != "pal8" && media.HasAlpha(v.PixFmt):
+		what = v.PixFmt
+	case v.Tags["alpha_mode"] == "1", v.Tags["ALPHA_MODE"] == "1":
+		what = "VP9 or VP8 with an alpha channel"
+	default:
+		return
+	}
+	log.Warn(fmt.Sprintf("input %s is a video with transparency (%s): vidstyle paints and writes video opaque, so what its transparent parts hide shows (a still picture's transparency is kept)", spec, what))
 }
 
 // stopped is the error of an open that ctx ended.

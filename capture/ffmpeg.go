@@ -232,7 +232,25 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) 
 	} else if hdrName(v.Color.Transfer) != "" {
 		log.Warn(fmt.Sprintf("input %s is HDR (%s), and this ffmpeg has no zscale filter to tone-map it: its code values are painted as they are and the output keeps its HDR tags in 8 bits", spec, hdrName(v.Color.Transfer)))
 	}
-	vf = append(vf, fmt.Sprintf("scale=%d:%d:flags=%s", w, h, media.SwsFlags),
+	scale := fmt.Sprintf("scale=%d:%d:flags=%s", w, h, media.SwsFlags)
+	if untaggedHD(v) {
+		// No matrix tagged: players take HD for BT.709 and SD for BT.601
+		// (mpv's and browsers' guess; swscale's own default is BT.601
+		// whatever the size, which shifts an HD picture's saturated
+		// colours, up to 25 levels, and clips them on the way to RGB). The
+		// output is written with that matrix and tagged so.
+		scale += ":in_color_matrix=bt709"
+		c := v.Color
+		c.Space = "bt709"
+		if !knownTag(c.Primaries) {
+			c.Primaries = "bt709"
+		}
+		if !knownTag(c.Transfer) {
+			c.Transfer = "bt709"
+		}
+		d.props.Color = c
+	}
+	vf = append(vf, scale,
 		// Planar RGB, then packed by a plain shuffle: swscale's accurate
 		// path straight to packed BGR costs twice as much (BenchmarkDecode,
 		// 1280×720: 17.8 ms a frame against 8.4; the inexact default 5.8).
@@ -276,6 +294,23 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) 
 	}
 	return d, nil
 }
+
+// untaggedHD reports whether v is YUV video whose matrix is not tagged
+// and that players take for BT.709 by its size: wider than 1280 or
+// taller than 576 lines (mpv's rule). JPEG-based streams (MJPEG: BT.601
+// by JFIF) and RGB ones are left alone.
+func untaggedHD(v *media.Stream) bool {
+	if knownTag(v.Color.Space) || (v.Width < 1280 && v.Height <= 576) {
+		return false
+	}
+	if v.Codec == "mjpeg" || v.Codec == "jpegls" {
+		return false // JPEG's YUV is BT.601 (JFIF) at any size
+	}
+	return strings.HasPrefix(v.PixFmt, "yuv") || strings.HasPrefix(v.PixFmt, "nv") || strings.HasPrefix(v.PixFmt, "p0") || strings.HasPrefix(v.PixFmt, "p2")
+}
+
+// knownTag reports whether a colour tag names a value.
+func knownTag(v string) bool { return v != "" && v != "unknown" && v != "reserved" }
 
 // hdrName names an HDR transfer function ("" for SDR ones).
 func hdrName(transfer string) string {

@@ -551,3 +551,84 @@ func TestProgramStreamCountsEveryPicture(t *testing.T) {
 		}
 	}
 }
+
+// TestVideoWithTransparencyIsSaidToBeOpaque: a video with an alpha channel
+// (ProRes 4444, QuickTime Animation, VP9 with alpha in WebM, whose pixel
+// format shows none: the container's alpha_mode says so) gets one warning
+// that it is painted opaque; an opaque video and a GIF (pal8, alpha or
+// not) get none. Before: not a word, and the hidden colours showed.
+func TestVideoWithTransparencyIsSaidToBeOpaque(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name  string
+		args  []string
+		alpha bool
+	}{
+		{"prores4444.mov", []string{"-vf", "format=yuva444p10le", "-c:v", "prores_ks", "-profile:v", "4"}, true},
+		{"qtrle.mov", []string{"-vf", "format=rgba", "-c:v", "qtrle"}, true},
+		{"vp9-alpha.webm", []string{"-vf", "format=yuva420p", "-c:v", "libvpx-vp9", "-deadline", "realtime"}, true},
+		{"opaque.mp4", []string{"-c:v", "libx264", "-pix_fmt", "yuv420p"}, false},
+		{"anim.gif", []string{"-vf", "format=rgba"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, c.name)
+			ffmpeg(t, append(append([]string{"-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=0.4"}, c.args...), path)...)
+			var logs bytes.Buffer
+			src, err := capture.Open(path, slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.Close()
+			n := strings.Count(logs.String(), "is a video with transparency")
+			if c.alpha && n != 1 || !c.alpha && n != 0 {
+				t.Errorf("%d warnings, want alpha=%v:\n%s", n, c.alpha, logs.String())
+			}
+		})
+	}
+}
+
+// TestUntaggedHDIsBT709: an HD video with no colour tags (BT.709 bars, as
+// most HD sources are, written without tags) is decoded with BT.709, as
+// players guess for HD, and its props say so, so that the output is
+// written and tagged the same way; an untagged SD one keeps BT.601. Before:
+// swscale's BT.601 for both: the bars off by up to 30 levels.
+func TestUntaggedHDIsBT709(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		w, h  int
+		space string
+	}{{1280, 720, "bt709"}, {720, 480, ""}} {
+		path := filepath.Join(dir, fmt.Sprintf("bars%d.mkv", c.h))
+		matrix := map[string]string{"bt709": "bt709", "": "bt601"}[c.space]
+		ffmpeg(t, "-f", "lavfi", "-i", fmt.Sprintf("smptebars=size=%dx%d:rate=25:duration=0.2", c.w, c.h),
+			"-vf", "scale=out_color_matrix="+matrix+",format=yuv444p", "-c:v", "libx264", "-qp", "0", path)
+		src, err := capture.Open(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := src.Props().Color.Space; got != c.space {
+			t.Errorf("%dx%d untagged: colour space %q, want %q", c.w, c.h, got, c.space)
+		}
+		m := gocv.NewMat()
+		_, err = src.Read(&m)
+		src.Close()
+		if err != nil {
+			m.Close()
+			t.Fatal(err)
+		}
+		// The top bars, 75 % (191): grey, yellow, cyan, green, magenta,
+		// red, blue; as BGR.
+		want := [][3]int{{191, 191, 191}, {0, 191, 191}, {191, 191, 0}, {0, 191, 0}, {191, 0, 191}, {0, 0, 191}, {191, 0, 0}}
+		for bar, w := range want {
+			p := m.GetVecbAt(c.h/4, (2*bar+1)*c.w/14)
+			for ch := range 3 {
+				if d := int(p[ch]) - w[ch]; d > 6 || d < -6 {
+					t.Errorf("%dx%d: bar %d decodes as BGR %v, want %v: the wrong matrix", c.w, c.h, bar, p, w)
+					break
+				}
+			}
+		}
+		m.Close()
+	}
+}

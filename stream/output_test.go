@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestOutputIsWrittenAsInPlace: an output is finished (a temporary file
@@ -137,5 +138,36 @@ func TestReadOnlyOutputIsRefused(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(dir, "ro.mp4")); string(data) != "keep" {
 		t.Errorf("the read-only file now holds %q", data)
+	}
+}
+
+// TestLongOutputNamesCanBeWritten: an output whose name is as long as the
+// file system allows (255 bytes; a long downloaded title, CJK at 3 bytes
+// a character) is written: the hidden temporary beside it is shortened,
+// not refused with "file name too long" (before: names over 234 bytes).
+func TestLongOutputNamesCanBeWritten(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{
+		strings.Repeat("a", 251) + ".mp4",
+		strings.Repeat("日本語", 27) + "-styled.mp4", // 243 + 11 bytes, cut inside no character
+		"s.mp4",
+	} {
+		path := filepath.Join(dir, name)
+		tmp, err := tempBeside(path)
+		if err != nil {
+			t.Fatalf("%d-byte name: %v", len(name), err)
+		}
+		if b := filepath.Base(tmp); len(b) > 255 || !strings.HasPrefix(b, ".") || !strings.HasSuffix(b, ".part.mp4") || !utf8.ValidString(b) {
+			t.Errorf("temporary %q (%d bytes)", b, len(b))
+		}
+		if err := os.WriteFile(tmp, []byte("new"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := finish(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+		if data, err := os.ReadFile(path); err != nil || string(data) != "new" {
+			t.Errorf("%d-byte name: %q %v", len(name), data, err)
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"gocv.io/x/gocv"
 	"golang.org/x/sys/unix"
@@ -515,6 +516,29 @@ func checkWritable(path string) error {
 	return os.Remove(tmp)
 }
 
+// maxNameBytes is the longest file name Linux file systems take (NAME_MAX).
+const maxNameBytes = 255
+
+// tempPattern is os.CreateTemp's pattern for the hidden file beside base:
+// ".BASE.<digits>.part.EXT", with BASE cut (at a character's boundary)
+// where the whole would pass maxNameBytes, so that an output whose own
+// name is legal (a long downloaded title, CJK at 3 bytes a character)
+// can be written.
+func tempPattern(base string) string {
+	ext := filepath.Ext(base)
+	// ".", ".", CreateTemp's up to 10 digits, ".part", the extension, and
+	// ".trim" (the sound's second pass writes beside it).
+	room := maxNameBytes - (1 + 1 + 10 + len(".part") + len(ext) + len(".trim"))
+	if len(base) > room {
+		cut := max(room, 0)
+		for cut > 0 && !utf8.RuneStart(base[cut]) {
+			cut--
+		}
+		base = base[:cut]
+	}
+	return "." + base + ".*.part" + ext
+}
+
 // tempBeside creates the hidden file a writer fills before renaming it to
 // path (finish). Creating it is also the check that the folder is
 // writable; an existing file the user may not write is refused, as
@@ -537,7 +561,7 @@ func tempBeside(path string) (string, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return "", fmt.Errorf("%w %s is a directory", ErrOutput, path)
 	}
-	f, err := os.CreateTemp(dir, "."+base+".*.part"+filepath.Ext(base))
+	f, err := os.CreateTemp(dir, tempPattern(base))
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
 	"math"
 	"os"
@@ -245,6 +246,57 @@ func TestSIGTERMKeepsAPlayableFile(t *testing.T) {
 	}
 	if v, _ := probe(t, filepath.Join(dir, "cut.mp4")); v.frames() < 5 {
 		t.Fatalf("%d frames kept", v.frames())
+	}
+}
+
+// TestHangUpKeepsAPlayableFile: a terminal closed during a transcode
+// breaks stderr and sends SIGHUP. vidstyle keeps writing (its lines fail
+// with EPIPE instead of killing it by SIGPIPE), stops at the hang-up as at
+// a Ctrl-C, and leaves a playable file with the frames done and no
+// temporary file. Before: exit 129 (or 141 for the broken pipe alone), no
+// output, a hidden .part file without its index.
+func TestHangUpKeepsAPlayableFile(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "long.mp4")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine=frequency=300",
+		"-t", "10", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", in)
+	cmd := command(dir, nil, "-in", in, "-out", "cut.mp4", "-stats-period", "20ms", "-model", "toon")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if m := progressLine.FindStringSubmatch(sc.Text()); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n >= 5 {
+				break
+			}
+		}
+	}
+	stderr.Close() // the terminal is gone: every later line meets a broken pipe
+	// Progress lines (every 20 ms) and the stop's warning now fail: the
+	// job must survive them.
+	tmp := func() bool {
+		parts, _ := filepath.Glob(filepath.Join(dir, ".cut.mp4.*"))
+		return len(parts) > 0
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	err = cmd.Wait()
+	code := 0
+	if ee, ok := err.(interface{ ExitCode() int }); ok {
+		code = ee.ExitCode()
+	}
+	if code != 130 {
+		t.Fatalf("exit %d (%v), want 130 as for Ctrl-C", code, err)
+	}
+	if v, _ := probe(t, filepath.Join(dir, "cut.mp4")); v.frames() < 5 {
+		t.Fatalf("%d frames kept", v.frames())
+	}
+	if tmp() {
+		t.Error("a temporary file was left")
 	}
 }
 

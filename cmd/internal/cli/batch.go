@@ -149,7 +149,7 @@ func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, 
 	// Caught for the whole batch: between two files a Ctrl-C stops it
 	// instead of killing vidstyle.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	var failed []string
 	done := 0

@@ -41,7 +41,7 @@ func keyCommand(key int) (live.Command, bool) {
 // browsers) until q, Esc, the window is closed, or Ctrl-C.
 func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
 	window := (!o.serve && o.publish == "") || o.window
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	cfg := live.Config{
 		Loop: o.loop, Window: window, Keys: keyCommand, Bitrate: o.bitrate, Snapshots: o.snapshots,

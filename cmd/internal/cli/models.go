@@ -104,7 +104,7 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 	}
 	defer eng.Close()
 	m := &modelsCmd{eng: eng, store: eng.Store(), mirror: ef.mirror}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	go func() {
 		// The first signal stops what can stop (a download, calibration,

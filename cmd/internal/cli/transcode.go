@@ -46,7 +46,7 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	abort := make(chan struct{})
 	finished := make(chan struct{})
