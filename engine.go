@@ -1,6 +1,7 @@
 package vidstyle
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -196,6 +197,20 @@ type Size struct {
 	Width, Height int
 	// Scale, when set, is a fraction of the frame size (0.5: half).
 	Scale float64
+}
+
+// oriented is size turned to the orientation of a w×h frame: a landscape
+// size on a portrait picture (a phone's clip with -size 640x360, or a
+// folder of both) is taken as its portrait twin, 360x640, since painting
+// at the other orientation squashes every stroke by the square of the
+// aspect ratio and stretches it back. One log line says so.
+func (e *Engine) oriented(size Size, w, h int) Size {
+	if size.Width == 0 || size.Height == 0 || size.Width == size.Height || w == h || (size.Width > size.Height) == (w > h) {
+		return size
+	}
+	turned := Size{Width: size.Height, Height: size.Width}
+	e.log.Info(fmt.Sprintf("processing size %dx%d: the %dx%d asked for, turned to the picture's orientation (%dx%d)", turned.Width, turned.Height, size.Width, size.Height, w, h))
+	return turned
 }
 
 // ParseSize reads "WxH", e.g. 640x360.

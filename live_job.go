@@ -76,6 +76,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 		src.Close()
 		return err
 	}
+	job.Size = e.oriented(job.Size, p.Width, p.Height)
 	if err := e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
 		src.Close()
 		return err

@@ -1,6 +1,12 @@
 package vidstyle_test
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,6 +49,41 @@ func TestSizeFor(t *testing.T) {
 		}
 		if err != nil || w != c.w || h != c.h {
 			t.Errorf("size %q scale %v: %dx%d %v, want %dx%d", c.size, c.scale, w, h, err, c.w, c.h)
+		}
+	}
+}
+
+// TestSizeTurnsToThePicturesOrientation: a landscape -size on a phone's
+// portrait clip (stored 320x180 with a 90° rotation, shown 180x320) is
+// taken as its portrait twin, with one line saying so, so the strokes
+// are not painted squashed; a size of the picture's orientation is kept.
+func TestSizeTurnsToThePicturesOrientation(t *testing.T) {
+	dir := t.TempDir()
+	flat := filepath.Join(dir, "flat.mp4")
+	phone := filepath.Join(dir, "phone.mp4")
+	for _, args := range [][]string{
+		{"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=0.2", "-c:v", "libx264", "-pix_fmt", "yuv420p", flat},
+		{"-i", flat, "-c", "copy", "-metadata:s:v", "rotate=90", phone},
+	} {
+		if out, err := exec.Command("ffmpeg", append([]string{"-v", "error", "-nostdin", "-y"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
+		}
+	}
+	for _, c := range []struct {
+		in, want string
+		turned   bool
+	}{{phone, "96x160", true}, {flat, "160x96", false}} {
+		var logs bytes.Buffer
+		e := newEngine(t, vidstyle.Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+		tr, err := e.Open(context.Background(), vidstyle.Job{In: c.in, Out: filepath.Join(dir, "o.mp4"), Model: "toon", Size: vidstyle.Size{Width: 160, Height: 96}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := tr.Info()
+		tr.Close()
+		got := fmt.Sprintf("%dx%d", info.Width, info.Height)
+		if got != c.want || strings.Contains(logs.String(), "turned to the picture's orientation") != c.turned {
+			t.Errorf("%s (%dx%d): processing at %s, want %s (turned %v); log:\n%s", filepath.Base(c.in), info.Input.Width, info.Input.Height, got, c.want, c.turned, logs.String())
 		}
 	}
 }

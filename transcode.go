@@ -255,6 +255,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if job.Frames > 0 && (t.total == 0 || job.Frames < t.total) {
 		t.total = job.Frames
 	}
+	job.Size = e.oriented(job.Size, p.Width, p.Height)
 	if err = e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
 		return nil, err
 	}
