@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
 	"github.com/vidstyle/vidstyle/internal/testmodels"
 )
 
@@ -104,5 +105,31 @@ func TestReadFileRefusesWhatIsNotAModelFile(t *testing.T) {
 	// A sidecar is bounded the same way.
 	if _, err := ReadSidecar(link("zero.json", "/dev/zero")); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("a sidecar linked to /dev/zero: %v", err)
+	}
+}
+
+// TestZeroStridesAreRefused: a Conv or pooling node with a stride or
+// dilation of 0 (a 225-byte model: ONNX Runtime died of SIGFPE on it,
+// with a goroutine dump) is refused when the model is read, in one line.
+func TestZeroStridesAreRefused(t *testing.T) {
+	for _, c := range []struct {
+		op   string
+		attr onnxgraph.Attr
+	}{
+		{"MaxPool", onnxgraph.IntsAttr("strides", 0, 0)},
+		{"AveragePool", onnxgraph.IntsAttr("strides", 1, -1)},
+		{"MaxPool", onnxgraph.IntsAttr("dilations", 0, 1)},
+	} {
+		g := &onnxgraph.Builder{}
+		out := g.Op(c.op, []string{"input"}, onnxgraph.IntsAttr("kernel_shape", 3, 3), c.attr)
+		_, err := ParseGraph(g.Model("bad", "input", out, "output", "", nil))
+		if err == nil || !strings.Contains(err.Error(), "node has ") || !strings.Contains(err.Error(), "each must be at least 1") {
+			t.Errorf("%s: %v", c.op, err)
+		}
+	}
+	g := &onnxgraph.Builder{}
+	out := g.Op("MaxPool", []string{"input"}, onnxgraph.IntsAttr("kernel_shape", 3, 3), onnxgraph.IntsAttr("strides", 1, 1))
+	if _, err := ParseGraph(g.Model("ok", "input", out, "output", "", nil)); err != nil {
+		t.Errorf("strides 1: %v", err)
 	}
 }

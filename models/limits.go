@@ -198,6 +198,15 @@ func (w *limitWalk) node(b []byte, c *constants, level, depth int) error {
 	if err != nil {
 		return err
 	}
+	for _, name := range []string{"strides", "dilations"} {
+		// ONNX Runtime divides by them (a MaxPool with strides 0 dies of
+		// SIGFPE inside the runtime: a crash, not an error).
+		for _, v := range n.Attrs[name].Ints {
+			if v <= 0 {
+				return fmt.Errorf("%w: %s %s node has %s %v: each must be at least 1", ErrNotONNX, article(n.OpType), n.OpType, name, n.Attrs[name].Ints)
+			}
+		}
+	}
 	if n.Domain == "" || n.Domain == "ai.onnx" {
 		switch n.OpType {
 		case "Loop", "Scan":

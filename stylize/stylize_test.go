@@ -333,6 +333,13 @@ func TestImportedZooShapedModelRunsAtAnySize(t *testing.T) {
 	if w, h := s.Size(); w != 224 || h != 224 || !strings.Contains(logs.String(), "takes only 224x224 frames") {
 		t.Fatalf("fixed model: size %dx%d, log %q", w, h, logs.String())
 	}
+	// A fixed size beyond what vidstyle paints is refused in one line
+	// (100000x100000: Go was asked for 120 GB at once, a crash).
+	huge := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Size: 100000})
+	if _, err := stylize.New(sharedRT, stylize.Model{Name: "huge", ONNX: huge}, stylize.Config{FrameWidth: 560, FrameHeight: 320, Device: stylize.DeviceCPU}); err == nil ||
+		!strings.Contains(err.Error(), "takes only 100000x100000 frames, more than vidstyle paints") {
+		t.Errorf("a 100000x100000 model: %v", err)
+	}
 	frame := gocv.NewMatWithSize(320, 560, gocv.MatTypeCV8UC3)
 	defer frame.Close()
 	out := gocv.NewMat()

@@ -138,6 +138,10 @@ type slot struct {
 	keep bool
 }
 
+// maxFixedSide is the largest side of a fixed-size model's input that New
+// builds a session for.
+const maxFixedSide = 8192
+
 // New loads model into rt for frames of cfg's size.
 func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 	if rt.isClosed() {
@@ -177,6 +181,11 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 			exact = model.ONNX
 			model.ONNX = data
 		}
+	}
+	if fixedW > maxFixedSide || fixedH > maxFixedSide {
+		// Built at that size whatever the frames, a model that declares
+		// 100000x100000 asked Go for 120 GB at once (a crash, not an error).
+		return nil, fmt.Errorf("model %s takes only %dx%d frames, more than vidstyle paints (%d a side at most): vidstyle models import makes a model size-free", model.Name, fixedW, fixedH, maxFixedSide)
 	}
 	if fixedW > 0 && (fixedW != cfg.Width || fixedH != cfg.Height) {
 		cfg.Log.Warn(fmt.Sprintf("model %s takes only %dx%d frames: processing at that size (vidstyle models import makes a model size-free)", model.Name, fixedW, fixedH))
