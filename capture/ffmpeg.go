@@ -237,7 +237,7 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) 
 		// No matrix tagged: players take HD for BT.709 and SD for BT.601
 		// (mpv's and browsers' guess; swscale's own default is BT.601
 		// whatever the size, which shifts an HD picture's saturated
-		// colours, up to 25 levels, and clips them on the way to RGB). The
+		// colours by up to 30 levels, and clips them on the way to RGB). The
 		// output is written with that matrix and tagged so.
 		scale += ":in_color_matrix=bt709"
 		c := v.Color
@@ -296,7 +296,7 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) 
 }
 
 // untaggedHD reports whether v is YUV video whose matrix is not tagged
-// and that players take for BT.709 by its size: wider than 1280 or
+// and that players take for BT.709 by its size: 1280 wide or more, or
 // taller than 576 lines (mpv's rule). JPEG-based streams (MJPEG: BT.601
 // by JFIF) and RGB ones are left alone.
 func untaggedHD(v *media.Stream) bool {
