@@ -242,10 +242,10 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) 
 		scale += ":in_color_matrix=bt709"
 		c := v.Color
 		c.Space = "bt709"
-		if !knownTag(c.Primaries) {
+		if !media.Known(c.Primaries) {
 			c.Primaries = "bt709"
 		}
-		if !knownTag(c.Transfer) {
+		if !media.Known(c.Transfer) {
 			c.Transfer = "bt709"
 		}
 		d.props.Color = c
@@ -300,7 +300,7 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) 
 // taller than 576 lines (mpv's rule). JPEG-based streams (MJPEG: BT.601
 // by JFIF) and RGB ones are left alone.
 func untaggedHD(v *media.Stream) bool {
-	if knownTag(v.Color.Space) || (v.Width < 1280 && v.Height <= 576) {
+	if media.Known(v.Color.Space) || (v.Width < 1280 && v.Height <= 576) {
 		return false
 	}
 	if v.Codec == "mjpeg" || v.Codec == "jpegls" {
@@ -308,9 +308,6 @@ func untaggedHD(v *media.Stream) bool {
 	}
 	return strings.HasPrefix(v.PixFmt, "yuv") || strings.HasPrefix(v.PixFmt, "nv") || strings.HasPrefix(v.PixFmt, "p0") || strings.HasPrefix(v.PixFmt, "p2")
 }
-
-// knownTag reports whether a colour tag names a value.
-func knownTag(v string) bool { return v != "" && v != "unknown" && v != "reserved" }
 
 // hdrName names an HDR transfer function ("" for SDR ones).
 func hdrName(transfer string) string {

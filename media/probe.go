@@ -73,14 +73,16 @@ type Color struct {
 // Tagged reports whether any field names a value.
 func (c Color) Tagged() bool {
 	for _, v := range []string{c.Range, c.Space, c.Transfer, c.Primaries} {
-		if known(v) {
+		if Known(v) {
 			return true
 		}
 	}
 	return false
 }
 
-func known(v string) bool { return v != "" && v != "unknown" && v != "reserved" }
+// Known reports whether a colour tag names a value ("", "unknown" and
+// "reserved" do not).
+func Known(v string) bool { return v != "" && v != "unknown" && v != "reserved" }
 
 // Stream is one track of a file.
 type Stream struct {
