@@ -459,13 +459,16 @@ func TestStylizeLoopAllocatesNothing(t *testing.T) {
 }
 
 // TestBrokenWeightsAreRefused: a model whose output is not a number (a
-// NaN weight) fails on its first frame with one line, instead of giving
-// black frames; one that scales its input by 0.5 (dark, but numbers) runs.
+// NaN weight), one flat value (weights of zero) or 0..1 pixels from a
+// 0..255 picture fails on its first frame with one line, instead of
+// giving black frames; one that scales its input by 0.5 (dark, but
+// numbers) runs.
 func TestBrokenWeightsAreRefused(t *testing.T) {
 	for _, c := range []struct {
 		k    float32
 		want string
-	}{{float32(math.NaN()), "100% of its output is not a number"}, {float32(math.Inf(1)), "not a number"}, {0.5, ""}} {
+	}{{float32(math.NaN()), "100% of its output is not a number"}, {float32(math.Inf(1)), "not a number"}, {0.5, ""},
+		{0, "its output is one flat value (0) whatever the picture"}, {1.0 / 255, `stays within 0.39..0.55, where a 0..255 model paints 0..255: for a model of 0..1 pixels, put NAME.json beside it with {"range": "0..1"}`}} {
 		s := newStylizer(t, stylize.Model{Name: "scaled", ONNX: testmodels.ScaledGraph(c.k)}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
 		in := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(100, 120, 140, 0), 32, 32, gocv.MatTypeCV8UC3)
 		out := gocv.NewMat()

@@ -590,6 +590,11 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 		if err := checkFinite(sl.out.GetData(), s.w, s.h, s.pw, s.ph, s.conv.NHWC); err != nil {
 			return fmt.Errorf("%w %s: %w", ErrModel, s.name, err)
 		}
+		if s.conv.Range == "0..255" {
+			if err := checkPainted(sl.out.GetData(), sl.in.GetData()); err != nil {
+				return fmt.Errorf("%w %s: %w", ErrModel, s.name, err)
+			}
+		}
 	}
 	img := dst
 	if s.w != s.fw || s.h != s.fh {
@@ -647,6 +652,36 @@ func checkFinite(out []float32, w, h, pw, ph int, nhwc bool) error {
 	}
 	if n > 0 && bad*1000 > n {
 		return fmt.Errorf("%.0f%% of its output is not a number (NaN or infinite): its weights are broken", 100*float64(bad)/float64(n))
+	}
+	return nil
+}
+
+// checkPainted refuses a 0..255 model's first output on a picture with
+// some light in it (a value of 32 or more) when the output is one flat
+// value (the model paints nothing: weights of zero) or stays within
+// 0..1.5 (a model for 0..1 pixels, which would be written as a black
+// picture).
+func checkPainted(out, in []float32) error {
+	inMax := float32(0)
+	for _, v := range in {
+		inMax = max(inMax, v)
+	}
+	if inMax < 32 || len(out) == 0 {
+		return nil
+	}
+	lo, hi := float32(math.MaxFloat32), float32(-math.MaxFloat32)
+	for _, v := range out {
+		if v == v && v <= math.MaxFloat32 && v >= -math.MaxFloat32 {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	switch {
+	case hi < lo:
+		return nil // no finite value: checkFinite's case
+	case hi-lo < 1e-3, hi-lo < 1 && (hi > 1.5 || lo < -1.5):
+		return fmt.Errorf("its output is one flat value (%.3g) whatever the picture: the model paints nothing (its weights are zero or broken)", lo)
+	case hi <= 1.5 && lo >= -1.5:
+		return fmt.Errorf("its output stays within %.2f..%.2f, where a 0..255 model paints 0..255: for a model of 0..1 pixels, put NAME.json beside it with {\"range\": \"0..1\"}", lo, hi)
 	}
 	return nil
 }
