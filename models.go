@@ -267,17 +267,26 @@ func anySize(rt *stylize.Runtime, name string, data []byte, conv models.Conventi
 	return data, nil
 }
 
-// runOnce runs a model on one grey w×h frame and checks the result's size.
+// runOnce runs a model on one w×h picture (a gradient) and checks the
+// result's numbers and size.
 func runOnce(rt *stylize.Runtime, m stylize.Model, w, h int) error {
 	s, err := stylize.New(rt, m, stylize.Config{FrameWidth: w, FrameHeight: h, Device: stylize.DeviceCPU})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	// Not one grey: Finish checks the output's numbers only for an input
-	// that is not one flat value.
-	in := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(100, 128, 160, 0), h, w, gocv.MatTypeCV8UC3)
+	// A picture, not one colour: Finish judges the output's numbers only
+	// on an input with something in it.
+	in := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	defer in.Close()
+	if px, err := in.DataPtrUint8(); err == nil {
+		for y := range h {
+			for x := range w {
+				i := 3 * (y*w + x)
+				px[i], px[i+1], px[i+2] = byte(60+100*x/w), byte(80+120*y/h), byte(200-60*(x+y)/(w+h))
+			}
+		}
+	}
 	out := gocv.NewMat()
 	defer out.Close()
 	if err := s.Prepare(0, &in); err != nil {

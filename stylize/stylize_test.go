@@ -15,6 +15,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/internal/testmodels"
 	"github.com/vidstyle/vidstyle/internal/testort"
 	"github.com/vidstyle/vidstyle/models"
@@ -468,9 +469,9 @@ func TestBrokenWeightsAreRefused(t *testing.T) {
 		k    float32
 		want string
 	}{{float32(math.NaN()), "100% of its output is not a number"}, {float32(math.Inf(1)), "not a number"}, {0.5, ""},
-		{0, "its output is one flat value (0) whatever the picture"}, {1.0 / 255, `stays within 0.39..0.55, where a 0..255 model paints 0..255: for a model of 0..1 pixels, put NAME.json beside it with {"range": "0..1"}`}} {
+		{0, "its output is one flat value (0) whatever the picture"}, {1.0 / 255, `stays within 0.00..1.00, where a 0..255 model paints 0..255: for a model of 0..1 pixels, put scaled.json beside it with {"range": "0..1"}`}} {
 		s := newStylizer(t, stylize.Model{Name: "scaled", ONNX: testmodels.ScaledGraph(c.k)}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
-		in := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(100, 120, 140, 0), 32, 32, gocv.MatTypeCV8UC3)
+		in := testmedia.Texture(t, 32, 32, 3, 5)
 		out := gocv.NewMat()
 		if err := s.Prepare(0, &in); err != nil {
 			t.Fatal(err)
@@ -490,13 +491,12 @@ func TestBrokenWeightsAreRefused(t *testing.T) {
 	}
 }
 
-// TestFlatFramesDoNotDecideTheNumberCheck: a first frame of one flat
-// grey (a fade from black) is not where the output's numbers are judged:
-// the first frame with a picture is.
+// TestFlatFramesDoNotDecideTheNumberCheck: a first frame of one colour
+// (a fade from black, a title card) is not where the output's numbers
+// are judged: the first frame with a picture is. A Johnson net paints a
+// one-colour frame in one colour, which is not a broken model.
 func TestFlatFramesDoNotDecideTheNumberCheck(t *testing.T) {
-	s := newStylizer(t, stylize.Model{Name: "scaled", ONNX: testmodels.ScaledGraph(float32(math.NaN()))}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
-	run := func(b, g, r float64) error {
-		in := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(b, g, r, 0), 32, 32, gocv.MatTypeCV8UC3)
+	run := func(s *stylize.Stylizer, in gocv.Mat) error {
 		defer in.Close()
 		out := gocv.NewMat()
 		defer out.Close()
@@ -508,10 +508,35 @@ func TestFlatFramesDoNotDecideTheNumberCheck(t *testing.T) {
 		}
 		return s.Finish(0, &out)
 	}
-	if err := run(0, 0, 0); err != nil {
+	card := func(b, g, r float64) gocv.Mat {
+		return gocv.NewMatWithSizeFromScalar(gocv.NewScalar(b, g, r, 0), 32, 32, gocv.MatTypeCV8UC3)
+	}
+	s := newStylizer(t, stylize.Model{Name: "scaled", ONNX: testmodels.ScaledGraph(float32(math.NaN()))}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
+	if err := run(s, card(0, 0, 0)); err != nil {
 		t.Errorf("a black first frame: %v", err)
 	}
-	if err := run(100, 120, 140); err == nil || !strings.Contains(err.Error(), "not a number") {
+	if err := run(s, card(100, 120, 140)); err != nil {
+		t.Errorf("a first frame of one colour: %v", err)
+	}
+	if err := run(s, testmedia.Texture(t, 32, 32, 3, 6)); err == nil || !strings.Contains(err.Error(), "not a number") {
 		t.Errorf("the first frame with a picture: err = %v, want the NaN refusal", err)
+	}
+	for _, nhwc := range []bool{false, true} {
+		data := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13, Seed: 8, NHWC: nhwc})
+		g, err := models.ParseGraph(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, err := models.ResolveConvention(g, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := newStylizer(t, stylize.Model{Name: "johnson", ONNX: data, Convention: conv}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
+		if err := run(j, card(100, 128, 160)); err != nil {
+			t.Errorf("a Johnson net (NHWC %v) on a title card: %v", nhwc, err)
+		}
+		if err := run(j, testmedia.Texture(t, 32, 32, 3, 7)); err != nil {
+			t.Errorf("a Johnson net (NHWC %v) on a picture: %v", nhwc, err)
+		}
 	}
 }

@@ -582,16 +582,14 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 		*dst = gocv.NewMatWithSize(s.fh, s.fw, gocv.MatTypeCV8UC3)
 	}
 	sl := &s.slots[i]
-	// The first frame whose input is not one flat colour (a fade from
-	// black says nothing: a normalization without an epsilon may give NaN
-	// there and nowhere else).
-	if !s.checked.Load() && !flat(sl.in.GetData()) {
+	// The first frame whose input is not one flat colour (see flat).
+	if !s.checked.Load() && !flat(sl.in.GetData(), s.conv.NHWC) {
 		s.checked.Store(true)
 		if err := checkFinite(sl.out.GetData(), s.w, s.h, s.pw, s.ph, s.conv.NHWC); err != nil {
 			return fmt.Errorf("%w %s: %w", ErrModel, s.name, err)
 		}
 		if s.conv.Range == "0..255" {
-			if err := checkPainted(sl.out.GetData(), sl.in.GetData()); err != nil {
+			if err := checkPainted(sl.out.GetData(), sl.in.GetData(), s.name); err != nil {
 				return fmt.Errorf("%w %s: %w", ErrModel, s.name, err)
 			}
 		}
@@ -661,7 +659,7 @@ func checkFinite(out []float32, w, h, pw, ph int, nhwc bool) error {
 // value (the model paints nothing: weights of zero) or stays within
 // 0..1.5 (a model for 0..1 pixels, which would be written as a black
 // picture).
-func checkPainted(out, in []float32) error {
+func checkPainted(out, in []float32, name string) error {
 	inMax := float32(0)
 	for _, v := range in {
 		inMax = max(inMax, v)
@@ -681,16 +679,35 @@ func checkPainted(out, in []float32) error {
 	case hi-lo < 1e-3, hi-lo < 1 && (hi > 1.5 || lo < -1.5):
 		return fmt.Errorf("its output is one flat value (%.3g) whatever the picture: the model paints nothing (its weights are zero or broken)", lo)
 	case hi <= 1.5 && lo >= -1.5:
-		return fmt.Errorf("its output stays within %.2f..%.2f, where a 0..255 model paints 0..255: for a model of 0..1 pixels, put NAME.json beside it with {\"range\": \"0..1\"}", lo, hi)
+		return fmt.Errorf("its output stays within %.2f..%.2f, where a 0..255 model paints 0..255: for a model of 0..1 pixels, put %s.json beside it with {\"range\": \"0..1\"}", lo, hi, name)
 	}
 	return nil
 }
 
-// flat reports whether an input tensor holds one value everywhere.
-func flat(in []float32) bool {
-	for _, v := range in {
-		if v != in[0] {
-			return false
+// flat reports whether an input tensor is one colour everywhere: each
+// channel holds one value (a title card, a fade from black). A net with
+// instance norm and reflection padding paints such a picture one colour
+// too, and one whose norm has no epsilon gives NaN there and nowhere
+// else, so neither says whether its weights are broken.
+func flat(in []float32, nhwc bool) bool {
+	if len(in) < 3 || len(in)%3 != 0 {
+		return true
+	}
+	if nhwc {
+		for i, v := range in {
+			if v != in[i%3] {
+				return false
+			}
+		}
+		return true
+	}
+	plane := len(in) / 3
+	for c := range 3 {
+		p := in[c*plane : (c+1)*plane]
+		for _, v := range p {
+			if v != p[0] {
+				return false
+			}
 		}
 	}
 	return true
