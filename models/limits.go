@@ -36,10 +36,11 @@ type limitWalk struct{ nodes int }
 // and functions (a million Identity nodes take ONNX Runtime gigabytes to
 // load), subgraphs (If, Loop, Scan) nested more than maxSubgraphDepth
 // deep (nested If branches make its load time double with each level),
-// and a ConstantOfShape, Expand or Range whose inputs are constants and
-// whose output would pass maxConstantBytes: ONNX Runtime folds such a
-// node when it loads the model, so a file of a few hundred bytes asks for
-// gigabytes.
+// a Loop or Scan, and any node whose inputs are all constants (in its
+// own graph or, in an If branch, the graph around it) and whose output
+// would pass maxConstantBytes (see checkFolded): ONNX Runtime folds such
+// a node when it loads the model, so a file of a few hundred bytes asks
+// for gigabytes.
 func checkLimits(model []byte) error {
 	fs, err := fields(model)
 	if err != nil {
@@ -52,9 +53,9 @@ func checkLimits(model []byte) error {
 		}
 		switch f.num {
 		case 7: // graph
-			err = w.graph(f.bytes, 0, 1)
+			err = w.graph(f.bytes, 0, 1, nil)
 		case 25: // functions: their nodes count too
-			err = w.nodeList(f.bytes, 7, 0, 1)
+			err = w.nodeList(f.bytes, 7, 0, 1, nil)
 		}
 		if err != nil {
 			return err
@@ -63,30 +64,36 @@ func checkLimits(model []byte) error {
 	return nil
 }
 
-// nodeList walks the nodes (field num) of a GraphProto or FunctionProto.
-func (w *limitWalk) nodeList(b []byte, num protowire.Number, level, depth int) error {
+// nodeList walks the nodes (field num) of a GraphProto or FunctionProto;
+// outer holds the constants of the graph around a subgraph (nil for a
+// main graph or a function).
+func (w *limitWalk) nodeList(b []byte, num protowire.Number, level, depth int, outer *constants) error {
 	fs, err := messageFields(b, depth)
 	if err != nil {
 		return err
 	}
-	c := &constants{small: map[string]Tensor{}, all: map[string]bool{}, dims: map[string][]int64{}}
+	c := newConstants(outer)
 	inits, infos := 0, 0
 	for _, f := range fs {
-		if num == 1 && f.typ == protowire.BytesType {
-			switch f.num {
-			case 5:
-				inits++
-			case 13:
-				infos++
-			}
-			if inits > maxEntries || infos > maxEntries {
-				return fmt.Errorf("%w: more than %d initializers or value_info entries in a graph", ErrTooBig, maxEntries)
+		if num != 1 || f.typ != protowire.BytesType {
+			continue
+		}
+		switch f.num {
+		case 5:
+			inits++
+		case 13:
+			infos++
+		case 11: // a graph input shadows an outer value of its name
+			if v, err := parseValueInfo(f.bytes); err == nil {
+				c.all[v.Name] = false
 			}
 		}
-		if f.num == 5 && f.typ == protowire.BytesType && num == 1 { // a graph's initializer
+		if inits > maxEntries || infos > maxEntries {
+			return fmt.Errorf("%w: more than %d initializers or value_info entries in a graph", ErrTooBig, maxEntries)
+		}
+		if f.num == 5 { // a graph's initializer
 			if name, t, err := parseTensor(f.bytes); err == nil {
-				c.all[name] = true
-				c.dims[name] = t.Dims
+				c.set(name, t.Dims, true, t.DataType)
 				if t.Floats != nil {
 					c.small[name] = t
 				}
@@ -108,84 +115,11 @@ func (w *limitWalk) nodeList(b []byte, num protowire.Number, level, depth int) e
 }
 
 // graph walks a GraphProto at subgraph level level.
-func (w *limitWalk) graph(b []byte, level, depth int) error {
+func (w *limitWalk) graph(b []byte, level, depth int, outer *constants) error {
 	if level > maxSubgraphDepth {
 		return fmt.Errorf("%w: subgraphs (If, Loop, Scan) nested more than %d deep", ErrTooBig, maxSubgraphDepth)
 	}
-	return w.nodeList(b, 1, level, depth)
-}
-
-// constants are a graph's values known before it runs: initializers and
-// Constant outputs, with the values of the small ones.
-type constants struct {
-	small map[string]Tensor
-	all   map[string]bool
-	dims  map[string][]int64 // initializers' shapes
-}
-
-// follow records what a node makes from constants: a Constant's value;
-// the same values through the ops that only move or retype them
-// (Identity, Cast, Reshape, Squeeze, Unsqueeze, Flatten, Concat of
-// vectors), as ONNX Runtime folds them; and, for any other node whose
-// inputs are all constants, that its outputs are constants of unknown
-// value (checkFolded refuses those it could not size).
-func (c *constants) follow(n Node) {
-	if len(n.Outputs) == 0 {
-		return
-	}
-	out := n.Outputs[0]
-	if n.OpType == "Constant" && len(n.Outputs) == 1 {
-		c.all[out] = true
-		if a, ok := n.Attrs["value"]; ok && a.Tensor != nil && a.Tensor.Floats != nil {
-			c.small[out] = *a.Tensor
-		}
-		return
-	}
-	if len(n.Inputs) == 0 {
-		return
-	}
-	for _, in := range n.Inputs {
-		if in != "" && !c.all[in] {
-			return
-		}
-	}
-	for _, o := range n.Outputs {
-		c.all[o] = true
-	}
-	first, ok := c.small[n.Inputs[0]]
-	switch n.OpType {
-	case "Shape":
-		if d, known := c.dims[n.Inputs[0]]; known {
-			t := Tensor{Dims: []int64{int64(len(d))}, DataType: 7}
-			for _, v := range d {
-				t.Floats = append(t.Floats, float64(v))
-			}
-			c.small[out] = t
-		}
-	case "Identity", "Cast", "Reshape", "Squeeze", "Unsqueeze", "Flatten":
-		if ok {
-			t := first
-			if n.OpType != "Identity" && n.OpType != "Cast" {
-				t.Dims = []int64{int64(len(t.Floats))}
-			}
-			c.small[out] = t
-		}
-		if d, known := c.dims[n.Inputs[0]]; known && (n.OpType == "Identity" || n.OpType == "Cast") {
-			c.dims[out] = d
-		}
-	case "Concat":
-		var t Tensor
-		for _, in := range n.Inputs {
-			v, ok := c.small[in]
-			if !ok || len(v.Dims) > 1 {
-				return
-			}
-			t.DataType = v.DataType
-			t.Floats = append(t.Floats, v.Floats...)
-		}
-		t.Dims = []int64{int64(len(t.Floats))}
-		c.small[out] = t
-	}
+	return w.nodeList(b, 1, level, depth, outer)
 }
 
 // node checks one node: the size of what it makes from constants, and
@@ -233,7 +167,7 @@ func (w *limitWalk) node(b []byte, c *constants, level, depth int) error {
 		}
 		for _, af := range afs {
 			if af.typ == protowire.BytesType && (af.num == 6 || af.num == 11) { // g, graphs
-				if err := w.graph(af.bytes, level+1, depth+2); err != nil {
+				if err := w.graph(af.bytes, level+1, depth+2, c); err != nil {
 					return err
 				}
 			}
@@ -244,73 +178,114 @@ func (w *limitWalk) node(b []byte, c *constants, level, depth int) error {
 
 // checkFolded refuses a node ONNX Runtime would fold into a constant
 // larger than maxConstantBytes when it loads the model: one whose inputs
-// are all constants.
+// are all constants. Its size is worked out from its inputs' shapes and
+// values (a broadcast Add of [N,1] and [1,N] makes N² values); one whose
+// size the walk cannot tell is refused unless its op never makes more
+// values than its inputs hold. It also refuses a random op (never folded,
+// but sized by its attributes alone) that makes more on every run.
 func checkFolded(n Node, c *constants) error {
-	input := func(i int) (Tensor, bool) {
-		if i >= len(n.Inputs) {
-			return Tensor{}, false
-		}
-		t, ok := c.small[n.Inputs[i]]
-		return t, ok
-	}
-	constant := len(n.Inputs) > 0
-	for _, in := range n.Inputs {
-		constant = constant && (in == "" || c.all[in])
-	}
-	elems := 0.0
-	size := 4.0
 	switch n.OpType {
-	case "ConstantOfShape", "Expand", "Tile", "Pad", "Resize", "Upsample":
-		if !constant {
-			return nil // made at run time, from the frame: bounded by its size
+	case "RandomNormal", "RandomUniform":
+		if shape, ok := n.Attrs["shape"]; ok {
+			if bytes := product(int64s(shape.Ints), 0) * 4; bytes > maxConstantBytes {
+				return fmt.Errorf("%w: %s %s node makes %.3g GB on every run (at most %d GB)", ErrTooBig, article(n.OpType), n.OpType, bytes/1e9, maxConstantBytes>>30)
+			}
 		}
-	}
-	unsized := func() error {
-		return fmt.Errorf("%w: %s %s node makes a constant at load time from values vidstyle cannot size", ErrTooBig, article(n.OpType), n.OpType)
-	}
-	switch n.OpType {
-	case "ConstantOfShape":
-		shape, ok := input(0)
-		if !ok {
-			return unsized()
-		}
-		elems = product(shape.Floats, 0)
-		if a, ok := n.Attrs["value"]; ok && a.Tensor != nil {
-			size = float64(max(elemSize(a.Tensor.DataType), 1))
-		}
-	case "Expand":
-		shape, ok := input(1)
-		if !ok {
-			return unsized()
-		}
-		elems = product(shape.Floats, 1) // at least: the input broadcasts to it
-	case "Tile":
-		data, ok1 := input(0)
-		reps, ok2 := input(1)
-		if !ok1 || !ok2 {
-			return unsized()
-		}
-		elems = float64(max(len(data.Floats), 1)) * product(reps.Floats, 1)
-	case "Pad", "Resize", "Upsample":
-		// Of a constant: ONNX Runtime folds it too, to a size its other
-		// inputs give; none belongs in an image net.
-		return unsized()
-	case "Range":
-		start, ok1 := input(0)
-		limit, ok2 := input(1)
-		delta, ok3 := input(2)
-		if !ok1 || !ok2 || !ok3 || len(start.Floats) != 1 || len(limit.Floats) != 1 || len(delta.Floats) != 1 || delta.Floats[0] == 0 {
-			return nil
-		}
-		elems = math.Max(math.Ceil((limit.Floats[0]-start.Floats[0])/delta.Floats[0]), 0)
-		size = 8
-	default:
 		return nil
 	}
-	if bytes := elems * size; bytes > maxConstantBytes {
-		return fmt.Errorf("%w: %s %s node makes a constant of %.3g GB at load time (at most %d GB)", ErrTooBig, article(n.OpType), n.OpType, bytes/1e9, maxConstantBytes>>30)
+	if n.OpType == "Constant" || !c.folds(n) {
+		return nil // a Constant's values are in the file
 	}
-	return nil
+	dims, known, dtype, _ := c.infer(n)
+	switch {
+	case n.OpType == "Pad" || n.OpType == "Resize" || n.OpType == "Upsample":
+		// Of a constant: ONNX Runtime folds it too, to a size its other
+		// inputs give; none belongs in an image net.
+	case known:
+		if bytes := product(int64s(dims), 0) * float64(elemBytes(dtype)); bytes > maxConstantBytes {
+			return fmt.Errorf("%w: %s %s node makes a constant of %.3g GB at load time (at most %d GB)", ErrTooBig, article(n.OpType), n.OpType, bytes/1e9, maxConstantBytes>>30)
+		}
+		return nil
+	case boundedOps[n.OpType] || sameShapeOps[n.OpType] || reduceOps[n.OpType]:
+		return nil
+	}
+	return fmt.Errorf("%w: %s %s node makes a constant at load time from values vidstyle cannot size", ErrTooBig, article(n.OpType), n.OpType)
+}
+
+// boundedOps never make more values than their inputs hold, whatever
+// their shapes.
+var boundedOps = map[string]bool{
+	"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Concat": true,
+	"DepthToSpace": true, "SpaceToDepth": true, "GatherElements": true, "GatherND": true,
+	"ScatterND": true, "ScatterElements": true, "Scatter": true, "TopK": true, "ReverseSequence": true,
+	"Shape": true, "Size": true, "Transpose": true, "Constant": true,
+}
+
+// folds reports whether a node's inputs are all constants (ONNX Runtime
+// then works its outputs out when it loads the model).
+func (c *constants) folds(n Node) bool {
+	if n.OpType == "If" {
+		return false // not folded: its branches are walked instead
+	}
+	if len(n.Inputs) == 0 {
+		return n.OpType == "Constant"
+	}
+	for _, in := range n.Inputs {
+		if in != "" && !c.isConst(in) {
+			return false
+		}
+	}
+	return true
+}
+
+// follow records the node's outputs: constants (with what infer knows of
+// them) when it folds, values made at run time otherwise.
+func (c *constants) follow(n Node) {
+	if !c.folds(n) {
+		for _, o := range n.Outputs {
+			c.all[o] = false
+		}
+		return
+	}
+	dims, known, dtype, val := c.infer(n)
+	for i, o := range n.Outputs {
+		switch {
+		case i == 0:
+			c.set(o, dims, known, dtype)
+			if val != nil && len(val.Floats) <= smallTensor {
+				c.small[o] = *val
+			}
+		case n.OpType == "Split":
+			c.set(o, dims, known, dtype)
+		default:
+			c.set(o, nil, false, 0)
+		}
+	}
+}
+
+// elemBytes is the size of one element of a TensorProto data type (4
+// where it is not known).
+func elemBytes(dtype int32) int64 {
+	switch dtype {
+	case 2, 3, 9, 17, 18, 19, 20, 21, 22, 23: // 8 bits (and less)
+		return 1
+	case 4, 5, 10, 16:
+		return 2
+	case 7, 11, 13, 14:
+		return 8
+	case 15:
+		return 16
+	}
+	return 4
+}
+
+// int64s turns dimensions into the floats product multiplies.
+func int64s(d []int64) []float64 {
+	out := make([]float64, len(d))
+	for i, v := range d {
+		out[i] = float64(v)
+	}
+	return out
 }
 
 // product multiplies a shape's dimensions, each at least floor, as a

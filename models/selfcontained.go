@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -233,12 +234,27 @@ func checkSparse(b []byte, where string, depth int) error {
 	if err != nil {
 		return err
 	}
+	dense := 1.0
 	for _, f := range fs {
 		if f.typ == protowire.BytesType && (f.num == 1 || f.num == 2) {
 			if err := checkTensor(f.bytes, where, depth+1); err != nil {
 				return err
 			}
 		}
+		switch {
+		case f.num == 3 && f.typ == protowire.VarintType:
+			dense *= math.Max(float64(int64(f.v)), 0)
+		case f.num == 3 && f.typ == protowire.BytesType:
+			vs, err := packedVarints(f.bytes)
+			if err != nil {
+				return err
+			}
+			dense *= product(int64s(vs), 0)
+		}
+	}
+	// ONNX Runtime makes a sparse initializer dense when it loads it.
+	if bytes := dense * 4; bytes > maxConstantBytes {
+		return fmt.Errorf("%w: a sparse tensor of %.3g GB when made dense (at most %d GB)", ErrTooBig, bytes/1e9, maxConstantBytes>>30)
 	}
 	return nil
 }
@@ -269,15 +285,15 @@ func checkTensor(b []byte, where string, depth int) error {
 			}
 		}
 	}
-	if !external && entries == 0 {
-		return nil
-	}
 	label := fmt.Sprintf("tensor %q", name)
 	switch {
 	case name == "" && where != "":
 		label = "the tensor in " + where
 	case name == "":
 		label = "a tensor with no name"
+	}
+	if !external && entries == 0 {
+		return checkTensorData(fs, label)
 	}
 	switch {
 	case location != "":
@@ -286,4 +302,88 @@ func checkTensor(b []byte, where string, depth int) error {
 		return fmt.Errorf("%s has external_data entries: %w", label, ErrNotSelfContained)
 	}
 	return fmt.Errorf("%s has data_location %d (external): %w", label, dataLocation, ErrNotSelfContained)
+}
+
+// checkTensorData refuses a TensorProto whose shape declares another
+// number of values than its data holds: ONNX Runtime allocates what the
+// shape declares before it looks at the data (10⁸ strings declared, one
+// held: 3.2 GB at load), and a file like that is broken anyway.
+func checkTensorData(fs []field, label string) error {
+	var dims []int64
+	var dtype uint64
+	held, raw := 0.0, -1
+	for _, f := range fs {
+		switch {
+		case f.num == 1 && f.typ == protowire.VarintType:
+			dims = append(dims, int64(f.v))
+		case f.num == 1 && f.typ == protowire.BytesType:
+			vs, err := packedVarints(f.bytes)
+			if err != nil {
+				return err
+			}
+			dims = append(dims, vs...)
+		case f.num == 2 && f.typ == protowire.VarintType:
+			dtype = f.v
+		case f.num == 3:
+			return nil // a segment of a tensor: its count is the segment's
+		case f.num == 9 && f.typ == protowire.BytesType:
+			raw = len(f.bytes)
+		case f.num == 4 || f.num == 10: // float_data, double_data (fixed width)
+			switch {
+			case f.typ == protowire.BytesType && f.num == 4:
+				held += float64(len(f.bytes) / 4)
+			case f.typ == protowire.BytesType:
+				held += float64(len(f.bytes) / 8)
+			default:
+				held++
+			}
+		case f.num == 5 || f.num == 7 || f.num == 11: // int32_data, int64_data, uint64_data
+			if f.typ == protowire.BytesType {
+				held += float64(countVarints(f.bytes))
+			} else {
+				held++
+			}
+		case f.num == 6 && f.typ == protowire.BytesType: // string_data
+			held++
+		}
+	}
+	declared := 1.0
+	for _, d := range dims {
+		if d < 0 {
+			return fmt.Errorf("%w: %s has a dimension of %d", ErrNotONNX, label, d)
+		}
+		declared *= float64(d)
+	}
+	switch dtype {
+	case 14, 15: // complex: two numbers a value
+		held /= 2
+	case 21, 22, 23: // 4 bits a value: two in each byte or number
+		if raw >= 0 {
+			held = 2 * float64(raw)
+		} else {
+			held *= 2
+		}
+		if declared == held-1 {
+			declared = held
+		}
+	default:
+		if raw >= 0 && dtype != 8 {
+			held = float64(raw) / float64(elemBytes(int32(dtype)))
+		}
+	}
+	if dtype == 0 || dtype == 8 && raw >= 0 || declared == held {
+		return nil // no type (ONNX Runtime says so itself), or as declared
+	}
+	return fmt.Errorf("%w: %s declares %.0f values (shape %v) and holds %.0f: the file is broken", ErrNotONNX, label, declared, dims, held)
+}
+
+// countVarints counts the varints in a packed field.
+func countVarints(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < 0x80 {
+			n++
+		}
+	}
+	return n
 }

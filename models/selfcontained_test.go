@@ -295,7 +295,7 @@ func TestLimits(t *testing.T) {
 		{"ConstantOfShape [1<<29]", constantOf(1 << 29), "a ConstantOfShape node makes a constant of 2.15 GB at load time"},
 		{"ConstantOfShape [1<<40, 1<<40] (overflows int64)", constantOf(1<<40, 1<<40), "ConstantOfShape node makes a constant of"},
 		{"Expand of a constant to [1<<15, 1<<15]", graphWith(inGraph(5, int64Tensor("one", 1)), inGraph(5, int64Tensor("shape", 1<<15, 1<<15)),
-			inGraph(1, nodeIn("Expand", []string{"one", "shape"}, []string{"big"}))), "an Expand node makes a constant of 4.29 GB"},
+			inGraph(1, nodeIn("Expand", []string{"one", "shape"}, []string{"big"}))), "an Expand node makes a constant of 8.59 GB"},
 		{"Expand of the input to [1, 128, 1080, 1920] (computed at run time)", graphWith(inGraph(5, int64Tensor("shape", 1, 128, 1080, 1920)),
 			inGraph(1, nodeIn("Expand", []string{"input", "shape"}, []string{"big"}))), ""},
 		// The same through the ops ONNX Runtime folds on the way (a few
@@ -308,15 +308,54 @@ func TestLimits(t *testing.T) {
 			inGraph(1, nodeIn("ConstantOfShape", []string{"s2"}, []string{"big"}))), "makes a constant of 4.29 GB"},
 		{"ConstantOfShape of a shape computed from constants (Mul)", graphWith(inGraph(5, int64Tensor("a", 1<<15)),
 			inGraph(1, nodeIn("Mul", []string{"a", "a"}, []string{"s"})), inGraph(1, nodeIn("ConstantOfShape", []string{"s"}, []string{"big"}))),
-			"from values vidstyle cannot size"},
+			"a ConstantOfShape node makes a constant of 4.29 GB"},
 		{"Tile of a constant", graphWith(inGraph(5, int64Tensor("one", 1)), inGraph(5, int64Tensor("reps", 1<<31)),
-			inGraph(1, nodeIn("Tile", []string{"one", "reps"}, []string{"big"}))), "a Tile node makes a constant of 8.59 GB"},
+			inGraph(1, nodeIn("Tile", []string{"one", "reps"}, []string{"big"}))), "a Tile node makes a constant of 17.2 GB"},
 		{"Pad of a constant", graphWith(inGraph(5, int64Tensor("one", 1)), inGraph(5, int64Tensor("pads", 1<<31, 1<<31)),
 			inGraph(1, nodeIn("Pad", []string{"one", "pads"}, []string{"big"}))), "from values vidstyle cannot size"},
 		{"a Loop", graphWith(inGraph(5, int64Scalar2("trips", 1<<62)), inGraph(1, nodeIn("Loop", []string{"trips", ""}, []string{"out"}))),
 			"a Loop node (a loop): vidstyle runs feed-forward image nets"},
 		{"Range 0..1000", rangeOf(1000), ""},
 		{"Range 0..1e10", rangeOf(1e10), "a Range node makes a constant of 80 GB"},
+		// Sized by broadcasting their inputs' shapes: each file is a few
+		// hundred kilobytes and took ONNX Runtime 3 to 8 GB to load.
+		{"Add of [100,1] and [1,100]", graphWith(inGraph(5, zeros("col", 100, 1)), inGraph(5, zeros("row", 1, 100)),
+			inGraph(1, nodeIn("Add", []string{"col", "row"}, []string{"big"}))), ""},
+		{"Add of [20000,1] and [1,20000]", graphWith(inGraph(5, zeros("col", 20000, 1)), inGraph(5, zeros("row", 1, 20000)),
+			inGraph(1, nodeIn("Add", []string{"col", "row"}, []string{"big"}))), "an Add node makes a constant of 1.6 GB"},
+		{"Where of [20000,1] and [1,20000] through a Cast and a Transpose", graphWith(inGraph(5, zeros("col", 20000, 1)),
+			inGraph(1, nodeIn("Transpose", []string{"col"}, []string{"row"})), inGraph(1, nodeIn("Cast", []string{"col"}, []string{"cond"}, onnxgraph.IntAttr("to", 9))),
+			inGraph(1, nodeIn("Where", []string{"cond", "col", "row"}, []string{"big"}))), "a Where node makes a constant of 1.6 GB"},
+		{"Expand of [20000,1] to [1,20000]", graphWith(inGraph(5, zeros("col", 20000, 1)), inGraph(5, int64Tensor("shape", 1, 20000)),
+			inGraph(1, nodeIn("Expand", []string{"col", "shape"}, []string{"big"}))), "an Expand node makes a constant of 1.6 GB"},
+		{"MatMul of [20000,1] by [1,20000]", graphWith(inGraph(5, zeros("col", 20000, 1)), inGraph(5, zeros("row", 1, 20000)),
+			inGraph(1, nodeIn("MatMul", []string{"col", "row"}, []string{"big"}))), "a MatMul node makes a constant of 1.6 GB"},
+		{"Gather of [1,20000] by 20000 indices", graphWith(inGraph(5, zeros("row", 1, 20000)), inGraph(5, int64Tensor("n", 20000)),
+			inGraph(1, nodeIn("ConstantOfShape", []string{"n"}, []string{"idx"}, attr("value", 4, int64Scalar(0), 4))),
+			inGraph(1, nodeIn("Gather", []string{"row", "idx"}, []string{"big"}))), "a Gather node makes a constant of 1.6 GB"},
+		{"Range to a Mul of constants", graphWith(inGraph(5, int64Scalar2("start", 0)), inGraph(5, int64Scalar2("n", 20000)), inGraph(5, int64Scalar2("delta", 1)),
+			inGraph(1, nodeIn("Mul", []string{"n", "n"}, []string{"limit"})),
+			inGraph(1, nodeIn("Range", []string{"start", "limit", "delta"}, []string{"r"}))), "a Range node makes a constant of 3.2 GB"},
+		{"Range to a limit made by an op the walk does not follow", graphWith(inGraph(5, int64Scalar2("start", 0)), inGraph(5, int64Scalar2("n", 20000)), inGraph(5, int64Scalar2("delta", 1)),
+			inGraph(1, nodeIn("Einsum", []string{"n", "n"}, []string{"limit"}, onnxgraph.StringAttr("equation", ",->"))),
+			inGraph(1, nodeIn("Range", []string{"start", "limit", "delta"}, []string{"r"}))), "an Einsum node makes a constant at load time from values vidstyle cannot size"},
+		{"ConstantOfShape in an If branch, of the outer graph's shape", graphWith(inGraph(5, int64Tensor("shape", 20000, 20000)), inGraph(5, int64Scalar2("cond", 1)),
+			inGraph(1, nodeIn("If", []string{"cond"}, []string{"y"}, onnxgraph.GraphAttr("then_branch",
+				graphWith(inGraph(1, nodeIn("ConstantOfShape", []string{"shape"}, []string{"big"}))))))), "a ConstantOfShape node makes a constant of 1.6 GB"},
+		{"an If branch's input of the outer constant's name is not that constant", graphWith(inGraph(5, int64Tensor("shape", 20000, 20000)), inGraph(5, int64Scalar2("cond", 1)),
+			inGraph(1, nodeIn("If", []string{"cond"}, []string{"y"}, onnxgraph.GraphAttr("then_branch",
+				graphWith(inGraph(11, onnxgraph.EncodeValue(onnxgraph.Value{Name: "shape", ElemType: onnxgraph.TensorInt64})),
+					inGraph(1, nodeIn("ConstantOfShape", []string{"shape"}, []string{"big"}))))))), ""},
+		{"RandomNormal of [20000,20000]", graphWith(inGraph(1, nodeIn("RandomNormal", nil, []string{"r"}, onnxgraph.IntsAttr("shape", 20000, 20000)))),
+			"a RandomNormal node makes 1.6 GB on every run"},
+		{"a small constant subgraph (Shape, Gather, Unsqueeze, Concat, Reshape, ReduceMax)", graphWith(inGraph(5, zeros("w", 4, 8, 3, 3)),
+			inGraph(1, nodeIn("Shape", []string{"w"}, []string{"s"})), inGraph(5, int64Scalar2("zero", 0)),
+			inGraph(1, nodeIn("Gather", []string{"s", "zero"}, []string{"c"})), inGraph(5, int64Tensor("axes", 0)),
+			inGraph(1, nodeIn("Unsqueeze", []string{"c", "axes"}, []string{"c1"})), inGraph(5, int64Tensor("minus", -1)),
+			inGraph(1, nodeIn("Concat", []string{"c1", "minus"}, []string{"shape"}, onnxgraph.IntAttr("axis", 0))),
+			inGraph(1, nodeIn("Reshape", []string{"w", "shape"}, []string{"w2"})),
+			inGraph(1, nodeIn("ReduceMax", []string{"w2"}, []string{"m"}, onnxgraph.IntAttr("keepdims", 0))),
+			inGraph(1, nodeIn("Expand", []string{"m", "shape"}, []string{"e"}))), ""},
 	} {
 		err := CheckSelfContained(withGraph(t, c.graph))
 		switch {
@@ -326,6 +365,19 @@ func TestLimits(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
 		}
 	}
+}
+
+// zeros is a float initializer of the given shape, all zeros.
+func zeros(name string, dims ...int64) []byte {
+	var b []byte
+	n := int64(1)
+	for _, d := range dims {
+		b = onnxgraph.AppendVarint(b, 1, uint64(d))
+		n *= d
+	}
+	b = onnxgraph.AppendVarint(b, 2, onnxgraph.TensorFloat)
+	b = onnxgraph.AppendString(b, 8, name)
+	return onnxgraph.AppendBytes(b, 9, make([]byte, 4*n))
 }
 
 // int64Scalar is a TensorProto holding one int64 and no name.
@@ -341,4 +393,74 @@ func int64Scalar2(name string, v int64) []byte {
 	raw := make([]byte, 8)
 	binary.LittleEndian.PutUint64(raw, uint64(v))
 	return onnxgraph.AppendBytes(b, 9, raw)
+}
+
+// TestTensorDataMatchesItsShape: a tensor whose shape declares more (or
+// fewer) values than it holds is refused in one line before ONNX Runtime
+// sees it: the runtime allocates what the shape declares (10⁸ strings
+// declared in a 200-byte file, one held, took 3.2 GB). So is a sparse
+// tensor that would be gigabytes once made dense. Tensors as exporters
+// write them pass.
+func TestTensorDataMatchesItsShape(t *testing.T) {
+	tensor := func(name string, dtype uint64, dims []int64, data ...[]byte) []byte {
+		var b []byte
+		for _, d := range dims {
+			b = onnxgraph.AppendVarint(b, 1, uint64(d))
+		}
+		b = onnxgraph.AppendVarint(b, 2, dtype)
+		b = onnxgraph.AppendString(b, 8, name)
+		for _, d := range data {
+			b = append(b, d...)
+		}
+		return b
+	}
+	raw := func(n int) []byte { return onnxgraph.AppendBytes(nil, 9, make([]byte, n)) }
+	str := func(s string) []byte { return onnxgraph.AppendString(nil, 6, s) }
+	packed := func(num protowire.Number, vs ...uint64) []byte {
+		var p []byte
+		for _, v := range vs {
+			p = protowire.AppendVarint(p, v)
+		}
+		return onnxgraph.AppendBytes(nil, num, p)
+	}
+	for _, c := range []struct {
+		name, want string
+		tensor     []byte
+	}{
+		{"float [2,3] raw", "", tensor("a", 1, []int64{2, 3}, raw(24))},
+		{"int64 [3] packed", "", tensor("a", 7, []int64{3}, packed(7, 1, 300, 1<<40))},
+		{"int8 scalar raw", "", tensor("a", 3, nil, raw(1))},
+		{"uint8 [4] in int32_data", "", tensor("a", 2, []int64{4}, packed(5, 1, 2, 3, 255))},
+		{"strings [2]", "", tensor("a", 8, []int64{2}, str("x"), str("y"))},
+		{"int4 [3] raw (two a byte)", "", tensor("a", 22, []int64{3}, raw(2))},
+		{"an empty [0, 5]", "", tensor("a", 1, []int64{0, 5})},
+		{"strings declared 10⁸, one held", `tensor "s" declares 100000000 values (shape [100000000]) and holds 1`, tensor("s", 8, []int64{100_000_000}, str("x"))},
+		{"float [1000,1000] with 4 bytes", `tensor "f" declares 1000000 values (shape [1000 1000]) and holds 1`, tensor("f", 1, []int64{1000, 1000}, raw(4))},
+		{"float [2] with 12 bytes", `declares 2 values (shape [2]) and holds 3`, tensor("f", 1, []int64{2}, raw(12))},
+		{"int64 [3] with 2 values", `declares 3 values (shape [3]) and holds 2`, tensor("i", 7, []int64{3}, packed(7, 1, 2))},
+		{"float scalar with no data", `declares 1 values (shape []) and holds 0`, tensor("f", 1, nil)},
+		{"a negative dimension", `tensor "n" has a dimension of -4`, tensor("n", 1, []int64{-4, -4}, raw(64))},
+	} {
+		err := CheckSelfContained(withGraph(t, inGraph(5, c.tensor)))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (!errors.Is(err, ErrNotONNX) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n")):
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+	}
+	dense := func(dims ...uint64) []byte {
+		b := onnxgraph.AppendBytes(nil, 1, tensor("v", 1, []int64{1}, raw(4)))
+		b = onnxgraph.AppendBytes(b, 2, tensor("i", 7, []int64{1}, packed(7, 0)))
+		for _, d := range dims {
+			b = onnxgraph.AppendVarint(b, 3, d)
+		}
+		return b
+	}
+	if err := CheckSelfContained(withGraph(t, inGraph(15, dense(100, 100)))); err != nil {
+		t.Errorf("a sparse initializer of 100x100: %v", err)
+	}
+	if err := CheckSelfContained(withGraph(t, inGraph(15, dense(40000, 40000)))); !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "a sparse tensor of 6.4 GB when made dense") {
+		t.Errorf("a sparse initializer of 40000x40000: err = %v", err)
+	}
 }
