@@ -237,3 +237,24 @@ func TestModelsInfoSaysWhenTheRuntimeRefuses(t *testing.T) {
 		t.Errorf("models info of the identity model:\n%s", plain)
 	}
 }
+
+// TestModelsInfoShowsFewMetadataEntries: a model of 100 000 metadata
+// entries (a crafted file's million buried the terminal) is shown with
+// the first 40 and a count of the rest.
+func TestModelsInfoShowsFewMetadataEntries(t *testing.T) {
+	dir := t.TempDir()
+	g := &onnxgraph.Builder{Opset: 13}
+	meta := map[string]string{}
+	for i := range 100_000 {
+		meta[fmt.Sprint("k", i)] = "v"
+	}
+	data := g.Model("many", "input", g.Op("Mul", []string{"input", g.Scalar(1)}), "output", "", meta)
+	p := filepath.Join(dir, "many.onnx")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := mustRun(t, dir, "models", "info", p)
+	if n := strings.Count(out, "\n"); n > 60 || !strings.Contains(out, "… and 99960 more entries") {
+		t.Errorf("models info: %d lines, want the first 40 entries and a count of the rest:\n%.2000s", n, out)
+	}
+}

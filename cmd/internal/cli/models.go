@@ -265,10 +265,17 @@ func (e *modelsCmd) info(what string, w io.Writer) error {
 		fmt.Fprintf(tw, "cost\t%.3f MFLOP per output pixel = %.0f GFLOP per megapixel; %.1f GFLOP at 640x360, %.0f at 1280x720; %d convolutions%s\n",
 			cost.FLOPsPerPixel()/1e6, cost.FLOPsPerPixel()/1e3, cost.GFLOPs(640, 360), cost.GFLOPs(1280, 720), cost.Layers, note)
 	}
+	// A model's own entries are a few; a crafted one may hold a million
+	// (shown whole, they buried the rest of the terminal).
+	const maxMetadata = 40
 	for i, kv := range g.Metadata {
 		label := ""
 		if i == 0 {
 			label = "metadata"
+		}
+		if i == maxMetadata {
+			fmt.Fprintf(tw, "\t… and %d more entries\n", len(g.Metadata)-maxMetadata)
+			break
 		}
 		v := strings.Join(strings.Fields(kv.Value), " ") // one line
 		fmt.Fprintf(tw, "%s\t%s: %s\n", label, field(kv.Key, 60), field(v, 100))
