@@ -67,6 +67,22 @@ func newStylizer(t testing.TB, m stylize.Model, cfg stylize.Config) *stylize.Sty
 	return s
 }
 
+// johnsonModel is the project's Johnson test graph made with o, with the
+// pixel convention its graph and metadata give.
+func johnsonModel(t testing.TB, name string, o testmodels.JohnsonOptions) stylize.Model {
+	t.Helper()
+	data := testmodels.JohnsonGraph(o)
+	g, err := models.ParseGraph(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := models.ResolveConvention(g, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stylize.Model{Name: name, ONNX: data, Convention: conv}
+}
+
 func randomBGR(w, h int, seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, 1))
 	b := make([]byte, 3*w*h)
@@ -393,16 +409,7 @@ func TestConventionsPaintTheSamePicture(t *testing.T) {
 	defer frame.Close()
 	gocv.RandU(&frame, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
 	paint := func(o testmodels.JohnsonOptions) gocv.Mat {
-		data := testmodels.JohnsonGraph(o)
-		g, err := models.ParseGraph(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conv, err := models.ResolveConvention(g, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := newStylizer(t, stylize.Model{Name: "j", ONNX: data, Convention: conv}, stylize.Config{FrameWidth: w, FrameHeight: h})
+		s := newStylizer(t, johnsonModel(t, "j", o), stylize.Config{FrameWidth: w, FrameHeight: h})
 		out := gocv.NewMat()
 		if err := stylizeOne(s, 0, &frame, &out); err != nil {
 			t.Fatalf("%+v: %v", o, err)
@@ -522,16 +529,7 @@ func TestFlatFramesDoNotDecideTheNumberCheck(t *testing.T) {
 		t.Errorf("the first frame with a picture: err = %v, want the NaN refusal", err)
 	}
 	for _, nhwc := range []bool{false, true} {
-		data := testmodels.JohnsonGraph(testmodels.JohnsonOptions{Opset: 13, Seed: 8, NHWC: nhwc})
-		g, err := models.ParseGraph(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conv, err := models.ResolveConvention(g, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		j := newStylizer(t, stylize.Model{Name: "johnson", ONNX: data, Convention: conv}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
+		j := newStylizer(t, johnsonModel(t, "johnson", testmodels.JohnsonOptions{Opset: 13, Seed: 8, NHWC: nhwc}), stylize.Config{FrameWidth: 32, FrameHeight: 32})
 		if err := run(j, card(100, 128, 160)); err != nil {
 			t.Errorf("a Johnson net (NHWC %v) on a title card: %v", nhwc, err)
 		}
