@@ -53,6 +53,9 @@ type Config struct {
 	Log *slog.Logger
 	// OnDownload, if set, is called as a model download goes on.
 	OnDownload func(DownloadProgress)
+	// CheckTime bounds each run of the check a model passes before it is
+	// stored (import, pull, quantize); 0 means DefaultCheckTime.
+	CheckTime time.Duration
 }
 
 // DownloadProgress is how far a model download has got.

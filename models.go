@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -219,7 +218,7 @@ func (e *Engine) put(ctx context.Context, name string, data []byte, src models.S
 	if err != nil {
 		return "", err
 	}
-	prepared, err := anySize(rt, name, data, conv, e.log)
+	prepared, err := e.anySize(ctx, rt, name, data, conv)
 	if err != nil {
 		return "", err
 	}
@@ -237,14 +236,15 @@ func (e *Engine) put(ctx context.Context, name string, data []byte, src models.S
 // anySize returns a version of the model that runs at any frame size, shown
 // by running it at two sizes. A graph that really depends on its declared
 // size is kept as it is, with a warning: frames will be resized to it.
-func anySize(rt *stylize.Runtime, name string, data []byte, conv models.Convention, log *slog.Logger) ([]byte, error) {
+func (e *Engine) anySize(ctx context.Context, rt *stylize.Runtime, name string, data []byte, conv models.Convention) ([]byte, error) {
+	log := e.log
 	free, changed, err := models.FreeSize(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	runs := func(graph []byte) error {
 		for _, sz := range [][2]int{{96, 64}, {72, 120}} {
-			if err := runOnce(rt, stylize.Model{Name: name, ONNX: graph, Convention: conv}, sz[0], sz[1]); err != nil {
+			if err := e.runOnce(ctx, rt, stylize.Model{Name: name, ONNX: graph, Convention: conv}, sz[0], sz[1]); err != nil {
 				return err
 			}
 		}
@@ -261,15 +261,26 @@ func anySize(rt *stylize.Runtime, name string, data []byte, conv models.Conventi
 		return nil, err
 	}
 	log.Warn(fmt.Sprintf("%s depends on its declared size (%s): keeping it; frames will be resized to that size", name, firstLine(err)))
-	if err := runOnce(rt, stylize.Model{Name: name, ONNX: data, Convention: conv}, 96, 64); err != nil {
+	if err := e.runOnce(ctx, rt, stylize.Model{Name: name, ONNX: data, Convention: conv}, 96, 64); err != nil {
 		return nil, err
 	}
 	return data, nil
 }
 
+// DefaultCheckTime bounds each run of a model's check when it is stored
+// (Config.CheckTime): a Johnson net paints the check's 96x64 picture in
+// about 0.01 s on two cores, and a crafted graph of a few kilobytes kept
+// the check busy for minutes.
+const DefaultCheckTime = 20 * time.Second
+
 // runOnce runs a model on one w×h picture (a gradient) and checks the
-// result's numbers and size.
-func runOnce(rt *stylize.Runtime, m stylize.Model, w, h int) error {
+// result's numbers and size. The run is stopped after the engine's check
+// time, or when ctx is done.
+func (e *Engine) runOnce(ctx context.Context, rt *stylize.Runtime, m stylize.Model, w, h int) error {
+	limit := e.cfg.CheckTime
+	if limit <= 0 {
+		limit = DefaultCheckTime
+	}
 	s, err := stylize.New(rt, m, stylize.Config{FrameWidth: w, FrameHeight: h, Device: stylize.DeviceCPU})
 	if err != nil {
 		return err
@@ -292,7 +303,12 @@ func runOnce(rt *stylize.Runtime, m stylize.Model, w, h int) error {
 	if err := s.Prepare(0, &in); err != nil {
 		return err
 	}
-	if err := s.Infer(0); err != nil {
+	tctx, cancel := context.WithTimeoutCause(ctx, limit, errCheckTime)
+	defer cancel()
+	if err := s.InferContext(tctx, 0); err != nil {
+		if errors.Is(err, errCheckTime) {
+			return fmt.Errorf("model %s: one %dx%d picture took more than %v (a Johnson net takes about 0.01 s): not a style vidstyle can run", m.Name, w, h, limit)
+		}
 		return err
 	}
 	if err := s.Finish(0, &out); err != nil {
@@ -303,6 +319,9 @@ func runOnce(rt *stylize.Runtime, m stylize.Model, w, h int) error {
 	}
 	return nil
 }
+
+// errCheckTime is the cause of a check run stopped by its time bound.
+var errCheckTime = errors.New("the check's time ran out")
 
 // StyleConfig says which styles to open, for frames of which size.
 type StyleConfig struct {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
@@ -340,4 +341,34 @@ func (c *counting) hits() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.seen
+}
+
+// TestImportStopsASlowModel: a model file of a few hundred bytes whose
+// check run would take minutes (convolutions with 255×255 kernels made
+// by ConstantOfShape at load) is stopped at the engine's check time and
+// refused in one line; nothing is stored. Before, the check had no time
+// bound and stored the model when it was done.
+func TestImportStopsASlowModel(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "slow.onnx")
+	if err := os.WriteFile(file, testmodels.SlowGraph(400, 255), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := t.TempDir()
+	e := newEngine(t, vidstyle.Config{ModelsDir: store, CheckTime: time.Second})
+	_, err := e.Import(file, "slow")
+	want := "model slow: one 96x64 picture took more than 1s (a Johnson net takes about 0.01 s): not a style vidstyle can run"
+	if err == nil || err.Error() != want {
+		t.Errorf("import: %v, want %q", err, want)
+	}
+	folderIsEmpty(t, store)
+
+	// A Ctrl-C stops it too, with the context's cause.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("interrupted")
+	time.AfterFunc(200*time.Millisecond, func() { cancel(stop) })
+	e = newEngine(t, vidstyle.Config{ModelsDir: store})
+	if _, err := e.ImportContext(ctx, file, "slow"); !errors.Is(err, stop) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("import stopped by its context: %v, want one line wrapping %v", err, stop)
+	}
+	folderIsEmpty(t, store)
 }

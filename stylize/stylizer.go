@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 	"gocv.io/x/gocv"
@@ -104,9 +105,11 @@ type Stylizer struct {
 	name     string
 	device   string
 	inName   string // the model's input, bound again before each run on a GPU
-	fw, fh   int    // frame size
-	w, h     int    // processing size
-	pw, ph   int    // processing size padded to the model's multiple
+	outName  string
+	log      *slog.Logger
+	fw, fh   int // frame size
+	w, h     int // processing size
+	pw, ph   int // processing size padded to the model's multiple
 	conv     models.Convention
 	layout   Layout
 	slots    [NumSlots]slot
@@ -121,6 +124,13 @@ type Stylizer struct {
 	ctl  *Controls
 	// checked is set once Finish has looked at a first output's numbers.
 	checked atomic.Bool
+	// ran is set once a run has succeeded; until then Infer may find that
+	// the model paints another size than it is given (resized).
+	ran bool
+	// ow, oh are the output tensor's size when it differs from the input's
+	// (pw, ph); cw, ch the part of it that the shown w×h pixels map to.
+	// Zero: the model paints the size it is given.
+	ow, oh, cw, ch int
 }
 
 type slot struct {
@@ -136,6 +146,10 @@ type slot struct {
 	// Prepare to Finish when keep is set (colour preservation).
 	src  gocv.Mat
 	keep bool
+	// big holds the result at the model's output size when that is not
+	// its input size (see resized), before it is scaled to the
+	// processing size.
+	big gocv.Mat
 }
 
 // maxFixedSide is the largest side of a fixed-size model's input that New
@@ -192,7 +206,7 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		cfg.Width, cfg.Height = fixedW, fixedH
 	}
 	s := &Stylizer{
-		name: model.Name, inName: inName,
+		name: model.Name, inName: inName, outName: outName, log: cfg.Log,
 		fw: cfg.FrameWidth, fh: cfg.FrameHeight,
 		w: cfg.Width, h: cfg.Height,
 		pw: PadTo(cfg.Width, conv.Multiple), ph: PadTo(cfg.Height, conv.Multiple),
@@ -569,9 +583,124 @@ func (s *Stylizer) Infer(i int) error {
 		}
 	}
 	if err := s.sess.RunWithBinding(sl.binding); err != nil {
+		if !s.ran {
+			if done, rerr := s.resized(i); done || rerr != nil {
+				return rerr
+			}
+		}
 		return fmt.Errorf("%w %s: run: %s", ErrModel, s.name, oneLine(err))
 	}
+	s.ran = true
 	return nil
+}
+
+// InferContext is Infer that stops when ctx is done: ONNX Runtime ends
+// the run between two operators, and the error wraps ctx's cause. It is
+// for checks of a model not yet trusted (vidstyle models import), where a
+// crafted graph of a few kilobytes can keep the cores busy for minutes.
+// It allocates a little: use Infer for frames.
+func (s *Stylizer) InferContext(ctx context.Context, i int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w %s: not run: %w", ErrModel, s.name, context.Cause(ctx))
+	}
+	sl := &s.slots[i]
+	opts, err := ort.NewRunOptions()
+	if err != nil {
+		return fmt.Errorf("%w %s: run options: %s", ErrModel, s.name, oneLine(err))
+	}
+	defer opts.Destroy()
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		opts.Terminate()
+	})
+	start := time.Now()
+	err = s.sess.RunWithOptions([]ort.Value{sl.in}, []ort.Value{sl.out}, opts)
+	if !stop() {
+		<-fired // Terminate has returned: opts may be destroyed
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return fmt.Errorf("%w %s: stopped after %v on one %dx%d frame: %w", ErrModel, s.name, time.Since(start).Round(100*time.Millisecond), s.pw, s.ph, context.Cause(ctx))
+	case err != nil:
+		if !s.ran {
+			// The rerun has no bound: only a model that paints another
+			// size than it is given gets there, and its first run ended
+			// in time.
+			if done, rerr := s.resized(i); done || rerr != nil {
+				return rerr
+			}
+		}
+		return fmt.Errorf("%w %s: run: %s", ErrModel, s.name, oneLine(err))
+	}
+	s.ran = true
+	return nil
+}
+
+// maxOutScale is how many times its input's side a model's output may be:
+// a ×4 or ×8 super-resolution net is painted, and scaled back.
+const maxOutScale = 8
+
+// resized handles a first run that failed because the model's output is
+// not the size of its input (ONNX Runtime refuses the bound output
+// tensor): it runs slot i again with the output left to ONNX Runtime,
+// and when that gives a 3-channel image of another size, at most
+// maxOutScale times the input's side, every slot's output tensor is
+// made that size and this run's result is kept. Finish scales results
+// to the processing size. done is false when the output is the input's
+// size after all (the first error stands).
+func (s *Stylizer) resized(i int) (done bool, err error) {
+	sl := &s.slots[i]
+	outs := []ort.Value{nil}
+	if err := s.sess.Run([]ort.Value{sl.in}, outs); err != nil {
+		return false, nil
+	}
+	defer outs[0].Destroy()
+	got, ok := outs[0].(*ort.Tensor[float32])
+	if !ok {
+		return false, nil
+	}
+	d := got.GetShape()
+	hAxis, wAxis, cAxis := 2, 3, 1
+	if s.conv.NHWC {
+		hAxis, wAxis, cAxis = 1, 2, 3
+	}
+	if len(d) != 4 || d[0] != 1 || d[cAxis] != 3 {
+		return true, fmt.Errorf("%w %s: its output has shape %v, not a 3-channel image", ErrModel, s.name, []int64(d))
+	}
+	ow, oh := int(d[wAxis]), int(d[hAxis])
+	if ow == s.pw && oh == s.ph {
+		return false, nil
+	}
+	if ow < 1 || oh < 1 || ow > maxOutScale*s.pw || oh > maxOutScale*s.ph || ow > maxFixedSide || oh > maxFixedSide {
+		return true, fmt.Errorf("%w %s: paints %dx%d from a %dx%d frame: vidstyle takes an output of at most %d times the frame's side (%d at most)", ErrModel, s.name, ow, oh, s.pw, s.ph, maxOutScale, maxFixedSide)
+	}
+	cw, ch := max(1, (s.w*ow+s.pw/2)/s.pw), max(1, (s.h*oh+s.ph/2)/s.ph)
+	shape := ort.NewShape(1, 3, int64(oh), int64(ow))
+	if s.conv.NHWC {
+		shape = ort.NewShape(1, int64(oh), int64(ow), 3)
+	}
+	for j := range s.slots {
+		o := &s.slots[j]
+		t, err := ort.NewEmptyTensor[float32](shape)
+		if err != nil {
+			return true, fmt.Errorf("%w %s: tensors %v: %w", ErrModel, s.name, shape, err)
+		}
+		if err := o.binding.BindOutput(s.outName, t); err != nil {
+			t.Destroy()
+			return true, fmt.Errorf("%w %s: binding tensors: %s", ErrModel, s.name, oneLine(err))
+		}
+		o.out.Destroy()
+		o.out = t
+		if o.big.Ptr() == nil {
+			o.big = gocv.NewMatWithSize(ch, cw, gocv.MatTypeCV8UC3)
+		}
+	}
+	copy(sl.out.GetData(), got.GetData())
+	s.ow, s.oh, s.cw, s.ch = ow, oh, cw, ch
+	s.ran = true
+	s.log.Info(fmt.Sprintf("model %s paints %dx%d from %dx%d: its output is scaled to %dx%d", s.name, ow, oh, s.pw, s.ph, s.w, s.h))
+	return true, nil
 }
 
 // Finish writes slot i's result into dst at the frame size, (re)allocating
@@ -602,10 +731,20 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFrame, err)
 	}
-	if s.conv.IsJohnson() {
-		Unpack(data, s.w, s.h, int(img.Step()), sl.out.GetData(), s.pw, s.ph)
+	if s.ow == 0 {
+		s.unpack(data, s.w, s.h, int(img.Step()), sl.out.GetData(), s.pw, s.ph)
 	} else {
-		UnpackWith(data, s.w, s.h, int(img.Step()), sl.out.GetData(), s.pw, s.ph, s.layout)
+		// A model that paints another size: its shown part, scaled.
+		big, err := sl.big.DataPtrUint8()
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrFrame, err)
+		}
+		s.unpack(big, s.cw, s.ch, int(sl.big.Step()), sl.out.GetData(), s.ow, s.oh)
+		interp := gocv.InterpolationArea
+		if s.cw < s.w || s.ch < s.h {
+			interp = gocv.InterpolationCubic
+		}
+		gocv.Resize(sl.big, img, image.Pt(s.w, s.h), 0, 0, interp)
 	}
 	if s.stab != nil {
 		if err := s.stab.Output(i, img); err != nil {
@@ -619,6 +758,15 @@ func (s *Stylizer) Finish(i int, dst *gocv.Mat) error {
 		gocv.Resize(*img, dst, image.Pt(s.fw, s.fh), 0, 0, s.resizeOut)
 	}
 	return nil
+}
+
+// unpack writes the w×h pixels of a pw×ph output tensor into a BGR image.
+func (s *Stylizer) unpack(dst []byte, w, h, step int, out []float32, pw, ph int) {
+	if s.conv.IsJohnson() {
+		Unpack(dst, w, h, step, out, pw, ph)
+	} else {
+		UnpackWith(dst, w, h, step, out, pw, ph, s.layout)
+	}
 }
 
 // checkFinite refuses a model's first output when more than one value in
@@ -755,6 +903,9 @@ func (s *Stylizer) Close() error {
 		}
 		if sl.src.Ptr() != nil {
 			errs = append(errs, sl.src.Close())
+		}
+		if sl.big.Ptr() != nil {
+			errs = append(errs, sl.big.Close())
 		}
 	}
 	if s.stab != nil {

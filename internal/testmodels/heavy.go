@@ -1,0 +1,45 @@
+package testmodels
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/vidstyle/vidstyle/internal/onnxgraph"
+)
+
+// SlowGraph writes an image model of a few hundred bytes that is slow to
+// run: n convolutions with k×k kernels (3 channels in and out, padded to
+// keep the size) whose weights, all 1/(3k²), a ConstantOfShape makes when
+// the model loads. Each one costs 9·k² multiply-adds a pixel: at 96x64
+// with k = 255, about 0.1–0.3 s on two cores. It stands for a crafted
+// model that keeps a check busy for minutes.
+func SlowGraph(n int, k int64) []byte {
+	g := &onnxgraph.Builder{Opset: 13}
+	var v []byte // TensorProto: float32 [1] = 1/(3k²)
+	v = onnxgraph.AppendVarint(v, 1, 1)
+	v = onnxgraph.AppendVarint(v, 2, onnxgraph.TensorFloat)
+	raw := binary.LittleEndian.AppendUint32(nil, math.Float32bits(1/float32(3*k*k)))
+	v = onnxgraph.AppendBytes(v, 9, raw)
+	shape := g.Int64s([]int64{4}, []int64{3, 3, k, k})
+	w := g.Op("ConstantOfShape", []string{shape}, onnxgraph.TensorAttr("value", v))
+	x := "input"
+	for range n {
+		x = g.Op("Conv", []string{x, w}, onnxgraph.IntsAttr("pads", k/2, k/2, k/2, k/2))
+	}
+	return g.Model("slow", "input", x, "output", "A slow image model, written by vidstyle for tests.", nil)
+}
+
+// ResizedGraph writes an image model whose output is its input resized by
+// scale on both sides (Resize, nearest for scales of 1 and up, linear
+// below): a model that paints another size than it is given, as
+// super-resolution nets (×2, ×4) and nets without padding do.
+func ResizedGraph(scale float32) []byte {
+	g := &onnxgraph.Builder{Opset: 13}
+	mode := "nearest"
+	if scale < 1 {
+		mode = "linear"
+	}
+	scales := g.Floats([]int64{4}, []float32{1, 1, scale, scale})
+	x := g.Op("Resize", []string{"input", "", scales}, onnxgraph.StringAttr("mode", mode))
+	return g.Model("resized", "input", x, "output", "An image model that resizes, written by vidstyle for tests.", nil)
+}
