@@ -126,7 +126,7 @@ func (r *Runner) Close() error {
 	}
 	r.closed = true
 	if err := r.sess.Destroy(); err != nil {
-		return errors.Join(ErrModel, err)
+		return fmt.Errorf("%w: closing: %w", ErrModel, err)
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ type badInput struct {
 
 // badInputFixtures writes the broken files the table refers to into dir.
 type badInputFixtures struct {
-	dir, small, photo, tiny, textMP4, notONNX, audioOnly, song, badPNG, cutMP4, nanModel, unitModel string
+	dir, small, photo, tiny, textMP4, newlineMP4, notONNX, audioOnly, song, badPNG, cutMP4, nanModel, unitModel string
 	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg                               string
 	apng, animWebP, heic                                                                            string
 	fifo, hugePPM, cutPNG                                                                           string
@@ -64,6 +64,7 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	f.photo = filepath.Join(filepath.Dir(f.small), "face.jpg")
 	write("empty.mp4", nil)
 	f.textMP4 = write("notes.mp4", []byte("this is a text file\n"))
+	f.newlineMP4 = write("notes\nline 2.mp4", []byte("this is a text file\n"))
 	f.notONNX = write("notes.onnx", []byte("this is a text file\n"))
 	f.tiny = filepath.Join(dir, "tiny.png")
 	m := gocv.NewMatWithSize(8, 8, gocv.MatTypeCV8UC3)
@@ -166,6 +167,7 @@ func badInputs(f badInputFixtures) []badInput {
 		{"directory as input, live", nil, []string{"-in", f.dir, "-live", "-serve", "-listen", "127.0.0.1:0"}, 2, "is a folder: the live preview (-live, -serve, -publish) plays one file or camera", 0},
 		{"empty file", nil, []string{"-in", filepath.Join(f.dir, "empty.mp4"), "-out", "o.mp4"}, 1, "is an empty file", 0},
 		{"text file named .mp4", nil, []string{"-in", f.textMP4, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
+		{"the same, its name with a newline in it", nil, []string{"-in", f.newlineMP4, "-out", "o.mp4"}, 1, `notes\nline 2.mp4: cannot decode as video`, 0},
 		{"a pipe (FIFO) as input", nil, []string{"-in", f.fifo, "-out", "o.mp4"}, 1, "is a pipe: vidstyle reads a file twice", 0},
 		{"a picture whose header claims 50000×50000", nil, []string{"-in", f.hugePPM, "-out", "o.png"}, 1, "the picture is bigger than vidstyle reads", 0},
 		{"model whose output is NaN (broken weights)", nil, []string{"-in", photo, "-out", "o.png", "-model", f.nanModel, "-q"}, 1, "100% of its output is not a number (NaN or infinite): its weights are broken", 0},

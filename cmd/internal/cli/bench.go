@@ -62,7 +62,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	usage := func(err error) int {
-		fmt.Fprintf(stderr, "vidstyle: error: bench: %v (see vidstyle bench -h)\n", err)
+		errorf(stderr, "vidstyle: error: bench: %v (see vidstyle bench -h)\n", err)
 		return exitUsage
 	}
 	sz, err := vidstyle.ParseSize(size)

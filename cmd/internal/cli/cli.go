@@ -238,16 +238,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if o.live || o.serve || o.publish != "" || o.window {
 			what = "the live preview (-live, -serve, -publish) plays one file or camera; give one of its files, or -out FOLDER to stylize each"
 		}
-		fmt.Fprintf(stderr, "vidstyle: error: -in %s is a folder: %s (see -h)\n", o.in, what)
+		errorf(stderr, "vidstyle: error: -in %s is a folder: %s (see -h)\n", o.in, what)
 		return exitUsage
 	}
 	if isFolder(o.in) {
 		if capture.IsURL(o.out) || strings.EqualFold(filepath.Ext(o.out), ".m3u8") {
-			fmt.Fprintf(stderr, "vidstyle: error: -in %s is a folder, which is stylized file by file into a folder: it cannot be published to %s (see -h)\n", o.in, stream.Redact(o.out))
+			errorf(stderr, "vidstyle: error: -in %s is a folder, which is stylized file by file into a folder: it cannot be published to %s (see -h)\n", o.in, stream.Redact(o.out))
 			return exitUsage
 		}
 		if err := checkBatchOut(o); err != nil {
-			fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
+			errorf(stderr, "vidstyle: error: %v (see -h)\n", err)
 			return exitUsage
 		}
 		return withEngine(o, stderr, func(eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
@@ -256,7 +256,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	size, err := o.validate(set)
 	if err != nil {
-		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
+		errorf(stderr, "vidstyle: error: %v (see -h)\n", err)
 		return exitUsage
 	}
 	run := transcode
@@ -276,7 +276,7 @@ func withEngine(o options, stderr io.Writer, job func(*vidstyle.Engine, *console
 	log := slog.New(&handler{c: c})
 	eng, err := o.engine(c, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "vidstyle: error: %v (see -h)\n", err)
+		errorf(stderr, "vidstyle: error: %v (see -h)\n", err)
 		return exitUsage
 	}
 	code, err := job(eng, c, log)
@@ -329,16 +329,16 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, positional bo
 			fs.Usage()
 			return exitOK, false
 		}
-		fmt.Fprintf(stderr, "vidstyle: error: %v (see %s -h)\n", err, name)
+		errorf(stderr, "vidstyle: error: %v (see %s -h)\n", err, name)
 		return exitUsage, false
 	}
 	if !positional && fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "vidstyle: error: unexpected argument %q (flags come as -name value; see %s -h)\n", fs.Arg(0), name)
+		errorf(stderr, "vidstyle: error: unexpected argument %q (flags come as -name value; see %s -h)\n", fs.Arg(0), name)
 		return exitUsage, false
 	}
 	for _, a := range fs.Args() {
 		if len(a) > 1 && strings.HasPrefix(a, "-") {
-			fmt.Fprintf(stderr, "vidstyle: error: %s: flag %s comes after the arguments; flags go first: %s %s … %s\n",
+			errorf(stderr, "vidstyle: error: %s: flag %s comes after the arguments; flags go first: %s %s … %s\n",
 				fs.Name(), a, name, a, strings.Join(withoutFlags(fs.Args()), " "))
 			return exitUsage, false
 		}
@@ -503,11 +503,8 @@ func indent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
-// oneLine keeps the first line of an error's text.
+// oneLine is an error's text on one line: a newline in it (a file name
+// with one, errors joined) is written as \n, like the other controls.
 func oneLine(err error) string {
-	s := strings.TrimSpace(err.Error())
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
+	return printable(strings.TrimSpace(err.Error()), false)
 }

@@ -59,11 +59,11 @@ func evalMain(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if files.In == "" || files.Out == "" {
-		fmt.Fprintln(stderr, "vidstyle: error: eval needs -in SOURCE and -out STYLIZED (see vidstyle eval -h)")
+		errorf(stderr, "vidstyle: error: eval needs -in SOURCE and -out STYLIZED (see vidstyle eval -h)")
 		return exitUsage
 	}
 	if files.Frames < 0 {
-		fmt.Fprintln(stderr, "vidstyle: error: eval: -frames cannot be negative (see vidstyle eval -h)")
+		errorf(stderr, "vidstyle: error: eval: -frames cannot be negative (see vidstyle eval -h)")
 		return exitUsage
 	}
 	c := newConsole(stderr, quiet, false)

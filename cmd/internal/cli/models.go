@@ -76,30 +76,30 @@ func modelsMain(args []string, stdout, stderr io.Writer) int {
 			}
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "vidstyle: error: models: unknown command %q: use list, pull, info, import or quantize\n", sub)
+		errorf(stderr, "vidstyle: error: models: unknown command %q: use list, pull, info, import or quantize\n", sub)
 		return exitUsage
 	}
 	if code, ok := parseFlags(fs, args, stderr, true); !ok {
 		return code
 	}
 	if sub == "quantize" && frames < 1 {
-		fmt.Fprintf(stderr, "vidstyle: error: models quantize: -frames %d: give 1 or more calibration frames\n", frames)
+		errorf(stderr, "vidstyle: error: models quantize: -frames %d: give 1 or more calibration frames\n", frames)
 		return exitUsage
 	}
 	if fs.NArg() < n[0] || fs.NArg() > n[1] {
-		fmt.Fprintf(stderr, "vidstyle: error: models %s: wrong number of arguments (see vidstyle models -h)\n", sub)
+		errorf(stderr, "vidstyle: error: models %s: wrong number of arguments (see vidstyle models -h)\n", sub)
 		return exitUsage
 	}
 	for _, a := range fs.Args() {
 		if strings.TrimSpace(a) == "" {
-			fmt.Fprintf(stderr, "vidstyle: error: models %s: an argument is empty: name a model (see vidstyle models -h)\n", sub)
+			errorf(stderr, "vidstyle: error: models %s: an argument is empty: name a model (see vidstyle models -h)\n", sub)
 			return exitUsage
 		}
 	}
 	c := newConsole(stderr, ef.quiet, ef.verbose)
 	eng, err := ef.engine(c, slog.New(&handler{c: c}))
 	if err != nil {
-		fmt.Fprintf(stderr, "vidstyle: error: %v (see vidstyle models -h)\n", err)
+		errorf(stderr, "vidstyle: error: %v (see vidstyle models -h)\n", err)
 		return exitUsage
 	}
 	defer eng.Close()

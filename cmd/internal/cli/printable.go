@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -57,6 +58,13 @@ func needsEscape(r rune) bool {
 	// characters (ZWJ in emoji, ZWNJ in Persian, the soft hyphen) belong
 	// to the text.
 	return !unicode.IsPrint(r) && !unicode.Is(unicode.Zs, r) && !unicode.Is(unicode.Cf, r)
+}
+
+// errorf writes one line to w, formatted as fmt.Sprintf does, with what a
+// terminal would act on escaped (a file name with a newline or an escape
+// sequence in it stays on the line, as text).
+func errorf(w io.Writer, format string, args ...any) {
+	fmt.Fprintln(w, printable(strings.TrimSuffix(fmt.Sprintf(format, args...), "\n"), false))
 }
 
 // field is printable text from a model, cut to at most max runes ("…"
