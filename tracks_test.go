@@ -2,8 +2,11 @@ package vidstyle_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +87,75 @@ func TestTranscodeKeepsTimingAspectColourAndTracks(t *testing.T) {
 	}
 	if a := info.OfType("audio"); len(a) != 1 || a[0].Codec != "aac" {
 		t.Errorf("audio %+v, want one AAC track", a)
+	}
+}
+
+// TestStripMetadata: a phone-like MOV (a GPS position, a creation time,
+// the make and model, a title and comment, an audio track with a language,
+// a title and its own creation time, two chapters) keeps all of it by
+// default, as ffmpeg does, and with StripMetadata keeps only the audio
+// track's language and the chapters.
+func TestStripMetadata(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "IMG_0001.MOV")
+	meta := filepath.Join(dir, "meta.txt")
+	chapters := ";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle=one\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=500\nEND=1000\ntitle=two\n"
+	if err := os.WriteFile(meta, []byte(chapters), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+		"-f", "lavfi", "-i", "testsrc=size=96x64:rate=25:d=1", "-f", "lavfi", "-i", "sine=d=1", "-i", meta,
+		"-map", "0", "-map", "1", "-map_chapters", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+		"-metadata", "location=+37.7858-122.4064/", "-metadata", "creation_time=2026-06-01T10:00:00Z",
+		"-metadata", "com.apple.quicktime.make=Apple", "-metadata", "com.apple.quicktime.model=iPhone 15",
+		"-metadata", "title=At home", "-metadata", "comment=private",
+		"-metadata:s:a:0", "language=fra", "-metadata:s:a:0", "title=Voice", "-metadata:s:a:0", "creation_time=2026-06-01T10:00:00Z",
+		"-movflags", "use_metadata_tags", src}
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	e := newEngine(t, vidstyle.Config{})
+	private := []string{"location", "location-eng", "creation_time", "com.apple.quicktime.make", "com.apple.quicktime.model", "title", "comment"}
+	var copied []string // what the default copies
+	for _, strip := range []bool{false, true} {
+		out := filepath.Join(dir, fmt.Sprintf("strip-%v.mov", strip))
+		if _, err := e.Transcode(context.Background(), vidstyle.Job{In: src, Out: out, Model: "toon", StripMetadata: strip}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		info, err := media.Probe(ctx, "", out)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := info.OfType("audio")
+		if len(a) != 1 {
+			t.Fatalf("strip %v: %d audio tracks", strip, len(a))
+		}
+		var kept []string
+		for _, k := range private {
+			if info.Tags[k] != "" {
+				kept = append(kept, k)
+			}
+			if a[0].Tags[k] != "" {
+				kept = append(kept, "audio "+k)
+			}
+		}
+		t.Logf("strip %v: file tags %v, audio tags %v", strip, info.Tags, a[0].Tags)
+		if !strip {
+			copied = kept
+			if !slices.Contains(kept, "location") || !slices.Contains(kept, "creation_time") || !slices.Contains(kept, "audio creation_time") {
+				t.Errorf("by default kept %v: the position and the times are missing (ffmpeg copies them)", kept)
+			}
+		} else if len(kept) != 0 {
+			t.Errorf("StripMetadata kept %v of %v", kept, copied)
+		}
+		if a[0].Tags["language"] != "fra" {
+			t.Errorf("strip %v: audio language %q, want fra", strip, a[0].Tags["language"])
+		}
+		chap, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "chapter_tags=title", "-of", "csv=p=0", out).Output()
+		if err != nil || strings.Fields(string(chap)) == nil || strings.Join(strings.Fields(string(chap)), ",") != "one,two" {
+			t.Errorf("strip %v: chapters %q (%v), want one,two", strip, chap, err)
+		}
 	}
 }

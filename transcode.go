@@ -57,6 +57,12 @@ type Job struct {
 	// the rest), "copy" (copy every track; an error when the container
 	// cannot hold one) or "none". FORMATS.md has the rules per container.
 	Audio string
+	// StripMetadata drops the input's metadata from a video output: the
+	// place it was filmed (a phone's GPS position), dates, the device,
+	// titles and comments. Track languages, chapters and the timecode
+	// stay. Off, it is copied, as ffmpeg does. (A picture output keeps
+	// none: OpenCV writes no EXIF.)
+	StripMetadata bool
 	// Temporal is the temporal stabilisation's blend for video (nil:
 	// DefaultTemporal; 0: off, every frame painted on its own; below 1):
 	// each result is blended with the one before, carried along the
@@ -277,7 +283,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		retime := p.Kind == capture.KindFile || p.Kind == capture.KindStream
 		t.out, err = stream.CreateVideo(stream.VideoConfig{
 			Path: job.Out, Width: p.Width, Height: p.Height, Rate: p.Rate,
-			Retime: retime, End: p.End, Input: tracks, Audio: audio, SAR: p.SAR, Color: p.Color,
+			Retime: retime, End: p.End, Input: tracks, Audio: audio, StripMetadata: job.StripMetadata, SAR: p.SAR, Color: p.Color,
 			CRF: job.CRF, Preset: job.Preset, Threads: job.EncodeThreads, FFmpeg: ffmpeg, Log: e.log,
 		})
 	}

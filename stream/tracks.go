@@ -3,7 +3,9 @@ package stream
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vidstyle/vidstyle/media"
@@ -206,17 +208,38 @@ func codecLabel(c string) string {
 // metadata and chapters. Messages (one info line per re-encoded audio
 // track, one warning for every subtitle track dropped) go to log; an
 // audio track that AudioCopy cannot put in the container is an error.
+// With strip, no metadata is copied but the tracks' languages, the
+// chapters and the timecode.
 //
 // rate is the output's frame rate (zero when not known yet): a drop-frame
 // timecode that cannot go with it is left out, with a warning, where
 // ffmpeg would drop it without a word.
-func trackArgs(format, path string, in *media.Info, audio Audio, rate pipeline.Rate, log *slog.Logger) ([]string, error) {
+func trackArgs(format, path string, in *media.Info, audio Audio, strip bool, rate pipeline.Rate, log *slog.Logger) ([]string, error) {
 	if in == nil {
 		return nil, nil
 	}
 	r := rulesFor(format)
 	ext := strings.ToLower(filepath.Ext(path))
 	args := []string{"-map_metadata", "1", "-map_chapters", "1"}
+	streamTags := streamTags
+	if strip {
+		// Each of the file's tags and the tracks' is set empty, which
+		// removes it (-map_metadata -1 would drop the chapters' titles
+		// too); the tracks keep their languages.
+		if blankable(in.Tags) {
+			args = append(args, blankTags("-metadata", in.Tags, "timecode")...)
+		} else {
+			args[1] = "-1" // a key that -metadata cannot name
+		}
+		streamTags = func(kind string, n int, tags map[string]string, _ string) []string {
+			if !blankable(tags) {
+				// -metadata:s:a:0 cannot name one of them: the track's
+				// tags are left out by its own map.
+				return append([]string{fmt.Sprintf("-map_metadata:s:%s:%d", kind, n), "-1"}, languageTag(kind, n, tags)...)
+			}
+			return append(languageTag(kind, n, tags), blankTags(fmt.Sprintf("-metadata:s:%s:%d", kind, n), tags, "language")...)
+		}
+	}
 	// The video's own tags (language, title); not its rotation: frames
 	// come upright.
 	if v := in.Video(); v != nil {
@@ -349,13 +372,40 @@ func timecodeFits(tc string, rate pipeline.Rate) bool {
 // rest of its tags ffmpeg copies by itself). MP4 keeps a track's title as
 // its handler name.
 func streamTags(kind string, n int, tags map[string]string, titleTag string) []string {
-	var out []string
-	spec := fmt.Sprintf("-metadata:s:%s:%d", kind, n)
-	if l := tags["language"]; l != "" {
-		out = append(out, spec, "language="+l)
-	}
+	out := languageTag(kind, n, tags)
 	if t := tags["title"]; t != "" {
-		out = append(out, spec, titleTag+"="+t)
+		out = append(out, fmt.Sprintf("-metadata:s:%s:%d", kind, n), titleTag+"="+t)
 	}
 	return out
+}
+
+// blankTags are the options (flag, "KEY=") that remove each of tags but
+// those kept (in any case: Matroska writes TIMECODE).
+func blankTags(flag string, tags map[string]string, kept ...string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if !slices.ContainsFunc(kept, func(s string) bool { return strings.EqualFold(s, k) }) {
+			out = append(out, flag, k+"=")
+		}
+	}
+	return out
+}
+
+// blankable reports whether -metadata KEY= can name each of tags' keys
+// (ffmpeg splits the option at its first "=").
+func blankable(tags map[string]string) bool {
+	for k := range tags {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return false
+		}
+	}
+	return true
+}
+
+// languageTag is the option that sets a track's language from its tags.
+func languageTag(kind string, n int, tags map[string]string) []string {
+	if l := tags["language"]; l != "" {
+		return []string{fmt.Sprintf("-metadata:s:%s:%d", kind, n), "language=" + l}
+	}
+	return nil
 }

@@ -329,7 +329,7 @@ func TestTrackRules(t *testing.T) {
 	} {
 		var log bytes.Buffer
 		ext := map[string]string{"matroska": ".mkv", "mp4": ".mp4", "mov": ".mov", "webm": ".webm"}[c.format]
-		args, err := trackArgs(c.format, "o"+ext, in, c.audio, pipeline.Rate{Num: 25, Den: 1}, slog.New(slog.NewTextHandler(&log, nil)))
+		args, err := trackArgs(c.format, "o"+ext, in, c.audio, false, pipeline.Rate{Num: 25, Den: 1}, slog.New(slog.NewTextHandler(&log, nil)))
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%s %s: err %v, want %q", c.format, c.audio, err, c.err)
@@ -508,7 +508,7 @@ func TestDropFrameTimecodeAtAnotherRate(t *testing.T) {
 		{"global, 29.97", &media.Info{Tags: map[string]string{"TIMECODE": "01:00:00;00"}, Streams: []media.Stream{{Index: 0, Type: "video"}}}, ntsc, "", false},
 	} {
 		var log bytes.Buffer
-		args, err := trackArgs("mp4", "o.mp4", c.in, AudioAuto, c.rate, slog.New(slog.NewTextHandler(&log, nil)))
+		args, err := trackArgs("mp4", "o.mp4", c.in, AudioAuto, false, c.rate, slog.New(slog.NewTextHandler(&log, nil)))
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -562,5 +562,37 @@ func TestEveryTransferTagIsKept(t *testing.T) {
 				t.Errorf("-color_trc %s, crf %d: the input probes as %+v, the output as %+v", c.trc, crf, in.Color, out)
 			}
 		}
+	}
+}
+
+// TestStripMetadataOptions: with strip, every tag of the file and of its
+// audio tracks is set empty but the timecode and the languages; a key
+// that -metadata cannot name (one with "=") drops the file's or the
+// track's tags by map instead.
+func TestStripMetadataOptions(t *testing.T) {
+	in := &media.Info{Tags: map[string]string{"location": "+37.7-122.4/", "TIMECODE": "01:00:00:00", "creation_time": "2026"},
+		Streams: []media.Stream{{Index: 0, Type: "video"},
+			{Index: 1, Type: "audio", Codec: "aac", Tags: map[string]string{"language": "fra", "title": "Voice", "handler_name": "Core Media Audio"}},
+			{Index: 2, Type: "audio", Codec: "aac", Tags: map[string]string{"language": "eng", "a=b": "c"}}}}
+	args, err := trackArgs("mp4", "o.mp4", in, AudioAuto, true, pipeline.Rate{Num: 25, Den: 1}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(args, " ")
+	for _, want := range []string{"-map_metadata 1 ", "-metadata creation_time= -metadata location=",
+		"-metadata:s:a:0 language=fra -metadata:s:a:0 handler_name= -metadata:s:a:0 title=",
+		"-map_metadata:s:a:1 -1 -metadata:s:a:1 language=eng"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("options %q lack %q", got, want)
+		}
+	}
+	for _, not := range []string{"TIMECODE=", "Voice", "a=b"} {
+		if strings.Contains(got, not) {
+			t.Errorf("options %q hold %q", got, not)
+		}
+	}
+	in.Tags["x=y"] = "z"
+	if args, _ = trackArgs("mp4", "o.mp4", in, AudioAuto, true, pipeline.Rate{Num: 25, Den: 1}, slog.New(slog.DiscardHandler)); !strings.HasPrefix(strings.Join(args, " "), "-map_metadata -1 ") {
+		t.Errorf("a file key with \"=\": options %q, want -map_metadata -1 first", args)
 	}
 }

@@ -68,6 +68,11 @@ type VideoConfig struct {
 	Input *media.Info
 	// Audio is the audio policy (default AudioAuto).
 	Audio Audio
+	// StripMetadata drops the input's global and per-track metadata
+	// (where and when it was filmed, the phone's make and model, titles,
+	// comments): only the tracks' languages, the chapters and the
+	// timecode are kept. Off, the metadata is copied, as ffmpeg does.
+	StripMetadata bool
 	// SAR is the sample (pixel) aspect ratio to write; zero: none.
 	SAR media.Ratio
 	// Color is the colour description of the frames' source: the output is
@@ -180,7 +185,7 @@ func CheckTracks(path string, in *media.Info, audio Audio) error {
 	if err != nil {
 		return err
 	}
-	_, err = trackArgs(c.format, path, in, audio, pipeline.Rate{}, slog.New(slog.DiscardHandler))
+	_, err = trackArgs(c.format, path, in, audio, false, pipeline.Rate{}, slog.New(slog.DiscardHandler))
 	return err
 }
 
@@ -210,7 +215,7 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if c.format == "gif" {
 		cfg = gifConfig(cfg)
 	}
-	tracks, err := trackArgs(c.format, cfg.Path, cfg.Input, audio, cfg.Rate, cfg.Log)
+	tracks, err := trackArgs(c.format, cfg.Path, cfg.Input, audio, cfg.StripMetadata, cfg.Rate, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
