@@ -20,6 +20,7 @@ import (
 type ImageFile struct {
 	path   string
 	tmp    string
+	lock   *os.File // holds tmp's flock until the image is done (lockedTemp)
 	frames int64
 	alpha  *gocv.Mat // the input's transparency, or nil
 	bgra   gocv.Mat
@@ -34,7 +35,7 @@ func CheckImagePath(path string) error { return checkWritable(path) }
 // it): the image is written with it as its alpha channel when its type
 // has one (PNG, WebP, TIFF), and log says once that it is lost otherwise.
 func CreateImage(path string, alpha *gocv.Mat, log *slog.Logger) (*ImageFile, error) {
-	tmp, err := tempBeside(path)
+	tmp, lock, err := lockedTemp(path, log)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func CreateImage(path string, alpha *gocv.Mat, log *slog.Logger) (*ImageFile, er
 			alpha = nil
 		}
 	}
-	return &ImageFile{path: path, tmp: tmp, alpha: alpha, bgra: gocv.NewMat()}, nil
+	return &ImageFile{path: path, tmp: tmp, lock: lock, alpha: alpha, bgra: gocv.NewMat()}, nil
 }
 
 // Write is the pipeline.Sink method: the first frame becomes the image.
@@ -96,6 +97,7 @@ func (w *ImageFile) Frames() int64 { return w.frames }
 // Close moves the finished image to its path.
 func (w *ImageFile) Close() error {
 	w.bgra.Close()
+	defer func() { closeLock(w.lock); w.lock = nil }()
 	if w.tmp == "" {
 		return nil
 	}
@@ -114,6 +116,7 @@ func (w *ImageFile) CloseEarly() error { return w.Close() }
 // Abort removes the unfinished image.
 func (w *ImageFile) Abort() {
 	w.bgra.Close()
+	defer func() { closeLock(w.lock); w.lock = nil }()
 	if w.tmp != "" {
 		os.Remove(w.tmp)
 		w.tmp = ""

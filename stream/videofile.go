@@ -131,6 +131,7 @@ func containerFor(path string) (container, error) {
 type VideoFile struct {
 	cfg    VideoConfig
 	tmp    string
+	lock   *os.File // holds tmp's flock while it is written (lockedTemp)
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stderr *tailBuffer
@@ -219,7 +220,7 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := tempBeside(cfg.Path)
+	tmp, lock, err := lockedTemp(cfg.Path, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +296,7 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	// close can stop it once they are all in (see close).
 	args = append(args, "-progress", "pipe:3", "-stats_period", "0.2")
 
-	v := &VideoFile{cfg: cfg, tmp: tmp, stderr: &tailBuffer{max: 8 << 10}, exited: make(chan struct{}),
+	v := &VideoFile{cfg: cfg, tmp: tmp, lock: lock, stderr: &tailBuffer{max: 8 << 10}, exited: make(chan struct{}),
 		ffmpeg: ffmpeg, format: c.format, audio: cfg.Input != nil && audio != AudioNone && len(cfg.Input.OfType("audio")) > 0}
 	v.ctx, v.cancel = context.WithCancel(context.Background())
 	v.cmd = exec.Command(ffmpeg, args...)
@@ -712,6 +713,7 @@ func (v *VideoFile) close(early bool) error {
 	if v.closed {
 		return nil
 	}
+	defer func() { closeLock(v.lock); v.lock = nil }() // after the rename or the removal
 	var padErr error
 	if !early {
 		padErr = v.padToEnd()
@@ -1029,6 +1031,14 @@ func (v *VideoFile) freeLast() {
 func (v *VideoFile) trimAudio() {
 	end := v.cfg.Rate.Time(v.slots)
 	trimmed := v.tmp + ".trim"
+	// Locked before ffmpeg writes it (it truncates the same file), so
+	// that the lock stays with the file that becomes tmp.
+	var trimLock *os.File
+	if f, err := os.OpenFile(trimmed, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+		trimLock = lockFile(trimmed)
+	}
+	defer func() { closeLock(trimLock) }()
 	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", media.FileArg(v.tmp),
 		"-map", "0", "-c", "copy", "-t", fmt.Sprintf("%.6f", end.Seconds())}
 	if v.format == "mp4" || v.format == "mov" {
@@ -1058,7 +1068,9 @@ func (v *VideoFile) trimAudio() {
 	}
 	if err := os.Rename(trimmed, v.tmp); err != nil {
 		os.Remove(trimmed)
+		return
 	}
+	v.lock, trimLock = trimLock, v.lock // the old lock is on the file replaced
 }
 
 // Abort kills ffmpeg and removes the unfinished file. It is safe to call
@@ -1082,6 +1094,15 @@ func (v *VideoFile) Abort() {
 	v.stdin.Close()
 	<-v.exited
 	os.Remove(v.tmp)
+	closeLock(v.lock)
+	v.lock = nil
+}
+
+// closeLock lets go of a temporary file's flock (nil: none was taken).
+func closeLock(f *os.File) {
+	if f != nil {
+		f.Close()
+	}
 }
 
 // tailBuffer keeps the last max bytes written to it.

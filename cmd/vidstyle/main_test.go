@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -360,6 +361,33 @@ func TestSecondCtrlCAbortsAtOnce(t *testing.T) {
 		if name != "long.mp4" {
 			t.Errorf("left behind: %s", name)
 		}
+	}
+}
+
+// TestKilledRunsFileIsRemovedByTheNext: SIGKILL (the OOM killer, a
+// power cut) leaves the hidden unfinished file beside the output, which
+// nothing can remove then; the next run writing that output removes it and
+// says so in one line. Before, such files piled up.
+func TestKilledRunsFileIsRemovedByTheNext(t *testing.T) {
+	dir := t.TempDir()
+	wait, kill, _ := interruptibleWith(t, dir, syscall.SIGKILL, "-model", "toon")
+	kill()
+	wait()
+	var parts []string
+	for _, name := range listDir(t, dir) {
+		if strings.HasPrefix(name, ".cut.mp4.") {
+			parts = append(parts, name)
+		}
+	}
+	if len(parts) != 1 {
+		t.Fatalf("after SIGKILL the folder holds %v, want one .cut.mp4.*.part.mp4", listDir(t, dir))
+	}
+	code, stderr := vidstyle(t, dir, nil, "-in", "long.mp4", "-out", "cut.mp4", "-model", "toon", "-frames", "3")
+	if want := "vidstyle: removed an unfinished file that an earlier run writing cut.mp4 left when it was killed: " + parts[0]; code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d:\n%s\nwant exit 0 and %q", code, stderr, want)
+	}
+	if got := listDir(t, dir); !slices.Equal(got, []string{"cut.mp4", "long.mp4"}) {
+		t.Errorf("the folder holds %v, want cut.mp4 and long.mp4", got)
 	}
 }
 
