@@ -582,16 +582,24 @@ func (s *Stylizer) Infer(i int) error {
 			return fmt.Errorf("%w %s: binding the input: %s", ErrModel, s.name, oneLine(err))
 		}
 	}
-	if err := s.sess.RunWithBinding(sl.binding); err != nil {
-		if !s.ran {
-			if done, rerr := s.resized(i); done || rerr != nil {
-				return rerr
-			}
-		}
-		return fmt.Errorf("%w %s: run: %s", ErrModel, s.name, oneLine(err))
+	return s.afterRun(i, s.sess.RunWithBinding(sl.binding))
+}
+
+// afterRun ends a run of slot i that returned err. Until a run has
+// succeeded, a failure may be a model that paints another size than it
+// is given (resized; its rerun has no time bound, but the first run
+// ended).
+func (s *Stylizer) afterRun(i int, err error) error {
+	if err == nil {
+		s.ran = true
+		return nil
 	}
-	s.ran = true
-	return nil
+	if !s.ran {
+		if done, rerr := s.resized(i); done || rerr != nil {
+			return rerr
+		}
+	}
+	return fmt.Errorf("%w %s: run: %s", ErrModel, s.name, oneLine(err))
 }
 
 // InferContext is Infer that stops when ctx is done: ONNX Runtime ends
@@ -619,22 +627,10 @@ func (s *Stylizer) InferContext(ctx context.Context, i int) error {
 	if !stop() {
 		<-fired // Terminate has returned: opts may be destroyed
 	}
-	switch {
-	case err != nil && ctx.Err() != nil:
+	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("%w %s: stopped after %v on one %dx%d frame: %w", ErrModel, s.name, time.Since(start).Round(100*time.Millisecond), s.pw, s.ph, context.Cause(ctx))
-	case err != nil:
-		if !s.ran {
-			// The rerun has no bound: only a model that paints another
-			// size than it is given gets there, and its first run ended
-			// in time.
-			if done, rerr := s.resized(i); done || rerr != nil {
-				return rerr
-			}
-		}
-		return fmt.Errorf("%w %s: run: %s", ErrModel, s.name, oneLine(err))
 	}
-	s.ran = true
-	return nil
+	return s.afterRun(i, err)
 }
 
 // maxOutScale is how many times its input's side a model's output may be:
