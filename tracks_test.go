@@ -85,6 +85,9 @@ func TestTranscodeKeepsTimingAspectColourAndTracks(t *testing.T) {
 	if res.Frames != 25 || v.Frames < 35 || v.Frames > 36 {
 		t.Errorf("%d source frames, %d in the file; want 25 and 35 (36)", res.Frames, v.Frames)
 	}
+	if res.FileFrames != int64(v.Frames) {
+		t.Errorf("Result.FileFrames %d, the file holds %d", res.FileFrames, v.Frames)
+	}
 	if a := info.OfType("audio"); len(a) != 1 || a[0].Codec != "aac" {
 		t.Errorf("audio %+v, want one AAC track", a)
 	}

@@ -87,10 +87,13 @@ type Job struct {
 type Result struct {
 	// Out is the absolute path of the written file.
 	Out string
-	// Frames is how many source frames were stylized into it (at a
-	// constant rate the file may hold more: pictures repeated to fill
-	// gaps in the source's timing).
+	// Frames is how many source frames were stylized into it.
 	Frames int64
+	// FileFrames is how many frames the file holds: at a constant rate,
+	// more than Frames where pictures are repeated to fill gaps in the
+	// source's timing (a phone's variable rate, a held last picture),
+	// fewer where frames closer together than the rate were dropped.
+	FileFrames int64
 	// Interrupted is set when the job's context ended before the input
 	// did: the file holds the frames done until then, and its audio is
 	// cut where they end.
@@ -402,7 +405,11 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 		}
 		return Result{}, err
 	}
-	return Result{Out: absPath(t.job.Out), Frames: t.out.Frames(), Interrupted: ctx.Err() != nil,
+	file := t.out.Frames()
+	if v, ok := t.out.(interface{ Slots() int64 }); ok {
+		file = v.Slots()
+	}
+	return Result{Out: absPath(t.job.Out), Frames: t.out.Frames(), FileFrames: file, Interrupted: ctx.Err() != nil,
 		Elapsed: time.Since(t.start), Stats: st}, nil
 }
 

@@ -391,6 +391,28 @@ func TestKilledRunsFileIsRemovedByTheNext(t *testing.T) {
 	}
 }
 
+// TestDoneLineCountsTheFramesInTheFile: a source with a 0.4 s gap in its
+// timing (a phone's variable rate) is written at a constant 25 fps with
+// the picture before the gap repeated; the last line says how many frames
+// were painted and how many the file holds, and the file holds that many.
+// Before, it said only the 25 painted.
+func TestDoneLineCountsTheFramesInTheFile(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "gap.mkv")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=1", "-vf", "setpts='PTS+gte(N,12)*0.4/TB'",
+		"-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast", in)
+	code, stderr := vidstyle(t, dir, nil, "-in", in, "-out", "o.mp4", "-model", "toon")
+	m := regexp.MustCompile(`wrote \S+: 25 frames \((\d+) in the file: (\d+) repeated to keep the source's timing\)`).FindStringSubmatch(stderr)
+	if code != 0 || m == nil {
+		t.Fatalf("exit %d, want 0 and the frames in the file:\n%s", code, stderr)
+	}
+	file, _ := strconv.Atoi(m[1])
+	repeated, _ := strconv.Atoi(m[2])
+	if v, _ := probe(t, filepath.Join(dir, "o.mp4")); v.frames() != file || file != 25+repeated || repeated < 9 {
+		t.Errorf("the file holds %d frames; the line says %d, %d repeated (want about 10)", v.frames(), file, repeated)
+	}
+}
+
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
