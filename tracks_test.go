@@ -162,3 +162,46 @@ func TestStripMetadata(t *testing.T) {
 		}
 	}
 }
+
+// TestStripMetadataKeepsAttachments: an MKV with a font attachment (as
+// anime releases carry for their subtitles), an audio tag whose key has
+// "=" in it and a file title: with StripMetadata the font keeps its file
+// name and type (ffmpeg refuses an attachment without them), the tags
+// are gone, the chapter keeps its title.
+func TestStripMetadataKeepsAttachments(t *testing.T) {
+	dir := t.TempDir()
+	font := filepath.Join(dir, "f.ttf")
+	meta := filepath.Join(dir, "meta.txt")
+	os.WriteFile(font, []byte("not really a font"), 0o644)
+	os.WriteFile(meta, []byte(";FFMETADATA1\ntitle=At home\nlocation=+37.7858-122.4064/\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle=one\n"), 0o644)
+	src := filepath.Join(dir, "in.mkv")
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+		"-f", "lavfi", "-i", "testsrc=size=96x64:rate=25:d=1", "-f", "lavfi", "-i", "sine=d=1", "-i", meta,
+		"-map", "0", "-map", "1", "-map_metadata", "2", "-map_chapters", "2", "-attach", font,
+		"-metadata:s:t:0", "mimetype=font/ttf", "-metadata:s:t:0", "filename=f.ttf",
+		"-metadata:s:a:0", "language=fra", "-metadata:s:a:0", "a=b=c", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", src}
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	e := newEngine(t, vidstyle.Config{})
+	out := filepath.Join(dir, "o.mkv")
+	if _, err := e.Transcode(context.Background(), vidstyle.Job{In: src, Out: out, Model: "toon", StripMetadata: true}); err != nil {
+		t.Fatal(err)
+	}
+	probe, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format_tags:stream_tags:chapter_tags", "-of", "compact", out).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(probe)
+	t.Log(got)
+	for _, want := range []string{"filename=f.ttf", "mimetype=font/ttf", "language=fra", "chapter|tag:title=one"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+	for _, not := range []string{"At home", "+37.7858", "b=c"} {
+		if strings.Contains(got, not) {
+			t.Errorf("the output keeps %q", not)
+		}
+	}
+}

@@ -3,9 +3,7 @@ package stream
 import (
 	"fmt"
 	"log/slog"
-	"maps"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/vidstyle/vidstyle/media"
@@ -209,7 +207,7 @@ func codecLabel(c string) string {
 // track, one warning for every subtitle track dropped) go to log; an
 // audio track that AudioCopy cannot put in the container is an error.
 // With strip, no metadata is copied but the tracks' languages, the
-// chapters and the timecode.
+// chapters, the attachments' names and types, and the timecode.
 //
 // rate is the output's frame rate (zero when not known yet): a drop-frame
 // timecode that cannot go with it is left out, with a warning, where
@@ -223,21 +221,14 @@ func trackArgs(format, path string, in *media.Info, audio Audio, strip bool, rat
 	args := []string{"-map_metadata", "1", "-map_chapters", "1"}
 	streamTags := streamTags
 	if strip {
-		// Each of the file's tags and the tracks' is set empty, which
-		// removes it (-map_metadata -1 would drop the chapters' titles
-		// too); the tracks keep their languages.
-		if blankable(in.Tags) {
-			args = append(args, blankTags("-metadata", in.Tags, "timecode")...)
-		} else {
-			args[1] = "-1" // a key that -metadata cannot name
-		}
+		// No tag of the file or of its tracks is copied (whatever its
+		// key: ffprobe shows some keys other than they are, so none is
+		// named); the chapters keep their titles, the tracks their
+		// languages (below), the attachments their file names and
+		// types (they need them), and the timecode is set again.
+		args = []string{"-map_metadata:g", "-1", "-map_metadata:s", "-1", "-map_chapters", "1"}
 		streamTags = func(kind string, n int, tags map[string]string, _ string) []string {
-			if !blankable(tags) {
-				// -metadata:s:a:0 cannot name one of them: the track's
-				// tags are left out by its own map.
-				return append([]string{fmt.Sprintf("-map_metadata:s:%s:%d", kind, n), "-1"}, languageTag(kind, n, tags)...)
-			}
-			return append(languageTag(kind, n, tags), blankTags(fmt.Sprintf("-metadata:s:%s:%d", kind, n), tags, "language")...)
+			return languageTag(kind, n, tags)
 		}
 	}
 	// The video's own tags (language, title); not its rotation: frames
@@ -265,6 +256,8 @@ func trackArgs(format, path string, in *media.Info, audio Audio, strip bool, rat
 		if global {
 			args = append(args, "-metadata", "timecode=")
 		}
+	case global && strip:
+		args = append(args, "-metadata", "timecode="+tc)
 	case !global:
 		// A MOV's timecode (ProRes from a camera or an editor) is the
 		// video track's and its tmcd track's, not the file's, so the
@@ -322,6 +315,9 @@ func trackArgs(format, path string, in *media.Info, audio Audio, strip bool, rat
 		for _, s := range in.Streams {
 			if s.Type == "attachment" {
 				args = append(args, "-map", fmt.Sprintf("1:%d", s.Index))
+				if strip {
+					args = append(args, fmt.Sprintf("-map_metadata:s:t:%d", nt), fmt.Sprintf("1:s:%d", s.Index))
+				}
 				nt++
 			}
 		}
@@ -377,29 +373,6 @@ func streamTags(kind string, n int, tags map[string]string, titleTag string) []s
 		out = append(out, fmt.Sprintf("-metadata:s:%s:%d", kind, n), titleTag+"="+t)
 	}
 	return out
-}
-
-// blankTags are the options (flag, "KEY=") that remove each of tags but
-// those kept (in any case: Matroska writes TIMECODE).
-func blankTags(flag string, tags map[string]string, kept ...string) []string {
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		if !slices.ContainsFunc(kept, func(s string) bool { return strings.EqualFold(s, k) }) {
-			out = append(out, flag, k+"=")
-		}
-	}
-	return out
-}
-
-// blankable reports whether -metadata KEY= can name each of tags' keys
-// (ffmpeg splits the option at its first "=").
-func blankable(tags map[string]string) bool {
-	for k := range tags {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return false
-		}
-	}
-	return true
 }
 
 // languageTag is the option that sets a track's language from its tags.
