@@ -19,10 +19,7 @@ import (
 // flock, lock is nil and nothing is ever removed.
 func lockedTemp(path string, log *slog.Logger) (tmp string, lock *os.File, err error) {
 	removeStale(path, log)
-	if tmp, err = tempBeside(path); err != nil {
-		return "", nil, err
-	}
-	return tmp, lockFile(tmp), nil
+	return createTemp(path, true)
 }
 
 // lockFile opens path and takes an exclusive flock on it; nil when it
@@ -50,7 +47,9 @@ func removeStale(path string, log *slog.Logger) {
 		dir = "."
 	}
 	pattern := tempPattern(base) // ".BASE.*.part.EXT"
-	prefix, suffix, _ := strings.Cut(pattern, "*")
+	// os.CreateTemp puts its digits at the last "*" (BASE may hold one).
+	star := strings.LastIndex(pattern, "*")
+	prefix, suffix := pattern[:star], pattern[star+1:]
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return

@@ -89,6 +89,13 @@ func TestStaleTemporaryFilesAreRemoved(t *testing.T) {
 	if len(left) != len(kept)+1 {
 		t.Errorf("left %v, want %v and o.mp4", left, kept)
 	}
+	// An output whose name has a "*" (os.CreateTemp's digits go at the
+	// pattern's last one).
+	star := write(".a*b.mp4.12.part.mp4")
+	removeStale(filepath.Join(dir, "a*b.mp4"), nil)
+	if _, err := os.Stat(star); err == nil {
+		t.Errorf("%s was not removed", filepath.Base(star))
+	}
 	want := "removed 2 unfinished files that an earlier run writing " + path + " left when it was killed: " + strings.Join([]string{stale[0], stale[1]}, ", ")
 	if !strings.Contains(log.String(), want) {
 		t.Errorf("log %q, want %q", log.String(), want)

@@ -308,6 +308,7 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		os.Remove(tmp)
+		closeLock(lock)
 		return nil, fmt.Errorf("%w: %w", ErrFFmpeg, err)
 	}
 	v.cmd.ExtraFiles = []*os.File{pw}
@@ -318,6 +319,7 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if err != nil {
 		pr.Close()
 		os.Remove(tmp)
+		closeLock(lock)
 		return nil, fmt.Errorf("%w: start: %w", ErrFFmpeg, err)
 	}
 	v.progress = make(chan progress, 1)
@@ -519,7 +521,10 @@ func checkWritable(path string) error {
 	if err != nil {
 		return err
 	}
-	return os.Remove(tmp)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // maxNameBytes is the longest file name Linux file systems take (NAME_MAX).
@@ -551,21 +556,29 @@ func tempPattern(base string) string {
 // ffmpeg refuses it. Through a symbolic link, the file is made beside the
 // link's target, which is what gets written.
 func tempBeside(path string) (string, error) {
+	tmp, _, err := createTemp(path, false)
+	return tmp, err
+}
+
+// createTemp is tempBeside; with lock, the file is also held under an
+// exclusive flock from the moment it exists until the returned file is
+// closed (nil where the file system has no flock): see lockedTemp.
+func createTemp(path string, lock bool) (string, *os.File, error) {
 	target := outputTarget(path)
 	if st, err := os.Stat(target); err == nil && st.Mode().IsRegular() && unix.Access(target, unix.W_OK) != nil {
-		return "", fmt.Errorf("%w %s: the file is read-only: make it writable (chmod u+w) or write another", ErrOutput, path)
+		return "", nil, fmt.Errorf("%w %s: the file is read-only: make it writable (chmod u+w) or write another", ErrOutput, path)
 	}
 	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
 	}
 	if st, err := os.Stat(dir); err != nil {
-		return "", fmt.Errorf("%w %s: folder %s: %w", ErrOutput, path, dir, errors.Unwrap(err))
+		return "", nil, fmt.Errorf("%w %s: folder %s: %w", ErrOutput, path, dir, errors.Unwrap(err))
 	} else if !st.IsDir() {
-		return "", fmt.Errorf("%w %s: %s is not a folder", ErrOutput, path, dir)
+		return "", nil, fmt.Errorf("%w %s: %s is not a folder", ErrOutput, path, dir)
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return "", fmt.Errorf("%w %s is a directory", ErrOutput, path)
+		return "", nil, fmt.Errorf("%w %s is a directory", ErrOutput, path)
 	}
 	f, err := os.CreateTemp(dir, tempPattern(base))
 	if err != nil {
@@ -573,10 +586,13 @@ func tempBeside(path string) (string, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return "", fmt.Errorf("%w %s: cannot write in %s: %w", ErrOutput, path, dir, err)
+		return "", nil, fmt.Errorf("%w %s: cannot write in %s: %w", ErrOutput, path, dir, err)
+	}
+	if lock && unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+		return f.Name(), f, nil
 	}
 	f.Close()
-	return f.Name(), nil
+	return f.Name(), nil, nil
 }
 
 // WriteMat sends one BGR frame of the configured size to the encoder as
