@@ -7,6 +7,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/internal/testmodels"
+	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
 )
 
@@ -42,14 +43,17 @@ func TestModelsThatPaintAnotherSize(t *testing.T) {
 		pw, ph     int // processing size (0: the frame's)
 		maxAbs     int // per channel, against the frame
 		meanAbsMax float64
+		nhwc       bool
 	}{
-		{"x2", 2, 96, 64, 0, 0, 0, 0},
-		{"x4 padded", 4, 101, 75, 0, 0, 0, 0},
-		{"x0.5", 0.5, 96, 64, 0, 0, 4, 0.5},
-		{"x2 at a processing size", 2, 96, 64, 48, 32, 4, 0.5},
+		{"x2", 2, 96, 64, 0, 0, 0, 0, false},
+		{"x4 padded", 4, 101, 75, 0, 0, 0, 0, false},
+		{"x0.5", 0.5, 96, 64, 0, 0, 4, 0.5, false},
+		{"x2 at a processing size", 2, 96, 64, 48, 32, 4, 0.5, false},
+		{"x2 NHWC padded", 2, 101, 75, 0, 0, 0, 0, true},
+		{"x0.5 NHWC", 0.5, 96, 64, 0, 0, 4, 0.5, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := newStylizer(t, stylize.Model{Name: "resized", ONNX: testmodels.ResizedGraph(c.scale)},
+			s := newStylizer(t, stylize.Model{Name: "resized", ONNX: testmodels.ResizedGraph(c.scale, c.nhwc), Convention: models.Convention{NHWC: c.nhwc}},
 				stylize.Config{FrameWidth: c.fw, FrameHeight: c.fh, Width: c.pw, Height: c.ph})
 			frame := smoothBGR(t, c.fw, c.fh)
 			defer frame.Close()
@@ -84,7 +88,7 @@ func TestModelsThatPaintAnotherSize(t *testing.T) {
 	out := gocv.NewMat()
 	defer out.Close()
 	err := stylizeOne(s, 0, &frame, &out)
-	want := "paints 512x512 from a 32x32 frame: vidstyle takes an output of at most 8 times the frame's side"
+	want := "paints 512x512 from its 32x32 input: vidstyle takes an output of at most 8 times the input's side, 8192 a side and 36 megapixels"
 	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("x16: %v, want one line with %q", err, want)
 	}

@@ -582,20 +582,19 @@ func (s *Stylizer) Infer(i int) error {
 			return fmt.Errorf("%w %s: binding the input: %s", ErrModel, s.name, oneLine(err))
 		}
 	}
-	return s.afterRun(i, s.sess.RunWithBinding(sl.binding))
+	return s.afterRun(i, s.sess.RunWithBinding(sl.binding), nil)
 }
 
 // afterRun ends a run of slot i that returned err. Until a run has
 // succeeded, a failure may be a model that paints another size than it
-// is given (resized; its rerun has no time bound, but the first run
-// ended).
-func (s *Stylizer) afterRun(i int, err error) error {
+// is given (resized, which runs it again with opts).
+func (s *Stylizer) afterRun(i int, err error, opts *ort.RunOptions) error {
 	if err == nil {
 		s.ran = true
 		return nil
 	}
 	if !s.ran {
-		if done, rerr := s.resized(i); done || rerr != nil {
+		if done, rerr := s.resized(i, opts); done || rerr != nil {
 			return rerr
 		}
 	}
@@ -624,18 +623,29 @@ func (s *Stylizer) InferContext(ctx context.Context, i int) error {
 	})
 	start := time.Now()
 	err = s.sess.RunWithOptions([]ort.Value{sl.in}, []ort.Value{sl.out}, opts)
+	if err != nil && ctx.Err() == nil {
+		err = s.afterRun(i, err, opts) // a rerun under the same options
+	}
 	if !stop() {
 		<-fired // Terminate has returned: opts may be destroyed
 	}
-	if err != nil && ctx.Err() != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
 		return fmt.Errorf("%w %s: stopped after %v on one %dx%d frame: %w", ErrModel, s.name, time.Since(start).Round(100*time.Millisecond), s.pw, s.ph, context.Cause(ctx))
+	case err == nil:
+		s.ran = true
 	}
-	return s.afterRun(i, err)
+	return err
 }
 
 // maxOutScale is how many times its input's side a model's output may be:
 // a ×4 or ×8 super-resolution net is painted, and scaled back.
 const maxOutScale = 8
+
+// maxOutPixels bounds a model's output that is not its input's size:
+// 36 megapixels (8K is 33), whose three float tensors (two slots and the
+// run that finds the size) take 1.3 GB.
+const maxOutPixels = 36e6
 
 // resized handles a first run that failed because the model's output is
 // not the size of its input (ONNX Runtime refuses the bound output
@@ -645,10 +655,10 @@ const maxOutScale = 8
 // made that size and this run's result is kept. Finish scales results
 // to the processing size. done is false when the output is the input's
 // size after all (the first error stands).
-func (s *Stylizer) resized(i int) (done bool, err error) {
+func (s *Stylizer) resized(i int, opts *ort.RunOptions) (done bool, err error) {
 	sl := &s.slots[i]
 	outs := []ort.Value{nil}
-	if err := s.sess.Run([]ort.Value{sl.in}, outs); err != nil {
+	if err := s.sess.RunWithOptions([]ort.Value{sl.in}, outs, opts); err != nil {
 		return false, nil
 	}
 	defer outs[0].Destroy()
@@ -668,34 +678,49 @@ func (s *Stylizer) resized(i int) (done bool, err error) {
 	if ow == s.pw && oh == s.ph {
 		return false, nil
 	}
-	if ow < 1 || oh < 1 || ow > maxOutScale*s.pw || oh > maxOutScale*s.ph || ow > maxFixedSide || oh > maxFixedSide {
-		return true, fmt.Errorf("%w %s: paints %dx%d from a %dx%d frame: vidstyle takes an output of at most %d times the frame's side (%d at most)", ErrModel, s.name, ow, oh, s.pw, s.ph, maxOutScale, maxFixedSide)
+	if ow < 1 || oh < 1 || ow > maxOutScale*s.pw || oh > maxOutScale*s.ph || ow > maxFixedSide || oh > maxFixedSide || ow*oh > maxOutPixels {
+		return true, fmt.Errorf("%w %s: paints %dx%d from its %dx%d input: vidstyle takes an output of at most %d times the input's side, %d a side and %.0f megapixels", ErrModel, s.name, ow, oh, s.pw, s.ph, maxOutScale, maxFixedSide, maxOutPixels/1e6)
 	}
 	cw, ch := max(1, (s.w*ow+s.pw/2)/s.pw), max(1, (s.h*oh+s.ph/2)/s.ph)
 	shape := ort.NewShape(1, 3, int64(oh), int64(ow))
 	if s.conv.NHWC {
 		shape = ort.NewShape(1, int64(oh), int64(ow), 3)
 	}
-	for j := range s.slots {
-		o := &s.slots[j]
-		t, err := ort.NewEmptyTensor[float32](shape)
-		if err != nil {
+	// Every slot's tensor first, then the swap: a failure half way
+	// leaves the slots as they were.
+	var fresh [NumSlots]*ort.Tensor[float32]
+	undo := func(bound int) {
+		for j := range bound {
+			s.slots[j].binding.BindOutput(s.outName, s.slots[j].out)
+		}
+		for _, t := range fresh {
+			if t != nil {
+				t.Destroy()
+			}
+		}
+	}
+	for j := range fresh {
+		if fresh[j], err = ort.NewEmptyTensor[float32](shape); err != nil {
+			undo(0)
 			return true, fmt.Errorf("%w %s: tensors %v: %w", ErrModel, s.name, shape, err)
 		}
-		if err := o.binding.BindOutput(s.outName, t); err != nil {
-			t.Destroy()
+	}
+	for j := range s.slots {
+		if err := s.slots[j].binding.BindOutput(s.outName, fresh[j]); err != nil {
+			undo(j)
 			return true, fmt.Errorf("%w %s: binding tensors: %s", ErrModel, s.name, oneLine(err))
 		}
+	}
+	for j := range s.slots {
+		o := &s.slots[j]
 		o.out.Destroy()
-		o.out = t
-		if o.big.Ptr() == nil {
-			o.big = gocv.NewMatWithSize(ch, cw, gocv.MatTypeCV8UC3)
-		}
+		o.out = fresh[j]
+		o.big = gocv.NewMatWithSize(ch, cw, gocv.MatTypeCV8UC3)
 	}
 	copy(sl.out.GetData(), got.GetData())
 	s.ow, s.oh, s.cw, s.ch = ow, oh, cw, ch
 	s.ran = true
-	s.log.Info(fmt.Sprintf("model %s paints %dx%d from %dx%d: its output is scaled to %dx%d", s.name, ow, oh, s.pw, s.ph, s.w, s.h))
+	s.log.Info(fmt.Sprintf("model %s paints %dx%d from its %dx%d input: its output is scaled to %dx%d", s.name, ow, oh, s.pw, s.ph, s.w, s.h))
 	return true, nil
 }
 

@@ -32,14 +32,21 @@ func SlowGraph(n int, k int64) []byte {
 // ResizedGraph writes an image model whose output is its input resized by
 // scale on both sides (Resize, nearest for scales of 1 and up, linear
 // below): a model that paints another size than it is given, as
-// super-resolution nets (×2, ×4) and nets without padding do.
-func ResizedGraph(scale float32) []byte {
+// super-resolution nets (×2, ×4) do. With nhwc, its input and output are
+// [1,H,W,3].
+func ResizedGraph(scale float32, nhwc ...bool) []byte {
 	g := &onnxgraph.Builder{Opset: 13}
 	mode := "nearest"
 	if scale < 1 {
 		mode = "linear"
 	}
-	scales := g.Floats([]int64{4}, []float32{1, 1, scale, scale})
-	x := g.Op("Resize", []string{"input", "", scales}, onnxgraph.StringAttr("mode", mode))
+	scales := []float32{1, 1, scale, scale}
+	if len(nhwc) > 0 && nhwc[0] {
+		h, w := onnxgraph.Dim{Param: "height"}, onnxgraph.Dim{Param: "width"}
+		g.InDims = []onnxgraph.Dim{{Value: 1}, h, w, {Value: 3}}
+		g.OutDims = []onnxgraph.Dim{{Value: 1}, {Param: "oh"}, {Param: "ow"}, {Value: 3}}
+		scales = []float32{1, scale, scale, 1}
+	}
+	x := g.Op("Resize", []string{"input", "", g.Floats([]int64{4}, scales)}, onnxgraph.StringAttr("mode", mode))
 	return g.Model("resized", "input", x, "output", "An image model that resizes, written by vidstyle for tests.", nil)
 }
