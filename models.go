@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -243,9 +244,21 @@ func (e *Engine) anySize(ctx context.Context, rt *stylize.Runtime, name string, 
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	runs := func(graph []byte) error {
+		var scales [][2]float64
+		var outs []string
 		for _, sz := range [][2]int{{96, 64}, {72, 120}} {
-			if err := e.runOnce(ctx, rt, stylize.Model{Name: name, ONNX: graph, Convention: conv}, sz[0], sz[1]); err != nil {
+			sx, sy, err := e.runOnce(ctx, rt, stylize.Model{Name: name, ONNX: graph, Convention: conv}, sz[0], sz[1])
+			if err != nil {
 				return err
+			}
+			scales = append(scales, [2]float64{sx, sy})
+			outs = append(outs, fmt.Sprintf("%.3g×%.3g its input at %dx%d", sx, sy, sz[0], sz[1]))
+		}
+		// A model that paints another size is scaled back, but one
+		// scale, not one size whatever the input's.
+		for k := range 2 {
+			if a, b := scales[0][k], scales[1][k]; math.Abs(a-b) > 0.05*max(a, b) {
+				return fmt.Errorf("model %s: its output is %s: %w", name, strings.Join(outs, " and "), errNotOneScale)
 			}
 		}
 		return nil
@@ -257,11 +270,15 @@ func (e *Engine) anySize(ctx context.Context, rt *stylize.Runtime, name string, 
 			log.Info(fmt.Sprintf("%s declared a fixed input size; rewritten to take any size (checked at 96x64 and 72x120)", name))
 		}
 		return free, nil
+	case !changed && errors.Is(err, errNotOneScale):
+		// It takes any size as it says, and paints one of its own.
+		log.Warn(fmt.Sprintf("%s paints one size whatever its input's (%s): its output is scaled to the frame", name, firstLine(err)))
+		return free, nil
 	case !changed:
 		return nil, err
 	}
 	log.Warn(fmt.Sprintf("%s depends on its declared size (%s): keeping it; frames will be resized to that size", name, firstLine(err)))
-	if err := e.runOnce(ctx, rt, stylize.Model{Name: name, ONNX: data, Convention: conv}, 96, 64); err != nil {
+	if _, _, err := e.runOnce(ctx, rt, stylize.Model{Name: name, ONNX: data, Convention: conv}, 96, 64); err != nil {
 		return nil, err
 	}
 	return data, nil
@@ -274,16 +291,17 @@ func (e *Engine) anySize(ctx context.Context, rt *stylize.Runtime, name string, 
 const DefaultCheckTime = 20 * time.Second
 
 // runOnce runs a model on one w×h picture (a gradient) and checks the
-// result's numbers and size. The run is stopped after the engine's check
-// time, or when ctx is done.
-func (e *Engine) runOnce(ctx context.Context, rt *stylize.Runtime, m stylize.Model, w, h int) error {
+// result's numbers and size; sx, sy are how many times its input the
+// model's output was (before it is scaled to w×h). The run is stopped after the engine's
+// check time, or when ctx is done.
+func (e *Engine) runOnce(ctx context.Context, rt *stylize.Runtime, m stylize.Model, w, h int) (sx, sy float64, err error) {
 	limit := e.cfg.CheckTime
 	if limit <= 0 {
 		limit = DefaultCheckTime
 	}
 	s, err := stylize.New(rt, m, stylize.Config{FrameWidth: w, FrameHeight: h, Device: stylize.DeviceCPU})
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	defer s.Close()
 	// A picture, not one colour: Finish judges the output's numbers only
@@ -301,24 +319,29 @@ func (e *Engine) runOnce(ctx context.Context, rt *stylize.Runtime, m stylize.Mod
 	out := gocv.NewMat()
 	defer out.Close()
 	if err := s.Prepare(0, &in); err != nil {
-		return err
+		return 0, 0, err
 	}
 	tctx, cancel := context.WithTimeoutCause(ctx, limit, errCheckTime)
 	defer cancel()
 	if err := s.InferContext(tctx, 0); err != nil {
 		if errors.Is(err, errCheckTime) {
-			return fmt.Errorf("model %s: one %dx%d picture took more than %v (a Johnson net takes about 0.01 s): not a style vidstyle can run", m.Name, w, h, limit)
+			return 0, 0, fmt.Errorf("model %s: one %dx%d picture took more than %v (a Johnson net takes about 0.01 s): not a style vidstyle can run", m.Name, w, h, limit)
 		}
-		return err
+		return 0, 0, err
 	}
 	if err := s.Finish(0, &out); err != nil {
-		return err
+		return 0, 0, err
 	}
 	if out.Cols() != w || out.Rows() != h {
-		return fmt.Errorf("model %s: %dx%d in, %dx%d out", m.Name, w, h, out.Cols(), out.Rows())
+		return 0, 0, fmt.Errorf("model %s: %dx%d in, %dx%d out", m.Name, w, h, out.Cols(), out.Rows())
 	}
-	return nil
+	sx, sy = s.OutputScale()
+	return sx, sy, nil
 }
+
+// errNotOneScale is a model whose output is not one scale of its input
+// at the check's two sizes.
+var errNotOneScale = errors.New("not one scale of its input")
 
 // errCheckTime is the cause of a check run stopped by its time bound.
 var errCheckTime = errors.New("the check's time ran out")

@@ -372,3 +372,42 @@ func TestImportStopsASlowModel(t *testing.T) {
 	}
 	folderIsEmpty(t, store)
 }
+
+// TestImportOfAModelOfOneOutputSize: a model that paints 200x200 whatever
+// it is given is not made size-free when it declares a fixed input (zoo
+// style, 224x224): it is kept as it is, with the warning that frames are
+// resized to its size. Declared size-free, it is stored with a warning
+// that its output is scaled to the frame. Before, the check took the
+// first for size-free (its output was scaled back at both sizes).
+func TestImportOfAModelOfOneOutputSize(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		fixed int64
+		warn  string
+	}{
+		{"zoo", 224, "depends on its declared size (model zoo: its output is"},
+		{"free", 0, "paints one size whatever its input's (model free: its output is"},
+	} {
+		file := filepath.Join(t.TempDir(), c.name+".onnx")
+		if err := os.WriteFile(file, testmodels.FixedOutputGraph(200, c.fixed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var log bytes.Buffer
+		store := t.TempDir()
+		e := newEngine(t, vidstyle.Config{ModelsDir: store, Log: slog.New(slog.NewTextHandler(&log, nil))})
+		if _, err := e.Import(file, c.name); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !strings.Contains(log.String(), c.warn) {
+			t.Errorf("%s: log %q, want %q", c.name, log.String(), c.warn)
+		}
+		stored, err := os.ReadFile(filepath.Join(store, c.name+".onnx"))
+		g, perr := models.ParseGraph(stored)
+		if err != nil || perr != nil {
+			t.Fatalf("%s: %v %v", c.name, err, perr)
+		}
+		if h, w, err := g.CheckImage(); c.fixed > 0 && (err != nil || w != c.fixed || h != c.fixed) {
+			t.Errorf("%s: stored with input %dx%d (%v), want its own %dx%d", c.name, w, h, err, c.fixed, c.fixed)
+		}
+	}
+}

@@ -146,7 +146,7 @@ func (e *Engine) Quantize(ctx context.Context, job QuantizeJob) (string, error) 
 		return "", fmt.Errorf("quantized %s: %w", m.Name, err)
 	}
 	for _, sz := range [][2]int{{96, 64}, {72, 120}} {
-		if err := e.runOnce(ctx, rt, stylize.Model{Name: name, ONNX: q, Convention: conv}, sz[0], sz[1]); err != nil {
+		if _, _, err := e.runOnce(ctx, rt, stylize.Model{Name: name, ONNX: q, Convention: conv}, sz[0], sz[1]); err != nil {
 			return "", fmt.Errorf("quantized %s: %w", m.Name, err)
 		}
 	}

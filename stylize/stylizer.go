@@ -536,6 +536,17 @@ func (s *Stylizer) Device() string { return s.device }
 // Size is the processing size.
 func (s *Stylizer) Size() (w, h int) { return s.w, s.h }
 
+// OutputScale is how many times the model's input (the processing size
+// padded to the model's multiple) its output is, across and down: 1, 1
+// but for a model that paints another size (a super-resolution net).
+// Known once a frame has been run.
+func (s *Stylizer) OutputScale() (x, y float64) {
+	if s.ow != 0 {
+		return float64(s.ow) / float64(s.pw), float64(s.oh) / float64(s.ph)
+	}
+	return 1, 1
+}
+
 // Slots is the number of slots (NumSlots).
 func (s *Stylizer) Slots() int { return NumSlots }
 

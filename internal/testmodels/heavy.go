@@ -50,3 +50,17 @@ func ResizedGraph(scale float32, nhwc ...bool) []byte {
 	x := g.Op("Resize", []string{"input", "", g.Floats([]int64{4}, scales)}, onnxgraph.StringAttr("mode", mode))
 	return g.Model("resized", "input", x, "output", "An image model that resizes, written by vidstyle for tests.", nil)
 }
+
+// FixedOutputGraph writes an image model whose output is out×out whatever
+// its input (Resize to sizes): a graph that depends on a size of its own.
+// With fixed above 0 its input declares fixed×fixed, as zoo models do.
+func FixedOutputGraph(out, fixed int64) []byte {
+	g := &onnxgraph.Builder{Opset: 13}
+	if fixed > 0 {
+		g.InDims = []onnxgraph.Dim{{Value: 1}, {Value: 3}, {Value: fixed}, {Value: fixed}}
+		g.OutDims = g.InDims
+	}
+	sizes := g.Int64s([]int64{4}, []int64{1, 3, out, out})
+	x := g.Op("Resize", []string{"input", "", "", sizes}, onnxgraph.StringAttr("mode", "linear"))
+	return g.Model("fixed-output", "input", x, "output", "An image model of one output size, written by vidstyle for tests.", nil)
+}
