@@ -178,7 +178,7 @@ func TestStripMetadataKeepsAttachments(t *testing.T) {
 	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y",
 		"-f", "lavfi", "-i", "testsrc=size=96x64:rate=25:d=1", "-f", "lavfi", "-i", "sine=d=1", "-i", meta,
 		"-map", "0", "-map", "1", "-map_metadata", "2", "-map_chapters", "2", "-attach", font,
-		"-metadata:s:t:0", "mimetype=font/ttf", "-metadata:s:t:0", "filename=f.ttf",
+		"-metadata:s:t:0", "mimetype=font/ttf", "-metadata:s:t:0", "filename=f.ttf", "-metadata:s:t:0", "title=My font",
 		"-metadata:s:a:0", "language=fra", "-metadata:s:a:0", "a=b=c", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", src}
 	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
@@ -199,7 +199,7 @@ func TestStripMetadataKeepsAttachments(t *testing.T) {
 			t.Errorf("the output lacks %q", want)
 		}
 	}
-	for _, not := range []string{"At home", "+37.7858", "b=c"} {
+	for _, not := range []string{"At home", "+37.7858", "b=c", "My font"} {
 		if strings.Contains(got, not) {
 			t.Errorf("the output keeps %q", not)
 		}

@@ -581,7 +581,7 @@ func TestStripMetadataOptions(t *testing.T) {
 	}
 	got := strings.Join(args, " ")
 	for _, want := range []string{"-map_metadata:g -1 -map_metadata:s -1 -map_chapters 1 ", "-metadata timecode=01:00:00:00",
-		"-metadata:s:a:0 language=fra", "-map 1:2 -map_metadata:s:t:0 1:s:2"} {
+		"-metadata:s:a:0 language=fra", "-map 1:2 -map_metadata:s:t:0 1:s:2 -metadata:s:t:0 title= -metadata:s:t:0 comment="} {
 		if !strings.Contains(got, want) {
 			t.Errorf("options %q lack %q", got, want)
 		}
