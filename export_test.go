@@ -2,3 +2,9 @@ package vidstyle
 
 // SessionDevice is where e's sessions run (Engine.sessionDevice).
 func SessionDevice(e *Engine) string { return e.sessionDevice() }
+
+// ParseRate is parseRate.
+func ParseRate(s string) (num, den int, ok bool) {
+	r, ok := parseRate(s)
+	return r.Num, r.Den, ok
+}

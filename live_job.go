@@ -49,7 +49,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 			return err
 		}
 	}
-	src, err := e.openSource(ctx, job.In)
+	src, err := e.openSource(ctx, job.In, capture.OpenOptions{})
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vidstyle/vidstyle"
+	"github.com/vidstyle/vidstyle/internal/testmedia"
+	"github.com/vidstyle/vidstyle/media"
 )
 
 // TestSizeFor: the processing size of 560x320 frames from -size and
@@ -84,6 +88,55 @@ func TestSizeTurnsToThePicturesOrientation(t *testing.T) {
 		got := fmt.Sprintf("%dx%d", info.Width, info.Height)
 		if got != c.want || strings.Contains(logs.String(), "turned to the picture's orientation") != c.turned {
 			t.Errorf("%s (%dx%d): processing at %s, want %s (turned %v); log:\n%s", filepath.Base(c.in), info.Input.Width, info.Input.Height, got, c.want, c.turned, logs.String())
+		}
+	}
+}
+
+// TestImageSequenceFramerate: a numbered PNG sequence is written at the
+// rate Framerate gives (24, 29.97 as 30000/1001), with every picture once
+// and the duration that rate makes; without it at ffmpeg's 25. A video
+// given a frame rate is a usage error. Before, a sequence rendered at 24
+// fps came out at 25, too fast.
+func TestImageSequenceFramerate(t *testing.T) {
+	dir := t.TempDir()
+	seq := filepath.Join(dir, "frame_%04d.png")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10", "-frames:v", "12", seq).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	e := newEngine(t, vidstyle.Config{})
+	for _, c := range []struct {
+		rate string
+		want media.Ratio
+	}{{"24", media.Ratio{Num: 24, Den: 1}}, {"29.97", media.Ratio{Num: 30000, Den: 1001}}, {"", media.Ratio{Num: 25, Den: 1}}} {
+		out := filepath.Join(dir, "o"+strings.ReplaceAll(c.rate, ".", "_")+".mp4")
+		res, err := e.Transcode(context.Background(), vidstyle.Job{In: seq, Out: out, Model: "toon", Framerate: c.rate})
+		if err != nil {
+			t.Fatalf("-framerate %q: %v", c.rate, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		info, err := media.Probe(ctx, "", out)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := info.Video()
+		want := 12 / c.want.Float()
+		if v.RFrameRate != c.want || res.Frames != 12 || res.FileFrames != 12 || math.Abs(v.Duration.Seconds()-want) > 0.01 {
+			t.Errorf("-framerate %q: rate %v, %d frames (%d in the file), %v; want %v, 12, %.3f s", c.rate, v.RFrameRate, res.Frames, res.FileFrames, v.Duration, c.want, want)
+		}
+	}
+	_, err := e.Transcode(context.Background(), vidstyle.Job{In: testmedia.SmallMP4(t), Out: filepath.Join(dir, "v.mp4"), Framerate: "24"})
+	if !vidstyle.IsUsage(err) || !strings.Contains(err.Error(), "only a numbered image sequence") {
+		t.Errorf("a video with a frame rate: %v, want the usage error", err)
+	}
+	for s, want := range map[string][2]int{"24": {24, 1}, "23.976": {24000, 1001}, "59.94": {60000, 1001}, "12.5": {25, 2}, "30000/1001": {30000, 1001}} {
+		if n, d, ok := vidstyle.ParseRate(s); !ok || n != want[0] || d != want[1] {
+			t.Errorf("ParseRate(%q) = %d/%d %v, want %d/%d", s, n, d, ok, want[0], want[1])
+		}
+	}
+	for _, s := range []string{"0", "-5", "abc", "1/0", "24fps", "NaN", "1e9"} {
+		if _, _, ok := vidstyle.ParseRate(s); ok {
+			t.Errorf("ParseRate(%q) is ok", s)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,6 +58,11 @@ type Job struct {
 	// the rest), "copy" (copy every track; an error when the container
 	// cannot hold one) or "none". FORMATS.md has the rules per container.
 	Audio string
+	// Framerate is the frame rate of an image sequence input
+	// ("img_%04d.png"), as ffmpeg's -framerate: "24", "29.97" or
+	// "30000/1001". Empty: ffmpeg's 25. Other inputs have their own, and
+	// one given with them is a usage error.
+	Framerate string
 	// StripMetadata drops the input's metadata from a video output: the
 	// place it was filmed (a phone's GPS position), dates, the device,
 	// titles and comments. Track languages, chapters and the timecode
@@ -204,6 +210,10 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if err != nil {
 		return nil, usagef("audio %q: use auto, copy or none", job.Audio)
 	}
+	open, err := openOptions(job.In, job.Framerate)
+	if err != nil {
+		return nil, err
+	}
 	var ffmpeg string
 	if outImage {
 		err = stream.CheckImagePath(job.Out)
@@ -220,7 +230,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 			t.Close()
 		}
 	}()
-	src, err := e.openSource(ctx, job.In)
+	src, err := e.openSource(ctx, job.In, open)
 	if err != nil {
 		return nil, err
 	}
@@ -319,8 +329,8 @@ func rereadable(p capture.Props) bool {
 
 // openSource opens a job's input (stopped when ctx ends) and checks that its frames are big
 // enough to stylize; on error nothing is left open.
-func (e *Engine) openSource(ctx context.Context, in string) (capture.Source, error) {
-	src, err := capture.OpenContext(ctx, in, e.log)
+func (e *Engine) openSource(ctx context.Context, in string, opts capture.OpenOptions) (capture.Source, error) {
+	src, err := capture.OpenWith(ctx, in, opts, e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -498,4 +508,50 @@ func (e *Engine) hintTemporalOnGPU(blend float64, device string) {
 	if blend != 0 && device != stylize.DeviceCPU {
 		e.log.Info(fmt.Sprintf("temporal stabilisation runs on the CPU, and with the net on %s it may set the rate: -temporal 0 turns it off", device))
 	}
+}
+
+// openOptions are the capture options a job's Framerate asks for: an
+// image sequence's rate, "24", "29.97" (30000/1001, as 23.976 and 59.94
+// are the NTSC rates) or "N/D".
+func openOptions(in, framerate string) (capture.OpenOptions, error) {
+	if framerate == "" {
+		return capture.OpenOptions{}, nil
+	}
+	if !capture.IsImageSequence(in) {
+		return capture.OpenOptions{}, usagef("-framerate %s: only a numbered image sequence (img_%%04d.png) takes a frame rate; %s has its own", framerate, in)
+	}
+	r, ok := parseRate(framerate)
+	if !ok {
+		return capture.OpenOptions{}, usagef("-framerate %q: give frames per second, as 24, 29.97 or 30000/1001", framerate)
+	}
+	return capture.OpenOptions{Framerate: r}, nil
+}
+
+// parseRate reads a frame rate: "N/D", or a number of frames per second
+// of up to 3 decimals (the NTSC rates 23.976, 29.97, 59.94 as N000/1001).
+func parseRate(s string) (media.Ratio, bool) {
+	if n, d, ok := strings.Cut(s, "/"); ok {
+		num, err1 := strconv.Atoi(n)
+		den, err2 := strconv.Atoi(d)
+		if err1 != nil || err2 != nil || num <= 0 || den <= 0 || num > 1e6 || den > 1e6 {
+			return media.Ratio{}, false
+		}
+		return media.Ratio{Num: num, Den: den}, true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f > 0 && f <= 1000) {
+		return media.Ratio{}, false
+	}
+	for _, ntsc := range []int{24, 30, 48, 60, 120} {
+		if r := float64(ntsc*1000) / 1001; math.Abs(f-r) < 0.006 {
+			return media.Ratio{Num: ntsc * 1000, Den: 1001}, true
+		}
+	}
+	num, den := int(math.Round(f*1000)), 1000
+	for _, p := range []int{2, 5} {
+		for num%p == 0 && den%p == 0 {
+			num, den = num/p, den/p
+		}
+	}
+	return media.Ratio{Num: num, Den: den}, true
 }

@@ -224,8 +224,30 @@ func Open(spec string, log *slog.Logger) (Source, error) {
 // killed, and the error wraps ctx's (errors.Is(err, context.Canceled)
 // after a Ctrl-C). A camera opens through OpenCV, which cannot be stopped.
 func OpenContext(ctx context.Context, spec string, log *slog.Logger) (Source, error) {
+	return OpenWith(ctx, spec, OpenOptions{}, log)
+}
+
+// OpenOptions are what OpenWith may be told of an input.
+type OpenOptions struct {
+	// Framerate is an image sequence's frame rate (ffmpeg's -framerate;
+	// zero: ffmpeg's 25). Other inputs have their own: it is an error.
+	Framerate media.Ratio
+}
+
+// OpenWith is OpenContext with options.
+func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logger) (Source, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, stopped(spec, ctx)
+	}
+	var inArgs []string
+	if opts.Framerate != (media.Ratio{}) {
+		if opts.Framerate.Num <= 0 || opts.Framerate.Den <= 0 {
+			return nil, fmt.Errorf("%w %s: frame rate %d/%d", ErrInput, spec, opts.Framerate.Num, opts.Framerate.Den)
+		}
+		if !IsImageSequence(spec) {
+			return nil, fmt.Errorf("%w %s: a frame rate is given, but only a numbered image sequence (img_%%04d.png) takes one: a video has its own", ErrInput, spec)
+		}
+		inArgs = []string{"-framerate", fmt.Sprintf("%d/%d", opts.Framerate.Num, opts.Framerate.Den)}
 	}
 	if n, ok := cameraIndex(spec); ok {
 		return openCamera(n, log)
@@ -234,7 +256,7 @@ func OpenContext(ctx context.Context, spec string, log *slog.Logger) (Source, er
 		return openDecoded(ctx, spec, KindStream, log)
 	}
 	if IsImageSequence(spec) {
-		return openDecoded(ctx, spec, KindFile, log)
+		return openDecoded(ctx, spec, KindFile, log, inArgs...)
 	}
 	st, err := os.Stat(spec)
 	switch {

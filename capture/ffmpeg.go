@@ -86,7 +86,7 @@ func IsURL(spec string) bool {
 }
 
 // openDecoded probes spec and starts ffmpeg on its main video stream.
-func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) (Source, error) {
+func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, inArgs ...string) (Source, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -102,7 +102,7 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) 
 		arg = media.FileArg(spec)
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
-	info, err := media.Probe(pctx, ffmpeg, arg)
+	info, err := media.ProbeWith(pctx, ffmpeg, arg, inArgs...)
 	timedOut := pctx.Err() == context.DeadlineExceeded
 	cancel()
 	if err != nil {
@@ -280,6 +280,7 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger) 
 		log.Warn(fmt.Sprintf("input %s asks for a %.0f° turn, which vidstyle does not apply (only quarter turns)", spec, v.OddRotation))
 		args = append(args, "-noautorotate")
 	}
+	args = append(args, inArgs...)
 	args = append(args, "-i", arg, "-map", fmt.Sprintf("0:%d", v.Index), "-an", "-sn", "-dn",
 		"-vf", strings.Join(vf, ","), "-fps_mode", "passthrough", "-enc_time_base", "1/1000",
 		"-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1",

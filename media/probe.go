@@ -205,9 +205,15 @@ func probePath(ffmpeg string) string {
 // Probe runs ffprobe (found beside ffmpeg, or on PATH when ffmpeg is "")
 // on a file or URL. ctx bounds it.
 func Probe(ctx context.Context, ffmpeg, path string) (*Info, error) {
+	return ProbeWith(ctx, ffmpeg, path)
+}
+
+// ProbeWith is Probe with options for the input's demuxer before it (an
+// image sequence's "-framerate", "24").
+func ProbeWith(ctx context.Context, ffmpeg, path string, inputArgs ...string) (*Info, error) {
 	probe := probePath(ffmpeg)
-	cmd := command(ctx, probe, "-v", "error", "-hide_banner",
-		"-show_format", "-show_streams", "-of", "json", "--", path)
+	args := append([]string{"-v", "error", "-hide_banner", "-show_format", "-show_streams", "-of", "json"}, inputArgs...)
+	cmd := command(ctx, probe, append(args, "--", path)...)
 	out, err := cmd.Output()
 	if err != nil {
 		if ctx.Err() != nil { // stopped or timed out: killed, not failed

@@ -110,6 +110,9 @@ func checkBatchOut(o options) error {
 	if sameFolder(o.in, o.out) {
 		return errors.New("-out is the input folder: give another folder for the stylized files")
 	}
+	if o.framerate != "" {
+		return fmt.Errorf("-framerate is an image sequence's (-in img_%%04d.png): -in %s is a folder, whose files are stylized one by one", o.in)
+	}
 	st, err := os.Stat(o.out)
 	if err == nil && !st.IsDir() || err != nil && (capture.IsImagePath(o.out) || stream.IsVideoType(o.out)) {
 		return fmt.Errorf("-in %s is a folder: -out must be a folder too, not the file %s", o.in, o.out)
