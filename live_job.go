@@ -17,7 +17,9 @@ import (
 type LiveJob struct {
 	In    string
 	Model string // a -model value (default models.DefaultStyle)
-	Size  Size
+	// Framerate is an image sequence input's frame rate, as in Job.
+	Framerate string
+	Size      Size
 	// Resize is the size the picture is shown and sent at, as in Job.
 	Resize  Size
 	Preload bool
@@ -49,7 +51,11 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 			return err
 		}
 	}
-	src, err := e.openSource(ctx, job.In, capture.OpenOptions{})
+	open, err := openOptions(job.In, job.Framerate)
+	if err != nil {
+		return err
+	}
+	src, err := e.openSource(ctx, job.In, open)
 	if err != nil {
 		return err
 	}
@@ -90,7 +96,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	cfg := job.Live
 	cfg.Source, cfg.Styles = src, styles
 	cfg.Reopen = func() (capture.Source, error) {
-		s, err := capture.OpenContext(ctx, job.In, e.log)
+		s, err := capture.OpenWith(ctx, job.In, open, e.log)
 		if err != nil {
 			return nil, err
 		}

@@ -49,7 +49,7 @@ func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, lo
 	}
 	cfg.Web = o.webCfg // nil without -serve
 	cfg.Publish, cfg.StopAtEnd = o.publishConfig(), o.stopAtEnd
-	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Model: o.model, Size: size, Resize: o.resizeTo, Preload: o.preload, Force: o.force, Temporal: new(o.temporal), KeepColors: o.keepColors, Live: cfg})
+	err := eng.Live(ctx, vidstyle.LiveJob{In: o.in, Framerate: o.framerate, Model: o.model, Size: size, Resize: o.resizeTo, Preload: o.preload, Force: o.force, Temporal: new(o.temporal), KeepColors: o.keepColors, Live: cfg})
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
 		// Ctrl-C before the first frame: a silent stream's probe, say.
