@@ -5,6 +5,6 @@ func SessionDevice(e *Engine) string { return e.sessionDevice() }
 
 // ParseRate is parseRate.
 func ParseRate(s string) (num, den int, ok bool) {
-	r, ok := parseRate(s)
-	return r.Num, r.Den, ok
+	r, err := ParseFramerate(s)
+	return r.Num, r.Den, err == nil
 }

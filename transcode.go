@@ -258,7 +258,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	}
 	t.outRate = p.Rate
 	var tracks *media.Info
-	if (p.Kind == capture.KindFile || rereadable(p)) && !outImage {
+	if (p.Kind == capture.KindFile || rereadable(p)) && !outImage && !capture.IsImageSequence(job.In) {
 		// The other tracks come from the file itself (the encoder reads
 		// it a second time). A live stream cannot be read twice: it
 		// gives video only.
@@ -512,46 +512,75 @@ func (e *Engine) hintTemporalOnGPU(blend float64, device string) {
 
 // openOptions are the capture options a job's Framerate asks for: an
 // image sequence's rate, "24", "29.97" (30000/1001, as 23.976 and 59.94
-// are the NTSC rates) or "N/D".
+// are the NTSC rates), "N/D" or "N:D".
 func openOptions(in, framerate string) (capture.OpenOptions, error) {
 	if framerate == "" {
 		return capture.OpenOptions{}, nil
 	}
-	if !capture.IsImageSequence(in) {
-		return capture.OpenOptions{}, usagef("-framerate %s: only a numbered image sequence (img_%%04d.png) takes a frame rate; %s has its own", framerate, in)
+	if !capture.ImageSequencePattern(in) {
+		// A pattern whose images are missing is the open's to say.
+		what := "a video, with a rate of its own"
+		switch {
+		case capture.IsImagePath(in):
+			what = "a picture"
+		case strings.HasPrefix(in, "cam:"):
+			what = "a camera, with a rate of its own"
+		}
+		return capture.OpenOptions{}, usagef("-framerate %s: only a numbered image sequence (img_%%04d.png) takes a frame rate; %s is %s", framerate, in, what)
 	}
-	r, ok := parseRate(framerate)
-	if !ok {
-		return capture.OpenOptions{}, usagef("-framerate %q: give frames per second, as 24, 29.97 or 30000/1001", framerate)
+	r, err := ParseFramerate(framerate)
+	if err != nil {
+		return capture.OpenOptions{}, err
 	}
 	return capture.OpenOptions{Framerate: r}, nil
 }
 
-// parseRate reads a frame rate: "N/D", or a number of frames per second
-// of up to 3 decimals (the NTSC rates 23.976, 29.97, 59.94 as N000/1001).
+// ParseFramerate reads a -framerate value: "24", "29.97" (30000/1001, as
+// 23.976 and 59.94 are the NTSC rates), "N/D" or "N:D", between 0.001
+// and 1000 frames per second; other values are a usage error.
+func ParseFramerate(s string) (media.Ratio, error) {
+	r, ok := parseRate(s)
+	if !ok {
+		return media.Ratio{}, usagef("-framerate %q: give frames per second between %g and %g, as 24, 29.97 or 30000/1001", s, minRate, maxRate)
+	}
+	return r, nil
+}
+
+// The frame rates -framerate takes: ffprobe reports none above 1000
+// (media.Stream.Rate), and MP4 cannot hold a frame longer than about 1000 s.
+const minRate, maxRate float64 = 0.001, 1000
+
+// parseRate reads a frame rate: "N/D" or "N:D", or a number of frames
+// per second of up to 3 decimals (the NTSC rates 23.976, 29.97, 59.94 as
+// N000/1001), between minRate and maxRate.
 func parseRate(s string) (media.Ratio, bool) {
-	if n, d, ok := strings.Cut(s, "/"); ok {
+	var r media.Ratio
+	if n, d, ok := strings.Cut(strings.Replace(s, ":", "/", 1), "/"); ok {
 		num, err1 := strconv.Atoi(n)
 		den, err2 := strconv.Atoi(d)
 		if err1 != nil || err2 != nil || num <= 0 || den <= 0 || num > 1e6 || den > 1e6 {
 			return media.Ratio{}, false
 		}
-		return media.Ratio{Num: num, Den: den}, true
+		r = media.Ratio{Num: num, Den: den}
+	} else {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(f > 0 && f <= maxRate) {
+			return media.Ratio{}, false
+		}
+		r = media.Ratio{Num: int(math.Round(f * 1000)), Den: 1000}
+		for _, ntsc := range []int{24, 30, 48, 60, 120} {
+			if n := float64(ntsc*1000) / 1001; math.Abs(f-n) < 0.006 {
+				r = media.Ratio{Num: ntsc * 1000, Den: 1001}
+			}
+		}
+		for _, p := range []int{2, 5} {
+			for r.Num > 0 && r.Num%p == 0 && r.Den%p == 0 {
+				r.Num, r.Den = r.Num/p, r.Den/p
+			}
+		}
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(f > 0 && f <= 1000) {
+	if f := r.Float(); r.Num <= 0 || f < minRate || f > maxRate {
 		return media.Ratio{}, false
 	}
-	for _, ntsc := range []int{24, 30, 48, 60, 120} {
-		if r := float64(ntsc*1000) / 1001; math.Abs(f-r) < 0.006 {
-			return media.Ratio{Num: ntsc * 1000, Den: 1001}, true
-		}
-	}
-	num, den := int(math.Round(f*1000)), 1000
-	for _, p := range []int{2, 5} {
-		for num%p == 0 && den%p == 0 {
-			num, den = num/p, den/p
-		}
-	}
-	return media.Ratio{Num: num, Den: den}, true
+	return r, true
 }

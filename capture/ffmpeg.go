@@ -151,7 +151,7 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 	if kind == KindFile && !v.Interlaced() {
 		// Not interlaced video: a field-coded stream may carry each field
 		// in a packet of its own, at twice the frame rate.
-		rate, pk = fitRate(ctx, ffmpeg, arg, spec, v.Index, rate, log)
+		rate, pk = fitRate(ctx, ffmpeg, arg, spec, v.Index, rate, log, inArgs...)
 	}
 	woven := ""
 	if kind == KindFile && mayBeWoven(info, v) {
@@ -375,10 +375,12 @@ const rateTimeout = 5 * time.Second
 // the declared rate, with a warning when pictures are dropped at it
 // anyway. A file
 // whose packet times cannot be read keeps its rate.
-func fitRate(ctx context.Context, ffmpeg, arg, spec string, index int, declared media.Ratio, log *slog.Logger) (media.Ratio, packetCount) {
+func fitRate(ctx context.Context, ffmpeg, arg, spec string, index int, declared media.Ratio, log *slog.Logger, inArgs ...string) (media.Ratio, packetCount) {
 	ctx, cancel := context.WithTimeout(ctx, rateTimeout)
 	defer cancel()
-	segs, read, err := media.PacketTimes(ctx, ffmpeg, arg, index, ratePackets)
+	// inArgs: the same reading of the input as the probe's (an image
+	// sequence's -framerate; without it, its packets come at 25 fps).
+	segs, read, err := media.PacketTimes(ctx, ffmpeg, arg, index, ratePackets, inArgs...)
 	n := 0
 	for _, seg := range segs {
 		n += len(seg)

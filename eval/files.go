@@ -13,6 +13,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/media"
 )
 
 // Files names the videos to compare: the source, the stylized output and,
@@ -22,6 +23,10 @@ type Files struct {
 	In, Out, Ref string
 	// Frames stops after this many frames (0: all).
 	Frames int
+	// Framerate is the rate of a numbered image sequence among the files
+	// (vidstyle's -framerate; zero: ffmpeg's 25), so that its pictures
+	// are paired with the output's by the times the output was made with.
+	Framerate media.Ratio
 }
 
 // Run decodes the files with capture.Open (ffmpeg: frames upright, at
@@ -48,7 +53,11 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 		}
 	}()
 	for _, p := range paths {
-		s, err := capture.Open(p, log)
+		var opts capture.OpenOptions
+		if capture.IsImageSequence(p) {
+			opts.Framerate = files.Framerate
+		}
+		s, err := capture.OpenWith(ctx, p, opts, log)
 		if err != nil {
 			return Result{}, fmt.Errorf("eval: %w", err)
 		}

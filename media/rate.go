@@ -27,13 +27,14 @@ var commonRates = [...]Ratio{
 // demuxes (ffprobe, found beside ffmpeg as Probe does). Packets without a
 // time are left out of the segments but counted in read, the number of
 // packets read (MPEG program streams time only some of theirs: a DVD's
-// VOB one in six).
-func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int) (segs [][]float64, read int, err error) {
+// VOB one in six). inputArgs go before the input, as in ProbeWith.
+func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int, inputArgs ...string) (segs [][]float64, read int, err error) {
 	probe := probePath(ffmpeg)
-	cmd := command(ctx, probe, "-v", "error", "-hide_banner",
+	args := append([]string{"-v", "error", "-hide_banner",
 		"-select_streams", strconv.Itoa(index),
 		"-read_intervals", fmt.Sprintf("%%+#%d", packets),
-		"-show_entries", "packet=pts_time", "-of", "csv=p=0", "--", path)
+		"-show_entries", "packet=pts_time", "-of", "csv=p=0"}, inputArgs...)
+	cmd := command(ctx, probe, append(args, "--", path)...)
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w %s: packet times: %w", ErrProbe, path, err)

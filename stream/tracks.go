@@ -316,10 +316,15 @@ func trackArgs(format, path string, in *media.Info, audio Audio, strip bool, rat
 			if s.Type == "attachment" {
 				args = append(args, "-map", fmt.Sprintf("1:%d", s.Index))
 				if strip {
-					// Its file name and type, which it needs; not its
-					// title or comment.
-					t := fmt.Sprintf("-metadata:s:t:%d", nt)
-					args = append(args, fmt.Sprintf("-map_metadata:s:t:%d", nt), fmt.Sprintf("1:s:%d", s.Index), t, "title=", t, "comment=")
+					// Its file name and type, which it needs, and no
+					// other tag.
+					for _, want := range []string{"filename", "mimetype"} {
+						for k, v := range s.Tags {
+							if strings.EqualFold(k, want) {
+								args = append(args, fmt.Sprintf("-metadata:s:t:%d", nt), want+"="+v)
+							}
+						}
+					}
 				}
 				nt++
 			}

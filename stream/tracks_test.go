@@ -574,19 +574,19 @@ func TestStripMetadataOptions(t *testing.T) {
 	in := &media.Info{Tags: map[string]string{"location": "+37.7-122.4/", "TIMECODE": "01:00:00:00", "\ufffdgps": "+37/"},
 		Streams: []media.Stream{{Index: 0, Type: "video"},
 			{Index: 1, Type: "audio", Codec: "aac", Tags: map[string]string{"language": "fra", "title": "Voice", "a=b": "c"}},
-			{Index: 2, Type: "attachment", Codec: "ttf", Tags: map[string]string{"filename": "f.ttf", "mimetype": "font/ttf"}}}}
+			{Index: 2, Type: "attachment", Codec: "ttf", Tags: map[string]string{"filename": "f.ttf", "MIMETYPE": "font/ttf", "title": "My font"}}}}
 	args, err := trackArgs("matroska", "o.mkv", in, AudioAuto, true, pipeline.Rate{Num: 25, Den: 1}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(args, " ")
 	for _, want := range []string{"-map_metadata:g -1 -map_metadata:s -1 -map_chapters 1 ", "-metadata timecode=01:00:00:00",
-		"-metadata:s:a:0 language=fra", "-map 1:2 -map_metadata:s:t:0 1:s:2 -metadata:s:t:0 title= -metadata:s:t:0 comment="} {
+		"-metadata:s:a:0 language=fra", "-map 1:2 -metadata:s:t:0 filename=f.ttf -metadata:s:t:0 mimetype=font/ttf"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("options %q lack %q", got, want)
 		}
 	}
-	for _, not := range []string{"-map_metadata 1", "Voice", "a=b", "gps", "location"} {
+	for _, not := range []string{"-map_metadata 1", "Voice", "a=b", "gps", "location", "My font", "1:s:2"} {
 		if strings.Contains(got, not) {
 			t.Errorf("options %q hold %q", got, not)
 		}

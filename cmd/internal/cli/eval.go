@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"text/tabwriter"
 
+	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/eval"
 )
 
@@ -42,12 +43,14 @@ func evalMain(args []string, stdout, stderr io.Writer) int {
 	var files eval.Files
 	var cfg eval.Config
 	var asJSON, quiet bool
+	var framerate string
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&files.In, "in", "", "the source video the output was made from")
 	fs.StringVar(&files.Out, "out", "", "the stylized video to judge")
 	fs.StringVar(&files.Ref, "ref", "", "a reference output to compare with (e.g. made with -temporal 0)")
 	fs.IntVar(&files.Frames, "frames", 0, "compare the first N frames (0: all)")
+	fs.StringVar(&framerate, "framerate", "", "the frame rate of an image sequence source (-in img_%04d.png), as given to vidstyle (default 25)")
 	fs.BoolVar(&cfg.NoFlow, "no-flow", false, "measure with zero flow (plain frame differences), to see what the flow removes")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&quiet, "q", false, "warnings only")
@@ -65,6 +68,14 @@ func evalMain(args []string, stdout, stderr io.Writer) int {
 	if files.Frames < 0 {
 		errorf(stderr, "vidstyle: error: eval: -frames cannot be negative (see vidstyle eval -h)")
 		return exitUsage
+	}
+	if framerate != "" {
+		r, err := vidstyle.ParseFramerate(framerate)
+		if err != nil {
+			errorf(stderr, "vidstyle: error: eval: %v (see vidstyle eval -h)", err)
+			return exitUsage
+		}
+		files.Framerate = r
 	}
 	c := newConsole(stderr, quiet, false)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
