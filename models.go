@@ -238,7 +238,6 @@ func (e *Engine) put(ctx context.Context, name string, data []byte, src models.S
 // by running it at two sizes. A graph that really depends on its declared
 // size is kept as it is, with a warning: frames will be resized to it.
 func (e *Engine) anySize(ctx context.Context, rt *stylize.Runtime, name string, data []byte, conv models.Convention) ([]byte, error) {
-	log := e.log
 	free, changed, err := models.FreeSize(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -267,17 +266,17 @@ func (e *Engine) anySize(ctx context.Context, rt *stylize.Runtime, name string, 
 	switch {
 	case err == nil:
 		if changed {
-			log.Info(fmt.Sprintf("%s declared a fixed input size; rewritten to take any size (checked at 96x64 and 72x120)", name))
+			e.log.Info(fmt.Sprintf("%s declared a fixed input size; rewritten to take any size (checked at 96x64 and 72x120)", name))
 		}
 		return free, nil
 	case !changed && errors.Is(err, errNotOneScale):
 		// It takes any size as it says, and paints one of its own.
-		log.Warn(fmt.Sprintf("%s paints one size whatever its input's (%s): its output is scaled to the frame", name, firstLine(err)))
+		e.log.Warn(fmt.Sprintf("%s paints one size whatever its input's (%s): its output is scaled to the frame", name, firstLine(err)))
 		return free, nil
 	case !changed:
 		return nil, err
 	}
-	log.Warn(fmt.Sprintf("%s depends on its declared size (%s): keeping it; frames will be resized to that size", name, firstLine(err)))
+	e.log.Warn(fmt.Sprintf("%s depends on its declared size (%s): keeping it; frames will be resized to that size", name, firstLine(err)))
 	if _, _, err := e.runOnce(ctx, rt, stylize.Model{Name: name, ONNX: data, Convention: conv}, 96, 64); err != nil {
 		return nil, err
 	}

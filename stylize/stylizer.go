@@ -634,17 +634,14 @@ func (s *Stylizer) InferContext(ctx context.Context, i int) error {
 	})
 	start := time.Now()
 	err = s.sess.RunWithOptions([]ort.Value{sl.in}, []ort.Value{sl.out}, opts)
-	if err != nil && ctx.Err() == nil {
-		err = s.afterRun(i, err, opts) // a rerun under the same options
+	if ctx.Err() == nil {
+		err = s.afterRun(i, err, opts) // a rerun, if any, under the same options
 	}
 	if !stop() {
 		<-fired // Terminate has returned: opts may be destroyed
 	}
-	switch {
-	case err != nil && ctx.Err() != nil:
+	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("%w %s: stopped after %v on one %dx%d frame: %w", ErrModel, s.name, time.Since(start).Round(100*time.Millisecond), s.pw, s.ph, context.Cause(ctx))
-	case err == nil:
-		s.ran = true
 	}
 	return err
 }
