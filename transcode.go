@@ -214,6 +214,10 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if !outImage {
+		// A video's transparency goes to an output that can hold it.
+		open.Alpha, open.Opaque = stream.AlphaOutput(job.Out, job.CRF != nil && *job.CRF == 0)
+	}
 	var ffmpeg string
 	if outImage {
 		err = stream.CheckImagePath(job.Out)
@@ -296,7 +300,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		retime := p.Kind == capture.KindFile || p.Kind == capture.KindStream
 		t.out, err = stream.CreateVideo(stream.VideoConfig{
 			Path: job.Out, Width: p.Width, Height: p.Height, Rate: p.Rate,
-			Retime: retime, End: p.End, Input: tracks, Audio: audio, StripMetadata: job.StripMetadata, SAR: p.SAR, Color: p.Color,
+			Retime: retime, End: p.End, Input: tracks, Audio: audio, StripMetadata: job.StripMetadata, Alpha: p.Alpha, SAR: p.SAR, Color: p.Color,
 			CRF: job.CRF, Preset: job.Preset, Threads: job.EncodeThreads, FFmpeg: ffmpeg, Log: e.log,
 		})
 	}
@@ -396,7 +400,13 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 	if t.job.Preview != nil {
 		sink = teeSink{t.out, t.job.Preview}
 	}
-	st, err := pipeline.Run(ctx, pipeline.Config{Serial: t.job.Serial, OnFrame: t.job.OnFrame}, t.src, t.styles.Swap(), sink, t.in, t.res)
+	var styles pipeline.Stylizer[*gocv.Mat] = t.styles.Swap()
+	if t.props.Alpha {
+		ka := newKeepAlpha(styles)
+		defer ka.Close()
+		styles = ka
+	}
+	st, err := pipeline.Run(ctx, pipeline.Config{Serial: t.job.Serial, OnFrame: t.job.OnFrame}, t.src, styles, sink, t.in, t.res)
 	if err != nil {
 		return Result{}, outOfMemory(err)
 	}

@@ -69,6 +69,9 @@ type Props struct {
 	Color media.Color
 	// Deinterlaced says interlaced video is deinterlaced (yadif) on read.
 	Deinterlaced bool
+	// Alpha says the frames are BGRA: the video has transparency and it
+	// was asked for (OpenOptions.Alpha). Otherwise they are BGR.
+	Alpha bool
 	// Start is when the video begins and End when it ends, on the clock
 	// frame times use: from the file's start over all its streams (so a
 	// video that starts 0.5 s after its audio has Start 0.5 s).
@@ -78,8 +81,9 @@ type Props struct {
 // Source is an open frame source.
 type Source interface {
 	Props() Props
-	// Read fills dst with the next BGR frame, reusing dst's memory when it
-	// has the right size, and returns its timing; io.EOF after the last.
+	// Read fills dst with the next BGR frame (BGRA with Props.Alpha),
+	// reusing dst's memory when it has the right size, and returns its
+	// timing; io.EOF after the last.
 	Read(dst *gocv.Mat) (pipeline.Timing, error)
 	Close() error
 }
@@ -232,6 +236,16 @@ type OpenOptions struct {
 	// Framerate is an image sequence's frame rate (ffmpeg's -framerate;
 	// zero: ffmpeg's 25). Other inputs have their own: it is an error.
 	Framerate media.Ratio
+	// Alpha asks for a video's transparency (ProRes 4444, QuickTime
+	// Animation, VP8/VP9 with alpha, PNG in MOV, an animated PNG, a
+	// sequence of PNGs with alpha): its frames then come as BGRA
+	// (Props.Alpha). Without it, or for a video without transparency,
+	// they are BGR. Still pictures keep theirs apart (AlphaSource).
+	Alpha bool
+	// Opaque, when Alpha is false, says why transparency is not kept,
+	// for the warning given when a video has some ("an .mp4 cannot
+	// hold transparency").
+	Opaque string
 }
 
 // OpenWith is OpenContext with options.
@@ -253,10 +267,10 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 		return openCamera(n, log)
 	}
 	if IsURL(spec) {
-		return openDecoded(ctx, spec, KindStream, log)
+		return warnVideoAlpha(openDecoded(ctx, spec, KindStream, log, opts.Alpha))(spec, opts, log)
 	}
 	if IsImageSequence(spec) {
-		return openDecoded(ctx, spec, KindFile, log, inArgs...)
+		return warnVideoAlpha(openDecoded(ctx, spec, KindFile, log, opts.Alpha, inArgs...))(spec, opts, log)
 	}
 	st, err := os.Stat(spec)
 	switch {
@@ -296,37 +310,46 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 	case s != animatedPNG && s != video && ffmpegImageExt(spec):
 		return openFFmpegImage(ctx, spec, log)
 	}
-	src, err := openDecoded(ctx, spec, KindFile, log)
-	if err == nil && log != nil {
-		warnVideoAlpha(spec, src, log)
-	}
-	return src, err
+	return warnVideoAlpha(openDecoded(ctx, spec, KindFile, log, opts.Alpha))(spec, opts, log)
 }
 
-// warnVideoAlpha says, once, that a video with transparency (ProRes 4444,
-// QuickTime Animation, VP9 with alpha, an animated PNG, …) is painted and
-// written opaque: the pictures under its transparent parts show, where a
-// player shows what is behind. A still picture's alpha is kept. A GIF's
-// pixel format says nothing of transparency (every one decodes to bgra),
-// so it is not warned of.
-func warnVideoAlpha(spec string, src Source, log *slog.Logger) {
-	v := src.Props().Media.Video()
-	if v == nil {
-		return
+// warnVideoAlpha passes an open's result on, first saying, once, that a
+// video with transparency is painted opaque when its transparency is not
+// kept (not asked for, or a kind of video that cannot keep it): the
+// pictures under its transparent parts show, where a player would show
+// what is behind.
+func warnVideoAlpha(src Source, err error) func(spec string, opts OpenOptions, log *slog.Logger) (Source, error) {
+	return func(spec string, opts OpenOptions, log *slog.Logger) (Source, error) {
+		if err != nil || log == nil || src.Props().Alpha {
+			return src, err
+		}
+		what := VideoAlpha(src.Props().Media.Video())
+		if what == "" {
+			return src, nil
+		}
+		why := opts.Opaque
+		if why == "" {
+			why = "vidstyle keeps it in a .mov, .mkv or .webm file it writes"
+		}
+		log.Warn(fmt.Sprintf("input %s is a video with transparency (%s): it is painted opaque here, so what its transparent parts hide shows (%s)", spec, what, why))
+		return src, nil
 	}
-	what := ""
+}
+
+// VideoAlpha names the transparency a video stream carries ("yuva444p12le",
+// "VP9 or VP8 with an alpha channel"), or "" for none. A GIF's pixel
+// format says nothing of transparency (ffmpeg decodes every GIF to bgra
+// or pal8), so a GIF counts as opaque, and so does a palette.
+func VideoAlpha(v *media.Stream) string {
 	switch {
-	case v.Codec == "gif":
-		// ffmpeg decodes every GIF to bgra (or pal8), transparent or not.
-		return
+	case v == nil, v.Codec == "gif":
+		return ""
 	case v.PixFmt != "pal8" && media.HasAlpha(v.PixFmt):
-		what = v.PixFmt
+		return v.PixFmt
 	case v.Tags["alpha_mode"] == "1", v.Tags["ALPHA_MODE"] == "1":
-		what = "VP9 or VP8 with an alpha channel"
-	default:
-		return
+		return "VP9 or VP8 with an alpha channel"
 	}
-	log.Warn(fmt.Sprintf("input %s is a video with transparency (%s): vidstyle paints and writes video opaque, so what its transparent parts hide shows (a still picture's transparency is kept)", spec, what))
+	return ""
 }
 
 // stopped is the error of an open that ctx ended.
@@ -351,7 +374,7 @@ func ffmpegImageExt(name string) bool {
 // has that it cannot read (a 16-bit CMYK TIFF). Its transparency, if
 // any, is not kept.
 func openFFmpegImage(ctx context.Context, path string, log *slog.Logger) (Source, error) {
-	src, err := openDecoded(ctx, path, KindFile, log)
+	src, err := openDecoded(ctx, path, KindFile, log, false)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package capture_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -552,12 +553,14 @@ func TestProgramStreamCountsEveryPicture(t *testing.T) {
 	}
 }
 
-// TestVideoWithTransparencyIsSaidToBeOpaque: a video with an alpha channel
-// (ProRes 4444, QuickTime Animation, VP9 with alpha in WebM, whose pixel
-// format shows none: the container's alpha_mode says so) gets one warning
-// that it is painted opaque; an opaque video and a GIF (pal8, alpha or
-// not) get none. Before: not a word, and the hidden colours showed.
-func TestVideoWithTransparencyIsSaidToBeOpaque(t *testing.T) {
+// TestVideoWithTransparency: a video with an alpha channel (ProRes 4444,
+// QuickTime Animation, VP9 and VP8 with alpha in WebM, whose pixel format
+// shows none: the container's alpha_mode says so, PNG in MOV, an animated
+// PNG) gets one warning that it is painted opaque when its transparency is
+// not asked for, and comes in BGRA frames with no warning when it is; an
+// opaque video and a GIF (pal8, alpha or not) get no warning and BGR
+// frames either way.
+func TestVideoWithTransparency(t *testing.T) {
 	dir := t.TempDir()
 	cases := []struct {
 		name  string
@@ -567,6 +570,9 @@ func TestVideoWithTransparencyIsSaidToBeOpaque(t *testing.T) {
 		{"prores4444.mov", []string{"-vf", "format=yuva444p10le", "-c:v", "prores_ks", "-profile:v", "4"}, true},
 		{"qtrle.mov", []string{"-vf", "format=rgba", "-c:v", "qtrle"}, true},
 		{"vp9-alpha.webm", []string{"-vf", "format=yuva420p", "-c:v", "libvpx-vp9", "-deadline", "realtime"}, true},
+		{"vp8-alpha.webm", []string{"-vf", "format=yuva420p", "-c:v", "libvpx", "-auto-alt-ref", "0", "-deadline", "realtime"}, true},
+		{"png-in.mov", []string{"-vf", "format=rgba", "-c:v", "png"}, true},
+		{"anim.apng", []string{"-vf", "format=rgba", "-f", "apng"}, true},
 		{"opaque.mp4", []string{"-c:v", "libx264", "-pix_fmt", "yuv420p"}, false},
 		{"anim.gif", []string{"-vf", "format=rgba"}, false},
 	}
@@ -583,6 +589,36 @@ func TestVideoWithTransparencyIsSaidToBeOpaque(t *testing.T) {
 			n := strings.Count(logs.String(), "is a video with transparency")
 			if c.alpha && n != 1 || !c.alpha && n != 0 {
 				t.Errorf("%d warnings, want alpha=%v:\n%s", n, c.alpha, logs.String())
+			}
+
+			// Asked for, the transparency comes in BGRA frames, with no
+			// warning; an opaque video stays BGR.
+			logs.Reset()
+			src, err = capture.OpenWith(context.Background(), path, capture.OpenOptions{Alpha: true}, slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			m := gocv.NewMat()
+			defer m.Close()
+			if _, err := src.Read(&m); err != nil {
+				t.Fatal(err)
+			}
+			want := map[bool]int{false: 3, true: 4}[c.alpha]
+			if src.Props().Alpha != c.alpha || m.Channels() != want {
+				t.Errorf("Alpha %v, %d channels: want %v, %d", src.Props().Alpha, m.Channels(), c.alpha, want)
+			}
+			if strings.Contains(logs.String(), "transparency") {
+				t.Errorf("warned with the transparency kept:\n%s", logs.String())
+			}
+			if c.alpha {
+				// The test pattern's alpha is opaque (255) all over.
+				a := gocv.NewMat()
+				defer a.Close()
+				gocv.ExtractChannel(m, &a, 3)
+				if mean := a.Mean().Val1; mean < 254 {
+					t.Errorf("alpha mean %.1f, want 255 (opaque pattern)", mean)
+				}
 			}
 		})
 	}

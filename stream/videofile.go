@@ -73,6 +73,11 @@ type VideoConfig struct {
 	// comments): only the tracks' languages, the chapters and the
 	// timecode are kept. Off, the metadata is copied, as ffmpeg does.
 	StripMetadata bool
+	// Alpha says the frames are BGRA and their transparency is written:
+	// ProRes 4444 in .mov (QuickTime Animation when lossless), VP9 with
+	// alpha in .webm and .mkv (FFV1 in .mkv when lossless). Only the
+	// types AlphaOutput allows take it.
+	Alpha bool
 	// SAR is the sample (pixel) aspect ratio to write; zero: none.
 	SAR media.Ratio
 	// Color is the colour description of the frames' source: the output is
@@ -124,8 +129,43 @@ func containerFor(path string) (container, error) {
 	}
 }
 
+// AlphaOutput reports whether a video written to path (lossless or not:
+// CRF 0) can keep transparency; when not, why says so in a few words, with
+// what would.
+func AlphaOutput(path string, lossless bool) (ok bool, why string) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".mov", ".mkv":
+		return true, ""
+	case ".webm":
+		if lossless {
+			return false, "lossless VP9 has no transparency: a lossless .mov or .mkv keeps it"
+		}
+		return true, ""
+	case ".gif":
+		return false, "vidstyle writes GIFs opaque: a .mov, .mkv or .webm keeps it"
+	}
+	return false, "an " + strings.ToUpper(strings.TrimPrefix(filepath.Ext(path), ".")) + " cannot hold transparency: a .mov, .mkv or .webm keeps it"
+}
+
+// alphaVideo is the encoder of a video with transparency in container c:
+// its codec options, the pixel format the filter chain ends in ("" for RGB
+// kept as it is), and the codec's name for the log.
+func alphaVideo(c container, lossless bool) (video []string, pixFmt, name string) {
+	switch {
+	case c.format == "mov" && lossless:
+		return []string{"-c:v", "qtrle", "-pix_fmt", "argb", "-movflags", "+faststart"}, "", "QuickTime Animation (lossless)"
+	case c.format == "mov":
+		// 10-bit 4:4:4 with a 16-bit alpha: what editors take with
+		// transparency (Premiere, Resolve, Final Cut, After Effects).
+		return []string{"-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le", "-vendor", "apl0", "-movflags", "+faststart"}, "yuva444p10le", "ProRes 4444"
+	case lossless:
+		return []string{"-c:v", "ffv1", "-level", "3", "-pix_fmt", "bgra"}, "", "FFV1 (lossless)"
+	}
+	return []string{"-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-b:v", "0", "-deadline", "good", "-cpu-used", "4", "-row-mt", "1"}, "yuva420p", "VP9 with alpha"
+}
+
 // VideoFile is a video being written by ffmpeg. Frames go to ffmpeg's stdin
-// as raw BGR; the file appears at its path only when Close succeeds (until
+// as raw BGR (BGRA with VideoConfig.Alpha); the file appears at its path only when Close succeeds (until
 // then it is a hidden temporary file beside it). Write, Close and Abort
 // may be called from different goroutines.
 type VideoFile struct {
@@ -216,6 +256,10 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if c.format == "gif" {
 		cfg = gifConfig(cfg)
 	}
+	lossless := cfg.CRF != nil && *cfg.CRF == 0 && c.format != "gif"
+	if ok, why := AlphaOutput(cfg.Path, lossless); cfg.Alpha && !ok {
+		return nil, fmt.Errorf("%w %s: %s", ErrOutput, cfg.Path, why)
+	}
 	tracks, err := trackArgs(c.format, cfg.Path, cfg.Input, audio, cfg.StripMetadata, cfg.Rate, cfg.Log)
 	if err != nil {
 		return nil, err
@@ -225,8 +269,12 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		return nil, err
 	}
 
+	inFmt := "bgr24"
+	if cfg.Alpha {
+		inFmt = "bgra"
+	}
 	args := []string{"-hide_banner", "-loglevel", "error", "-nostats", "-nostdin", "-y",
-		"-f", "rawvideo", "-pix_fmt", "bgr24", "-s", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height),
+		"-f", "rawvideo", "-pix_fmt", inFmt, "-s", fmt.Sprintf("%dx%d", cfg.Width, cfg.Height),
 		"-framerate", cfg.Rate.String(), "-i", "pipe:0"}
 	if cfg.Input != nil {
 		if strings.Contains(cfg.Input.Path, "://") {
@@ -240,14 +288,29 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		args = append(args, "-i", cfg.Input.Path)
 	}
 	args = append(args, "-map", "0:v:0")
-	lossless := cfg.CRF != nil && *cfg.CRF == 0 && c.format != "gif"
+	var alphaArgs []string
+	alphaFmt := ""
+	if cfg.Alpha {
+		var name string
+		alphaArgs, alphaFmt, name = alphaVideo(c, lossless)
+		how := ""
+		if c.format == "mov" && !lossless && cfg.CRF != nil {
+			how = " (ProRes has its own quality: -crf is not used)"
+		}
+		cfg.Log.Info(fmt.Sprintf("%s: the input's transparency is kept, as %s%s", cfg.Path, name, how))
+	}
 	var vf []string
 	if c.format == "gif" {
 		vf = gifFilters(cfg.SAR)
 		cfg.SAR = media.Ratio{} // drawn square: a GIF has no pixel aspect
-	} else if !lossless && (cfg.Width%2 != 0 || cfg.Height%2 != 0) {
+	} else if !lossless && !(cfg.Alpha && c.format == "mov") && (cfg.Width%2 != 0 || cfg.Height%2 != 0) {
+		// (ProRes 4444, 4:4:4, takes any size.)
 		cfg.Log.Warn(fmt.Sprintf("odd frame size %dx%d: padded to %dx%d for 4:2:0 video", cfg.Width, cfg.Height, cfg.Width+cfg.Width%2, cfg.Height+cfg.Height%2))
-		vf = append(vf, "pad=ceil(iw/2)*2:ceil(ih/2)*2")
+		pad := "pad=ceil(iw/2)*2:ceil(ih/2)*2"
+		if cfg.Alpha {
+			pad += ":color=black@0" // the added line transparent
+		}
+		vf = append(vf, pad)
 	}
 	var colorArgs []string
 	switch {
@@ -258,7 +321,11 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		var colorFilter []string
 		colorFilter, colorArgs = colorOptions(cfg.Color)
 		vf = append(vf, colorFilter...)
-		vf = append(vf, "format=yuv420p")
+		if cfg.Alpha {
+			vf = append(vf, "format="+alphaFmt)
+		} else {
+			vf = append(vf, "format=yuv420p")
+		}
 	}
 	if cfg.SAR.Valid() {
 		// max: setsar rounds to terms of at most 100 by default, which
@@ -268,18 +335,22 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	if len(vf) > 0 {
 		args = append(args, "-vf", strings.Join(vf, ","))
 	}
-	if lossless {
+	switch {
+	case cfg.Alpha:
+		args = append(args, alphaArgs...)
+	case lossless:
 		args = append(args, losslessVideo(c)...)
-	} else {
+	default:
 		args = append(args, c.video...)
 	}
 	args = append(args, colorArgs...)
 	if cfg.Threads > 0 {
 		args = append(args, "-threads", fmt.Sprint(cfg.Threads))
 	}
-	switch c.format {
-	case "gif": // no quality setting: 256 colours a frame
-	case "webm":
+	switch {
+	case c.format == "gif": // no quality setting: 256 colours a frame
+	case cfg.Alpha && (c.format == "mov" || lossless): // ProRes, QuickTime Animation, FFV1: none
+	case c.format == "webm" || cfg.Alpha: // VP9
 		args = append(args, "-crf", fmt.Sprint(crfOr(cfg.CRF, 32)))
 	default:
 		args = append(args, "-preset", cfg.Preset, "-crf", fmt.Sprint(crfOr(cfg.CRF, 18)))
@@ -595,7 +666,7 @@ func createTemp(path string, lock bool) (string, *os.File, error) {
 	return f.Name(), nil, nil
 }
 
-// WriteMat sends one BGR frame of the configured size to the encoder as
+// WriteMat sends one BGR (or BGRA: VideoConfig.Alpha) frame of the configured size to the encoder as
 // the next output frame (no retiming).
 func (v *VideoFile) WriteMat(m *gocv.Mat) error {
 	v.mu.Lock()
@@ -665,8 +736,12 @@ func (v *VideoFile) check(m *gocv.Mat) ([]byte, error) {
 	if v.closed {
 		return nil, fmt.Errorf("%w %s: written after close", ErrOutput, v.cfg.Path)
 	}
-	if m.Cols() != v.cfg.Width || m.Rows() != v.cfg.Height || m.Type() != gocv.MatTypeCV8UC3 {
-		return nil, fmt.Errorf("%w: frame %dx%d type %v, want %dx%d BGR", ErrOutput, m.Cols(), m.Rows(), m.Type(), v.cfg.Width, v.cfg.Height)
+	typ, what := gocv.MatTypeCV8UC3, "BGR"
+	if v.cfg.Alpha {
+		typ, what = gocv.MatTypeCV8UC4, "BGRA"
+	}
+	if m.Cols() != v.cfg.Width || m.Rows() != v.cfg.Height || m.Type() != typ {
+		return nil, fmt.Errorf("%w: frame %dx%d type %v, want %dx%d %s", ErrOutput, m.Cols(), m.Rows(), m.Type(), v.cfg.Width, v.cfg.Height, what)
 	}
 	data, err := m.DataPtrUint8()
 	if err != nil {

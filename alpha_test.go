@@ -1,0 +1,222 @@
+package vidstyle_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vidstyle/vidstyle"
+	"github.com/vidstyle/vidstyle/internal/testmodels"
+)
+
+// alphaClip makes a 10-frame 96x64 video with transparency, as ffmpeg
+// writes one from a pattern whose alpha is a moving ramp with a fully
+// transparent and a fully opaque band: codec args after the input.
+func alphaClip(t *testing.T, path string, args ...string) {
+	t.Helper()
+	in := []string{"-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
+		"testsrc2=size=96x64:rate=10:duration=1,format=rgba," +
+			"geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,16),0,if(gt(X,80),255,clip(3*(X-16)+20*N,0,255)))'"}
+	if out, err := exec.Command("ffmpeg", append(in, append(args, path)...)...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+}
+
+// decodeBGRA decodes every frame of path as BGRA bytes (libvpx for VP9,
+// whose alpha ffmpeg's own decoder leaves out), at w×h.
+func decodeBGRA(t *testing.T, path string, w, h int) [][]byte {
+	t.Helper()
+	args := []string{"-v", "error", "-nostdin"}
+	if strings.HasSuffix(path, ".webm") || strings.HasSuffix(path, ".mkv") {
+		if out, _ := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path).Output(); strings.HasPrefix(string(out), "vp9") {
+			args = append(args, "-c:v", "libvpx-vp9")
+		}
+	}
+	args = append(args, "-i", path, "-f", "rawvideo", "-pix_fmt", "bgra", "pipe:1")
+	out, err := exec.Command("ffmpeg", args...).Output()
+	if err != nil {
+		t.Fatalf("decoding %s: %v", path, err)
+	}
+	n := w * h * 4
+	if len(out)%n != 0 {
+		t.Fatalf("%s: %d bytes, not whole %dx%d frames", path, len(out), w, h)
+	}
+	var frames [][]byte
+	for i := 0; i < len(out); i += n {
+		frames = append(frames, out[i:i+n])
+	}
+	return frames
+}
+
+// channelDiff is the mean and largest absolute difference of channel c
+// (0..3: B, G, R, A) between two BGRA frames.
+func channelDiff(a, b []byte, c int) (mean float64, most int) {
+	sum := 0
+	for i := c; i < len(a); i += 4 {
+		d := int(a[i]) - int(b[i])
+		if d < 0 {
+			d = -d
+		}
+		sum += d
+		most = max(most, d)
+	}
+	return float64(sum) / float64(len(a)/4), most
+}
+
+// TestVideoTransparencyIsKept: a video with transparency (QuickTime
+// Animation, ProRes 4444, VP9 with alpha, a PNG sequence) through a real
+// job keeps its alpha where the output can hold it: a pass-through model at
+// CRF 0 into .mov (QuickTime Animation) and .mkv (FFV1) gives every BGRA
+// byte back; ProRes 4444 and VP9 with alpha keep the alpha within a level
+// or two; a neural style repaints the colour and leaves the alpha exact;
+// -resize scales the alpha with the picture; an .mp4 is written opaque
+// with one warning saying so. Before, every output was opaque.
+func TestVideoTransparencyIsKept(t *testing.T) {
+	dir := t.TempDir()
+	identity := filepath.Join(dir, "identity.onnx")
+	if err := os.WriteFile(identity, testmodels.IdentityGraph(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	qtrle := filepath.Join(dir, "anim.mov")
+	alphaClip(t, qtrle, "-c:v", "qtrle")
+	prores := filepath.Join(dir, "prores.mov")
+	alphaClip(t, prores, "-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le")
+	vp9 := filepath.Join(dir, "vp9.webm")
+	alphaClip(t, vp9, "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", "10", "-b:v", "0", "-deadline", "realtime")
+	seq := filepath.Join(dir, "seq_%03d.png")
+	alphaClip(t, seq)
+	src := decodeBGRA(t, qtrle, 96, 64)
+	if len(src) != 10 {
+		t.Fatalf("source: %d frames", len(src))
+	}
+	if m, _ := channelDiff(src[0], src[5], 3); m < 10 {
+		t.Fatalf("the source's alpha hardly moves (%.1f): the test cannot tell frames apart", m)
+	}
+
+	for _, c := range []struct {
+		in, out, model string
+		crf            *int
+		resize         string
+		// The largest mean difference allowed in colour and alpha
+		// (-1: the alpha must be gone), and whether they must be exact.
+		colour, alpha float64
+		exact         bool
+		warned        bool
+	}{
+		{in: qtrle, out: "lossless.mov", model: identity, crf: new(0), exact: true},
+		{in: qtrle, out: "lossless.mkv", model: identity, crf: new(0), exact: true},
+		{in: qtrle, out: "prores.mov", model: identity, colour: 1.5, alpha: 0.75},
+		// 4:2:0 chroma on this sharp, saturated pattern costs about 9
+		// levels of colour on its worst frame, opaque or not (the .mp4).
+		{in: qtrle, out: "vp9.webm", model: identity, colour: 14, alpha: 1},
+		{in: qtrle, out: "vp9.mkv", model: identity, colour: 14, alpha: 1},
+		{in: prores, out: "from-prores.mov", model: identity, crf: new(0), colour: 1.5, alpha: 0.75},
+		{in: vp9, out: "from-vp9.mov", model: identity, crf: new(0), colour: 14, alpha: 1},
+		{in: seq, out: "from-png-sequence.mov", model: identity, crf: new(0), exact: true},
+		{in: qtrle, out: "toon.mov", model: "toon", crf: new(0), colour: -1},
+		{in: qtrle, out: "half.mov", model: identity, crf: new(0), resize: "48x32", colour: 3, alpha: 3},
+		{in: qtrle, out: "opaque.mp4", model: identity, alpha: -1, colour: 14, warned: true},
+		{in: qtrle, out: "lossless.webm", model: identity, crf: new(0), alpha: -1, exact: false, colour: 0.01, warned: true},
+	} {
+		t.Run(c.out, func(t *testing.T) {
+			var logs bytes.Buffer
+			e := newEngine(t, vidstyle.Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+			out := filepath.Join(dir, c.out)
+			job := vidstyle.Job{In: c.in, Out: out, Model: c.model, CRF: c.crf, Temporal: new(0.0), Audio: "none"}
+			if c.resize != "" {
+				var err error
+				if job.Resize, err = vidstyle.ParseSize(c.resize); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.in == seq {
+				job.Framerate = "10"
+			}
+			if _, err := e.Transcode(context.Background(), job); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(logs.String(), "is a video with transparency"); n != map[bool]int{true: 1}[c.warned] {
+				t.Errorf("%d warnings of transparency, want warned=%v:\n%s", n, c.warned, logs.String())
+			}
+			w, h := 96, 64
+			want := src
+			if c.resize != "" {
+				w, h = 48, 32
+				want = decodeBGRA(t, scaled(t, qtrle, dir, w, h), w, h)
+			}
+			got := decodeBGRA(t, out, w, h)
+			if len(got) != len(want) {
+				t.Fatalf("%d frames, want %d", len(got), len(want))
+			}
+			var colour, alpha float64
+			var mostAlpha int
+			for i := range got {
+				for ch := range 3 {
+					m, _ := channelDiff(got[i], want[i], ch)
+					colour = max(colour, m)
+				}
+				m, most := channelDiff(got[i], want[i], 3)
+				alpha, mostAlpha = max(alpha, m), max(mostAlpha, most)
+				if c.exact && !bytes.Equal(got[i], want[i]) {
+					t.Errorf("frame %d: the BGRA bytes differ from the source's (colour %.2f, alpha %.2f)", i, colour, m)
+				}
+			}
+			t.Logf("worst frame: colour %.2f, alpha %.2f (at most %d)", colour, alpha, mostAlpha)
+			switch {
+			case c.alpha < 0:
+				if probeAlpha(t, out) {
+					t.Errorf("the output has an alpha channel")
+				}
+				if _, most := channelDiff(got[0], want[0], 3); most == 0 {
+					t.Errorf("the output's alpha equals the source's, yet the output is opaque")
+				}
+			case c.exact:
+			default:
+				if alpha > c.alpha {
+					t.Errorf("alpha off by %.2f on a frame (at most %d), want at most %.2f", alpha, mostAlpha, c.alpha)
+				}
+			}
+			switch {
+			case c.colour < 0:
+				// A style: the picture repainted, the alpha the source's.
+				if colour < 10 {
+					t.Errorf("the style changed the colour by %.2f only", colour)
+				}
+				if alpha != 0 {
+					t.Errorf("a style changed the alpha by %.2f (at most %d): it should stay the source's", alpha, mostAlpha)
+				}
+			case !c.exact && colour > c.colour:
+				t.Errorf("colour off by %.2f on a frame, want at most %.2f", colour, c.colour)
+			}
+		})
+	}
+}
+
+// scaled is path's video scaled to w×h by ffmpeg (bicubic, as vidstyle
+// scales up; area down), losslessly, to compare a resized output with.
+func scaled(t *testing.T, path, dir string, w, h int) string {
+	t.Helper()
+	out := filepath.Join(dir, fmt.Sprintf("scaled-%dx%d.mov", w, h))
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-i", path, "-vf", fmt.Sprintf("scale=%d:%d:flags=area", w, h), "-c:v", "qtrle", out).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, b)
+	}
+	return out
+}
+
+// probeAlpha reports whether path's video stream carries transparency, as
+// ffprobe tells it (the pixel format, or VP9's alpha_mode tag).
+func probeAlpha(t *testing.T, path string) bool {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=pix_fmt:stream_tags=alpha_mode", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	s := strings.TrimSpace(string(out))
+	return strings.Contains(s, "a") && (strings.HasPrefix(s, "yuva") || strings.HasPrefix(s, "argb") || strings.HasPrefix(s, "bgra") || strings.HasPrefix(s, "rgba") || strings.HasPrefix(s, "gbrap")) || strings.HasSuffix(s, ",1")
+}
