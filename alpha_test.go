@@ -75,8 +75,9 @@ func channelDiff(a, b []byte, c int) (mean float64, most int) {
 // CRF 0 into .mov (QuickTime Animation) and .mkv (FFV1) gives every BGRA
 // byte back; ProRes 4444 and VP9 with alpha keep the alpha within a level
 // or two; a neural style repaints the colour and leaves the alpha exact;
-// -resize scales the alpha with the picture; an .mp4 is written opaque
-// with one warning saying so. Before, every output was opaque.
+// -resize scales the alpha with the picture; a GIF's one-bit alpha is on
+// where the source's is at least half; an .mp4 is written opaque with one
+// warning saying so. Before, every output was opaque.
 func TestVideoTransparencyIsKept(t *testing.T) {
 	dir := t.TempDir()
 	identity := filepath.Join(dir, "identity.onnx")
@@ -108,6 +109,9 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 		colour, alpha float64
 		exact         bool
 		warned        bool
+		// binary: the alpha is on or off (a GIF's), on where the source's
+		// is at least half.
+		binary bool
 	}{
 		{in: qtrle, out: "lossless.mov", model: identity, crf: new(0), exact: true},
 		{in: qtrle, out: "lossless.mkv", model: identity, crf: new(0), exact: true},
@@ -122,6 +126,7 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 		{in: qtrle, out: "toon.mov", model: "toon", crf: new(0), colour: -1},
 		{in: qtrle, out: "half.mov", model: identity, crf: new(0), resize: "48x32", colour: 3, alpha: 3},
 		{in: qtrle, out: "opaque.mp4", model: identity, alpha: -1, colour: 14, warned: true},
+		{in: qtrle, out: "anim.gif", model: identity, binary: true, colour: 20},
 		{in: qtrle, out: "lossless.webm", model: identity, crf: new(0), alpha: -1, exact: false, colour: 0.01, warned: true},
 	} {
 		t.Run(c.out, func(t *testing.T) {
@@ -169,6 +174,36 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 			}
 			t.Logf("worst frame: colour %.2f, alpha %.2f (at most %d)", colour, alpha, mostAlpha)
 			switch {
+			case c.binary:
+				wrong, n := 0, 0
+				for i := range got {
+					for j := 3; j < len(got[i]); j += 4 {
+						on := want[i][j] >= 128
+						if got[i][j] != map[bool]byte{false: 0, true: 255}[on] {
+							wrong++
+						}
+						n++
+					}
+				}
+				if wrong > n/100 {
+					t.Errorf("%d of %d pixels' one-bit alpha is not the source's alpha at half", wrong, n)
+				}
+				// The colour where it shows (a transparent pixel's is the
+				// palette's transparent entry).
+				sum, shown := 0, 0
+				for i := range got {
+					for j := 0; j < len(got[i]); j += 4 {
+						if got[i][j+3] == 255 {
+							for ch := range 3 {
+								d := int(got[i][j+ch]) - int(want[i][j+ch])
+								sum += max(d, -d)
+							}
+							shown++
+						}
+					}
+				}
+				colour = float64(sum) / float64(3*max(shown, 1))
+				t.Logf("colour where the GIF shows a pixel: %.2f", colour)
 			case c.alpha < 0:
 				if probeAlpha(t, out) {
 					t.Errorf("the output has an alpha channel")

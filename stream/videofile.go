@@ -75,8 +75,8 @@ type VideoConfig struct {
 	StripMetadata bool
 	// Alpha says the frames are BGRA and their transparency is written:
 	// ProRes 4444 in .mov (QuickTime Animation when lossless), VP9 with
-	// alpha in .webm and .mkv (FFV1 in .mkv when lossless). Only the
-	// types AlphaOutput allows take it.
+	// alpha in .webm and .mkv (FFV1 in .mkv when lossless), a GIF's
+	// one-bit transparency. Only the types AlphaOutput allows take it.
 	Alpha bool
 	// SAR is the sample (pixel) aspect ratio to write; zero: none.
 	SAR media.Ratio
@@ -142,7 +142,7 @@ func AlphaOutput(path string, lossless bool) (ok bool, why string) {
 		}
 		return true, ""
 	case ".gif":
-		return false, "vidstyle writes GIFs opaque: a .mov, .mkv or .webm keeps it"
+		return true, "" // on or off: a pixel at least half opaque is shown
 	}
 	return false, "an " + strings.ToUpper(strings.TrimPrefix(filepath.Ext(path), ".")) + " cannot hold transparency: a .mov, .mkv or .webm keeps it"
 }
@@ -152,6 +152,8 @@ func AlphaOutput(path string, lossless bool) (ok bool, why string) {
 // kept as it is), and the codec's name for the log.
 func alphaVideo(c container, lossless bool) (video []string, pixFmt, name string) {
 	switch {
+	case c.format == "gif":
+		return c.video, "", "a GIF's transparency (on or off: pixels less than half opaque are left out)"
 	case c.format == "mov" && lossless:
 		return []string{"-c:v", "qtrle", "-pix_fmt", "argb", "-movflags", "+faststart"}, "", "QuickTime Animation (lossless)"
 	case c.format == "mov":
