@@ -102,6 +102,9 @@ type BenchConfig struct {
 	// In is the clip for the pipeline run (default: a generated 10 s clip
 	// at the processing size).
 	In string
+	// Framerate is In's frame rate when it is a numbered image sequence
+	// (Job.Framerate); empty: ffmpeg's 25.
+	Framerate string
 	// Frames per measurement (0: about 10 s of inference, 5 to 300).
 	Frames int64
 	// Threads, InterOpThreads and Spin set ONNX Runtime as Config does, for
@@ -154,6 +157,12 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 	tempo, err := temporalBlend(cfg.Temporal)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Framerate != "" && cfg.In == "" {
+		return nil, usagef("-framerate %s: it is the rate of a numbered image sequence given with -in", cfg.Framerate)
+	}
+	if _, err := openOptions(cfg.In, cfg.Framerate); err != nil {
+		return nil, err // before the measurements: a wrong -framerate is refused at once
 	}
 	rt, err := e.Runtime()
 	if err != nil {
@@ -269,7 +278,7 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 			runtime.ReadMemStats(&ms1)
 		}
 	}
-	j, err := pe.Open(ctx, Job{In: clip, Out: filepath.Join(tmp, "out.mp4"), Model: cfg.Model, Size: Size{Width: w, Height: h},
+	j, err := pe.Open(ctx, Job{In: clip, Framerate: cfg.Framerate, Out: filepath.Join(tmp, "out.mp4"), Model: cfg.Model, Size: Size{Width: w, Height: h},
 		Frames: n, Preset: "veryfast", EncodeThreads: cfg.EncodeThreads, Serial: cfg.Serial, Temporal: new(tempo), OnFrame: onFrame})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -95,5 +97,37 @@ func TestBenchSweep(t *testing.T) {
 	code, _, stderr = vidstyleOut(t, t.TempDir(), "bench", "-sweep", "default; -temporal 1")
 	if code != 2 || !strings.Contains(stderr, `-sweep entry "-temporal 1"`) {
 		t.Errorf("-temporal 1 in -sweep: exit %d: %s", code, stderr)
+	}
+}
+
+// TestBenchFramerate: bench reads a numbered image sequence at the rate
+// -framerate gives, as a job does; a rate with a video, with no -in, or out
+// of range is a usage error (exit 2) before anything is measured.
+func TestBenchFramerate(t *testing.T) {
+	dir := t.TempDir()
+	seq := filepath.Join(dir, "f_%03d.png")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=s=96x64:r=12:d=1", seq).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	video := filepath.Join(dir, "v.mp4")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=s=96x64:r=12:d=1", "-pix_fmt", "yuv420p", video).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	base := []string{"bench", "-model", "toon", "-size", "96x64", "-frames", "5", "-scales", "1", "-json", "-q"}
+	if code, out, stderr := vidstyleOut(t, dir, append(base, "-in", seq, "-framerate", "12")...); code != 0 || !strings.Contains(out, "pipeline_fps") {
+		t.Errorf("a sequence at 12 fps: exit %d: %s%s", code, stderr, out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-in", video, "-framerate", "12"}, "only a numbered image sequence"},
+		{[]string{"-framerate", "12"}, "given with -in"},
+		{[]string{"-in", seq, "-framerate", "0"}, "between 0.001 and 1000"},
+	} {
+		code, _, stderr := vidstyleOut(t, dir, append(base, c.args...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, %q; want 2 and one line with %q", c.args, code, stderr, c.want)
+		}
 	}
 }

@@ -41,6 +41,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Model, "model", models.DefaultStyle, "the model: built-in, file, stored or catalog name")
 	fs.StringVar(&size, "size", "640x360", "processing size WxH")
 	fs.StringVar(&cfg.In, "in", "", "clip for the pipeline run (default: a generated 10 s clip at -size)")
+	fs.StringVar(&cfg.Framerate, "framerate", "", "the frame rate of a numbered image sequence given to -in (default 25, as ffmpeg reads one)")
 	fs.IntVar(&cfg.EncodeThreads, "encode-threads", vidstyle.DefaultEncodeThreads(), "H.264 encoder threads in the pipeline run (0: ffmpeg's choice)")
 	fs.Int64Var(&cfg.Frames, "frames", 0, "frames per measurement (0: about 10 s of inference, 5 to 300)")
 	fs.BoolVar(&cfg.Serial, "serial", false, "double buffering off in the pipeline run")
