@@ -77,7 +77,9 @@ func channelDiff(a, b []byte, c int) (mean float64, most int) {
 // or two; a neural style repaints the colour and leaves the alpha exact;
 // -resize scales the alpha with the picture; a GIF's one-bit alpha is on
 // where the source's is at least half; an .mp4 is written opaque with one
-// warning saying so. Before, every output was opaque.
+// warning saying so. An alpha channel opaque all through is written as
+// H.264 like any video (ProRes 4444 with -alpha keep), and -alpha drop
+// writes H.264 with no warning. Before, every output was opaque.
 func TestVideoTransparencyIsKept(t *testing.T) {
 	dir := t.TempDir()
 	identity := filepath.Join(dir, "identity.onnx")
@@ -92,6 +94,12 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 	alphaClip(t, vp9, "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", "10", "-b:v", "0", "-deadline", "realtime")
 	seq := filepath.Join(dir, "seq_%03d.png")
 	alphaClip(t, seq)
+	// An alpha channel opaque all through, as screen captures and PNG in
+	// MOV often have.
+	opaqueAlpha := filepath.Join(dir, "opaque-alpha-source.mov")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1,format=rgba", "-c:v", "png", opaqueAlpha).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
 	src := decodeBGRA(t, qtrle, 96, 64)
 	if len(src) != 10 {
 		t.Fatalf("source: %d frames", len(src))
@@ -112,6 +120,8 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 		// binary: the alpha is on or off (a GIF's), on where the source's
 		// is at least half.
 		binary bool
+		mode   string // Job.Alpha
+		codec  string // the output's video codec, when it matters
 	}{
 		{in: qtrle, out: "lossless.mov", model: identity, crf: new(0), exact: true},
 		{in: qtrle, out: "lossless.mkv", model: identity, crf: new(0), exact: true},
@@ -128,12 +138,17 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 		{in: qtrle, out: "opaque.mp4", model: identity, alpha: -1, colour: 14, warned: true},
 		{in: qtrle, out: "anim.gif", model: identity, binary: true, colour: 20},
 		{in: qtrle, out: "lossless.webm", model: identity, crf: new(0), alpha: -1, exact: false, colour: 0.01, warned: true},
+		{in: qtrle, out: "dropped.mov", model: identity, mode: "drop", alpha: -1, colour: 14, codec: "h264"},
+		// An alpha channel that hides nothing: written as other video is,
+		// unless asked to keep it.
+		{in: opaqueAlpha, out: "opaque-alpha.mov", model: identity, alpha: -1, colour: 14, codec: "h264"},
+		{in: opaqueAlpha, out: "opaque-alpha-kept.mov", model: identity, mode: "keep", colour: 1.5, alpha: 0.75, codec: "prores"},
 	} {
 		t.Run(c.out, func(t *testing.T) {
 			var logs bytes.Buffer
 			e := newEngine(t, vidstyle.Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 			out := filepath.Join(dir, c.out)
-			job := vidstyle.Job{In: c.in, Out: out, Model: c.model, CRF: c.crf, Temporal: new(0.0), Audio: "none"}
+			job := vidstyle.Job{In: c.in, Out: out, Model: c.model, CRF: c.crf, Alpha: c.mode, Temporal: new(0.0), Audio: "none"}
 			if c.resize != "" {
 				var err error
 				if job.Resize, err = vidstyle.ParseSize(c.resize); err != nil {
@@ -151,6 +166,9 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 			}
 			w, h := 96, 64
 			want := src
+			if c.in == opaqueAlpha {
+				want = decodeBGRA(t, opaqueAlpha, w, h)
+			}
 			if c.resize != "" {
 				w, h = 48, 32
 				want = decodeBGRA(t, scaled(t, qtrle, dir, w, h), w, h)
@@ -173,6 +191,12 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 				}
 			}
 			t.Logf("worst frame: colour %.2f, alpha %.2f (at most %d)", colour, alpha, mostAlpha)
+			if c.codec != "" {
+				b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", out).Output()
+				if got := strings.TrimSpace(string(b)); err != nil || got != c.codec {
+					t.Errorf("codec %q (%v), want %q", got, err, c.codec)
+				}
+			}
 			switch {
 			case c.binary:
 				wrong, n := 0, 0
@@ -208,7 +232,7 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 				if probeAlpha(t, out) {
 					t.Errorf("the output has an alpha channel")
 				}
-				if _, most := channelDiff(got[0], want[0], 3); most == 0 {
+				if _, most := channelDiff(got[0], want[0], 3); most == 0 && c.in != opaqueAlpha {
 					t.Errorf("the output's alpha equals the source's, yet the output is opaque")
 				}
 			case c.exact:
@@ -230,6 +254,27 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 				t.Errorf("colour off by %.2f on a frame, want at most %.2f", colour, c.colour)
 			}
 		})
+	}
+
+	// Keeping it where it cannot be kept is a usage error, before any
+	// model is looked at.
+	e := newEngine(t, vidstyle.Config{})
+	for _, c := range []struct{ out, mode, want string }{
+		{"k.mp4", "keep", "-alpha keep: an MP4 cannot hold transparency"},
+		{"k.webm", "keep", "lossless VP9 has no transparency"},
+		{"k.mov", "sometimes", `-alpha "sometimes": use auto, keep or drop`},
+	} {
+		job := vidstyle.Job{In: qtrle, Out: filepath.Join(dir, c.out), Model: "no-such-model.onnx", Alpha: c.mode}
+		if c.out == "k.webm" {
+			job.CRF = new(0)
+		}
+		tr, err := e.Open(context.Background(), job)
+		if err == nil {
+			tr.Close()
+		}
+		if err == nil || !vidstyle.IsUsage(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("-alpha %s into %s: %v, want a usage error with %q", c.mode, c.out, err, c.want)
+		}
 	}
 }
 

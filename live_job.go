@@ -83,7 +83,7 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 		return err
 	}
 	job.Size = e.oriented(job.Size, p.Width, p.Height)
-	if err := e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
+	if err := e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force, false); err != nil {
 		src.Close()
 		return err
 	}

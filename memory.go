@@ -33,6 +33,10 @@ const (
 	// of the input size), the writer's copy of the last picture and the
 	// conversion buffers.
 	frameBytesPerPixel = 3 * 14
+	// alphaBytesPerPixel is what a video with transparency adds: its
+	// frames are BGRA, and each slot keeps a BGR copy, the alpha and the
+	// stylized BGR (keepAlpha).
+	alphaBytesPerPixel = 14 + 2*7
 )
 
 // ErrMemory means a job would need more memory than is free.
@@ -40,7 +44,7 @@ var ErrMemory = errors.New("not enough memory")
 
 // estimateMemory estimates a job on frames of fw×fh processed at w×h with
 // the styles of spec (several at once when preloaded).
-func estimateMemory(spec string, fw, fh, w, h int, preload bool) int64 {
+func estimateMemory(spec string, fw, fh, w, h int, preload, alpha bool) int64 {
 	per, base := int64(builtinBytesPerPixel), int64(builtinBase)
 	styles := strings.Split(spec, ",")
 	for _, s := range styles {
@@ -52,17 +56,21 @@ func estimateMemory(spec string, fw, fh, w, h int, preload bool) int64 {
 	if preload {
 		n = int64(len(styles))
 	}
-	return base + n*per*int64(w)*int64(h) + frameBytesPerPixel*int64(fw)*int64(fh)
+	frame := int64(frameBytesPerPixel)
+	if alpha {
+		frame += alphaBytesPerPixel
+	}
+	return base + n*per*int64(w)*int64(h) + frame*int64(fw)*int64(fh)
 }
 
 // checkMemory refuses a job that would need more memory than the machine
 // has free, with the estimate and a processing size that fits.
-func (e *Engine) checkMemory(spec string, fw, fh int, size Size, preload, force bool) error {
+func (e *Engine) checkMemory(spec string, fw, fh int, size Size, preload, force, alpha bool) error {
 	w, h, err := size.For(fw, fh)
 	if err != nil {
 		return err
 	}
-	need := estimateMemory(spec, fw, fh, w, h, preload)
+	need := estimateMemory(spec, fw, fh, w, h, preload, alpha)
 	avail := availableMemory()
 	e.log.Debug(fmt.Sprintf("memory: the job needs about %d MB, %d MB are free", need>>20, avail>>20))
 	if force || avail <= 0 || need <= avail*9/10 {
@@ -72,7 +80,7 @@ func (e *Engine) checkMemory(spec string, fw, fh int, size Size, preload, force 
 	// The largest scale of the processing size (in 5 % steps) that fits.
 	for s := 0.95; s >= 0.05; s -= 0.05 {
 		sw, sh := int(float64(w)*s+0.5), int(float64(h)*s+0.5)
-		if estimateMemory(spec, fw, fh, sw, sh, preload) <= avail*9/10 {
+		if estimateMemory(spec, fw, fh, sw, sh, preload, alpha) <= avail*9/10 {
 			// -scale is relative to the frame, whatever gave w×h.
 			scale := math.Floor(min(float64(sw)/float64(fw), float64(sh)/float64(fh))*100) / 100
 			hint = fmt.Sprintf(": stylize at a smaller size (-size %dx%d or -scale %.2g fits)", sw, sh, scale)

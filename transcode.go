@@ -69,6 +69,12 @@ type Job struct {
 	// stay. Off, it is copied, as ffmpeg does. (A picture output keeps
 	// none: OpenCV writes no EXIF.)
 	StripMetadata bool
+	// Alpha is what becomes of a video's transparency: "" or "auto" keeps
+	// it where it is used (some pixel less than opaque in the frames
+	// looked at) and the output can hold it (.mov, .mkv, .webm, .gif),
+	// "keep" keeps any alpha channel (a usage error with an output that
+	// cannot hold one), "drop" paints every video opaque, as an .mp4 is.
+	Alpha string
 	// Temporal is the temporal stabilisation's blend for video (nil:
 	// DefaultTemporal; 0: off, every frame painted on its own; below 1):
 	// each result is blended with the one before, carried along the
@@ -216,7 +222,9 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	}
 	if !outImage {
 		// A video's transparency goes to an output that can hold it.
-		open.Alpha, open.Opaque = stream.AlphaOutput(job.Out, job.CRF != nil && *job.CRF == 0)
+		if open.Alpha, open.Opaque, err = alphaMode(job.Alpha, job.Out, job.CRF != nil && *job.CRF == 0); err != nil {
+			return nil, err
+		}
 	}
 	var ffmpeg string
 	if outImage {
@@ -279,7 +287,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		t.total = job.Frames
 	}
 	job.Size = e.oriented(job.Size, p.Width, p.Height)
-	if err = e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force); err != nil {
+	if err = e.checkMemory(job.Model, p.Width, p.Height, job.Size, job.Preload, job.Force, p.Alpha); err != nil {
 		return nil, err
 	}
 	if t.styles, err = e.Styles(ctx, StyleConfig{Model: job.Model, FrameWidth: p.Width, FrameHeight: p.Height, Size: job.Size, Preload: job.Preload, Temporal: tempo, KeepColors: job.KeepColors}); err != nil {
@@ -311,6 +319,27 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	t.in, t.res = capture.NewMatPool(), capture.NewMatPool()
 	t.closers = append(t.closers, t.in.Close, t.res.Close)
 	return t, nil
+}
+
+// alphaMode reads Job.Alpha for an output: the open's mode, and why the
+// transparency is not kept when the output cannot hold it.
+func alphaMode(mode, out string, lossless bool) (capture.AlphaMode, string, error) {
+	ok, why := stream.AlphaOutput(out, lossless)
+	switch mode {
+	case "drop":
+		return capture.AlphaDrop, "", nil
+	case "keep":
+		if !ok {
+			return 0, "", usagef("-alpha keep: %s", why)
+		}
+		return capture.AlphaAlways, "", nil
+	case "", "auto":
+		if !ok {
+			return capture.AlphaNone, why, nil
+		}
+		return capture.AlphaIfUsed, "", nil
+	}
+	return 0, "", usagef("-alpha %q: use auto, keep or drop", mode)
 }
 
 // rereadable reports whether a network input is a file served over HTTP,

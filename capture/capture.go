@@ -236,17 +236,36 @@ type OpenOptions struct {
 	// Framerate is an image sequence's frame rate (ffmpeg's -framerate;
 	// zero: ffmpeg's 25). Other inputs have their own: it is an error.
 	Framerate media.Ratio
-	// Alpha asks for a video's transparency (ProRes 4444, QuickTime
-	// Animation, VP8/VP9 with alpha, PNG in MOV, an animated PNG, a
-	// sequence of PNGs with alpha): its frames then come as BGRA
-	// (Props.Alpha). Without it, or for a video without transparency,
-	// they are BGR. Still pictures keep theirs apart (AlphaSource).
-	Alpha bool
-	// Opaque, when Alpha is false, says why transparency is not kept,
-	// for the warning given when a video has some ("an .mp4 cannot
-	// hold transparency").
+	// Alpha says what becomes of a video's transparency (ProRes 4444,
+	// QuickTime Animation, VP8/VP9 with alpha, PNG in MOV, an animated
+	// PNG, a sequence of PNGs with alpha): kept, its frames come as BGRA
+	// (Props.Alpha); otherwise, and for a video without an alpha
+	// channel, they are BGR. Still pictures keep theirs apart
+	// (AlphaSource).
+	Alpha AlphaMode
+	// Opaque, with AlphaNone, says why transparency is not kept, for the
+	// warning given when a video has some ("an MP4 cannot hold
+	// transparency").
 	Opaque string
 }
+
+// AlphaMode says what an open does with a video's alpha channel.
+type AlphaMode int
+
+const (
+	// AlphaNone reads video as BGR; a video with transparency gets one
+	// warning that it is painted opaque.
+	AlphaNone AlphaMode = iota
+	// AlphaDrop reads video as BGR with no warning (asked for).
+	AlphaDrop
+	// AlphaIfUsed keeps the alpha of a video in which it is used: some
+	// pixel of the frames looked at (the first ones and a few at four
+	// points of the video, media.AlphaUsed) is less than opaque. A
+	// video whose alpha channel is opaque throughout is read as BGR.
+	AlphaIfUsed
+	// AlphaAlways keeps any video's alpha channel, used or not.
+	AlphaAlways
+)
 
 // OpenWith is OpenContext with options.
 func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logger) (Source, error) {
@@ -267,10 +286,10 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 		return openCamera(n, log)
 	}
 	if IsURL(spec) {
-		return warnVideoAlpha(openDecoded(ctx, spec, KindStream, log, opts.Alpha))(spec, opts, log)
+		return openDecoded(ctx, spec, KindStream, log, opts)
 	}
 	if IsImageSequence(spec) {
-		return warnVideoAlpha(openDecoded(ctx, spec, KindFile, log, opts.Alpha, inArgs...))(spec, opts, log)
+		return openDecoded(ctx, spec, KindFile, log, opts, inArgs...)
 	}
 	st, err := os.Stat(spec)
 	switch {
@@ -310,30 +329,7 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 	case s != animatedPNG && s != video && ffmpegImageExt(spec):
 		return openFFmpegImage(ctx, spec, log)
 	}
-	return warnVideoAlpha(openDecoded(ctx, spec, KindFile, log, opts.Alpha))(spec, opts, log)
-}
-
-// warnVideoAlpha passes an open's result on, first saying, once, that a
-// video with transparency is painted opaque when its transparency is not
-// kept (not asked for, or a kind of video that cannot keep it): the
-// pictures under its transparent parts show, where a player would show
-// what is behind.
-func warnVideoAlpha(src Source, err error) func(spec string, opts OpenOptions, log *slog.Logger) (Source, error) {
-	return func(spec string, opts OpenOptions, log *slog.Logger) (Source, error) {
-		if err != nil || log == nil || src.Props().Alpha {
-			return src, err
-		}
-		what := VideoAlpha(src.Props().Media.Video())
-		if what == "" {
-			return src, nil
-		}
-		why := opts.Opaque
-		if why == "" {
-			why = "vidstyle keeps it in a .mov, .mkv or .webm file it writes"
-		}
-		log.Warn(fmt.Sprintf("input %s is a video with transparency (%s): it is painted opaque here, so what its transparent parts hide shows (%s)", spec, what, why))
-		return src, nil
-	}
+	return openDecoded(ctx, spec, KindFile, log, opts)
 }
 
 // VideoAlpha names the transparency a video stream carries ("yuva444p12le",
@@ -374,7 +370,7 @@ func ffmpegImageExt(name string) bool {
 // has that it cannot read (a 16-bit CMYK TIFF). Its transparency, if
 // any, is not kept.
 func openFFmpegImage(ctx context.Context, path string, log *slog.Logger) (Source, error) {
-	src, err := openDecoded(ctx, path, KindFile, log, false)
+	src, err := openDecoded(ctx, path, KindFile, log, OpenOptions{Alpha: AlphaDrop}) // its alpha is read apart
 	if err != nil {
 		return nil, err
 	}

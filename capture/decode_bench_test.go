@@ -28,7 +28,7 @@ func BenchmarkDecode(b *testing.B) {
 		open := map[string]func() (Source, error){
 			"opencv": func() (Source, error) { return openOpenCV(clip, slog.New(slog.DiscardHandler)) },
 			"ffmpeg": func() (Source, error) {
-				return openDecoded(context.Background(), clip, KindFile, slog.New(slog.DiscardHandler), false)
+				return openDecoded(context.Background(), clip, KindFile, slog.New(slog.DiscardHandler), OpenOptions{})
 			},
 		}
 		for _, way := range []string{"opencv", "ffmpeg"} {
@@ -75,7 +75,7 @@ func BenchmarkLoopSeam(b *testing.B) {
 	}
 	for _, way := range []string{"ready", "cold"} {
 		b.Run(way, func(b *testing.B) {
-			src, err := openDecoded(context.Background(), clip, KindFile, slog.New(slog.DiscardHandler), false)
+			src, err := openDecoded(context.Background(), clip, KindFile, slog.New(slog.DiscardHandler), OpenOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}

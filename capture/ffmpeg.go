@@ -2,12 +2,14 @@ package capture
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,10 +89,12 @@ func IsURL(spec string) bool {
 
 // openDecoded probes spec and starts ffmpeg on its main video stream.
 //
-// With alpha, a video whose pixel format carries transparency (VideoAlpha)
-// is read as BGRA: Props.Alpha says so, and every frame has four
-// channels. Other videos are read as BGR, as without it.
-func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, alpha bool, inArgs ...string) (Source, error) {
+// A video whose pixel format carries transparency (VideoAlpha) is read as
+// BGRA when opts.Alpha asks (Props.Alpha says so, and every frame has four
+// channels); other videos are read as BGR. With AlphaNone, a video whose
+// alpha is used gets one warning that it is painted opaque. (opts'
+// Framerate is in inArgs.)
+func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, opts OpenOptions, inArgs ...string) (Source, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -172,21 +176,36 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 		Deinterlaced: v.Interlaced() || woven != "",
 	}
 	var decoder []string // before -i: the decoder that reads the alpha
-	if alpha && VideoAlpha(v) != "" {
+	if what := VideoAlpha(v); what != "" && opts.Alpha != AlphaDrop {
+		// ffmpeg's own VP8 and VP9 decoders leave the alpha (a side
+		// stream of the Matroska blocks) out; libvpx's read it.
+		switch v.Codec {
+		case "vp9":
+			decoder = []string{"-c:v", "libvpx-vp9"}
+		case "vp8":
+			decoder = []string{"-c:v", "libvpx"}
+		}
+		// Whether any of it is less than opaque (not asked of a live
+		// stream, which cannot be read twice).
+		used := func() bool {
+			return kind != KindFile || alphaUsed(ctx, ffmpeg, arg, v, cmp.Or(v.Duration, info.Duration), append(slices.Clip(inArgs), decoder...))
+		}
 		switch {
+		case opts.Alpha == AlphaNone:
+			if used() {
+				why := cmp.Or(opts.Opaque, "vidstyle keeps it in a .mov, .mkv, .webm or .gif file it writes")
+				log.Warn(fmt.Sprintf("input %s is a video with transparency (%s): it is painted opaque here, so what its transparent parts hide shows (%s)", spec, what, why))
+			}
+			decoder = nil
 		case hdrName(v.Color.Transfer) != "":
 			// The tone-mapping chain works in YUV 4:2:0 without alpha.
 			log.Warn(fmt.Sprintf("input %s is HDR video with transparency: it is tone-mapped and written opaque", spec))
+			decoder = nil
+		case opts.Alpha == AlphaIfUsed && !used():
+			log.Info(fmt.Sprintf("input %s has an alpha channel (%s), opaque in every frame looked at: read as opaque video (-alpha keep keeps it)", spec, what))
+			decoder = nil
 		default:
 			d.props.Alpha, d.frame = true, w*h*4
-			// ffmpeg's own VP8 and VP9 decoders leave the alpha (a
-			// side stream of the Matroska blocks) out; libvpx's read it.
-			switch v.Codec {
-			case "vp9":
-				decoder = []string{"-c:v", "libvpx-vp9"}
-			case "vp8":
-				decoder = []string{"-c:v", "libvpx"}
-			}
 		}
 	}
 	d.step = time.Duration(float64(time.Second) * float64(rate.Den) / float64(rate.Num))
@@ -323,6 +342,22 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 		return nil, err
 	}
 	return d, nil
+}
+
+// alphaUsed reports whether a video's alpha channel shows any
+// transparency: in its first three frames, or three at a quarter, half,
+// three quarters of it and a second before its end (stingers and titles
+// are transparent at their ends, a keyed clip all through). A check that
+// fails, or is stopped, counts as used: the alpha is kept.
+func alphaUsed(ctx context.Context, ffmpeg, arg string, v *media.Stream, d time.Duration, before []string) bool {
+	at := []time.Duration{0}
+	if d > 4*time.Second {
+		at = append(at, d/4, d/2, 3*d/4, d-time.Second)
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	used, err := media.AlphaUsed(ctx, ffmpeg, arg, v.Index, at, 3, before...)
+	return used || err != nil
 }
 
 // untaggedHD reports whether v is YUV video whose matrix is not tagged

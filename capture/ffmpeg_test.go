@@ -556,71 +556,93 @@ func TestProgramStreamCountsEveryPicture(t *testing.T) {
 // TestVideoWithTransparency: a video with an alpha channel (ProRes 4444,
 // QuickTime Animation, VP9 and VP8 with alpha in WebM, whose pixel format
 // shows none: the container's alpha_mode says so, PNG in MOV, an animated
-// PNG) gets one warning that it is painted opaque when its transparency is
-// not asked for, and comes in BGRA frames with no warning when it is; an
-// opaque video and a GIF (pal8, alpha or not) get no warning and BGR
-// frames either way.
+// PNG), its alpha a ramp from transparent to opaque:
+//   - not asked for (AlphaNone): BGR frames and one warning that it is
+//     painted opaque; AlphaDrop: the same with no warning;
+//   - AlphaIfUsed and AlphaAlways: BGRA frames whose alpha is the ramp
+//     (mean about 127: a decoder that leaves VP9's alpha out gives 255),
+//     with no warning.
+//
+// The same files with an alpha channel that is opaque all through (as PNG
+// in MOV and screen captures often are) get no warning and BGR frames with
+// AlphaIfUsed (one line says so), BGRA with AlphaAlways. An opaque video and
+// a GIF (pal8, alpha or not) get no warning and BGR frames in every mode.
 func TestVideoWithTransparency(t *testing.T) {
 	dir := t.TempDir()
 	cases := []struct {
 		name  string
 		args  []string
-		alpha bool
+		alpha bool // the format carries an alpha channel vidstyle reads
 	}{
-		{"prores4444.mov", []string{"-vf", "format=yuva444p10le", "-c:v", "prores_ks", "-profile:v", "4"}, true},
-		{"qtrle.mov", []string{"-vf", "format=rgba", "-c:v", "qtrle"}, true},
-		{"vp9-alpha.webm", []string{"-vf", "format=yuva420p", "-c:v", "libvpx-vp9", "-deadline", "realtime"}, true},
-		{"vp8-alpha.webm", []string{"-vf", "format=yuva420p", "-c:v", "libvpx", "-auto-alt-ref", "0", "-deadline", "realtime"}, true},
-		{"png-in.mov", []string{"-vf", "format=rgba", "-c:v", "png"}, true},
-		{"anim.apng", []string{"-vf", "format=rgba", "-f", "apng"}, true},
+		{"prores4444.mov", []string{"-pix_fmt", "yuva444p10le", "-c:v", "prores_ks", "-profile:v", "4"}, true},
+		{"qtrle.mov", []string{"-c:v", "qtrle"}, true},
+		{"vp9-alpha.webm", []string{"-pix_fmt", "yuva420p", "-c:v", "libvpx-vp9", "-deadline", "realtime"}, true},
+		{"vp8-alpha.webm", []string{"-pix_fmt", "yuva420p", "-c:v", "libvpx", "-auto-alt-ref", "0", "-deadline", "realtime"}, true},
+		{"png-in.mov", []string{"-c:v", "png"}, true},
+		{"anim.apng", []string{"-f", "apng"}, true},
 		{"opaque.mp4", []string{"-c:v", "libx264", "-pix_fmt", "yuv420p"}, false},
-		{"anim.gif", []string{"-vf", "format=rgba"}, false},
+		{"anim.gif", nil, false},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(dir, c.name)
-			ffmpeg(t, append(append([]string{"-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25:duration=0.4"}, c.args...), path)...)
-			var logs bytes.Buffer
-			src, err := capture.Open(path, slog.New(slog.NewTextHandler(&logs, nil)))
-			if err != nil {
-				t.Fatal(err)
+	open := func(t *testing.T, path string, mode capture.AlphaMode) (channels int, alpha float64, logs string) {
+		t.Helper()
+		var buf bytes.Buffer
+		src, err := capture.OpenWith(context.Background(), path, capture.OpenOptions{Alpha: mode}, slog.New(slog.NewTextHandler(&buf, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		m := gocv.NewMat()
+		defer m.Close()
+		if _, err := src.Read(&m); err != nil {
+			t.Fatal(err)
+		}
+		if src.Props().Alpha != (m.Channels() == 4) {
+			t.Errorf("Props.Alpha %v with %d channels", src.Props().Alpha, m.Channels())
+		}
+		if m.Channels() == 4 {
+			a := gocv.NewMat()
+			defer a.Close()
+			gocv.ExtractChannel(m, &a, 3)
+			alpha = a.Mean().Val1
+		}
+		return m.Channels(), alpha, buf.String()
+	}
+	for _, used := range []bool{true, false} {
+		for _, c := range cases {
+			name := c.name
+			pattern := "testsrc2=size=160x96:rate=25:duration=0.4,format=rgba"
+			if used {
+				pattern += ",geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='255*X/W'"
+			} else {
+				name = "opaque-alpha-" + name
 			}
-			src.Close()
-			n := strings.Count(logs.String(), "is a video with transparency")
-			if c.alpha && n != 1 || !c.alpha && n != 0 {
-				t.Errorf("%d warnings, want alpha=%v:\n%s", n, c.alpha, logs.String())
-			}
-
-			// Asked for, the transparency comes in BGRA frames, with no
-			// warning; an opaque video stays BGR.
-			logs.Reset()
-			src, err = capture.OpenWith(context.Background(), path, capture.OpenOptions{Alpha: true}, slog.New(slog.NewTextHandler(&logs, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close()
-			m := gocv.NewMat()
-			defer m.Close()
-			if _, err := src.Read(&m); err != nil {
-				t.Fatal(err)
-			}
-			want := map[bool]int{false: 3, true: 4}[c.alpha]
-			if src.Props().Alpha != c.alpha || m.Channels() != want {
-				t.Errorf("Alpha %v, %d channels: want %v, %d", src.Props().Alpha, m.Channels(), c.alpha, want)
-			}
-			if strings.Contains(logs.String(), "transparency") {
-				t.Errorf("warned with the transparency kept:\n%s", logs.String())
-			}
-			if c.alpha {
-				// The test pattern's alpha is opaque (255) all over.
-				a := gocv.NewMat()
-				defer a.Close()
-				gocv.ExtractChannel(m, &a, 3)
-				if mean := a.Mean().Val1; mean < 254 {
-					t.Errorf("alpha mean %.1f, want 255 (opaque pattern)", mean)
+			t.Run(name, func(t *testing.T) {
+				path := filepath.Join(dir, name)
+				ffmpeg(t, append(append([]string{"-f", "lavfi", "-i", pattern}, c.args...), path)...)
+				for _, mode := range []capture.AlphaMode{capture.AlphaNone, capture.AlphaDrop, capture.AlphaIfUsed, capture.AlphaAlways} {
+					n, alpha, logs := open(t, path, mode)
+					kept := c.alpha && (mode == capture.AlphaAlways || mode == capture.AlphaIfUsed && used)
+					warned := strings.Count(logs, "is a video with transparency")
+					if want := map[bool]int{true: 4, false: 3}[kept]; n != want {
+						t.Errorf("mode %d: %d channels, want %d", mode, n, want)
+					}
+					if wantWarn := c.alpha && used && mode == capture.AlphaNone; warned != map[bool]int{true: 1}[wantWarn] {
+						t.Errorf("mode %d: %d warnings of transparency, want %v:\n%s", mode, warned, wantWarn, logs)
+					}
+					said := strings.Contains(logs, "opaque in every frame looked at")
+					if wantSaid := c.alpha && !used && mode == capture.AlphaIfUsed; said != wantSaid {
+						t.Errorf("mode %d: said the alpha is unused: %v, want %v:\n%s", mode, said, wantSaid, logs)
+					}
+					switch {
+					case !kept:
+					case used && (alpha < 120 || alpha > 135):
+						t.Errorf("mode %d: alpha mean %.1f, want the ramp's, about 127", mode, alpha)
+					case !used && alpha < 254:
+						t.Errorf("mode %d: alpha mean %.1f, want 255 (opaque)", mode, alpha)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // HasAlpha reports whether a pixel format (ffprobe's pix_fmt) can carry
@@ -44,4 +45,43 @@ func ReadAlpha(ctx context.Context, ffmpeg, path string, index, w, h int) ([]byt
 		return nil, fmt.Errorf("%w %s: alpha: %d bytes, want %dx%d", ErrProbe, path, len(out), w, h)
 	}
 	return out, nil
+}
+
+// AlphaUsed reports whether stream index of arg (as ffmpeg is given it:
+// FileArg) shows any transparency in the frames looked at: n frames from
+// each of the times in at (the input is seeked there; 0 is its start).
+// before goes before -i: the decoder that reads the alpha (libvpx for VP8
+// and VP9), an image sequence's -framerate. A pixel less than fully
+// opaque anywhere in them is enough. Many files carry an alpha channel that
+// is opaque throughout (PNG in MOV, screen captures, editors' ProRes 4444
+// exports): those are better written as opaque video.
+func AlphaUsed(ctx context.Context, ffmpeg, arg string, index int, at []time.Duration, n int, before ...string) (bool, error) {
+	if ffmpeg == "" {
+		ffmpeg = "ffmpeg"
+	}
+	for _, t := range at {
+		args := []string{"-nostdin", "-hide_banner", "-v", "error"}
+		args = append(args, before...)
+		if t > 0 {
+			args = append(args, "-ss", strconv.FormatFloat(t.Seconds(), 'f', 3, 64))
+		}
+		args = append(args, "-i", arg, "-map", "0:"+strconv.Itoa(index), "-frames:v", strconv.Itoa(n),
+			"-vf", "alphaextract,format=gray", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1")
+		cmd := command(ctx, ffmpeg, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, fmt.Errorf("%w %s: alpha: %w", ErrProbe, arg, ctx.Err())
+			}
+			return false, fmt.Errorf("%w %s: alpha: %s", ErrProbe, arg, lastLine(stderr.String()))
+		}
+		for _, a := range out {
+			if a != 255 {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }

@@ -321,7 +321,14 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 		colorArgs = losslessColor(cfg.Color)
 	default:
 		var colorFilter []string
-		colorFilter, colorArgs = colorOptions(cfg.Color)
+		col := cfg.Color
+		if cfg.Alpha && c.format == "mov" && col.Range == "pc" {
+			// ProRes is limited range: the encoder tags it so whatever it
+			// is given, and a decoder reads it so (a full-range PNG
+			// source written full came back 3.7 levels off).
+			col.Range = "tv"
+		}
+		colorFilter, colorArgs = colorOptions(col)
 		vf = append(vf, colorFilter...)
 		if cfg.Alpha {
 			vf = append(vf, "format="+alphaFmt)

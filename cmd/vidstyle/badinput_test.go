@@ -188,6 +188,8 @@ func badInputs(f badInputFixtures) []badInput {
 		{"unknown output type", nil, []string{"-in", small, "-out", "o.avi"}, 2, ".avi is not a video type", 0},
 		{"-crf above x264's 51", nil, []string{"-in", small, "-out", "o.mp4", "-crf", "99"}, 2, "-crf 99: x264 takes 0 to 51", 0},
 		{"-crf above VP9's 63", nil, []string{"-in", small, "-out", "o.webm", "-crf", "64"}, 2, "-crf 64: VP9 takes 0 to 63", 0},
+		{"-alpha keep into an .mp4", nil, []string{"-in", small, "-out", "o.mp4", "-alpha", "keep"}, 2, "-alpha keep: an MP4 cannot hold transparency", 0},
+		{"-alpha of an unknown kind", nil, []string{"-in", small, "-out", "o.mov", "-alpha", "yes"}, 2, `-alpha "yes": use auto, keep or drop`, 0},
 		{"unknown -preset", nil, []string{"-in", small, "-out", "o.mp4", "-preset", "quick"}, 2, `-preset "quick": x264 takes ultrafast`, 0},
 		{"empty -model", nil, []string{"-in", photo, "-out", "o.png", "-model", ""}, 2, "-model is empty", 0},
 		{"-serve with a file but no -live", nil, []string{"-in", small, "-serve"}, 2, "add -live", 0},

@@ -31,7 +31,7 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 	pr := &progress{c: c, log: log, period: o.statsPeriod, quiet: o.quiet}
 	job := vidstyle.Job{
 		In: o.in, Out: o.out, Model: o.model, Size: size, Resize: o.resizeTo, Preload: o.preload, Force: o.force, Frames: o.frames,
-		Audio: o.audio, StripMetadata: o.stripMeta, Framerate: o.framerate, Preset: o.preset, EncodeThreads: o.encThreads, Serial: o.serial, OnFrame: pr.update,
+		Audio: o.audio, StripMetadata: o.stripMeta, Alpha: o.alpha, Framerate: o.framerate, Preset: o.preset, EncodeThreads: o.encThreads, Serial: o.serial, OnFrame: pr.update,
 	}
 	if o.crf >= 0 {
 		job.CRF = new(o.crf)
