@@ -180,6 +180,12 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		return nil, err
 	}
 	inImage, outImage := capture.IsStillImage(job.In), capture.IsImagePath(job.Out)
+	// A numbered picture sequence out ("styled_%04d.png"): a video's
+	// frames, one picture each.
+	outSeq := stream.SequencePattern(job.Out) && !exists(job.Out)
+	if outSeq {
+		outImage = false
+	}
 	if inImage && capture.ImageSequencePattern(job.In) {
 		if _, err := os.Stat(job.In); err != nil {
 			return nil, fmt.Errorf("%w %s: no such file, nor a numbered image sequence (its first image, numbered 0 to 4, is missing)", capture.ErrInput, job.In)
@@ -227,10 +233,15 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		}
 	}
 	var ffmpeg string
-	if outImage {
+	switch {
+	case outImage:
 		err = stream.CheckImagePath(job.Out)
-	} else if err = stream.CheckVideoPath(job.Out); err == nil {
-		ffmpeg, err = stream.CheckFFmpeg("")
+	case outSeq:
+		ffmpeg, err = stream.CheckFFmpeg("") // CreateSequence checks the folder
+	default:
+		if err = stream.CheckVideoPath(job.Out); err == nil {
+			ffmpeg, err = stream.CheckFFmpeg("")
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -270,7 +281,14 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	}
 	t.outRate = p.Rate
 	var tracks *media.Info
-	if (p.Kind == capture.KindFile || rereadable(p)) && !outImage && !capture.IsImageSequence(job.In) {
+	if outSeq {
+		if n := otherTracks(p.Media); n > 0 {
+			e.log.Info(fmt.Sprintf("%s: pictures hold no sound or subtitles: the input's %d such tracks are left out", job.Out, n))
+		}
+		if job.CRF != nil {
+			e.log.Info(fmt.Sprintf("%s: -crf does not apply to a picture sequence (%s pictures are written as OpenCV encodes them)", job.Out, strings.TrimPrefix(filepath.Ext(job.Out), ".")))
+		}
+	} else if (p.Kind == capture.KindFile || rereadable(p)) && !outImage && !capture.IsImageSequence(job.In) {
 		// The other tracks come from the file itself (the encoder reads
 		// it a second time). A live stream cannot be read twice: it
 		// gives video only.
@@ -304,6 +322,11 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 			alpha = a.Alpha()
 		}
 		t.out, err = stream.CreateImage(job.Out, alpha, e.log)
+	} else if outSeq {
+		t.out, err = stream.CreateSequence(stream.SequenceConfig{
+			Pattern: job.Out, Width: p.Width, Height: p.Height, Rate: p.Rate,
+			Retime: p.Kind == capture.KindFile || p.Kind == capture.KindStream, End: p.End, Start: 1, Alpha: p.Alpha, Log: e.log,
+		})
 	} else {
 		retime := p.Kind == capture.KindFile || p.Kind == capture.KindStream
 		t.out, err = stream.CreateVideo(stream.VideoConfig{
@@ -319,6 +342,20 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	t.in, t.res = capture.NewMatPool(), capture.NewMatPool()
 	t.closers = append(t.closers, t.in.Close, t.res.Close)
 	return t, nil
+}
+
+// exists reports whether a file of that name is there.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// otherTracks counts an input's audio and subtitle tracks.
+func otherTracks(info *media.Info) int {
+	if info == nil {
+		return 0
+	}
+	return len(info.OfType("audio")) + len(info.OfType("subtitle"))
 }
 
 // alphaMode reads Job.Alpha for an output: the open's mode, and why the

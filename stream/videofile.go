@@ -133,6 +133,9 @@ func containerFor(path string) (container, error) {
 // CRF 0) can keep transparency; when not, why says so in a few words, with
 // what would.
 func AlphaOutput(path string, lossless bool) (ok bool, why string) {
+	if SequencePattern(path) {
+		return sequenceAlpha(path)
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".mov", ".mkv":
 		return true, ""

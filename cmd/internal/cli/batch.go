@@ -114,7 +114,7 @@ func checkBatchOut(o options) error {
 		return fmt.Errorf("-framerate is an image sequence's (-in img_%%04d.png): -in %s is a folder, whose files are stylized one by one", o.in)
 	}
 	st, err := os.Stat(o.out)
-	if err == nil && !st.IsDir() || err != nil && (capture.IsImagePath(o.out) || stream.IsVideoType(o.out)) {
+	if err == nil && !st.IsDir() || err != nil && (capture.IsImagePath(o.out) || stream.IsVideoType(o.out) || stream.SequencePattern(o.out)) {
 		return fmt.Errorf("-in %s is a folder: -out must be a folder too, not the file %s", o.in, o.out)
 	}
 	return nil

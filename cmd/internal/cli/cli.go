@@ -473,8 +473,8 @@ func (o *options) checkEncoder(set map[string]bool) error {
 	if presets := strings.Fields(x264Presets); set["preset"] && !slices.Contains(presets, o.preset) {
 		return fmt.Errorf("-preset %q: x264 takes %s", o.preset, strings.Join(presets, ", "))
 	}
-	if o.out == "" || capture.IsImagePath(o.out) {
-		return nil
+	if o.out == "" || capture.IsImagePath(o.out) || stream.SequencePattern(o.out) {
+		return nil // (a picture sequence: no encoder settings)
 	}
 	if st, err := os.Stat(o.in); err == nil && st.Mode().IsRegular() && capture.IsStillImage(o.in) {
 		// The advice a video type would get (.mp4, …) is wrong for a

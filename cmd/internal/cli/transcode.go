@@ -190,7 +190,7 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 	if info.Input.Frames != 1 || res.Frames != 1 {
 		rate = fmt.Sprintf("%.1f fps; ", res.FPS())
 	}
-	log.Info(fmt.Sprintf("wrote %s: %s%s in %s (%smodel %s/frame)", res.Out, vidstyle.FrameCount(res.Frames), inFile(res),
+	log.Info(fmt.Sprintf("wrote %s: %s%s in %s (%smodel %s/frame)", res.Out, vidstyle.FrameCount(res.Frames), inFile(res, res.Out),
 		res.Elapsed.Round(time.Millisecond*100), rate, res.Stats.Infer.Mean().Round(time.Millisecond/10)))
 	return exitOK, nil
 }
@@ -198,13 +198,17 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 // inFile says how many frames the file holds when that is not the number
 // painted: repeats that keep the source's timing at a constant rate, or
 // frames dropped where the source ran faster than it.
-func inFile(res vidstyle.Result) string {
+func inFile(res vidstyle.Result, out string) string {
+	in := "in the file"
+	if stream.SequencePattern(out) {
+		in = "pictures"
+	}
 	switch d := res.FileFrames - res.Frames; {
 	case res.FileFrames == 0 || d == 0:
 		return ""
 	case d > 0:
-		return fmt.Sprintf(" (%d in the file: %d repeated to keep the source's timing)", res.FileFrames, d)
+		return fmt.Sprintf(" (%d %s: %d repeated to keep the source's timing)", res.FileFrames, in, d)
 	default:
-		return fmt.Sprintf(" (%d in the file: %d dropped where the source ran faster than the output's rate)", res.FileFrames, -d)
+		return fmt.Sprintf(" (%d %s: %d dropped where the source ran faster than the output's rate)", res.FileFrames, in, -d)
 	}
 }
