@@ -155,10 +155,22 @@ func TestPictureSequenceOutput(t *testing.T) {
 		out := filepath.Join(dir, "old", "o_%d.png")
 		os.Mkdir(filepath.Dir(out), 0o755)
 		os.WriteFile(filepath.Join(dir, "old", "o_13.png"), []byte("old"), 0o644)
+		// What a killed run leaves: the hidden file of the picture it was
+		// writing. Another output's stays.
+		os.WriteFile(filepath.Join(dir, "old", ".o_4.png.1234.part.png"), []byte("half"), 0o600)
+		other := filepath.Join(dir, "old", ".other_4.png.1234.part.png")
+		os.WriteFile(other, []byte("half"), 0o600)
 		run(t, vidstyle.Job{In: clip, Out: out})
 		if !strings.Contains(logs.String(), "o_13.png is left from an earlier run") {
 			t.Errorf("no warning of the old picture:\n%s", logs.String())
 		}
+		if _, err := os.Stat(filepath.Join(dir, "old", ".o_4.png.1234.part.png")); err == nil {
+			t.Errorf("a killed run's hidden picture was left")
+		}
+		if _, err := os.Stat(other); err != nil {
+			t.Errorf("another sequence's hidden file was removed")
+		}
+		os.Remove(other)
 	})
 
 	t.Run("stopped", func(t *testing.T) {

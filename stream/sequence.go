@@ -127,7 +127,33 @@ func CreateSequence(cfg SequenceConfig) (*Sequence, error) {
 	if err := checkWritable(s.name(cfg.Start)); err != nil {
 		return nil, err
 	}
+	s.removeStale()
 	return s, nil
+}
+
+// removeStale removes the hidden file a killed run left beside one of the
+// pictures (the one it was writing: removeStale tells a live writer's,
+// which holds its lock, from a dead one's).
+func (s *Sequence) removeStale() {
+	dir, before := filepath.Split(s.before)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		// ".NAME.<digits>.part.EXT": NAME is a picture's.
+		rest, ok := strings.CutPrefix(e.Name(), "."+before)
+		if !ok || !strings.HasSuffix(rest, ".part"+filepath.Ext(s.after)) {
+			continue
+		}
+		digits, _, ok := strings.Cut(rest, s.after+".")
+		if ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
+			removeStale(filepath.Join(dir, before+digits+s.after), s.cfg.Log)
+		}
+	}
 }
 
 // name is picture n's file name.
@@ -195,26 +221,32 @@ func (s *Sequence) Write(f pipeline.Frame[*gocv.Mat]) error {
 // put writes data as the next n pictures.
 func (s *Sequence) put(data []byte, n int64) error {
 	for ; n > 0; n-- {
-		name := s.name(s.cfg.Start + int(s.slots))
-		tmp, _, err := createTemp(name, false)
-		if err != nil {
-			return err
-		}
-		err = os.WriteFile(tmp, data, 0o600)
-		switch {
-		case errors.Is(err, syscall.ENOSPC):
-			os.Remove(tmp)
-			return fmt.Errorf("%w %s: the disk is full (no space left on device) after %d pictures", ErrOutput, name, s.slots)
-		case err != nil:
-			os.Remove(tmp)
-			return fmt.Errorf("%w %s: %w", ErrOutput, name, errors.Unwrap(err))
-		}
-		if err := finish(tmp, name); err != nil {
+		if err := s.putOne(s.name(s.cfg.Start+int(s.slots)), data); err != nil {
 			return err
 		}
 		s.slots++
 	}
 	return nil
+}
+
+// putOne writes one picture whole: to a hidden file beside it, locked
+// while it is written (see removeStale), then renamed into place.
+func (s *Sequence) putOne(name string, data []byte) error {
+	tmp, lock, err := createTemp(name, true)
+	if err != nil {
+		return err
+	}
+	defer closeLock(lock)
+	err = os.WriteFile(tmp, data, 0o600)
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		os.Remove(tmp)
+		return fmt.Errorf("%w %s: the disk is full (no space left on device) after %d pictures", ErrOutput, name, s.slots)
+	case err != nil:
+		os.Remove(tmp)
+		return fmt.Errorf("%w %s: %w", ErrOutput, name, errors.Unwrap(err))
+	}
+	return finish(tmp, name)
 }
 
 // Frames counts the source frames written (each Write that succeeded).
