@@ -3,6 +3,7 @@ package vidstyle_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,6 +203,61 @@ func TestStripMetadataKeepsAttachments(t *testing.T) {
 	for _, not := range []string{"At home", "+37.7858", "b=c", "My font"} {
 		if strings.Contains(got, not) {
 			t.Errorf("the output keeps %q", not)
+		}
+	}
+}
+
+// TestMOVKeepsTrackLanguages: ffmpeg's MOV muxer writes only QuickTime's
+// old language codes, which spell 20 ISO 639-2 languages the other way
+// ("fra", not Matroska's "fre"): an MKV's French audio, Czech subtitles
+// and Chinese audio keep their languages in a .mov (they came out with
+// none), and a language the table lacks (Swedish) gets one warning naming
+// its track. An .mp4 keeps every code as it is.
+func TestMOVKeepsTrackLanguages(t *testing.T) {
+	dir := t.TempDir()
+	srt := filepath.Join(dir, "s.srt")
+	if err := os.WriteFile(srt, []byte("1\n00:00:00,000 --> 00:00:00,800\nAhoj\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "in.mkv")
+	args := []string{"-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-f", "lavfi", "-i", "sine=d=1", "-i", srt,
+		"-map", "0", "-map", "1", "-map", "1", "-map", "1", "-map", "1", "-map", "2",
+		"-metadata:s:a:0", "language=fre", "-metadata:s:a:1", "language=zho", "-metadata:s:a:2", "language=swe", "-metadata:s:a:3", "language=eng",
+		"-metadata:s:s:0", "language=cze", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-c:s", "srt", in}
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	var logs strings.Builder
+	e := newEngine(t, vidstyle.Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	for _, c := range []struct {
+		out  string
+		want []string // audio 1-4, then the subtitle
+		lost string
+	}{
+		{"o.mov", []string{"fra", "chi", "", "eng", "ces"}, "audio track 3 (swe)"},
+		{"o.mp4", []string{"fre", "zho", "swe", "eng", "cze"}, ""},
+	} {
+		logs.Reset()
+		out := filepath.Join(dir, c.out)
+		if _, err := e.Transcode(context.Background(), vidstyle.Job{In: in, Out: out, Model: "toon", Temporal: new(0.0)}); err != nil {
+			t.Fatal(err)
+		}
+		info, err := media.Probe(context.Background(), "", out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, kind := range []string{"audio", "subtitle"} {
+			for _, s := range info.OfType(kind) {
+				got = append(got, s.Tags["language"])
+			}
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: languages %q, want %q", c.out, got, c.want)
+		}
+		warned := strings.Contains(logs.String(), "QuickTime's old language codes")
+		if c.lost != "" && (!warned || !strings.Contains(logs.String(), c.lost)) || c.lost == "" && warned {
+			t.Errorf("%s: warning %v, want one naming %q:\n%s", c.out, warned, c.lost, logs.String())
 		}
 	}
 }

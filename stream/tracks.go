@@ -383,6 +383,103 @@ func streamTags(kind string, n int, tags map[string]string, titleTag string) []s
 	return out
 }
 
+// movLanguages rewrites, for a MOV, the language codes QuickTime's old
+// table spells the other way (ISO 639-2 has a bibliographic and a
+// terminology code for 20 languages, and ffmpeg's MOV muxer knows only
+// one of each: "fre" and "cze" were written as no language, where "fra"
+// and "ces" are kept; measured on ffmpeg 5.1). A language the table lacks
+// either way (Swedish, Croatian, …) is still lost: movLanguagesKept says
+// so after the file is written.
+func movLanguages(args []string) {
+	for i, a := range args {
+		l, ok := strings.CutPrefix(a, "language=")
+		if !ok || i == 0 || !strings.HasPrefix(args[i-1], "-metadata:s:") {
+			continue
+		}
+		if m := quickTimeSpelling(strings.ToLower(l)); m != "" {
+			args[i] = "language=" + m
+		}
+	}
+}
+
+// quickTimeSpelling is the spelling of an ISO 639-2 code that ffmpeg's MOV
+// muxer writes, where it differs ("" otherwise).
+func quickTimeSpelling(l string) string {
+	switch l {
+	case "fre":
+		return "fra"
+	case "cze":
+		return "ces"
+	case "rum":
+		return "ron"
+	case "slo":
+		return "slk"
+	case "zho":
+		return "chi"
+	case "sqi":
+		return "alb"
+	case "hye":
+		return "arm"
+	case "eus":
+		return "baq"
+	case "mya":
+		return "bur"
+	case "nld":
+		return "dut"
+	case "kat":
+		return "geo"
+	case "deu":
+		return "ger"
+	case "ell":
+		return "gre"
+	case "isl":
+		return "ice"
+	case "mkd":
+		return "mac"
+	case "msa":
+		return "may"
+	case "fas":
+		return "per"
+	case "bod":
+		return "tib"
+	case "cym":
+		return "wel"
+	}
+	return ""
+}
+
+// languagesAsked are the languages args give the output's tracks, by
+// ffmpeg's stream specifier ("a:0", "s:1").
+func languagesAsked(args []string) map[string]string {
+	asked := map[string]string{}
+	for i, a := range args {
+		if l, ok := strings.CutPrefix(a, "language="); ok && i > 0 {
+			if spec, ok := strings.CutPrefix(args[i-1], "-metadata:s:"); ok && l != "und" {
+				asked[spec] = l
+			}
+		}
+	}
+	return asked
+}
+
+// lostLanguages names the tracks of a written file whose language, asked
+// for, is not in it ("audio track 2 (swe)").
+func lostLanguages(info *media.Info, asked map[string]string) []string {
+	var lost []string
+	for _, k := range []struct{ spec, kind, name string }{{"v", "video", "video"}, {"a", "audio", "audio"}, {"s", "subtitle", "subtitle"}} {
+		for n, st := range info.OfType(k.kind) {
+			if k.kind == "video" && n > 0 {
+				break
+			}
+			l, ok := asked[fmt.Sprintf("%s:%d", k.spec, n)]
+			if ok && !strings.EqualFold(st.Tags["language"], l) {
+				lost = append(lost, fmt.Sprintf("%s track %d (%s)", k.name, n+1, l))
+			}
+		}
+	}
+	return lost
+}
+
 // languageTag is the option that sets a track's language from its tags.
 func languageTag(kind string, n int, tags map[string]string) []string {
 	if l := tags["language"]; l != "" {

@@ -190,6 +190,9 @@ type VideoFile struct {
 	ffmpeg  string
 	format  string
 	audio   bool
+	// languages are the tracks' languages asked of a MOV, by stream
+	// specifier (checkLanguages).
+	languages map[string]string
 
 	// ctx ends the trimming pass when the file is aborted.
 	ctx    context.Context
@@ -268,6 +271,11 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	tracks, err := trackArgs(c.format, cfg.Path, cfg.Input, audio, cfg.StripMetadata, cfg.Rate, cfg.Log)
 	if err != nil {
 		return nil, err
+	}
+	var languages map[string]string // a MOV's, checked once written
+	if c.format == "mov" {
+		movLanguages(tracks)
+		languages = languagesAsked(tracks)
 	}
 	tmp, lock, err := lockedTemp(cfg.Path, cfg.Log)
 	if err != nil {
@@ -379,7 +387,7 @@ func CreateVideo(cfg VideoConfig) (*VideoFile, error) {
 	// close can stop it once they are all in (see close).
 	args = append(args, "-progress", "pipe:3", "-stats_period", "0.2")
 
-	v := &VideoFile{cfg: cfg, tmp: tmp, lock: lock, stderr: &tailBuffer{max: 8 << 10}, exited: make(chan struct{}),
+	v := &VideoFile{cfg: cfg, tmp: tmp, lock: lock, stderr: &tailBuffer{max: 8 << 10}, exited: make(chan struct{}), languages: languages,
 		ffmpeg: ffmpeg, format: c.format, audio: cfg.Input != nil && audio != AudioNone && len(cfg.Input.OfType("audio")) > 0}
 	v.ctx, v.cancel = context.WithCancel(context.Background())
 	v.cmd = exec.Command(ffmpeg, args...)
@@ -849,7 +857,27 @@ func (v *VideoFile) close(early bool) error {
 		os.Remove(v.tmp)
 		return err
 	}
+	v.checkLanguages()
 	return finish(v.tmp, v.cfg.Path)
+}
+
+// checkLanguages says, in one warning, which tracks of the written file
+// lost the language they were given (a MOV holds only QuickTime's old
+// language codes: Swedish, Croatian, Norwegian Bokmål are not among them).
+func (v *VideoFile) checkLanguages() {
+	if len(v.languages) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(v.ctx, 30*time.Second)
+	defer cancel()
+	info, err := media.Probe(ctx, v.ffmpeg, media.FileArg(v.tmp))
+	if err != nil {
+		return
+	}
+	if lost := lostLanguages(info, v.languages); len(lost) > 0 {
+		v.cfg.Log.Warn(fmt.Sprintf("%s: %s: a MOV holds only QuickTime's old language codes, so %s no language here (an .mp4 or .mkv keeps it)",
+			v.cfg.Path, strings.Join(lost, ", "), map[bool]string{true: "it has", false: "they have"}[len(lost) == 1]))
+	}
 }
 
 // verifyTimeout bounds verify's demux of the whole file (seconds for a
