@@ -100,6 +100,9 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1,format=rgba", "-c:v", "png", opaqueAlpha).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
+	// A GIF with transparency (a sticker, an emote): one bit.
+	gif := filepath.Join(dir, "sticker.gif")
+	alphaClip(t, gif, "-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse")
 	src := decodeBGRA(t, qtrle, 96, 64)
 	if len(src) != 10 {
 		t.Fatalf("source: %d frames", len(src))
@@ -138,6 +141,7 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 		{in: qtrle, out: "opaque.mp4", model: identity, alpha: -1, colour: 14, warned: true},
 		{in: qtrle, out: "anim.gif", model: identity, binary: true, colour: 20},
 		{in: qtrle, out: "lossless.webm", model: identity, crf: new(0), alpha: -1, exact: false, colour: 0.01, warned: true},
+		{in: gif, out: "from-gif.mov", model: identity, crf: new(0), exact: true},
 		{in: qtrle, out: "dropped.mov", model: identity, mode: "drop", alpha: -1, colour: 14, codec: "h264"},
 		// An alpha channel that hides nothing: written as other video is,
 		// unless asked to keep it.
@@ -166,8 +170,8 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 			}
 			w, h := 96, 64
 			want := src
-			if c.in == opaqueAlpha {
-				want = decodeBGRA(t, opaqueAlpha, w, h)
+			if c.in == opaqueAlpha || c.in == gif {
+				want = decodeBGRA(t, c.in, w, h)
 			}
 			if c.resize != "" {
 				w, h = 48, 32

@@ -332,14 +332,16 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 	return openDecoded(ctx, spec, KindFile, log, opts)
 }
 
-// VideoAlpha names the transparency a video stream carries ("yuva444p12le",
-// "VP9 or VP8 with an alpha channel"), or "" for none. A GIF's pixel
-// format says nothing of transparency (ffmpeg decodes every GIF to bgra
-// or pal8), so a GIF counts as opaque, and so does a palette.
+// VideoAlpha names the alpha channel a video stream may carry
+// ("yuva444p12le", "VP9 or VP8 with an alpha channel", "a GIF's"), or ""
+// for none. Whether it hides anything is the frames' to say (every GIF
+// decodes to bgra, transparent or not): media.AlphaUsed.
 func VideoAlpha(v *media.Stream) string {
 	switch {
-	case v == nil, v.Codec == "gif":
+	case v == nil:
 		return ""
+	case v.Codec == "gif":
+		return "a GIF's"
 	case v.PixFmt != "pal8" && media.HasAlpha(v.PixFmt):
 		return v.PixFmt
 	case v.Tags["alpha_mode"] == "1", v.Tags["ALPHA_MODE"] == "1":
