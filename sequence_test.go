@@ -173,6 +173,37 @@ func TestPictureSequenceOutput(t *testing.T) {
 		os.Remove(other)
 	})
 
+	t.Run("names", func(t *testing.T) {
+		// Nothing before the number, in a folder; a literal %.
+		d := filepath.Join(dir, "names")
+		os.MkdirAll(filepath.Join(d, "frames"), 0o755)
+		run(t, vidstyle.Job{In: clip, Out: filepath.Join(d, "frames", "%04d.png"), Frames: 2})
+		run(t, vidstyle.Job{In: clip, Out: filepath.Join(d, "100%%_%d.png"), Frames: 2})
+		for _, name := range []string{"frames/0001.png", "frames/0002.png", "100%_1.png", "100%_2.png"} {
+			if _, err := os.Stat(filepath.Join(d, name)); err != nil {
+				t.Errorf("%s was not written: %v", name, err)
+			}
+		}
+		noHidden(t, d)
+		noHidden(t, filepath.Join(d, "frames"))
+		// Other spellings of the input's own pictures, and names that are
+		// no sequence, are refused before anything is written.
+		in := filepath.Join(d, "frames", "%04d.png")
+		os.Symlink("frames", filepath.Join(d, "link"))
+		for _, c := range []struct{ out, want string }{
+			{filepath.Join(d, "frames", "%4d.png"), "would overwrite the input"},
+			{filepath.Join(d, "link", "%04d.png"), "would overwrite the input"},
+			{filepath.Join(d, "frames", "..", "frames", "%04d.png"), "would overwrite the input"},
+			{filepath.Join(d, "a%_%03d.png"), "%% for a literal %"},
+			{filepath.Join(d, "a_%d_%d.png"), "one %d"},
+		} {
+			_, err := e.Open(context.Background(), vidstyle.Job{In: in, Out: c.out, Model: model})
+			if err == nil || !vidstyle.IsUsage(err) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s from %s: %v, want a usage error with %q", c.out, in, err, c.want)
+			}
+		}
+	})
+
 	t.Run("stopped", func(t *testing.T) {
 		out := filepath.Join(dir, "stop", "s_%04d.png")
 		os.Mkdir(filepath.Dir(out), 0o755)

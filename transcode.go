@@ -195,8 +195,14 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		// Named like a picture, but not there: that, not the output type.
 		return nil, fmt.Errorf("%w %s: no such file", capture.ErrInput, job.In)
 	}
+	if inImage && outSeq {
+		return nil, usagef("input %s is one picture: give a picture's name (out.png), not the numbered sequence %s, which is for a video's frames", job.In, job.Out)
+	}
 	if inImage && !outImage {
 		return nil, usagef("input %s is an image: give an image output (.png, .jpg, …), not %s", job.In, job.Out)
+	}
+	if !inImage && outImage && strings.Contains(filepath.Base(job.Out), "%") {
+		return nil, usagef("-out %s: a numbered picture sequence has one %%d, with or without a width up to 12 (name_%%04d.png), and %%%% for a literal %%", job.Out)
 	}
 	if !inImage && outImage {
 		what := "a video"
@@ -563,9 +569,29 @@ func sameFile(in, out string) bool {
 	if absPath(in) == absPath(out) {
 		return true
 	}
+	if stream.SequencePattern(in) && stream.SequencePattern(out) {
+		// Two spellings of one sequence ("%4d" and "%04d", a link to
+		// the folder) name the same pictures.
+		for _, n := range []int{0, 1, 2, 9, 10, 99, 100, 999, 1000, 9999, 10000} {
+			if inFolder(stream.SequenceFile(in, n)) == inFolder(stream.SequenceFile(out, n)) {
+				return true
+			}
+		}
+		return false
+	}
 	a, err1 := os.Stat(in)
 	b, err2 := os.Stat(out)
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
+// inFolder is p's absolute path with its folder's links resolved (p
+// itself need not exist).
+func inFolder(p string) string {
+	p = absPath(p)
+	if d, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+		return filepath.Join(d, filepath.Base(p))
+	}
+	return p
 }
 
 func absPath(p string) string {

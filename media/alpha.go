@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -49,12 +50,14 @@ func ReadAlpha(ctx context.Context, ffmpeg, path string, index, w, h int) ([]byt
 
 // AlphaUsed reports whether stream index of arg (as ffmpeg is given it:
 // FileArg) shows any transparency in the frames looked at: n frames from
-// each of the times in at (the input is seeked there; 0 is its start).
-// before goes before -i: the decoder that reads the alpha (libvpx for VP8
-// and VP9), an image sequence's -framerate. A pixel less than fully
-// opaque anywhere in them is enough. Many files carry an alpha channel that
+// each of the times in at (the input is seeked there; 0 is its start), or
+// every frame from there with n < 0. before goes before -i: the decoder
+// that reads the alpha (libvpx for VP8 and VP9), an image sequence's
+// -framerate. A pixel less than fully opaque anywhere in them is enough
+// (the alpha plane is read as it comes, and ffmpeg stopped at the first
+// such pixel). Many files carry an alpha channel that
 // is opaque throughout (PNG in MOV, screen captures, editors' ProRes 4444
-// exports): those are better written as opaque video.
+// exports, most GIFs): those are better written as opaque video.
 func AlphaUsed(ctx context.Context, ffmpeg, arg string, index int, at []time.Duration, n int, before ...string) (bool, error) {
 	if ffmpeg == "" {
 		ffmpeg = "ffmpeg"
@@ -65,23 +68,62 @@ func AlphaUsed(ctx context.Context, ffmpeg, arg string, index int, at []time.Dur
 		if t > 0 {
 			args = append(args, "-ss", strconv.FormatFloat(t.Seconds(), 'f', 3, 64))
 		}
-		args = append(args, "-i", arg, "-map", "0:"+strconv.Itoa(index), "-frames:v", strconv.Itoa(n),
-			"-vf", "alphaextract,format=gray", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1")
-		cmd := command(ctx, ffmpeg, args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			if ctx.Err() != nil {
-				return false, fmt.Errorf("%w %s: alpha: %w", ErrProbe, arg, ctx.Err())
-			}
-			return false, fmt.Errorf("%w %s: alpha: %s", ErrProbe, arg, lastLine(stderr.String()))
+		args = append(args, "-i", arg, "-map", "0:"+strconv.Itoa(index))
+		if n >= 0 {
+			args = append(args, "-frames:v", strconv.Itoa(n))
 		}
-		for _, a := range out {
+		args = append(args, "-vf", "alphaextract", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1")
+		used, err := anyBelowOpaque(ctx, ffmpeg, args)
+		if used || err != nil {
+			return used, err
+		}
+	}
+	return false, nil
+}
+
+// anyBelowOpaque runs ffmpeg with args, which write alpha planes (8 bits
+// a pixel) on stdout, and reports whether a pixel is below 255: at the
+// first, it stops ffmpeg.
+func anyBelowOpaque(ctx context.Context, ffmpeg string, args []string) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := command(ctx, ffmpeg, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return false, fmt.Errorf("%w: alpha: %w", ErrProbe, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return false, fmt.Errorf("%w: alpha: %w", ErrProbe, err)
+	}
+	used, read := false, 0
+	buf := make([]byte, 256<<10)
+	for !used {
+		k, err := out.Read(buf)
+		read += k
+		for _, a := range buf[:k] {
 			if a != 255 {
-				return true, nil
+				used = true
+				cancel() // seen: the rest need not be decoded
+				break
 			}
 		}
+		if err != nil {
+			break
+		}
+	}
+	io.Copy(io.Discard, out)
+	err = cmd.Wait()
+	switch {
+	case used:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, fmt.Errorf("%w: alpha: %w", ErrProbe, ctx.Err())
+	case err != nil:
+		return false, fmt.Errorf("%w: alpha: %s", ErrProbe, lastLine(stderr.String()))
+	case read == 0:
+		return false, fmt.Errorf("%w: alpha: no frame read", ErrProbe)
 	}
 	return false, nil
 }

@@ -49,7 +49,8 @@ type SequenceConfig struct {
 type Sequence struct {
 	cfg                    SequenceConfig
 	ext                    string // OpenCV's encoder, by extension
-	before, after          string // the name around the number
+	dir                    string // the pictures' folder
+	before, after          string // the file name around the number
 	width                  int    // the number's width (zeros in front)
 	mu                     sync.Mutex
 	slots, frames, dropped int64
@@ -60,38 +61,66 @@ type Sequence struct {
 }
 
 // SequencePattern reports whether path names a numbered picture sequence
-// vidstyle writes: a picture name with one printf %d (as ffmpeg's, and
-// capture.ImageSequencePattern's), and a type OpenCV encodes.
+// vidstyle writes: a picture name with one printf %d, with or without a
+// width up to 12 ("%04d" gives 0001), and %% for a literal % (as ffmpeg
+// names them), of a type OpenCV encodes.
 func SequencePattern(path string) bool {
-	_, _, _, ok := sequenceName(path)
+	_, _, _, _, ok := sequenceName(path)
 	return ok
 }
 
-// sequenceName splits a pattern's file name around its %d verb, with the
-// number's width.
-func sequenceName(path string) (before string, width int, after string, ok bool) {
-	base := filepath.Base(path)
-	i := strings.IndexByte(base, '%')
-	if i < 0 {
-		return "", 0, "", false
+// SequenceFile is picture n's file name in the sequence path names, as
+// ffmpeg numbers it ("%3d" pads with zeros too); "" when path is none.
+func SequenceFile(path string, n int) string {
+	dir, before, width, after, ok := sequenceName(path)
+	if !ok {
+		return ""
 	}
-	j := i + 1
-	for j < len(base) && base[j] >= '0' && base[j] <= '9' {
-		j++
-	}
-	if j >= len(base) || base[j] != 'd' || strings.Contains(base[j+1:], "%") {
-		return "", 0, "", false
+	return filepath.Join(dir, before+fmt.Sprintf("%0*d", width, n)+after)
+}
+
+// sequenceName splits a pattern into its folder and its file name around
+// the %d verb (with %% made %), with the number's width.
+func sequenceName(path string) (dir, before string, width int, after string, ok bool) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
 	}
 	switch strings.ToLower(filepath.Ext(base)) {
 	case ".png", ".tif", ".tiff", ".webp", ".jpg", ".jpeg", ".bmp":
 	default:
-		return "", 0, "", false
+		return "", "", 0, "", false
 	}
-	w, _ := strconv.Atoi(strings.TrimLeft(base[i+1:j], "0"))
-	if w > 12 {
-		return "", 0, "", false
+	var parts [2]strings.Builder
+	verbs := 0
+	for i := 0; i < len(base); i++ {
+		c := base[i]
+		if c != '%' {
+			parts[verbs].WriteByte(c)
+			continue
+		}
+		if i+1 < len(base) && base[i+1] == '%' {
+			parts[verbs].WriteByte('%')
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(base) && base[j] >= '0' && base[j] <= '9' {
+			j++
+		}
+		if j >= len(base) || base[j] != 'd' || verbs == 1 {
+			return "", "", 0, "", false
+		}
+		w, _ := strconv.Atoi(strings.TrimLeft(base[i+1:j], "0"))
+		if w > 12 || j-i > 4 {
+			return "", "", 0, "", false
+		}
+		width, verbs, i = w, 1, j
 	}
-	return filepath.Join(filepath.Dir(path), base[:i]), w, base[j+1:], true
+	if verbs != 1 {
+		return "", "", 0, "", false
+	}
+	return dir, parts[0].String(), width, parts[1].String(), true
 }
 
 // sequenceAlpha reports whether a sequence's picture type keeps
@@ -109,7 +138,7 @@ func CreateSequence(cfg SequenceConfig) (*Sequence, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	before, width, after, ok := sequenceName(cfg.Pattern)
+	dir, before, width, after, ok := sequenceName(cfg.Pattern)
 	if !ok {
 		return nil, fmt.Errorf("%w %s: not a numbered picture sequence (name_%%04d.png)", ErrOutput, cfg.Pattern)
 	}
@@ -122,7 +151,7 @@ func CreateSequence(cfg SequenceConfig) (*Sequence, error) {
 	if ok, why := sequenceAlpha(cfg.Pattern); cfg.Alpha && !ok {
 		return nil, fmt.Errorf("%w %s: %s", ErrOutput, cfg.Pattern, why)
 	}
-	s := &Sequence{cfg: cfg, before: before, width: width, after: after}
+	s := &Sequence{cfg: cfg, dir: dir, before: before, width: width, after: after}
 	s.ext = strings.ToLower(filepath.Ext(cfg.Pattern))
 	if err := checkWritable(s.name(cfg.Start)); err != nil {
 		return nil, err
@@ -135,10 +164,7 @@ func CreateSequence(cfg SequenceConfig) (*Sequence, error) {
 // pictures (the one it was writing: removeStale tells a live writer's,
 // which holds its lock, from a dead one's).
 func (s *Sequence) removeStale() {
-	dir, before := filepath.Split(s.before)
-	if dir == "" {
-		dir = "."
-	}
+	dir, before := s.dir, s.before
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -158,7 +184,7 @@ func (s *Sequence) removeStale() {
 
 // name is picture n's file name.
 func (s *Sequence) name(n int) string {
-	return s.before + fmt.Sprintf("%0*d", s.width, n) + s.after
+	return filepath.Join(s.dir, s.before+fmt.Sprintf("%0*d", s.width, n)+s.after)
 }
 
 // Write is the pipeline.Sink method: the frame becomes the picture of the

@@ -385,8 +385,8 @@ func streamTags(kind string, n int, tags map[string]string, titleTag string) []s
 
 // movLanguages rewrites, for a MOV, the language codes QuickTime's old
 // table spells the other way (ISO 639-2 has a bibliographic and a
-// terminology code for 20 languages, and ffmpeg's MOV muxer knows only
-// one of each: "fre" and "cze" were written as no language, where "fra"
+// terminology code for 20 languages, and ffmpeg's MOV muxer knows one of
+// each for 19 of them, neither for Maori: "fre" and "cze" were written as no language, where "fra"
 // and "ces" are kept; measured on ffmpeg 5.1). A language the table lacks
 // either way (Swedish, Croatian, …) is still lost: movLanguagesKept says
 // so after the file is written.
@@ -396,9 +396,11 @@ func movLanguages(args []string) {
 		if !ok || i == 0 || !strings.HasPrefix(args[i-1], "-metadata:s:") {
 			continue
 		}
-		if m := quickTimeSpelling(strings.ToLower(l)); m != "" {
-			args[i] = "language=" + m
+		l = strings.ToLower(l) // "ENG": the table is lower case
+		if m := quickTimeSpelling(l); m != "" {
+			l = m
 		}
+		args[i] = "language=" + l
 	}
 }
 

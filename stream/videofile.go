@@ -875,8 +875,14 @@ func (v *VideoFile) checkLanguages() {
 		return
 	}
 	if lost := lostLanguages(info, v.languages); len(lost) > 0 {
-		v.cfg.Log.Warn(fmt.Sprintf("%s: %s: a MOV holds only QuickTime's old language codes, so %s no language here (an .mp4 or .mkv keeps it)",
-			v.cfg.Path, strings.Join(lost, ", "), map[bool]string{true: "it has", false: "they have"}[len(lost) == 1]))
+		keeps := "an .mp4 or .mkv keeps it"
+		for _, l := range v.languages {
+			if len(l) != 3 || strings.Trim(strings.ToLower(l), "abcdefghijklmnopqrstuvwxyz") != "" {
+				keeps = "an .mkv keeps it" // MP4 takes three-letter codes only
+			}
+		}
+		v.cfg.Log.Warn(fmt.Sprintf("%s: %s: a MOV holds only QuickTime's old language codes, so %s no language here (%s)",
+			v.cfg.Path, strings.Join(lost, ", "), map[bool]string{true: "it has", false: "they have"}[len(lost) == 1], keeps))
 	}
 }
 
