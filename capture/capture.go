@@ -293,6 +293,9 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 	}
 	st, err := os.Stat(spec)
 	switch {
+	case errors.Is(err, os.ErrNotExist) && (spec == "-" || strings.HasPrefix(spec, "pipe:") || strings.HasPrefix(spec, "fd:")):
+		// ffmpeg's names of standard input and open files.
+		return nil, fmt.Errorf("%w %s: standard input and pipes are not read: vidstyle reads a file twice (its video, then its other tracks): save the stream to a file first, or give its network URL", ErrInput, spec)
 	case errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("%w %s: no such file", ErrInput, spec)
 	case err != nil:

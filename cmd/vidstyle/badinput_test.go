@@ -169,6 +169,7 @@ func badInputs(f badInputFixtures) []badInput {
 		{"text file named .mp4", nil, []string{"-in", f.textMP4, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
 		{"the same, its name with a newline in it", nil, []string{"-in", f.newlineMP4, "-out", "o.mp4"}, 1, `notes\nline 2.mp4: cannot decode as video`, 0},
 		{"a pipe (FIFO) as input", nil, []string{"-in", f.fifo, "-out", "o.mp4"}, 1, "is a pipe: vidstyle reads a file twice", 0},
+		{"standard input as input (-in -)", nil, []string{"-in", "-", "-out", "o.mp4"}, 1, "standard input and pipes are not read", 0},
 		{"a picture whose header claims 50000×50000", nil, []string{"-in", f.hugePPM, "-out", "o.png"}, 1, "the picture is bigger than vidstyle reads", 0},
 		{"model whose output is NaN (broken weights)", nil, []string{"-in", photo, "-out", "o.png", "-model", f.nanModel, "-q"}, 1, "100% of its output is not a number (NaN or infinite): its weights are broken", 0},
 		{"models import of that model", nil, []string{"models", "import", "-q", "-models-dir", filepath.Join(f.dir, "nan-store"), f.nanModel}, 1, "its weights are broken", 0},
