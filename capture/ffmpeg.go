@@ -360,14 +360,14 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 func alphaUsed(ctx context.Context, ffmpeg, arg string, v *media.Stream, d time.Duration, before []string) (used bool, looked string) {
 	at, n := []time.Duration{0}, -1
 	looked = "every frame"
-	if d <= 0 || d > alphaReadAll {
+	if d > alphaReadAll {
+		// (A clip of no known length, an animated PNG or a GIF most
+		// often, is read whole, within the probe's time.)
 		n = 3
-		if d > 0 {
-			for k := 1; k < 9; k++ {
-				at = append(at, d*time.Duration(k)/9)
-			}
-			at = append(at, d-time.Second)
+		for k := 1; k < 9; k++ {
+			at = append(at, d*time.Duration(k)/9)
 		}
+		at = append(at, d-time.Second)
 		looked = fmt.Sprintf("the %d frames looked at (3 in each of %d places)", n*len(at), len(at))
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
