@@ -465,9 +465,10 @@ func languagesAsked(args []string) map[string]string {
 }
 
 // lostLanguages names the tracks of a written file whose language, asked
-// for, is not in it ("audio track 2 (swe)").
-func lostLanguages(info *media.Info, asked map[string]string) []string {
-	var lost []string
+// for, is not in it ("audio track 2 (swe)"), and says whether each of
+// those is a three-letter code (which an MP4 would keep).
+func lostLanguages(info *media.Info, asked map[string]string) (lost []string, codes bool) {
+	codes = true
 	for _, k := range []struct{ spec, kind, name string }{{"v", "video", "video"}, {"a", "audio", "audio"}, {"s", "subtitle", "subtitle"}} {
 		for n, st := range info.OfType(k.kind) {
 			if k.kind == "video" && n > 0 {
@@ -476,10 +477,11 @@ func lostLanguages(info *media.Info, asked map[string]string) []string {
 			l, ok := asked[fmt.Sprintf("%s:%d", k.spec, n)]
 			if ok && !strings.EqualFold(st.Tags["language"], l) {
 				lost = append(lost, fmt.Sprintf("%s track %d (%s)", k.name, n+1, l))
+				codes = codes && len(l) == 3 && strings.Trim(strings.ToLower(l), "abcdefghijklmnopqrstuvwxyz") == ""
 			}
 		}
 	}
-	return lost
+	return lost, codes
 }
 
 // languageTag is the option that sets a track's language from its tags.

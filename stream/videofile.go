@@ -874,12 +874,10 @@ func (v *VideoFile) checkLanguages() {
 	if err != nil {
 		return
 	}
-	if lost := lostLanguages(info, v.languages); len(lost) > 0 {
+	if lost, codes := lostLanguages(info, v.languages); len(lost) > 0 {
 		keeps := "an .mp4 or .mkv keeps it"
-		for _, l := range v.languages {
-			if len(l) != 3 || strings.Trim(strings.ToLower(l), "abcdefghijklmnopqrstuvwxyz") != "" {
-				keeps = "an .mkv keeps it" // MP4 takes three-letter codes only
-			}
+		if !codes {
+			keeps = "an .mkv keeps it" // MP4 takes three-letter codes only
 		}
 		v.cfg.Log.Warn(fmt.Sprintf("%s: %s: a MOV holds only QuickTime's old language codes, so %s no language here (%s)",
 			v.cfg.Path, strings.Join(lost, ", "), map[bool]string{true: "it has", false: "they have"}[len(lost) == 1], keeps))
