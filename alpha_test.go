@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"gocv.io/x/gocv"
+
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/internal/testmodels"
 )
@@ -260,15 +262,39 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 		})
 	}
 
+	// A still picture keeps its transparency but with -alpha drop.
+	still := filepath.Join(dir, "still.png")
+	alphaClip(t, still, "-frames:v", "1")
+	es := newEngine(t, vidstyle.Config{})
+	for _, c := range []struct {
+		mode     string
+		channels int
+	}{{"", 4}, {"keep", 4}, {"drop", 3}} {
+		out := filepath.Join(dir, "still-"+c.mode+".png")
+		if _, err := es.Transcode(context.Background(), vidstyle.Job{In: still, Out: out, Model: identity, Alpha: c.mode}); err != nil {
+			t.Fatal(err)
+		}
+		m := gocv.IMRead(out, gocv.IMReadUnchanged)
+		if m.Channels() != c.channels {
+			t.Errorf("a still picture with -alpha %q: %d channels, want %d", c.mode, m.Channels(), c.channels)
+		}
+		m.Close()
+	}
+
 	// Keeping it where it cannot be kept is a usage error, before any
-	// model is looked at.
+	// model is looked at; so is an -alpha of another kind, for a picture
+	// too.
 	e := newEngine(t, vidstyle.Config{})
 	for _, c := range []struct{ out, mode, want string }{
 		{"k.mp4", "keep", "-alpha keep: an MP4 cannot hold transparency"},
 		{"k.webm", "keep", "lossless VP9 has no transparency"},
 		{"k.mov", "sometimes", `-alpha "sometimes": use auto, keep or drop`},
+		{"k.png", "yes", `-alpha "yes": use auto, keep or drop`},
 	} {
 		job := vidstyle.Job{In: qtrle, Out: filepath.Join(dir, c.out), Model: "no-such-model.onnx", Alpha: c.mode}
+		if c.out == "k.png" {
+			job.In = still
+		}
 		if c.out == "k.webm" {
 			job.CRF = new(0)
 		}

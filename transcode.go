@@ -69,11 +69,13 @@ type Job struct {
 	// stay. Off, it is copied, as ffmpeg does. (A picture output keeps
 	// none: OpenCV writes no EXIF.)
 	StripMetadata bool
-	// Alpha is what becomes of a video's transparency: "" or "auto" keeps
-	// it where it is used (some pixel less than opaque in the frames
-	// looked at) and the output can hold it (.mov, .mkv, .webm, .gif),
-	// "keep" keeps any alpha channel (a usage error with an output that
-	// cannot hold one), "drop" paints every video opaque, as an .mp4 is.
+	// Alpha is what becomes of the input's transparency: "" or "auto"
+	// keeps a video's where it is used (some pixel less than opaque in
+	// the frames looked at) and the output can hold it (.mov, .mkv,
+	// .webm, .gif, a PNG, TIFF or WebP sequence), "keep" keeps any alpha
+	// channel (a usage error with an output that cannot hold one), "drop"
+	// paints it opaque, as an .mp4 is. A still picture's transparency is
+	// kept in a PNG, WebP or TIFF but with "drop".
 	Alpha string
 	// Temporal is the temporal stabilisation's blend for video (nil:
 	// DefaultTemporal; 0: off, every frame painted on its own; below 1):
@@ -195,6 +197,11 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		// Named like a picture, but not there: that, not the output type.
 		return nil, fmt.Errorf("%w %s: no such file", capture.ErrInput, job.In)
 	}
+	switch job.Alpha {
+	case "", "auto", "keep", "drop":
+	default:
+		return nil, usagef("-alpha %q: use auto, keep or drop", job.Alpha)
+	}
 	if inImage && outSeq {
 		return nil, usagef("input %s is one picture: give a picture's name (out.png), not the numbered sequence %s, which is for a video's frames", job.In, job.Out)
 	}
@@ -209,7 +216,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		if a := capture.Animation(job.In); a != "" {
 			what = a + ", a video"
 		}
-		return nil, usagef("input %s is %s: give a video output (.mp4, .mkv, .mov, .webm, .gif), not %s", job.In, what, job.Out)
+		return nil, usagef("input %s is %s: give a video output (.mp4, .mkv, .mov, .webm, .gif) or numbered pictures (name_%%04d.png), not %s", job.In, what, job.Out)
 	}
 	if sameFile(job.In, job.Out) {
 		return nil, usagef("output %s would overwrite the input", job.Out)
@@ -324,7 +331,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 
 	if outImage {
 		var alpha *gocv.Mat
-		if a, ok := src.(capture.AlphaSource); ok {
+		if a, ok := src.(capture.AlphaSource); ok && job.Alpha != "drop" {
 			alpha = a.Alpha()
 		}
 		t.out, err = stream.CreateImage(job.Out, alpha, e.log)
@@ -506,11 +513,22 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 }
 
 // Abort stops the encoder and deletes the unfinished output; it may be
-// called from another goroutine while Run goes on, which then fails.
+// called from another goroutine while Run goes on, which then fails. A
+// picture sequence keeps the pictures already written, each whole (Kept).
 func (t *Transcoder) Abort() { t.out.Abort() }
 
+// Kept is how many pictures of a sequence output (-out name_%04d.png)
+// stay after Abort; 0 for a video or picture file, which Abort deletes.
+func (t *Transcoder) Kept() int64 {
+	if s, ok := t.out.(*stream.Sequence); ok {
+		return s.Slots()
+	}
+	return 0
+}
+
 // Close frees what Open opened, in reverse order; an output not yet
-// closed by Run is deleted. Close is idempotent.
+// closed by Run is deleted (a picture sequence's pictures stay). Close is
+// idempotent.
 func (t *Transcoder) Close() {
 	for i := len(t.closers) - 1; i >= 0; i-- {
 		t.closers[i]()

@@ -188,30 +188,39 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 		// Whether any of it is less than opaque (not asked of a live
 		// stream, which cannot be read twice).
 		looked := ""
-		used := func() bool {
+		var stop error
+		used := func(thorough bool) bool {
 			if kind != KindFile {
 				return true
 			}
-			u, l := alphaUsed(ctx, ffmpeg, arg, v, cmp.Or(v.Duration, info.Duration), append(slices.Clip(inArgs), decoder...))
-			looked = l
+			u, l, err := alphaUsed(ctx, ffmpeg, arg, v, cmp.Or(v.Duration, info.Duration), append(slices.Clip(inArgs), decoder...), thorough, log)
+			looked, stop = l, err
 			return u
 		}
 		switch {
 		case opts.Alpha == AlphaNone:
-			if used() {
+			if used(false) {
 				why := cmp.Or(opts.Opaque, "vidstyle keeps it in a .mov, .mkv, .webm or .gif file it writes")
 				log.Warn(fmt.Sprintf("input %s is a video with transparency (%s): it is painted opaque here, so what its transparent parts hide shows (%s)", spec, what, why))
 			}
 			decoder = nil
+		case hdrName(v.Color.Transfer) != "" && opts.Alpha == AlphaAlways:
+			return nil, fmt.Errorf("%w %s: HDR video with transparency: tone-mapping it to SDR drops the alpha, so it cannot be kept (-alpha auto or drop writes it opaque)", ErrInput, spec)
 		case hdrName(v.Color.Transfer) != "":
 			// The tone-mapping chain works in YUV 4:2:0 without alpha.
 			log.Warn(fmt.Sprintf("input %s is HDR video with transparency: it is tone-mapped and written opaque", spec))
 			decoder = nil
-		case opts.Alpha == AlphaIfUsed && !used():
+		case opts.Alpha == AlphaIfUsed && !used(true):
+			if stop != nil {
+				break // said below
+			}
 			log.Info(fmt.Sprintf("input %s has an alpha channel (%s), opaque in %s: read as opaque video (-alpha keep keeps it)", spec, what, looked))
 			decoder = nil
 		default:
 			d.props.Alpha, d.frame = true, w*h*4
+		}
+		if stop != nil {
+			return nil, stopped(spec, ctx)
 		}
 	}
 	d.step = time.Duration(float64(time.Second) * float64(rate.Den) / float64(rate.Num))
@@ -351,35 +360,56 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 }
 
 // alphaUsed reports whether a video's alpha channel shows any
-// transparency. A clip of up to alphaReadAll (a logo, a stinger, a title:
-// transparent at its ends, or fading) is read whole; a longer one in ten
-// places, three frames each (its first frames, each tenth of it, and a
-// second before its end), so transparency that shows only between those
-// is missed (-alpha keep keeps it). A check that fails, or is stopped,
-// counts as used: the alpha is kept.
-func alphaUsed(ctx context.Context, ffmpeg, arg string, v *media.Stream, d time.Duration, before []string) (used bool, looked string) {
-	at, n := []time.Duration{0}, -1
-	looked = "every frame"
-	if d > alphaReadAll {
-		// (A clip of no known length, an animated PNG or a GIF most
-		// often, is read whole, within the probe's time.)
-		n = 3
-		for k := 1; k < 9; k++ {
-			at = append(at, d*time.Duration(k)/9)
-		}
-		at = append(at, d-time.Second)
-		looked = fmt.Sprintf("the %d frames looked at (3 in each of %d places)", n*len(at), len(at))
+// transparency, and says what it read. A clip of up to alphaReadPixels in
+// all (a logo, a stinger, a title: transparent at its ends, or fading;
+// at 640×360 and 25 fps, 50 s; at 1080p30, 5 s) is read whole; a longer
+// one at its start, in eight places in it (three frames each) and in its
+// last second, so transparency that shows only between those is missed
+// (-alpha keep keeps it). A clip of no known length (an animated PNG, a
+// GIF) is read from the start, as far as that budget. Not thorough (only
+// a warning hangs on it): its start, middle and last second. A check that
+// fails counts as used (the alpha is kept); one stopped by ctx is an error.
+func alphaUsed(ctx context.Context, ffmpeg, arg string, v *media.Stream, d time.Duration, before []string, thorough bool, log *slog.Logger) (used bool, looked string, err error) {
+	fps := 25.0
+	if r, ok := v.Rate(); ok {
+		fps = r.Float()
 	}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	pixels := max(float64(v.Width)*float64(v.Height), 1)
+	frames := d.Seconds() * fps
+	var places []media.Place
+	switch {
+	case d > 0 && frames*pixels <= alphaReadPixels:
+		places, looked = []media.Place{{Frames: -1}}, "every frame"
+	case d <= 0:
+		n := int(alphaReadPixels / pixels)
+		places, looked = []media.Place{{Frames: n}}, fmt.Sprintf("every frame (it reads as far as %d)", n)
+	case thorough:
+		places = []media.Place{{Frames: 3}}
+		for k := 1; k <= 8; k++ {
+			places = append(places, media.Place{At: d * time.Duration(k) / 9, Frames: 3})
+		}
+		places = append(places, media.Place{At: time.Second, Frames: -1, FromEnd: true})
+		looked = "its start, its last second and three frames in each of 8 places in it"
+	default:
+		places = []media.Place{{Frames: 3}, {At: d / 2, Frames: 3}, {At: time.Second, Frames: -1, FromEnd: true}}
+		looked = "its start, middle and last second"
+	}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	used, err := media.AlphaUsed(ctx, ffmpeg, arg, v.Index, at, n, before...)
-	return used || err != nil, looked
+	used, err = media.AlphaUsed(pctx, ffmpeg, arg, v.Index, places, before...)
+	switch {
+	case ctx.Err() != nil:
+		return false, looked, ctx.Err()
+	case err != nil:
+		log.Debug("alpha check failed: the alpha is taken as used", "input", arg, "err", err)
+		return true, looked, nil
+	}
+	return used, looked, nil
 }
 
-// alphaReadAll is the longest clip alphaUsed reads whole: 10 s of 640×360
-// ProRes 4444 in 0.8 s on two busy cores, most of it decoding, where the
-// ten places of three frames take 1.3 s (an ffmpeg started for each).
-const alphaReadAll = 10 * time.Second
+// alphaReadPixels is the most alphaUsed reads of a clip whole: 10 s of
+// 1280×720 at 25 fps, about 1 s on two cores (most of it decoding).
+const alphaReadPixels = 230e6
 
 // untaggedHD reports whether v is YUV video whose matrix is not tagged
 // and that players take for BT.709 by its size: 1280 wide or more, or

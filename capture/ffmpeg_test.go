@@ -631,7 +631,7 @@ func TestVideoWithTransparency(t *testing.T) {
 					if wantWarn := c.alpha && used && mode == capture.AlphaNone; warned != map[bool]int{true: 1}[wantWarn] {
 						t.Errorf("mode %d: %d warnings of transparency, want %v:\n%s", mode, warned, wantWarn, logs)
 					}
-					said := strings.Contains(logs, "opaque in every frame: read as opaque video")
+					said := strings.Contains(logs, "opaque in every frame")
 					if wantSaid := c.alpha && !used && mode == capture.AlphaIfUsed; said != wantSaid {
 						t.Errorf("mode %d: said the alpha is unused: %v, want %v:\n%s", mode, said, wantSaid, logs)
 					}

@@ -48,29 +48,40 @@ func ReadAlpha(ctx context.Context, ffmpeg, path string, index, w, h int) ([]byt
 	return out, nil
 }
 
+// A Place is where AlphaUsed reads: Frames frames (every one to the end
+// when Frames < 0) from At (the input is seeked there; 0 is its start),
+// or with FromEnd from At before its end.
+type Place struct {
+	At      time.Duration
+	Frames  int
+	FromEnd bool
+}
+
 // AlphaUsed reports whether stream index of arg (as ffmpeg is given it:
-// FileArg) shows any transparency in the frames looked at: n frames from
-// each of the times in at (the input is seeked there; 0 is its start), or
-// every frame from there with n < 0. before goes before -i: the decoder
-// that reads the alpha (libvpx for VP8 and VP9), an image sequence's
-// -framerate. A pixel less than fully opaque anywhere in them is enough
-// (the alpha plane is read as it comes, and ffmpeg stopped at the first
-// such pixel). Many files carry an alpha channel that
-// is opaque throughout (PNG in MOV, screen captures, editors' ProRes 4444
-// exports, most GIFs): those are better written as opaque video.
-func AlphaUsed(ctx context.Context, ffmpeg, arg string, index int, at []time.Duration, n int, before ...string) (bool, error) {
+// FileArg) shows any transparency in the frames read at places. before
+// goes before -i: the decoder that reads the alpha (libvpx for VP8 and
+// VP9), an image sequence's -framerate. A pixel less than fully opaque
+// anywhere in them is enough (the alpha plane is read as it comes, and
+// ffmpeg stopped at the first such pixel). Many files carry an alpha
+// channel that is opaque throughout (PNG in MOV, screen captures,
+// editors' ProRes 4444 exports, most GIFs): those are better written as
+// opaque video.
+func AlphaUsed(ctx context.Context, ffmpeg, arg string, index int, places []Place, before ...string) (bool, error) {
 	if ffmpeg == "" {
 		ffmpeg = "ffmpeg"
 	}
-	for _, t := range at {
+	for _, p := range places {
 		args := []string{"-nostdin", "-hide_banner", "-v", "error"}
 		args = append(args, before...)
-		if t > 0 {
-			args = append(args, "-ss", strconv.FormatFloat(t.Seconds(), 'f', 3, 64))
+		switch secs := strconv.FormatFloat(p.At.Seconds(), 'f', 3, 64); {
+		case p.FromEnd:
+			args = append(args, "-sseof", "-"+secs)
+		case p.At > 0:
+			args = append(args, "-ss", secs)
 		}
 		args = append(args, "-i", arg, "-map", "0:"+strconv.Itoa(index))
-		if n >= 0 {
-			args = append(args, "-frames:v", strconv.Itoa(n))
+		if p.Frames >= 0 {
+			args = append(args, "-frames:v", strconv.Itoa(p.Frames))
 		}
 		args = append(args, "-vf", "alphaextract", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1")
 		used, err := anyBelowOpaque(ctx, ffmpeg, args)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,7 +34,8 @@ type SequenceConfig struct {
 	Rate   pipeline.Rate
 	Retime bool
 	End    time.Duration
-	// Start is the first picture's number (ffmpeg's default: 1).
+	// Start is the first picture's number (0 is 0; vidstyle gives 1, as
+	// ffmpeg numbers from 1).
 	Start int
 	// Alpha says the frames are BGRA: PNG, TIFF and WebP keep the
 	// transparency (AlphaOutput refuses the other types).
@@ -58,6 +60,7 @@ type Sequence struct {
 	last                   []byte // the previous picture, encoded (repeated into gaps)
 	firstPTS, lastPTS      time.Duration
 	closed                 bool
+	aborted                atomic.Bool // set by Abort before it waits: put stops at the next picture
 }
 
 // SequencePattern reports whether path names a numbered picture sequence
@@ -247,6 +250,9 @@ func (s *Sequence) Write(f pipeline.Frame[*gocv.Mat]) error {
 // put writes data as the next n pictures.
 func (s *Sequence) put(data []byte, n int64) error {
 	for ; n > 0; n-- {
+		if s.aborted.Load() {
+			return fmt.Errorf("%w %s: aborted", ErrOutput, s.cfg.Pattern)
+		}
 		if err := s.putOne(s.name(s.cfg.Start+int(s.slots)), data); err != nil {
 			return err
 		}
@@ -326,8 +332,10 @@ func (s *Sequence) close(early bool) error {
 	return err
 }
 
-// Abort stops writing; the pictures already written stay (each is whole).
+// Abort stops writing at the next picture; the pictures already written
+// stay (each is whole).
 func (s *Sequence) Abort() {
+	s.aborted.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed, s.last = true, nil

@@ -176,6 +176,9 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 		aborted = true
 		pr.done()
 		t.Abort()
+		if n := t.Kept(); n > 0 {
+			return exitInterrupted, fmt.Errorf("aborted: the %d pictures written so far are kept (%s)", n, o.out)
+		}
 		return exitInterrupted, vidstyle.ErrAborted
 	}
 	pr.done()
