@@ -182,7 +182,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Float64Var(&o.temporal, "temporal", vidstyle.DefaultTemporal, "video: temporal stabilisation, the blend with the previous frame carried along the optical flow where the picture moves, more where it is still (0: off, every frame painted on its own; below 1)")
 	fs.BoolVar(&o.keepColors, "keep-colors", false, "keep the source's colours: the style's luminance with the input's chroma (window key c, a web page switch)")
 	fs.StringVar(&o.framerate, "framerate", "", "the frame rate of an image sequence input (-in img_%04d.png), as ffmpeg's -framerate: 24, 29.97, 30000/1001 (default 25)")
-	fs.StringVar(&o.alpha, "alpha", "auto", "a video's transparency: auto keeps it where it is used and the output holds it (.mov as ProRes 4444, .webm/.mkv as VP9 with alpha, .gif on or off), keep keeps any alpha channel, drop writes every video opaque")
+	fs.StringVar(&o.alpha, "alpha", "auto", "transparency: auto keeps a video's where it is used and the output holds it (.mov as ProRes 4444, .webm/.mkv as VP9 with alpha, .gif on or off, PNG/TIFF/WebP pictures), keep keeps any alpha channel, drop writes it opaque")
 	fs.BoolVar(&o.stripMeta, "strip-metadata", false, "leave the input's metadata out of the output: where and when it was filmed (a phone's GPS position), the device, titles (track languages, chapters and the timecode stay)")
 	fs.StringVar(&o.audio, "audio", "auto", "audio tracks: auto (copy what plays everywhere the output type does, re-encode the rest), copy (copy every track), none")
 	fs.StringVar(&o.preset, "preset", "veryfast", "x264 speed preset")
