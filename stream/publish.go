@@ -275,6 +275,13 @@ func (p *Publisher) session(ctx context.Context) (string, int64) {
 	stop := context.AfterFunc(ctx, func() { stdin.Close() })
 	sent, _ := p.pump(ctx, stdin)
 	stdin.Close()
+	if ctx.Err() != nil && p.cfg.Audio != "" {
+		// The sound is read at its own pace (-re), and for ever when it
+		// loops, so the end of the video does not end ffmpeg: its
+		// interrupt does, and it then finishes the stream as at an end
+		// (before: killed after 5 s, an HLS playlist without its end).
+		cmd.Process.Signal(syscall.SIGINT)
+	}
 	// ffmpeg ends at the end of its input (finishing the stream), or has
 	// ended already (the write failed); one that hangs is killed.
 	exited := make(chan struct{})

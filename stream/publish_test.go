@@ -107,6 +107,42 @@ func TestPublisherSteadyRate(t *testing.T) {
 	}
 }
 
+// TestPublisherEndsALoopedSoundWithTheVideo: a file played live in a
+// loop with its sound (-loop): the sound is read at its own pace for ever,
+// so ffmpeg did not end with the video and was killed after 5 s, leaving
+// an HLS playlist without its end. Stopped, the stream now ends at once
+// with #EXT-X-ENDLIST, as it does without sound.
+func TestPublisherEndsALoopedSoundWithTheVideo(t *testing.T) {
+	dir := t.TempDir()
+	sound := filepath.Join(dir, "sound.wav")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "sine=d=4", sound).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	target := filepath.Join(dir, "s.m3u8")
+	p, err := NewPublisher(PublishConfig{Target: target, Width: 96, Height: 64, Rate: pipeline.Rate{Num: 10, Den: 1}, Audio: sound, Loop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pool := pipeline.NewPool(func() *gocv.Mat { m := gocv.NewMatWithSize(64, 96, gocv.MatTypeCV8UC3); return &m }, func(m *gocv.Mat) { m.Close() })
+	defer pool.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	for i := range 10 { // 1 s at 10 fps
+		ref := pool.Get()
+		ref.V.SetTo(gocv.NewScalar(float64(i*20), 100, 200, 0))
+		p.Send(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{PTS: time.Duration(i) * 100 * time.Millisecond}, Image: ref})
+		time.Sleep(100 * time.Millisecond) // the source's pace, not synchronisation
+	}
+	cancel()
+	<-done
+	pl, err := os.ReadFile(target)
+	if err != nil || !strings.Contains(string(pl), "#EXT-X-ENDLIST") {
+		t.Fatalf("the playlist has no end (ffmpeg was killed, not finished): %v\n%s", err, pl)
+	}
+}
+
 // TestPublishEncoderCost measures, for BENCHMARKS.md, the CPU time the
 // publish encoder (the ffmpeg child: BGR→YUV, x264 veryfast zerolatency,
 // HLS muxing) takes per frame at 640×360 and 1280×720, on 300 frames of
