@@ -301,7 +301,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		if job.CRF != nil {
 			e.log.Info(fmt.Sprintf("%s: -crf does not apply to a picture sequence (%s pictures are written as OpenCV encodes them)", job.Out, strings.TrimPrefix(filepath.Ext(job.Out), ".")))
 		}
-	} else if (p.Kind == capture.KindFile || rereadable(p)) && !outImage && !capture.IsImageSequence(job.In) {
+	} else if (p.Kind == capture.KindFile || capture.Rereadable(p)) && !outImage && !capture.IsImageSequence(job.In) {
 		// The other tracks come from the file itself (the encoder reads
 		// it a second time). A live stream cannot be read twice: it
 		// gives video only.
@@ -392,23 +392,6 @@ func alphaMode(mode, out string, lossless bool) (capture.AlphaMode, string, erro
 	return 0, "", usagef("-alpha %q: use auto, keep or drop", mode)
 }
 
-// rereadable reports whether a network input is a file served over HTTP,
-// which the encoder can fetch again for its audio and subtitles (a live
-// protocol, rtsp:// srt:// udp:// rtmp://, cannot be read twice).
-func rereadable(p capture.Props) bool {
-	if p.Kind != capture.KindStream {
-		return false
-	}
-	scheme, _, _ := strings.Cut(p.Name, "://")
-	if !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
-		return false
-	}
-	// A file has a length (a duration, or for a TS, whose duration
-	// ffprobe finds only by seeking to its end, a size the server gave);
-	// a live stream over HTTP (or an HLS playlist, which may be live) has
-	// none or is no file to fetch twice.
-	return p.Media != nil && (p.Media.Duration > 0 || p.Media.Size > 0) && !strings.Contains(p.Media.Format, "hls")
-}
 
 // openSource opens a job's input (stopped when ctx ends) and checks that its frames are big
 // enough to stylize; on error nothing is left open.

@@ -335,6 +335,25 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 	return openDecoded(ctx, spec, KindFile, log, opts)
 }
 
+// Rereadable reports whether a network input is a file served over HTTP,
+// which the encoder can fetch again for its audio and subtitles, and which
+// rewinds and loops as a local file does (a live protocol, rtsp:// srt://
+// udp:// rtmp://, cannot be read twice).
+func Rereadable(p Props) bool {
+	if p.Kind != KindStream {
+		return false
+	}
+	scheme, _, _ := strings.Cut(p.Name, "://")
+	if !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
+		return false
+	}
+	// A file has a length (a duration, or for a TS, whose duration
+	// ffprobe finds only by seeking to its end, a size the server gave);
+	// a live stream over HTTP (or an HLS playlist, which may be live) has
+	// none or is no file to fetch twice.
+	return p.Media != nil && (p.Media.Duration > 0 || p.Media.Size > 0) && !strings.Contains(p.Media.Format, "hls")
+}
+
 // VideoAlpha names the alpha channel a video stream may carry
 // ("yuva444p12le", "VP9 or VP8 with an alpha channel", "a GIF's"), or ""
 // for none. Whether it hides anything is the frames' to say (every GIF

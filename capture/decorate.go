@@ -141,7 +141,7 @@ type ReconnectConfig struct {
 	// OnLost runs when the source stops delivering frames, and before
 	// every retry, with the error and the wait before the next try.
 	OnLost func(err error, retryIn time.Duration)
-	// OnBack runs when a reopened source is in use.
+	// OnBack runs when a reopened source delivers its first frame.
 	OnBack func()
 	// First and Max bound the wait between tries, which doubles from First
 	// (default 250 ms) up to Max (default 4 s; never below First).
@@ -190,9 +190,13 @@ func (r *reconnecting) Interrupt() {
 
 func (r *reconnecting) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 	wait := r.cfg.First
+	reopened := false
 	for {
 		tm, err := r.current().Read(dst)
 		if err == nil {
+			if reopened && r.cfg.OnBack != nil {
+				r.cfg.OnBack() // back once frames come, not when it opens
+			}
 			return tm, nil
 		}
 		if r.ctx.Err() != nil {
@@ -215,10 +219,10 @@ func (r *reconnecting) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 		r.src = src
 		r.mu.Unlock()
 		old.Close()
-		wait = r.cfg.First
-		if r.cfg.OnBack != nil {
-			r.cfg.OnBack()
-		}
+		// The wait is not shortened yet: a source that opens and then
+		// gives no frame (a server that answers, then fails the file)
+		// is tried again at the growing wait, not four times a second.
+		reopened = true
 	}
 }
 

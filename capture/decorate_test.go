@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -223,5 +226,79 @@ func TestPace(t *testing.T) {
 	cancel() // the next frame is due some 33 ms on: the wait ends with ctx
 	if _, err := src.Read(&frame); !errors.Is(err, context.Canceled) {
 		t.Fatalf("read after cancel: %v, want context.Canceled", err)
+	}
+}
+
+// TestReconnectToASourceThatGivesNoFrames: a source that opens again but
+// gives no frame (a server that answers, then fails the file) is retried
+// at the growing wait, and is not called back until a frame comes. Before,
+// each open that worked reset the wait to 250 ms and said "is back": about
+// 30 decoder starts in 14 s, and a line each time.
+func TestReconnectToASourceThatGivesNoFrames(t *testing.T) {
+	first := &testmedia.FlakyCamera{Source: openSmall(t), Left: 2}
+	attempts, backs := 0, 0
+	var waits []time.Duration
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	src := capture.Reconnect(ctx, first, capture.ReconnectConfig{
+		Open: func() (capture.Source, error) {
+			attempts++
+			left := 0 // opens, gives nothing
+			if attempts == 4 {
+				left = -1
+			}
+			return &testmedia.FlakyCamera{Source: openSmall(t), Left: left}, nil
+		},
+		OnLost: func(_ error, wait time.Duration) { waits = append(waits, wait) },
+		OnBack: func() { backs++ },
+		First:  10 * time.Millisecond, Max: 80 * time.Millisecond,
+	})
+	defer src.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	for got := range 4 {
+		if _, err := src.Read(&frame); err != nil {
+			t.Fatalf("after %d frames: %v", got, err)
+		}
+		if got < 2 && backs != 0 {
+			t.Fatalf("called back before the source was lost")
+		}
+	}
+	want := []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}
+	if attempts != 4 || backs != 1 || !slices.Equal(waits, want) {
+		t.Errorf("attempts %d, back %d times, waits %v; want 4, once, %v", attempts, backs, waits, want)
+	}
+}
+
+// TestFileOverHTTPLoopsAsAFileDoes: a video file served over HTTP (one
+// with a length, Rereadable) rewinds and loops as a local file does. Live
+// mode used to take its end for a lost stream: a warning, a reconnect and
+// a stall at every loop, and a restart even without -loop.
+func TestFileOverHTTPLoopsAsAFileDoes(t *testing.T) {
+	clip := testmedia.SmallMP4(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, clip)
+	}))
+	defer srv.Close()
+	src, err := capture.Open(srv.URL+"/small.mp4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !capture.Rereadable(src.Props()) || src.Props().Kind != capture.KindStream {
+		t.Fatalf("props %+v: want a stream that is a file", src.Props())
+	}
+	total := int(src.Props().Frames)
+	loops := 0
+	looped := capture.Loop(src, func() { loops++ })
+	defer looped.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	for i := range total + 10 {
+		if _, err := looped.Read(&frame); err != nil {
+			t.Fatalf("frame %d of %d+10: %v (loops %d)", i, total, err, loops)
+		}
+	}
+	if loops != 1 {
+		t.Errorf("%d loops in %d+10 frames", loops, total)
 	}
 }

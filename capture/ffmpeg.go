@@ -867,7 +867,7 @@ func (d *decoded) stop() {
 // PrepareRewind starts the decoder the next Rewind takes (Loop asks), so
 // that the first seam of a loop is as quick as the others.
 func (d *decoded) PrepareRewind() {
-	if d.props.Kind != KindFile {
+	if d.props.Kind != KindFile && !Rereadable(d.props) {
 		return
 	}
 	d.closeMu.Lock()
@@ -881,7 +881,7 @@ func (d *decoded) PrepareRewind() {
 // started ahead (at once), else a new one; then a spare for the next
 // rewind. An interrupted input does not start again.
 func (d *decoded) Rewind() error {
-	if d.props.Kind != KindFile {
+	if d.props.Kind != KindFile && !Rereadable(d.props) {
 		return fmt.Errorf("%w %s: a stream cannot rewind", ErrInput, d.spec)
 	}
 	d.closeMu.Lock()

@@ -163,9 +163,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			},
 			OnBack: func() { e.epoch++; e.setNotice(""); e.log.Info(props.Name + " is back") }, // inside Read
 		})
-	case props.Kind == capture.KindStream:
+	case props.Kind == capture.KindStream && !capture.Rereadable(props):
 		// A network stream: when it drops, open it again; pace it, since
-		// a file served over HTTP arrives faster than it plays.
+		// it may arrive faster than it plays.
 		if e.cfg.Reopen != nil {
 			e.src = capture.Reconnect(ctx, e.src, capture.ReconnectConfig{
 				Open: e.cfg.Reopen,
@@ -184,7 +184,13 @@ func (e *Engine) Run(ctx context.Context) error {
 		if !e.cfg.Unpaced {
 			e.src = capture.Pace(ctx, e.src)
 		}
-	case props.Kind == capture.KindFile:
+	case props.Kind == capture.KindFile || capture.Rereadable(props):
+		// A file, or one served over HTTP (it ends, and rewinds, as a
+		// local one: no reconnecting at its end).
+		if in, ok := e.src.(capture.Interrupter); ok && props.Kind == capture.KindStream {
+			// A server that stalls holds the read: stopping ends it.
+			defer context.AfterFunc(ctx, in.Interrupt)()
+		}
 		if e.cfg.Loop {
 			e.src = capture.Loop(e.src, func() { e.epoch++ }) // called inside Read, on the capture goroutine
 		}
