@@ -392,7 +392,6 @@ func alphaMode(mode, out string, lossless bool) (capture.AlphaMode, string, erro
 	return 0, "", usagef("-alpha %q: use auto, keep or drop", mode)
 }
 
-
 // openSource opens a job's input (stopped when ctx ends) and checks that its frames are big
 // enough to stylize; on error nothing is left open.
 func (e *Engine) openSource(ctx context.Context, in string, opts capture.OpenOptions) (capture.Source, error) {
