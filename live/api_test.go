@@ -156,7 +156,7 @@ func TestCommandsFromManyCallers(t *testing.T) {
 	if _, err := e.Do(ctx, live.Command{Op: live.Pick, Index: 5}); err == nil {
 		t.Error("style 6 of 2 accepted")
 	}
-	if _, err := e.Do(ctx, live.Command{Op: live.Pick, Index: math.MaxInt}); err == nil || !strings.Contains(err.Error(), "no style 9223372036854775808: there are 2") {
+	if _, err := e.Do(ctx, live.Command{Op: live.Pick, Index: math.MaxInt}); err == nil || !strings.Contains(err.Error(), "no style 9223372036854775808 (index 9223372036854775807; the API counts from 0): there are 2") {
 		t.Errorf("style MaxInt+1 of 2: %v", err)
 	}
 	if st, _ := e.Do(ctx, live.Command{Op: live.Next}); st.Style != 0 {
@@ -181,7 +181,7 @@ func TestBadStyleRequestsDoNotFloodTheLog(t *testing.T) {
 		if res.StatusCode != http.StatusBadRequest {
 			t.Errorf("index %s: %s %s", index, res.Status, body)
 		}
-		if index == "9223372036854775807" && !strings.Contains(string(body), "no style 9223372036854775808: there are 2") {
+		if index == "9223372036854775807" && !strings.Contains(string(body), "no style 9223372036854775808 (index 9223372036854775807; the API counts from 0): there are 2") {
 			t.Errorf("index %s: %s", index, body)
 		}
 	}

@@ -146,7 +146,7 @@ func (e *Engine) apply(req request) {
 			i = req.cmd.Index
 		}
 		if i < 0 || i >= n {
-			err := fmt.Errorf("there is no style %s: there are %d", styleNumber(i), n)
+			err := fmt.Errorf("there is no style %s (index %d; the API counts from 0): there are %d", styleNumber(i), i, n)
 			if req.res == nil {
 				// A key, which nobody answers; a caller that is answered (the
 				// web API) reports the error itself, so that requests cannot
