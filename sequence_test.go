@@ -101,8 +101,10 @@ func TestPictureSequenceOutput(t *testing.T) {
 		}
 		for i, name := range names {
 			m := gocv.IMRead(name, gocv.IMReadUnchanged)
-			if m.Channels() != 3 {
-				t.Errorf("%s: %d channels, want 3", name, m.Channels())
+			if m.Empty() || m.Channels() != 3 || m.Cols() != src[i].Cols() || m.Rows() != src[i].Rows() {
+				t.Errorf("%s: %dx%d with %d channels, want a %dx%d BGR picture", name, m.Cols(), m.Rows(), m.Channels(), src[i].Cols(), src[i].Rows())
+				m.Close()
+				continue
 			}
 			got, _ := m.DataPtrUint8()
 			want, _ := src[i].DataPtrUint8()

@@ -175,37 +175,15 @@ func IsImageSequence(p string) bool {
 
 // ImageSequencePattern reports whether p's file name is an image name
 // with one printf %d, with or without a width ("img_%04d.png"): the way
-// ffmpeg names a numbered sequence. Whether its images exist is
-// IsImageSequence's question.
+// ffmpeg names a numbered sequence (media.SequenceName). Whether its
+// images exist is IsImageSequence's question.
 func ImageSequencePattern(p string) bool {
-	_, _, _, ok := sequenceParts(filepath.Base(p))
+	_, _, _, ok := media.SequenceName(filepath.Base(p))
 	return ok && imageExt(p)
 }
 
-// sequenceParts splits a sequence's file name around its %d verb.
-func sequenceParts(base string) (before, verb, after string, ok bool) {
-	i := strings.IndexByte(base, '%')
-	if i < 0 {
-		return "", "", "", false
-	}
-	j := i + 1
-	for j < len(base) && base[j] >= '0' && base[j] <= '9' {
-		j++
-	}
-	if j >= len(base) || base[j] != 'd' || strings.Contains(base[j+1:], "%") {
-		return "", "", "", false
-	}
-	return base[:i], base[i : j+1], base[j+1:], true
-}
-
-// sequenceFile is the name of image n of a sequence. ffmpeg pads the
-// number with zeros to the verb's width whether or not it starts with
-// one ("%3d" gives 001).
-func sequenceFile(p string, n int) string {
-	before, verb, after, _ := sequenceParts(filepath.Base(p))
-	width, _ := strconv.Atoi(strings.TrimPrefix(verb[1:len(verb)-1], "0"))
-	return filepath.Join(filepath.Dir(p), before+fmt.Sprintf("%0*d", width, n)+after)
-}
+// sequenceFile is the name of image n of a sequence.
+func sequenceFile(p string, n int) string { return media.SequenceFile(p, n) }
 
 // imageExt reports whether a name ends in an image extension.
 func imageExt(name string) bool {

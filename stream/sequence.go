@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/pipeline"
 )
 
@@ -73,17 +73,16 @@ func SequencePattern(path string) bool {
 }
 
 // SequenceFile is picture n's file name in the sequence path names, as
-// ffmpeg numbers it ("%3d" pads with zeros too); "" when path is none.
+// ffmpeg numbers it; "" when path is none.
 func SequenceFile(path string, n int) string {
-	dir, before, width, after, ok := sequenceName(path)
-	if !ok {
+	if !SequencePattern(path) {
 		return ""
 	}
-	return filepath.Join(dir, before+fmt.Sprintf("%0*d", width, n)+after)
+	return media.SequenceFile(path, n)
 }
 
 // sequenceName splits a pattern into its folder and its file name around
-// the %d verb (with %% made %), with the number's width.
+// the %d verb (media.SequenceName), for the picture types OpenCV writes.
 func sequenceName(path string) (dir, before string, width int, after string, ok bool) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -94,36 +93,8 @@ func sequenceName(path string) (dir, before string, width int, after string, ok 
 	default:
 		return "", "", 0, "", false
 	}
-	var parts [2]strings.Builder
-	verbs := 0
-	for i := 0; i < len(base); i++ {
-		c := base[i]
-		if c != '%' {
-			parts[verbs].WriteByte(c)
-			continue
-		}
-		if i+1 < len(base) && base[i+1] == '%' {
-			parts[verbs].WriteByte('%')
-			i++
-			continue
-		}
-		j := i + 1
-		for j < len(base) && base[j] >= '0' && base[j] <= '9' {
-			j++
-		}
-		if j >= len(base) || base[j] != 'd' || verbs == 1 {
-			return "", "", 0, "", false
-		}
-		w, _ := strconv.Atoi(strings.TrimLeft(base[i+1:j], "0"))
-		if w > 12 || j-i > 4 {
-			return "", "", 0, "", false
-		}
-		width, verbs, i = w, 1, j
-	}
-	if verbs != 1 {
-		return "", "", 0, "", false
-	}
-	return dir, parts[0].String(), width, parts[1].String(), true
+	before, width, after, ok = media.SequenceName(base)
+	return dir, before, width, after, ok
 }
 
 // sequenceAlpha reports whether a sequence's picture type keeps
@@ -232,7 +203,7 @@ func (s *Sequence) Write(f pipeline.Frame[*gocv.Mat]) error {
 	if err != nil {
 		return fmt.Errorf("%w %s: OpenCV could not encode the picture: %w", ErrOutput, s.name(s.cfg.Start+int(s.slots)), err)
 	}
-	s.last = append(s.last[:0], buf.GetBytes()...)
+	s.last = append(s.last[:0], buf.GetBytes()...) // GetBytes is the C buffer, freed by Close
 	buf.Close()
 	n := int64(1)
 	if !s.hasLast && s.cfg.Retime {
