@@ -53,7 +53,9 @@ func Run(ctx context.Context, files Files, cfg Config, log *slog.Logger) (Result
 		}
 	}()
 	for _, p := range paths {
-		var opts capture.OpenOptions
+		// Colour only: a video's alpha is not read (nor said to be
+		// painted opaque: nothing is painted here).
+		opts := capture.OpenOptions{Alpha: capture.AlphaDrop}
 		if capture.IsImageSequence(p) {
 			opts.Framerate = files.Framerate
 		}
