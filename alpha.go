@@ -1,8 +1,6 @@
 package vidstyle
 
 import (
-	"image"
-
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/pipeline"
@@ -16,14 +14,14 @@ import (
 // is. Each slot's Mats are made once (same size every frame).
 type keepAlpha struct {
 	pipeline.Stylizer[*gocv.Mat]
-	bgr, alpha, out, scaled []gocv.Mat // by slot
-	has                     []bool     // the slot's frame had an alpha
+	bgr, alpha, out []gocv.Mat // by slot
+	has             []bool     // the slot's frame had an alpha
 }
 
 func newKeepAlpha(s pipeline.Stylizer[*gocv.Mat]) *keepAlpha {
 	n := s.Slots()
 	k := &keepAlpha{Stylizer: s, has: make([]bool, n)}
-	for _, m := range []*[]gocv.Mat{&k.bgr, &k.alpha, &k.out, &k.scaled} {
+	for _, m := range []*[]gocv.Mat{&k.bgr, &k.alpha, &k.out} {
 		*m = make([]gocv.Mat, n)
 		for i := range *m {
 			(*m)[i] = gocv.NewMat()
@@ -50,21 +48,16 @@ func (k *keepAlpha) Finish(slot int, dst *gocv.Mat) error {
 	if err := k.Stylizer.Finish(slot, &k.out[slot]); err != nil {
 		return err
 	}
-	out, a := k.out[slot], &k.alpha[slot]
-	if a.Cols() != out.Cols() || a.Rows() != out.Rows() {
-		// The stylizer wrote another size than it was given (it does
-		// not, today): the alpha follows the picture.
-		gocv.Resize(*a, &k.scaled[slot], image.Pt(out.Cols(), out.Rows()), 0, 0, gocv.InterpolationCubic)
-		a = &k.scaled[slot]
-	}
-	gocv.CvtColor(out, dst, gocv.ColorBGRToBGRA)
-	gocv.InsertChannel(*a, dst, 3)
+	// The stylizer writes the frame's own size (stylize.Stylizer.Finish),
+	// so the alpha fits as it is.
+	gocv.CvtColor(k.out[slot], dst, gocv.ColorBGRToBGRA)
+	gocv.InsertChannel(k.alpha[slot], dst, 3)
 	return nil
 }
 
 // Close frees the slots' Mats (not the stylizer's).
 func (k *keepAlpha) Close() {
-	for _, ms := range [][]gocv.Mat{k.bgr, k.alpha, k.out, k.scaled} {
+	for _, ms := range [][]gocv.Mat{k.bgr, k.alpha, k.out} {
 		for i := range ms {
 			ms[i].Close()
 		}

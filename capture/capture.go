@@ -166,7 +166,7 @@ func IsImageSequence(p string) bool {
 		return false // a file with a % in its name
 	}
 	for n := range 5 {
-		if _, err := os.Stat(sequenceFile(p, n)); err == nil {
+		if _, err := os.Stat(media.SequenceFile(p, n)); err == nil {
 			return true
 		}
 	}
@@ -181,9 +181,6 @@ func ImageSequencePattern(p string) bool {
 	_, _, _, ok := media.SequenceName(filepath.Base(p))
 	return ok && imageExt(p)
 }
-
-// sequenceFile is the name of image n of a sequence.
-func sequenceFile(p string, n int) string { return media.SequenceFile(p, n) }
 
 // imageExt reports whether a name ends in an image extension.
 func imageExt(name string) bool {

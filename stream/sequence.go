@@ -283,13 +283,7 @@ func (s *Sequence) close(early bool) error {
 	s.closed = true
 	var err error
 	if !early && s.cfg.Retime && s.hasLast && s.cfg.End > 0 {
-		end := s.cfg.Rate.Slot(s.cfg.End)
-		var mean time.Duration
-		if s.frames > 1 {
-			mean = (s.lastPTS - s.firstPTS) / time.Duration(s.frames-1)
-		}
-		// Not when the frames stop far short of the end (a cut file).
-		if gap := s.cfg.End - s.lastPTS; end > s.slots && (gap <= 2*time.Second || gap <= 10*mean) {
+		if end := s.cfg.Rate.Slot(s.cfg.End); end > s.slots && holdsToEnd(s.cfg.End, s.firstPTS, s.lastPTS, s.frames) {
 			err = s.put(s.last, end-s.slots)
 		}
 	}

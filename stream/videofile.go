@@ -1128,6 +1128,18 @@ func syncMaps(n int) []string {
 // stop far short of End (more than 2 s, and more than ten of its mean
 // frame intervals) is not padded: its file was cut, and the decoder has
 // said so.
+// holdsToEnd reports whether the last picture (at last, the frames'th,
+// the first at first) is held up to end: not when the frames stop far
+// short of it (a cut file), more than 2 s and ten frames' mean spacing.
+func holdsToEnd(end, first, last time.Duration, frames int64) bool {
+	var mean time.Duration
+	if frames > 1 {
+		mean = (last - first) / time.Duration(frames-1)
+	}
+	gap := end - last
+	return gap <= 2*time.Second || gap <= 10*mean
+}
+
 func (v *VideoFile) padToEnd() error {
 	if !v.cfg.Retime || !v.hasLast || v.cfg.End <= 0 {
 		return nil
@@ -1136,12 +1148,7 @@ func (v *VideoFile) padToEnd() error {
 	if end <= v.slots {
 		return nil
 	}
-	gap := v.cfg.End - v.lastPTS
-	var mean time.Duration
-	if v.frames > 1 {
-		mean = (v.lastPTS - v.firstPTS) / time.Duration(v.frames-1)
-	}
-	if gap > 2*time.Second && gap > 10*mean {
+	if !holdsToEnd(v.cfg.End, v.firstPTS, v.lastPTS, v.frames) {
 		v.cfg.Log.Debug("video not held to its end: its frames stop early", "last", v.lastPTS, "end", v.cfg.End)
 		return nil
 	}
