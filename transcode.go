@@ -334,13 +334,16 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		if a, ok := src.(capture.AlphaSource); ok && job.Alpha != "drop" {
 			alpha = a.Alpha()
 		}
-		t.out, err = stream.CreateImage(job.Out, alpha, e.log)
+		t.out, err = stream.CreateImage(job.Out, alpha, p.Profile, e.log)
 	} else if outSeq {
 		t.out, err = stream.CreateSequence(stream.SequenceConfig{
 			Pattern: job.Out, Width: p.Width, Height: p.Height, Rate: p.Rate,
-			Retime: p.Kind == capture.KindFile || p.Kind == capture.KindStream, End: p.End, Start: 1, Alpha: p.Alpha, Log: e.log,
+			Retime: p.Kind == capture.KindFile || p.Kind == capture.KindStream, End: p.End, Start: 1, Alpha: p.Alpha, Profile: p.Profile, Log: e.log,
 		})
 	} else {
+		if p.Profile != nil && !p.Profile.SRGB() {
+			e.log.Warn(fmt.Sprintf("%s: a video keeps no colour profile: the input's (%s) is lost, and its colours show as sRGB, duller where the input's are wider", job.Out, p.Profile))
+		}
 		retime := p.Kind == capture.KindFile || p.Kind == capture.KindStream
 		t.out, err = stream.CreateVideo(stream.VideoConfig{
 			Path: job.Out, Width: p.Width, Height: p.Height, Rate: p.Rate,

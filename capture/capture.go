@@ -69,6 +69,10 @@ type Props struct {
 	Color media.Color
 	// Deinterlaced says interlaced video is deinterlaced (yadif) on read.
 	Deinterlaced bool
+	// Profile is a picture's (or a picture sequence's first picture's)
+	// RGB colour profile, nil when it has none: what its pixel values mean
+	// (Display P3 from a phone). A picture written keeps it.
+	Profile *media.Profile
 	// Alpha says the frames are BGRA: the video has transparency and it
 	// was asked for (OpenOptions.Alpha). Otherwise they are BGR.
 	Alpha bool
@@ -165,12 +169,23 @@ func IsImageSequence(p string) bool {
 	if _, err := os.Stat(p); err == nil {
 		return false // a file with a % in its name
 	}
+	return sequenceFirst(p) != ""
+}
+
+// sequenceFirst is the name of a sequence's first picture, numbered 0 to
+// 4 as ffmpeg looks for it, or "".
+func sequenceFirst(p string) string {
 	for n := range 5 {
-		if _, err := os.Stat(media.SequenceFile(p, n)); err == nil {
-			return true
+		if name := media.SequenceFile(p, n); exists(name) {
+			return name
 		}
 	}
-	return false
+	return ""
+}
+
+func exists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // ImageSequencePattern reports whether p's file name is an image name
@@ -264,7 +279,11 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 		return openDecoded(ctx, spec, KindStream, log, opts)
 	}
 	if IsImageSequence(spec) {
-		return openDecoded(ctx, spec, KindFile, log, opts, inArgs...)
+		src, err := openDecoded(ctx, spec, KindFile, log, opts, inArgs...)
+		if d, ok := src.(*decoded); ok && err == nil {
+			d.props.Profile = readProfile(sequenceFirst(spec), log)
+		}
+		return src, err
 	}
 	st, err := os.Stat(spec)
 	switch {
@@ -381,7 +400,7 @@ func openFFmpegImage(ctx context.Context, path string, log *slog.Logger) (Source
 	}
 	s := &imageSource{img: m, alpha: gocv.NewMat(), props: Props{
 		Kind: KindImage, Name: path, Width: m.Cols(), Height: m.Rows(),
-		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1,
+		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1, Profile: readProfile(path, log),
 	}}
 	if v := src.Props().Media.Video(); v != nil && media.HasAlpha(v.PixFmt) {
 		// A Targa, QOI, JPEG XL or Photoshop picture with transparency:
@@ -607,7 +626,7 @@ func openImage(ctx context.Context, path string, log *slog.Logger) (Source, erro
 	}
 	s := &imageSource{img: m, alpha: gocv.NewMat(), props: Props{
 		Kind: KindImage, Name: path, Width: m.Cols(), Height: m.Rows(),
-		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1,
+		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1, Profile: readProfile(path, log),
 	}}
 	if hasAlpha(path) {
 		readAlpha(path, &s.alpha)

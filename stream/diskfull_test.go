@@ -95,7 +95,7 @@ func TestFullDiskImage(t *testing.T) {
 		if err := os.WriteFile(path, old, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		w, err := CreateImage(path, nil, nil)
+		w, err := CreateImage(path, nil, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +111,7 @@ func TestFullDiskImage(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"o.png", "o.jpg", "o.jfif", "o.tif", "o.webp", "o.bmp", "o.ppm"} {
 		path := filepath.Join(dir, name)
-		w, err := CreateImage(path, nil, nil)
+		w, err := CreateImage(path, nil, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

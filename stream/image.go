@@ -11,6 +11,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/media"
 	"github.com/vidstyle/vidstyle/pipeline"
 )
 
@@ -24,6 +25,10 @@ type ImageFile struct {
 	frames int64
 	alpha  *gocv.Mat // the input's transparency, or nil
 	bgra   gocv.Mat
+	log    *slog.Logger
+
+	profile       *media.Profile // the input's colour profile, or nil
+	profileFailed bool
 }
 
 // CheckImagePath checks, before any work is done, that an image can be
@@ -34,7 +39,10 @@ func CheckImagePath(path string) error { return checkWritable(path) }
 // input's transparency (8-bit, the frame's size; the caller keeps owning
 // it): the image is written with it as its alpha channel when its type
 // has one (PNG, WebP, TIFF), and log says once that it is lost otherwise.
-func CreateImage(path string, alpha *gocv.Mat, log *slog.Logger) (*ImageFile, error) {
+// profile, if not nil, is the input's colour profile: PNG, JPEG, WebP and
+// TIFF carry it, so that the styled picture's colours mean what the
+// input's do; log says once that another type loses one that is not sRGB.
+func CreateImage(path string, alpha *gocv.Mat, profile *media.Profile, log *slog.Logger) (*ImageFile, error) {
 	tmp, lock, err := lockedTemp(path, log)
 	if err != nil {
 		return nil, err
@@ -49,7 +57,38 @@ func CreateImage(path string, alpha *gocv.Mat, log *slog.Logger) (*ImageFile, er
 			alpha = nil
 		}
 	}
-	return &ImageFile{path: path, tmp: tmp, lock: lock, alpha: alpha, bgra: gocv.NewMat()}, nil
+	if !keepsProfile(filepath.Ext(path), profile, log) {
+		profile = nil
+	}
+	return &ImageFile{path: path, tmp: tmp, lock: lock, alpha: alpha, bgra: gocv.NewMat(), log: log, profile: profile}, nil
+}
+
+// keepsProfile reports whether a picture type carries a colour profile,
+// and says once when a profile that is not sRGB is lost.
+func keepsProfile(ext string, p *media.Profile, log *slog.Logger) bool {
+	if p == nil {
+		return false
+	}
+	if media.HoldsProfile(ext) {
+		return true
+	}
+	if !p.SRGB() && log != nil {
+		log.Warn(fmt.Sprintf("%s keeps no colour profile: the input's (%s) is lost, and its colours show as sRGB, duller where the input's are wider (write .png, .jpg, .webp or .tif to keep it)", ext, p))
+	}
+	return false
+}
+
+// embedProfile puts a colour profile into an encoded picture; an encoding
+// it cannot place it in (never seen from OpenCV) is said once and kept.
+func embedProfile(ext string, pic []byte, p *media.Profile, failed *bool, log *slog.Logger) []byte {
+	out, ok := media.EmbedProfile(ext, pic, p)
+	if !ok && !*failed {
+		*failed = true
+		if log != nil {
+			log.Warn(fmt.Sprintf("the %s written has a layout the colour profile could not be put into: written without it, its colours show as sRGB", ext))
+		}
+	}
+	return out
 }
 
 // Write is the pipeline.Sink method: the first frame becomes the image.
@@ -79,7 +118,11 @@ func (w *ImageFile) Write(f pipeline.Frame[*gocv.Mat]) error {
 	if err != nil {
 		return fmt.Errorf("%w %s: OpenCV could not encode the image: %w", ErrOutput, w.path, err)
 	}
-	err = os.WriteFile(w.tmp, buf.GetBytes(), 0o600)
+	data := buf.GetBytes() // the C buffer, freed by Close
+	if w.profile != nil {
+		data = embedProfile(ext, data, w.profile, &w.profileFailed, w.log)
+	}
+	err = os.WriteFile(w.tmp, data, 0o600)
 	buf.Close()
 	switch {
 	case errors.Is(err, syscall.ENOSPC):

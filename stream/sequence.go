@@ -40,7 +40,10 @@ type SequenceConfig struct {
 	// Alpha says the frames are BGRA: PNG, TIFF and WebP keep the
 	// transparency (AlphaOutput refuses the other types).
 	Alpha bool
-	Log   *slog.Logger
+	// Profile is the input's colour profile, written into every picture
+	// whose type holds one (PNG, JPEG, WebP, TIFF); nil for none.
+	Profile *media.Profile
+	Log     *slog.Logger
 }
 
 // Sequence writes a video's frames as numbered pictures. Each picture is
@@ -61,6 +64,7 @@ type Sequence struct {
 	firstPTS, lastPTS      time.Duration
 	closed                 bool
 	aborted                atomic.Bool // set by Abort before it waits: put stops at the next picture
+	profileFailed          bool        // embedProfile said it could not
 }
 
 // SequencePattern reports whether path names a numbered picture sequence
@@ -131,6 +135,9 @@ func CreateSequence(cfg SequenceConfig) (*Sequence, error) {
 		return nil, err
 	}
 	s.removeStale()
+	if !keepsProfile(s.ext, cfg.Profile, cfg.Log) {
+		s.cfg.Profile = nil
+	}
 	return s, nil
 }
 
@@ -205,6 +212,9 @@ func (s *Sequence) Write(f pipeline.Frame[*gocv.Mat]) error {
 	}
 	s.last = append(s.last[:0], buf.GetBytes()...) // GetBytes is the C buffer, freed by Close
 	buf.Close()
+	if s.cfg.Profile != nil {
+		s.last = embedProfile(ext, s.last, s.cfg.Profile, &s.profileFailed, s.cfg.Log)
+	}
 	n := int64(1)
 	if !s.hasLast && s.cfg.Retime {
 		n = slot + 1 // the first picture shows from 0
