@@ -55,13 +55,22 @@ func (l *limited) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 // end of the previous round, so the output of a loop looks like one long
 // file. A source that cannot rewind (a camera), or a file that yields no
 // frame at all, ends as it would have. A RewindPreparer is asked to ready
-// its first rewind at once, so that no seam holds the picture up.
+// its first rewind at once, so that no seam holds the picture up. A short
+// file (up to loopCacheFrames frames and loopCacheBytes) is kept from its
+// first round and played from memory after it: a clip of one or two
+// frames would otherwise start its decoder again many times a second.
 func Loop(src Source, onLoop func()) Source {
 	if p, ok := src.(RewindPreparer); ok {
 		p.PrepareRewind()
 	}
 	return &looped{Source: src, onLoop: onLoop}
 }
+
+// The most a looped file keeps of its first round to play from memory.
+const (
+	loopCacheFrames = 50
+	loopCacheBytes  = 64 << 20
+)
 
 type looped struct {
 	Source
@@ -71,24 +80,63 @@ type looped struct {
 	last     time.Duration // the last PTS delivered, offset included
 	inRound  int64         // frames delivered in this round
 	duration time.Duration // one frame's duration, to step past the last
+	rounds   int           // rounds begun after the first
+
+	// The first round's frames, while it may still be short enough to
+	// keep; replay says the rounds after it come from here.
+	cache      []loopFrame
+	cacheBytes int
+	noCache    bool
+	replay     bool
+}
+
+type loopFrame struct {
+	m  gocv.Mat
+	tm pipeline.Timing
+}
+
+// next reads the round's next frame, from the source or the cache.
+func (l *looped) next(dst *gocv.Mat) (pipeline.Timing, error) {
+	if !l.replay {
+		return l.Source.Read(dst)
+	}
+	if l.inRound >= int64(len(l.cache)) || l.interrupted() {
+		return pipeline.Timing{}, io.EOF
+	}
+	f := &l.cache[l.inRound]
+	f.m.CopyTo(dst)
+	return f.tm, nil
 }
 
 func (l *looped) Read(dst *gocv.Mat) (pipeline.Timing, error) {
-	tm, err := l.Source.Read(dst)
+	tm, err := l.next(dst)
 	if errors.Is(err, io.EOF) && l.inRound > 0 {
-		r, ok := l.Source.(Rewinder)
-		if !ok || r.Rewind() != nil {
-			return tm, err
+		switch {
+		case l.replay:
+		case l.rounds == 0 && !l.noCache:
+			if l.interrupted() {
+				return tm, err // stopped, not ended
+			}
+			l.replay = true // the whole first round is kept
+		default:
+			r, ok := l.Source.(Rewinder)
+			if !ok || r.Rewind() != nil {
+				return tm, err
+			}
 		}
 		l.offset = l.last + l.duration
 		l.inRound = 0
+		l.rounds++
 		if l.onLoop != nil {
 			l.onLoop()
 		}
-		tm, err = l.Source.Read(dst)
+		tm, err = l.next(dst)
 	}
 	if err != nil {
 		return tm, err
+	}
+	if l.rounds == 0 && !l.noCache {
+		l.keep(dst, tm)
 	}
 	if rate := l.Props().Rate; l.duration == 0 && rate.Num > 0 {
 		l.duration = time.Duration(float64(time.Second) * float64(rate.Den) / float64(rate.Num))
@@ -99,6 +147,42 @@ func (l *looped) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 	l.inRound++
 	l.last = tm.PTS
 	return tm, nil
+}
+
+// keep copies a first-round frame into the cache, or gives the cache up
+// once the round is too long for it (or the source cannot rewind, so
+// that there is no second round to play).
+func (l *looped) keep(m *gocv.Mat, tm pipeline.Timing) {
+	size := m.Total() * m.ElemSize()
+	if _, ok := l.Source.(Rewinder); !ok || len(l.cache) >= loopCacheFrames || l.cacheBytes+size > loopCacheBytes {
+		l.dropCache()
+		l.noCache = true
+		return
+	}
+	c := gocv.NewMat()
+	m.CopyTo(&c)
+	l.cache = append(l.cache, loopFrame{m: c, tm: tm})
+	l.cacheBytes += size
+}
+
+// interrupted reports whether the source was stopped (Interrupter): it
+// ends, even where its frames are kept to play.
+func (l *looped) interrupted() bool {
+	in, ok := l.Source.(interface{ Interrupted() bool })
+	return ok && in.Interrupted()
+}
+
+func (l *looped) dropCache() {
+	for i := range l.cache {
+		l.cache[i].m.Close()
+	}
+	l.cache, l.cacheBytes = nil, 0
+}
+
+// Close closes the kept frames and the source.
+func (l *looped) Close() error {
+	l.dropCache()
+	return l.Source.Close()
 }
 
 // Pace holds each frame of src back until its presentation time has come

@@ -841,6 +841,10 @@ func (d *decoded) end() {
 // killed, so that a Read waiting on a stream that sends nothing returns
 // io.EOF (a stopped job then finishes its frames in flight), and no
 // warning calls the input damaged.
+// Interrupted reports whether Interrupt was called: the source has ended
+// for good, even where a loop could go on.
+func (d *decoded) Interrupted() bool { return d.interrupted.Load() }
+
 func (d *decoded) Interrupt() {
 	d.interrupted.Store(true)
 	for _, pid := range []int64{d.pid.Load(), d.sparePid.Load()} {
