@@ -63,6 +63,46 @@ func CreateImage(path string, alpha *gocv.Mat, profile *media.Profile, log *slog
 	return &ImageFile{path: path, tmp: tmp, lock: lock, alpha: alpha, bgra: gocv.NewMat(), log: log, profile: profile}, nil
 }
 
+// PictureType reports whether a name ends in a picture type vidstyle
+// writes (with OpenCV's encoders): .png, .jpg (.jpeg .jpe .jfif), .webp,
+// .bmp, .tif (.tiff), .ppm, .pgm (grey), .pnm, .jp2 or .ras.
+func PictureType(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".jp2", ".ras":
+		return true
+	}
+	return false
+}
+
+// encodePicture encodes a BGR or BGRA frame as the picture type ext
+// names, appended to dst: a .pgm as grey, which OpenCV's encoder
+// requires (it aborts the process on colour). grey is the caller's
+// scratch Mat for that.
+func encodePicture(dst []byte, ext string, m gocv.Mat, grey *gocv.Mat) ([]byte, error) {
+	ext = strings.ToLower(ext)
+	switch ext {
+	case ".jpeg", ".jpe", ".jfif":
+		ext = ".jpg" // JPEG under names OpenCV has no encoder for
+	case ".tiff":
+		ext = ".tif"
+	case ".pgm":
+		code := gocv.ColorBGRToGray
+		if m.Channels() == 4 {
+			code = gocv.ColorBGRAToGray
+		}
+		if m.Channels() != 1 {
+			gocv.CvtColor(m, grey, code)
+			m = *grey
+		}
+	}
+	buf, err := gocv.IMEncode(gocv.FileExt(ext), m)
+	if err != nil {
+		return dst, fmt.Errorf("OpenCV could not encode the picture: %w", err)
+	}
+	defer buf.Close()
+	return append(dst, buf.GetBytes()...), nil // GetBytes is the C buffer, freed by Close
+}
+
 // keepsProfile reports whether a picture type carries a colour profile,
 // and says once when a profile that is not sRGB is lost.
 func keepsProfile(ext string, p *media.Profile, log *slog.Logger) bool {
@@ -110,20 +150,17 @@ func (w *ImageFile) Write(f pipeline.Frame[*gocv.Mat]) error {
 	// Encoded in memory, then written: a write that fails (a full disk)
 	// is then an error that says why, where OpenCV's own file writer
 	// said only "could not encode" after a stray libpng line.
-	ext := strings.ToLower(filepath.Ext(w.path))
-	if ext == ".jfif" {
-		ext = ".jpg" // JPEG under a name OpenCV has no encoder for
-	}
-	buf, err := gocv.IMEncode(gocv.FileExt(ext), img)
+	ext := filepath.Ext(w.path)
+	grey := gocv.NewMat()
+	data, err := encodePicture(nil, ext, img, &grey)
+	grey.Close()
 	if err != nil {
-		return fmt.Errorf("%w %s: OpenCV could not encode the image: %w", ErrOutput, w.path, err)
+		return fmt.Errorf("%w %s: %w", ErrOutput, w.path, err)
 	}
-	data := buf.GetBytes() // the C buffer, freed by Close
 	if w.profile != nil {
 		data = embedProfile(ext, data, w.profile, &w.profileFailed, w.log)
 	}
 	err = os.WriteFile(w.tmp, data, 0o600)
-	buf.Close()
 	switch {
 	case errors.Is(err, syscall.ENOSPC):
 		return fmt.Errorf("%w %s: the disk is full (no space left on device)", ErrOutput, w.path)

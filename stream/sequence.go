@@ -65,6 +65,7 @@ type Sequence struct {
 	closed                 bool
 	aborted                atomic.Bool // set by Abort before it waits: put stops at the next picture
 	profileFailed          bool        // embedProfile said it could not
+	grey                   gocv.Mat    // a .pgm picture's grey frame
 }
 
 // SequencePattern reports whether path names a numbered picture sequence
@@ -92,9 +93,7 @@ func sequenceName(path string) (dir, before string, width int, after string, ok 
 	if dir == "" {
 		dir = "."
 	}
-	switch strings.ToLower(filepath.Ext(base)) {
-	case ".png", ".tif", ".tiff", ".webp", ".jpg", ".jpeg", ".bmp":
-	default:
+	if !PictureType(base) {
 		return "", "", 0, "", false
 	}
 	before, width, after, ok = media.SequenceName(base)
@@ -138,6 +137,7 @@ func CreateSequence(cfg SequenceConfig) (*Sequence, error) {
 	if !keepsProfile(s.ext, cfg.Profile, cfg.Log) {
 		s.cfg.Profile = nil
 	}
+	s.grey = gocv.NewMat()
 	return s, nil
 }
 
@@ -202,18 +202,12 @@ func (s *Sequence) Write(f pipeline.Frame[*gocv.Mat]) error {
 			return err
 		}
 	}
-	ext := s.ext
-	if ext == ".jpeg" {
-		ext = ".jpg"
+	var err error
+	if s.last, err = encodePicture(s.last[:0], s.ext, *m, &s.grey); err != nil {
+		return fmt.Errorf("%w %s: %w", ErrOutput, s.name(s.cfg.Start+int(s.slots)), err)
 	}
-	buf, err := gocv.IMEncode(gocv.FileExt(ext), *m)
-	if err != nil {
-		return fmt.Errorf("%w %s: OpenCV could not encode the picture: %w", ErrOutput, s.name(s.cfg.Start+int(s.slots)), err)
-	}
-	s.last = append(s.last[:0], buf.GetBytes()...) // GetBytes is the C buffer, freed by Close
-	buf.Close()
 	if s.cfg.Profile != nil {
-		s.last = embedProfile(ext, s.last, s.cfg.Profile, &s.profileFailed, s.cfg.Log)
+		s.last = embedProfile(s.ext, s.last, s.cfg.Profile, &s.profileFailed, s.cfg.Log)
 	}
 	n := int64(1)
 	if !s.hasLast && s.cfg.Retime {
@@ -291,6 +285,7 @@ func (s *Sequence) close(early bool) error {
 		return nil
 	}
 	s.closed = true
+	defer s.grey.Close()
 	var err error
 	if !early && s.cfg.Retime && s.hasLast && s.cfg.End > 0 {
 		if end := s.cfg.Rate.Slot(s.cfg.End); end > s.slots && holdsToEnd(s.cfg.End, s.firstPTS, s.lastPTS, s.frames) {
@@ -313,6 +308,9 @@ func (s *Sequence) Abort() {
 	s.aborted.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed {
+		s.grey.Close()
+	}
 	s.closed, s.last = true, nil
 }
 
