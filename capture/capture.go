@@ -183,6 +183,14 @@ func sequenceFirst(p string) string {
 	return ""
 }
 
+// quarterTurned reports whether a picture stored w×h is h×w once its
+// EXIF orientation is applied (OpenCV applies it as ffmpeg does).
+func quarterTurned(path string, w, h int) bool {
+	m, err := imread(path, gocv.IMReadColor)
+	defer m.Close()
+	return err == nil && m.Cols() == h && m.Rows() == w
+}
+
 func exists(name string) bool {
 	_, err := os.Stat(name)
 	return err == nil

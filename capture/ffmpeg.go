@@ -143,6 +143,12 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 		return nil, fmt.Errorf("%w %s: cannot decode as video (no video stream)", ErrInput, spec)
 	}
 	w, h := v.DisplaySize()
+	if first := sequenceFirst(spec); first != "" && w != h && quarterTurned(first, w, h) {
+		// A numbered JPEG whose EXIF turns it a quarter (a phone's, 5 to
+		// 8): ffmpeg's decoder turns each picture upright, while the
+		// stream says the stored size.
+		w, h = h, w
+	}
 	if w <= 0 || h <= 0 {
 		return nil, fmt.Errorf("%w %s: the video stream has no picture size (codec %s)", ErrInput, spec, v.Codec)
 	}
