@@ -1,6 +1,9 @@
 package capture_test
 
 import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -93,4 +96,126 @@ func TestTransparencyOfAPictureOnlyFFmpegReads(t *testing.T) {
 	if _, err := r.Read(&m); err != nil || m.Cols() != w/2 || m.Rows() != h/2 {
 		t.Fatalf("resized frame %dx%d (%v), want %dx%d", m.Cols(), m.Rows(), err, w/2, h/2)
 	}
+}
+
+// pngWithOrientation puts an eXIf chunk (EXIF orientation o) before a
+// PNG's first IDAT.
+func pngWithOrientation(t *testing.T, p []byte, o uint16) []byte {
+	t.Helper()
+	exif := []byte("MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01")
+	exif = binary.BigEndian.AppendUint16(exif, o)
+	exif = append(exif, 0, 0, 0, 0, 0, 0)
+	c := binary.BigEndian.AppendUint32(nil, uint32(len(exif)))
+	c = append(append(c, "eXIf"...), exif...)
+	c = binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(c[4:]))
+	i := bytes.Index(p, []byte("IDAT")) - 4
+	if i < 8 {
+		t.Fatal("no IDAT")
+	}
+	return append(append(append([]byte{}, p[:i]...), c...), p[i:]...)
+}
+
+// TestTransparencyOfPicturesOpenCVReads: the alpha of a TIFF (8- and
+// 16-bit), a BMP with an alpha mask, a JPEG 2000 and a PNG turned by its
+// EXIF orientation comes with the picture, upright as its colour is, and
+// the colour is the file's own (OpenCV gives a TIFF's premultiplied by
+// the alpha: half as bright where it is 128); a 32-bit BMP whose fourth
+// bytes are all zero (padding) is opaque. Before, the TIFFs' colour came
+// out dark, and the others' alpha was dropped.
+func TestTransparencyOfPicturesOpenCVReads(t *testing.T) {
+	dir := t.TempDir()
+	const w, h = 64, 48
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.SetNRGBA(x, y, color.NRGBA{R: uint8(4 * x), G: uint8(5 * y), B: 200, A: uint8(30 + x*3)})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "src.png")
+	if err := os.WriteFile(src, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	turned := filepath.Join(dir, "turned.png")
+	if err := os.WriteFile(turned, pngWithOrientation(t, buf.Bytes(), 6), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// want is src's colour (BGR) and alpha at (x, y) of the picture as
+	// read, turned a quarter clockwise for orientation 6.
+	want := func(x, y int, turn bool) (b, g, r, a uint8) {
+		if turn {
+			x, y = y, h-1-x
+		}
+		c := img.NRGBAAt(x, y)
+		return c.B, c.G, c.R, c.A
+	}
+	cases := []struct {
+		name string
+		args []string
+		turn bool
+	}{
+		{"rgba.tif", []string{"-pix_fmt", "rgba"}, false},
+		{"rgba64.tif", []string{"-pix_fmt", "rgba64le"}, false},
+		{"bgra.bmp", []string{"-pix_fmt", "bgra"}, false},
+		{"rgba.jp2", []string{"-c:v", "libopenjpeg", "-pix_fmt", "rgba"}, false},
+		{"turned.png", nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := turned
+			if !c.turn {
+				p = filepath.Join(dir, c.name)
+				ffmpeg(t, append(append([]string{"-i", src}, c.args...), p)...)
+			}
+			s, err := capture.Open(p, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			frame := gocv.NewMat()
+			defer frame.Close()
+			if _, err := s.Read(&frame); err != nil {
+				t.Fatal(err)
+			}
+			a := s.(capture.AlphaSource).Alpha()
+			ww, hh := w, h
+			if c.turn {
+				ww, hh = h, w
+			}
+			if a == nil || a.Cols() != ww || a.Rows() != hh || frame.Cols() != ww || frame.Rows() != hh {
+				t.Fatalf("frame %dx%d, alpha %v: want %dx%d with alpha", frame.Cols(), frame.Rows(), a, ww, hh)
+			}
+			worst := 0
+			for y := 0; y < hh; y += 5 {
+				for x := 0; x < ww; x += 5 {
+					b, g, r, al := want(x, y, c.turn)
+					v := frame.GetVecbAt(y, x)
+					for i, d := range []int{int(v[0]) - int(b), int(v[1]) - int(g), int(v[2]) - int(r), int(a.GetUCharAt(y, x)) - int(al)} {
+						if i < 3 && al < 60 {
+							continue // dividing a premultiplied 8-bit colour by a small alpha rounds far
+						}
+						worst = max(worst, d, -d)
+					}
+				}
+			}
+			if worst > 2 {
+				t.Errorf("colour or alpha up to %d levels from the file's", worst)
+			}
+		})
+	}
+	t.Run("padding.bmp", func(t *testing.T) {
+		p := filepath.Join(dir, "padding.bmp")
+		ffmpeg(t, "-i", src, "-vf", "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a=0", "-pix_fmt", "bgra", p)
+		s, err := capture.Open(p, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if a := s.(capture.AlphaSource).Alpha(); a != nil {
+			t.Errorf("a BMP whose fourth bytes are all zero has an alpha plane: it would be invisible")
+		}
+	})
 }

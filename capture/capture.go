@@ -591,15 +591,6 @@ type AlphaSource interface {
 	Alpha() *gocv.Mat
 }
 
-// hasAlpha reports whether an image type can keep transparency.
-func hasAlpha(path string) bool {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".png", ".webp", ".tif", ".tiff":
-		return true
-	}
-	return false
-}
-
 func openImage(ctx context.Context, path string, log *slog.Logger) (Source, error) {
 	if n, cut := pngCutShort(path); cut {
 		// Said here, before libpng prints "Read Error" of its own.
@@ -636,37 +627,10 @@ func openImage(ctx context.Context, path string, log *slog.Logger) (Source, erro
 		Kind: KindImage, Name: path, Width: m.Cols(), Height: m.Rows(),
 		Rate: pipeline.Rate{Num: 1, Den: 1}, Frames: 1, Profile: readProfile(path, log),
 	}}
-	if hasAlpha(path) {
-		readAlpha(path, &s.alpha)
+	if k := alphaKind(path); k != noAlpha {
+		readAlpha(ctx, path, k, &s.img, &s.alpha, log)
 	}
 	return s, nil
-}
-
-// readAlpha fills dst with the image's alpha channel (8-bit) when it has
-// one and it is not fully opaque.
-func readAlpha(path string, dst *gocv.Mat) {
-	all, err := imread(path, gocv.IMReadUnchanged)
-	defer all.Close()
-	if err != nil || all.Empty() || all.Channels() != 4 {
-		return
-	}
-	planes := gocv.Split(all)
-	defer func() {
-		for i := range planes {
-			planes[i].Close()
-		}
-	}()
-	a := &planes[3]
-	if a.Type() != gocv.MatTypeCV8U {
-		// 16-bit PNG: 65535 is opaque.
-		a.ConvertToWithParams(dst, gocv.MatTypeCV8U, 1.0/257, 0)
-	} else {
-		a.CopyTo(dst)
-	}
-	if lo, _, _, _ := gocv.MinMaxLoc(*dst); lo >= 255 {
-		dst.Close()
-		*dst = gocv.NewMat() // opaque everywhere: nothing to carry
-	}
 }
 
 // Alpha is the AlphaSource method.
