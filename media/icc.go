@@ -581,21 +581,50 @@ func webpEmbed(pic, icc []byte) ([]byte, error) {
 	return out, nil
 }
 
-// tiffEmbed adds tag 34675 to the first page: the profile and a copy of
-// the page's directory with the tag go at the file's end, and the header
-// points at the copy (the values of the other tags stay where they are).
+// tiffEmbed adds tag 34675 (the profile) to the first page.
 func tiffEmbed(pic, icc []byte) ([]byte, error) {
-	if len(pic) < 8 {
-		return nil, errLayout
+	return tiffSetTag(pic, tagICC, 7, uint32(len(icc)), icc) // UNDEFINED
+}
+
+// TIFFUnassociatedAlpha marks an encoded TIFF's fourth sample as alpha,
+// unassociated (tag 338, ExtraSamples = 2): OpenCV's encoder writes four
+// samples without saying what the fourth is, which the TIFF standard
+// leaves to readers to guess (libtiff warns). ok is false for a layout it
+// does not know, which is then returned as it is.
+func TIFFUnassociatedAlpha(pic []byte) (out []byte, ok bool) {
+	bo, err := tiffOrder(pic)
+	if err != nil {
+		return pic, false
 	}
-	var bo binary.ByteOrder
-	switch string(pic[:4]) {
-	case "II*\x00":
-		bo = binary.LittleEndian
-	case "MM\x00*":
-		bo = binary.BigEndian
-	default:
-		return nil, errLayout // BigTIFF, or not a TIFF
+	v := make([]byte, 2)
+	bo.PutUint16(v, 2)
+	out, err = tiffSetTag(pic, 338, 3, 1, v) // SHORT
+	if err != nil {
+		return pic, false
+	}
+	return out, true
+}
+
+func tiffOrder(pic []byte) (binary.ByteOrder, error) {
+	if len(pic) >= 8 {
+		switch string(pic[:4]) {
+		case "II*\x00":
+			return binary.LittleEndian, nil
+		case "MM\x00*":
+			return binary.BigEndian, nil
+		}
+	}
+	return nil, errLayout // BigTIFF, or not a TIFF
+}
+
+// tiffSetTag sets a tag of the first page (in place of any it has): a
+// copy of the page's directory with the tag goes at the file's end, with
+// the tag's value when it is over 4 bytes, and the header points at the
+// copy (the values of the other tags stay where they are).
+func tiffSetTag(pic []byte, tag, typ uint16, count uint32, value []byte) ([]byte, error) {
+	bo, err := tiffOrder(pic)
+	if err != nil {
+		return nil, err
 	}
 	ifd := int(bo.Uint32(pic[4:]))
 	if ifd < 8 || ifd+2 > len(pic) {
@@ -608,7 +637,7 @@ func tiffEmbed(pic, icc []byte) ([]byte, error) {
 	entries := make([][]byte, 0, n+1)
 	for i := range n {
 		e := pic[ifd+2+12*i : ifd+2+12*i+12]
-		if bo.Uint16(e) != tagICC {
+		if bo.Uint16(e) != tag {
 			entries = append(entries, e)
 		}
 	}
@@ -617,19 +646,22 @@ func tiffEmbed(pic, icc []byte) ([]byte, error) {
 	if len(out)&1 == 1 {
 		out = append(out, 0)
 	}
-	if uint64(len(out))+uint64(len(icc))+uint64(12*n+20) > 1<<32-1 {
+	if uint64(len(out))+uint64(len(value))+uint64(12*n+20) > 1<<32-1 {
 		return nil, errLayout
 	}
-	at := len(out)
-	out = append(out, icc...)
-	if len(out)&1 == 1 {
-		out = append(out, 0)
-	}
 	e := make([]byte, 12)
-	bo.PutUint16(e, tagICC)
-	bo.PutUint16(e[2:], 7) // UNDEFINED
-	bo.PutUint32(e[4:], uint32(len(icc)))
-	bo.PutUint32(e[8:], uint32(at))
+	bo.PutUint16(e, tag)
+	bo.PutUint16(e[2:], typ)
+	bo.PutUint32(e[4:], count)
+	if len(value) <= 4 {
+		copy(e[8:], value)
+	} else {
+		bo.PutUint32(e[8:], uint32(len(out)))
+		out = append(out, value...)
+		if len(out)&1 == 1 {
+			out = append(out, 0)
+		}
+	}
 	entries = append(entries, e)
 	sort.SliceStable(entries, func(i, j int) bool { return bo.Uint16(entries[i]) < bo.Uint16(entries[j]) })
 	dir := len(out)

@@ -100,7 +100,11 @@ func encodePicture(dst []byte, ext string, m gocv.Mat, grey *gocv.Mat) ([]byte, 
 		return dst, fmt.Errorf("OpenCV could not encode the picture: %w", err)
 	}
 	defer buf.Close()
-	return append(dst, buf.GetBytes()...), nil // GetBytes is the C buffer, freed by Close
+	out := append(dst, buf.GetBytes()...) // GetBytes is the C buffer, freed by Close
+	if ext == ".tif" && m.Channels() == 4 {
+		out, _ = media.TIFFUnassociatedAlpha(out) // OpenCV does not say the fourth sample is alpha
+	}
+	return out, nil
 }
 
 // keepsProfile reports whether a picture type carries a colour profile,

@@ -1,7 +1,10 @@
 package stream
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -87,5 +90,85 @@ func TestEveryPictureType(t *testing.T) {
 				got.Close()
 			}
 		})
+	}
+}
+
+// tiffTags reads the tags of a little-endian TIFF's first page: each
+// tag's first value (SHORT or LONG, held in the entry).
+func tiffTags(t *testing.T, b []byte) map[uint16]uint32 {
+	t.Helper()
+	if len(b) < 8 || string(b[:4]) != "II*\x00" {
+		t.Fatalf("not a little-endian TIFF: % x", b[:min(8, len(b))])
+	}
+	le := binary.LittleEndian
+	ifd := int(le.Uint32(b[4:]))
+	n := int(le.Uint16(b[ifd:]))
+	tags := map[uint16]uint32{}
+	for i := range n {
+		e := b[ifd+2+12*i:]
+		v := le.Uint32(e[8:])
+		if le.Uint16(e[2:]) == 3 {
+			v = uint32(le.Uint16(e[8:]))
+		}
+		tags[le.Uint16(e)] = v
+	}
+	return tags
+}
+
+// TestTIFFSaysItsFourthSampleIsAlpha: a TIFF with transparency, as one
+// picture or a sequence's, says its fourth sample is unassociated alpha
+// (ExtraSamples = 2; OpenCV's encoder left it unsaid, which readers may
+// take as no transparency), and reads back (by ffmpeg) with every byte.
+func TestTIFFSaysItsFourthSampleIsAlpha(t *testing.T) {
+	dir := t.TempDir()
+	bgr, a := testmedia.Texture(t, 96, 64, 3, 3), testmedia.Texture(t, 96, 64, 1, 4)
+	defer bgr.Close()
+	defer a.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	bgrPlanes := gocv.Split(bgr)
+	gocv.Merge(append(bgrPlanes, a), &frame)
+	for i := range bgrPlanes {
+		bgrPlanes[i].Close()
+	}
+	seq, err := CreateSequence(SequenceConfig{Pattern: filepath.Join(dir, "s_%d.tif"), Width: 96, Height: 64, Rate: pipeline.Rate{Num: 25, Den: 1}, Start: 1, Alpha: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(seq.Write(pipeline.Frame[*gocv.Mat]{Image: &pipeline.Ref[*gocv.Mat]{V: &frame}}), seq.Close()); err != nil {
+		t.Fatal(err)
+	}
+	colour := gocv.NewMat()
+	defer colour.Close()
+	gocv.CvtColor(frame, &colour, gocv.ColorBGRAToBGR)
+	planes := gocv.Split(frame)
+	defer func() {
+		for i := range planes {
+			planes[i].Close()
+		}
+	}()
+	one := filepath.Join(dir, "one.tiff")
+	w, err := CreateImage(one, &planes[3], nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(w.Write(pipeline.Frame[*gocv.Mat]{Image: &pipeline.Ref[*gocv.Mat]{V: &colour}}), w.Close()); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{one, filepath.Join(dir, "s_1.tif")} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags := tiffTags(t, b)
+		if tags[277] != 4 || tags[338] != 2 {
+			t.Errorf("%s: SamplesPerPixel %d, ExtraSamples %d: want 4 and 2 (unassociated alpha)", filepath.Base(path), tags[277], tags[338])
+		}
+		// ffmpeg's reader: OpenCV's (libtiff's RGBA) premultiplies.
+		out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-i", path, "-f", "rawvideo", "-pix_fmt", "bgra", "-").Output()
+		want, _ := frame.DataPtrUint8()
+		if err != nil || !bytes.Equal(out, want) {
+			t.Errorf("%s: reads back otherwise (%v)", filepath.Base(path), err)
+		}
 	}
 }
