@@ -19,10 +19,10 @@ import (
 type stillAlpha int
 
 const (
-	noAlpha      stillAlpha = iota
-	straight                // PNG, WebP, JPEG 2000: colour as it is, alpha beside it
-	premultiplied           // TIFF: OpenCV's colour comes multiplied by the alpha (libtiff's RGBA reader), whatever the file says
-	padded                  // BMP: a 32-bit one's fourth byte is often padding, all zero
+	noAlpha       stillAlpha = iota
+	straight                 // PNG, WebP, JPEG 2000: colour as it is, alpha beside it
+	premultiplied            // TIFF: OpenCV's colour comes multiplied by the alpha (libtiff's RGBA reader), whatever the file says
+	padded                   // BMP: a 32-bit one's fourth byte is often padding, all zero
 )
 
 // alphaKind tells by its first bytes (not its name: pictures are told by
