@@ -312,6 +312,12 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 		}
 		d.props.Color = c
 	}
+	if lowBitRGB(v.PixFmt) {
+		// 16-bit RGB (a BMP's 565, MS Video 1's 555): swscale's path to
+		// planar RGB shifts it up without repeating the high bits, so
+		// white reads 248,252,248; its packed RGB repeats them.
+		vf = append(vf, "format=rgb24")
+	}
 	vf = append(vf, scale)
 	if !d.props.Alpha {
 		// Planar RGB, then packed by a plain shuffle: swscale's accurate
@@ -847,6 +853,17 @@ func (d *decoded) end() {
 // killed, so that a Read waiting on a stream that sends nothing returns
 // io.EOF (a stopped job then finishes its frames in flight), and no
 // warning calls the input damaged.
+// lowBitRGB reports whether a pixel format is packed RGB of 4 to 6 bits a
+// channel (rgb565le, bgr555be, rgb444le, …).
+func lowBitRGB(pixFmt string) bool {
+	for _, p := range []string{"rgb565", "bgr565", "rgb555", "bgr555", "rgb444", "bgr444"} {
+		if strings.HasPrefix(pixFmt, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // Interrupted reports whether Interrupt was called: the source has ended
 // for good, even where a loop could go on.
 func (d *decoded) Interrupted() bool { return d.interrupted.Load() }

@@ -88,7 +88,13 @@ func sniff(path string) still {
 		return stillOpenCV
 	case bytes.HasPrefix(h, []byte{0xff, 0x0a}), bytes.HasPrefix(h, []byte("\x00\x00\x00\x0cJXL \r\n\x87\n")), // JPEG XL
 		bytes.HasPrefix(h, []byte("qoif")), bytes.HasPrefix(h, []byte{0x76, 0x2f, 0x31, 0x01}), // QOI, OpenEXR
-		bytes.HasPrefix(h, []byte("8BPS")), bytes.HasPrefix(h, []byte("DDS ")), bytes.HasPrefix(h, []byte{0x01, 0xda}): // Photoshop, DirectDraw, SGI
+		bytes.HasPrefix(h, []byte("8BPS")), bytes.HasPrefix(h, []byte("DDS ")), bytes.HasPrefix(h, []byte{0x01, 0xda}), // Photoshop, DirectDraw, SGI
+		// A PAM: OpenCV 4.6 reads its RGB with red and blue swapped, and
+		// its alpha layouts as garbage.
+		len(h) >= 3 && h[0] == 'P' && h[1] == '7' && (h[2] == '\n' || h[2] == ' ' || h[2] == '\r' || h[2] == '\t'),
+		// A 16-bit BMP (RGB 565 or 555): OpenCV expands it without
+		// repeating the high bits (white reads 248,252,248).
+		bytes.HasPrefix(h, []byte("BM")) && len(h) >= 30 && bmpHeader(binary.LittleEndian.Uint32(h[14:18])) && binary.LittleEndian.Uint16(h[28:30]) == 16:
 		return stillFFmpeg
 	case bytes.HasPrefix(h, []byte("\x1a\x45\xdf\xa3")), // Matroska, WebM
 		len(h) >= 12 && string(h[:4]) == "RIFF" && string(h[8:12]) == "AVI ",
