@@ -959,7 +959,9 @@ func (t *tailLines) Write(p []byte) (int, error) {
 			break
 		}
 		if raw := string(t.part[:i]); !sideOutputLine(raw) {
-			if l := ffmpegLine(raw); l != "" && len(t.lines) < t.max {
+			// "Last message repeated N times" repeats a line already
+			// kept, or one dropped above.
+			if l := ffmpegLine(raw); l != "" && !strings.HasPrefix(l, "Last message repeated") && len(t.lines) < t.max {
 				t.lines = append(t.lines, l)
 			}
 		}
