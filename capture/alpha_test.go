@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -46,10 +47,18 @@ func TestTransparencyOfAPictureOnlyFFmpegReads(t *testing.T) {
 		{"a.tga", []string{"-c:v", "targa"}, false},
 		{"a.qoi", []string{"-c:v", "qoi"}, false},
 		{"opaque.tga", []string{"-c:v", "targa", "-pix_fmt", "bgr24"}, true},
+		// A palette (whose entries may have alpha): ffmpeg's alphaextract
+		// takes none, and the picture got a warning that its
+		// transparency could not be read.
+		{"palette.tga", []string{"-c:v", "targa", "-pix_fmt", "pal8"}, true},
 	} {
 		p := filepath.Join(dir, c.name)
 		ffmpeg(t, append(append([]string{"-i", src}, c.args...), p)...)
-		s, err := capture.Open(p, slog.New(slog.DiscardHandler))
+		var logs bytes.Buffer
+		s, err := capture.Open(p, slog.New(slog.NewTextHandler(&logs, nil)))
+		if strings.Contains(logs.String(), "WARN") {
+			t.Errorf("%s: %s", c.name, logs.String())
+		}
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

@@ -31,7 +31,9 @@ func ReadAlpha(ctx context.Context, ffmpeg, path string, index, w, h int) ([]byt
 	}
 	cmd := command(ctx, ffmpeg, "-nostdin", "-hide_banner", "-v", "error", "-i", path,
 		"-map", "0:"+strconv.Itoa(index), "-frames:v", "1",
-		"-vf", fmt.Sprintf("alphaextract,scale=%d:%d:flags=bicubic,format=gray", w, h),
+		// alphaextract takes no palette: a pal8 picture (a TIFF's, a
+		// PNG's with tRNS) is unpacked to RGBA first.
+		"-vf", fmt.Sprintf("format=pix_fmts=rgba|bgra|argb|abgr|yuva420p|yuva422p|yuva444p|gbrap,alphaextract,scale=%d:%d:flags=bicubic,format=gray", w, h),
 		"-f", "rawvideo", "-pix_fmt", "gray", "pipe:1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
