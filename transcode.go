@@ -266,6 +266,10 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 			t.Close()
 		}
 	}()
+	open.CheckSize = func(w, h int) error {
+		// A picture's memory, checked before it is decoded.
+		return e.checkMemory(job.Model, w, h, e.oriented(job.Size, w, h), job.Preload, job.Force, false)
+	}
 	src, err := e.openSource(ctx, job.In, open)
 	if err != nil {
 		return nil, err

@@ -245,6 +245,11 @@ type OpenOptions struct {
 	// warning given when a video has some ("an MP4 cannot hold
 	// transparency").
 	Opaque string
+	// CheckSize, if not nil, is called with a still picture's size as
+	// its header (or ffprobe) gives it, before it is decoded: a file of a
+	// few kilobytes can say 20000x20000, 1.2 GB decoded. Its error ends
+	// the open.
+	CheckSize func(w, h int) error
 }
 
 // AlphaMode says what an open does with a video's alpha channel.
@@ -326,13 +331,13 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 	}
 	switch {
 	case s == stillOpenCV:
-		return openImage(ctx, spec, log)
+		return openImage(ctx, spec, opts.CheckSize, log)
 	case s == stillFFmpeg:
-		return openFFmpegImage(ctx, spec, log)
+		return openFFmpegImage(ctx, spec, opts.CheckSize, log)
 	case s != animatedPNG && s != video && IsImagePath(spec):
-		return openImage(ctx, spec, log)
+		return openImage(ctx, spec, opts.CheckSize, log)
 	case s != animatedPNG && s != video && ffmpegImageExt(spec):
-		return openFFmpegImage(ctx, spec, log)
+		return openFFmpegImage(ctx, spec, opts.CheckSize, log)
 	}
 	return openDecoded(ctx, spec, KindFile, log, opts)
 }
@@ -395,12 +400,17 @@ func ffmpegImageExt(name string) bool {
 // format OpenCV lacks (AVIF, JPEG XL, Targa, …) or a variant of one it
 // has that it cannot read (a 16-bit CMYK TIFF). Its transparency, if
 // any, is not kept.
-func openFFmpegImage(ctx context.Context, path string, log *slog.Logger) (Source, error) {
+func openFFmpegImage(ctx context.Context, path string, checkSize func(w, h int) error, log *slog.Logger) (Source, error) {
 	src, err := openDecoded(ctx, path, KindFile, log, OpenOptions{Alpha: AlphaDrop}) // its alpha is read apart
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	if p := src.Props(); checkSize != nil {
+		if err := checkSize(p.Width, p.Height); err != nil {
+			return nil, err
+		}
+	}
 	m := gocv.NewMat()
 	if _, err := src.Read(&m); err != nil {
 		m.Close()
@@ -591,10 +601,16 @@ type AlphaSource interface {
 	Alpha() *gocv.Mat
 }
 
-func openImage(ctx context.Context, path string, log *slog.Logger) (Source, error) {
+func openImage(ctx context.Context, path string, checkSize func(w, h int) error, log *slog.Logger) (Source, error) {
 	if n, cut := pngCutShort(path); cut {
 		// Said here, before libpng prints "Read Error" of its own.
 		return nil, fmt.Errorf("%w %s is cut short (a PNG without its end, %d bytes): no picture can be read from it", ErrInput, path, n)
+	}
+	if w, h, ok := pictureSize(path); ok && checkSize != nil {
+		// Before decoding: a file of kilobytes can say 20000x20000.
+		if err := checkSize(w, h); err != nil {
+			return nil, err
+		}
 	}
 	m, err := imread(path, gocv.IMReadColor)
 	if errors.Is(err, errTooBig) {
@@ -611,7 +627,7 @@ func openImage(ctx context.Context, path string, log *slog.Logger) (Source, erro
 		if _, err := exec.LookPath("ffmpeg"); err != nil {
 			return nil, fmt.Errorf("%w %s: not an image OpenCV can read (ffmpeg, which reads more, is not installed)", ErrInput, path)
 		}
-		s, err := openFFmpegImage(ctx, path, log)
+		s, err := openFFmpegImage(ctx, path, checkSize, log)
 		if err == nil {
 			return s, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"os"
@@ -226,4 +227,77 @@ func unpremultiply(colour *gocv.Mat, alpha gocv.Mat) {
 			c[j] = byte(min(255, (int(c[j])*255+int(v)/2)/int(v)))
 		}
 	}
+}
+
+// pictureSize reads a picture's size from its header: PNG, JPEG and GIF
+// (Go's readers), WebP, TIFF and BMP. ok is false when it cannot.
+func pictureSize(path string) (w, h int, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	b := make([]byte, 30)
+	n, _ := io.ReadFull(f, b)
+	b = b[:n]
+	le := binary.LittleEndian
+	switch {
+	case n == 30 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
+		switch string(b[12:16]) {
+		case "VP8X":
+			return 1 + (int(b[24]) | int(b[25])<<8 | int(b[26])<<16), 1 + (int(b[27]) | int(b[28])<<8 | int(b[29])<<16), true
+		case "VP8L":
+			v := le.Uint32(b[21:])
+			return int(v&0x3fff) + 1, int(v>>14&0x3fff) + 1, true
+		case "VP8 ":
+			return int(le.Uint16(b[26:]) & 0x3fff), int(le.Uint16(b[28:]) & 0x3fff), true
+		}
+		return 0, 0, false
+	case n >= 26 && string(b[:2]) == "BM":
+		w, h := int(int32(le.Uint32(b[18:]))), int(int32(le.Uint32(b[22:])))
+		return max(w, -w), max(h, -h), true
+	case n >= 8 && (string(b[:4]) == "II*\x00" || string(b[:4]) == "MM\x00*"):
+		return tiffSize(f, b)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, 0, false
+	}
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return 0, 0, false
+	}
+	return cfg.Width, cfg.Height, true
+}
+
+// tiffSize reads tags 256 and 257 of a TIFF's first page.
+func tiffSize(f io.ReadSeeker, head []byte) (w, h int, ok bool) {
+	var bo binary.ByteOrder = binary.LittleEndian
+	if head[0] == 'M' {
+		bo = binary.BigEndian
+	}
+	if _, err := f.Seek(int64(bo.Uint32(head[4:])), io.SeekStart); err != nil {
+		return 0, 0, false
+	}
+	var nb [2]byte
+	if _, err := io.ReadFull(f, nb[:]); err != nil {
+		return 0, 0, false
+	}
+	n := int(bo.Uint16(nb[:]))
+	e := make([]byte, 12*min(n, 1000))
+	if _, err := io.ReadFull(f, e); err != nil {
+		return 0, 0, false
+	}
+	for i := 0; i+12 <= len(e); i += 12 {
+		v := int(bo.Uint32(e[i+8:]))
+		if bo.Uint16(e[i+2:]) == 3 { // SHORT
+			v = int(bo.Uint16(e[i+8:]))
+		}
+		switch bo.Uint16(e[i:]) {
+		case 256:
+			w = v
+		case 257:
+			h = v
+		}
+	}
+	return w, h, w > 0 && h > 0
 }
