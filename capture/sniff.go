@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"io"
@@ -96,6 +97,10 @@ func sniff(path string) still {
 		// repeating the high bits (white reads 248,252,248).
 		bytes.HasPrefix(h, []byte("BM")) && len(h) >= 30 && bmpHeader(binary.LittleEndian.Uint32(h[14:18])) && binary.LittleEndian.Uint16(h[28:30]) == 16:
 		return stillFFmpeg
+	case (bytes.HasPrefix(h, []byte("GIF87a")) || bytes.HasPrefix(h, []byte("GIF89a"))) && gifFrames(f) == 1:
+		// A logo or a sticker: one picture (ffmpeg decodes it, with its
+		// transparent colour), written as a picture as ffmpeg would.
+		return stillFFmpeg
 	case bytes.HasPrefix(h, []byte("\x1a\x45\xdf\xa3")), // Matroska, WebM
 		len(h) >= 12 && string(h[:4]) == "RIFF" && string(h[8:12]) == "AVI ",
 		bytes.HasPrefix(h, []byte("GIF87a")), bytes.HasPrefix(h, []byte("GIF89a")):
@@ -108,6 +113,66 @@ func sniff(path string) still {
 		return stillOpenCV
 	}
 	return notStill
+}
+
+// gifFrames counts a GIF's pictures, up to 2 (0 when it cannot tell).
+func gifFrames(f io.ReadSeeker) int {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0
+	}
+	r := bufio.NewReader(f)
+	hdr := make([]byte, 13)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return 0
+	}
+	skip := func(n int) bool { _, err := r.Discard(n); return err == nil }
+	if hdr[10]&0x80 != 0 && !skip(3<<(hdr[10]&7+1)) { // the global colour table
+		return 0
+	}
+	subBlocks := func() bool {
+		for {
+			n, err := r.ReadByte()
+			if err != nil {
+				return false
+			}
+			if n == 0 {
+				return true
+			}
+			if !skip(int(n)) {
+				return false
+			}
+		}
+	}
+	frames := 0
+	for frames < 2 {
+		b, err := r.ReadByte()
+		if err != nil {
+			return 0
+		}
+		switch b {
+		case 0x21: // an extension: its label, its sub-blocks
+			if !skip(1) || !subBlocks() {
+				return 0
+			}
+		case 0x2c: // a picture: its descriptor, colour table, LZW data
+			d := make([]byte, 9)
+			if _, err := io.ReadFull(r, d); err != nil {
+				return 0
+			}
+			if d[8]&0x80 != 0 && !skip(3<<(d[8]&7+1)) {
+				return 0
+			}
+			if !skip(1) || !subBlocks() {
+				return 0
+			}
+			frames++
+		case 0x3b: // the end
+			return frames
+		default:
+			return 0
+		}
+	}
+	return frames
 }
 
 // tiffCMYK16 reports whether a TIFF's first image is CMYK (photometric

@@ -80,3 +80,33 @@ func TestPicturesOpenCVMisreads(t *testing.T) {
 		})
 	}
 }
+
+// TestOneFrameGIFIsAPicture: a GIF of one picture (a logo, a sticker) is
+// a still, with its transparent colour as its alpha, as ffmpeg writes it
+// to a PNG; a GIF of two is a video. Before, the logo was "a video" that
+// no picture output took.
+func TestOneFrameGIFIsAPicture(t *testing.T) {
+	dir := t.TempDir()
+	logo, anim := filepath.Join(dir, "logo.gif"), filepath.Join(dir, "anim.gif")
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:d=0.04,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,30),0,255)'",
+		"-vf", "split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse=alpha_threshold=128", logo)
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=96x64:d=0.08:rate=25", anim)
+	if !capture.IsStillImage(logo) || capture.IsStillImage(anim) {
+		t.Fatalf("still: logo %v, two frames %v; want true, false", capture.IsStillImage(logo), capture.IsStillImage(anim))
+	}
+	s, err := capture.Open(logo, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if k := s.Props().Kind; k != capture.KindImage {
+		t.Fatalf("kind %v, want an image", k)
+	}
+	a := s.(capture.AlphaSource).Alpha()
+	if a == nil {
+		t.Fatal("no alpha plane: the transparent colour is lost")
+	}
+	if l, r := a.GetUCharAt(10, 5), a.GetUCharAt(10, 60); l != 0 || r != 255 {
+		t.Errorf("alpha %d left of x=30 and %d right of it, want 0 and 255", l, r)
+	}
+}
