@@ -49,9 +49,10 @@ type Job struct {
 	Frames int64
 	// CRF is the encoder's quality (nil: 18 for H.264, 32 for VP9; 0 is
 	// lossless: the frames in RGB, decoded back exactly; FORMATS.md), e.g.
-	// new(23); Preset the x264 preset (default
-	// veryfast); EncodeThreads the encoder's threads (0: ffmpeg's choice;
-	// DefaultEncodeThreads is what vidstyle uses).
+	// new(23), at most 51 (H.264) or 63 (VP9); Preset the x264 preset
+	// (default veryfast); EncodeThreads the encoder's threads (0: ffmpeg's
+	// choice, up to MaxEncodeThreads; DefaultEncodeThreads is what
+	// vidstyle uses). Open refuses others (CheckEncoder).
 	CRF           *int
 	Preset        string
 	EncodeThreads int
@@ -232,6 +233,9 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	}
 	if job.Frames < 0 || job.CRF != nil && *job.CRF < 0 || job.EncodeThreads < 0 {
 		return nil, usagef("frames, CRF and encoder threads cannot be negative")
+	}
+	if err := job.CheckEncoder(); err != nil {
+		return nil, err
 	}
 	tempo, err := temporalBlend(job.Temporal)
 	if err != nil {
