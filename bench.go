@@ -164,10 +164,11 @@ func (e *Engine) Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, erro
 	if _, err := openOptions(cfg.In, cfg.Framerate); err != nil {
 		return nil, err // before the measurements: a wrong -framerate is refused at once
 	}
-	rt, err := e.Runtime()
+	rt, release, err := e.useRuntime()
 	if err != nil {
 		return nil, err
 	}
+	defer release() // Close refuses until this call returns
 	log := e.log
 	ms, err := e.Models(ctx, cfg.Model)
 	if err != nil {

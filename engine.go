@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,11 +74,16 @@ type Engine struct {
 	log   *slog.Logger
 	store models.Store
 
-	mu       sync.Mutex // guards rt, borrowed and autoDevice
+	mu       sync.Mutex // guards rt, borrowed, autoDevice, sets and users
 	rt       *stylize.Runtime
 	borrowed bool // rt came from UseRuntime: not the engine's to close
 	// autoDevice is where -device auto lands with rt ("": not tried yet).
 	autoDevice string
+	// sets are the style sets Styles made (a job's, a live preview's),
+	// the closed ones dropped by Close; users counts the calls running
+	// on rt now (a bench, a quantization, a model's check).
+	sets  []*stylize.StyleSet
+	users int
 }
 
 // New makes an Engine. It loads nothing yet: ONNX Runtime is loaded by the
@@ -114,10 +120,41 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // Runtime returns ONNX Runtime, loading it the first time. Every later
-// call returns the same one.
+// call returns the same one, until Close.
 func (e *Engine) Runtime() (*stylize.Runtime, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.runtimeLocked()
+}
+
+// useRuntime is Runtime for a call that runs on it until release: Close
+// refuses meanwhile.
+func (e *Engine) useRuntime() (_ *stylize.Runtime, release func(), _ error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rt, err := e.runtimeLocked()
+	if err != nil {
+		return nil, nil, err
+	}
+	e.users++
+	return rt, sync.OnceFunc(func() {
+		e.mu.Lock()
+		e.users--
+		e.mu.Unlock()
+	}), nil
+}
+
+// addSet counts a style set made on the engine's runtime until it is
+// closed.
+func (e *Engine) addSet(s *stylize.StyleSet) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sets = slices.DeleteFunc(e.sets, (*stylize.StyleSet).Closed)
+	e.sets = append(e.sets, s)
+}
+
+// runtimeLocked is Runtime with e.mu held.
+func (e *Engine) runtimeLocked() (*stylize.Runtime, error) {
 	if e.rt != nil {
 		return e.rt, nil
 	}
@@ -160,17 +197,40 @@ func (e *Engine) libraryPath() (string, error) {
 	return stylize.FindLibrary(explicit, exeDir, wd)
 }
 
-// Close unloads ONNX Runtime. Every job and style set must be closed
-// first. Close is idempotent.
+// Close unloads ONNX Runtime (one given to UseRuntime stays loaded: it
+// is the caller's). Every job (Transcoder), live preview and style set
+// must be closed first, and no bench or quantization be running: while
+// one is open, Close refuses with ErrInUse, says how many, and keeps
+// ONNX Runtime loaded, so that what is open still works; close them and
+// call it again. Close is idempotent.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rt := e.rt
-	e.rt, e.autoDevice = nil, ""
-	if rt == nil || e.borrowed {
+	e.sets = slices.DeleteFunc(e.sets, (*stylize.StyleSet).Closed)
+	if n, u := len(e.sets), e.users; n > 0 || u > 0 {
+		var open []string
+		if n > 0 {
+			open = append(open, plural(n, "style set")+" (a job's, a live preview's or from Styles)")
+		}
+		if u > 0 {
+			open = append(open, plural(u, "call")+" running on it (a bench, a quantization, a model's check)")
+		}
+		return fmt.Errorf("%w: ONNX Runtime stays loaded: %s still open; close them first", ErrInUse, strings.Join(open, " and "))
+	}
+	rt, borrowed := e.rt, e.borrowed
+	e.rt, e.borrowed, e.autoDevice = nil, false, ""
+	if rt == nil || borrowed {
 		return nil
 	}
 	return rt.Close()
+}
+
+// plural is "1 thing" or "N things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // Store is the models folder.

@@ -29,3 +29,7 @@ func IsUsage(err error) bool {
 
 // ErrAborted means a job was aborted: nothing was written.
 var ErrAborted = errors.New("aborted: no output written")
+
+// ErrInUse means Engine.Close was called while a job, a live preview, a
+// style set or a bench still used ONNX Runtime: it stays loaded.
+var ErrInUse = errors.New("engine in use")

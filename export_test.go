@@ -8,3 +8,10 @@ func ParseRate(s string) (num, den int, ok bool) {
 	r, err := ParseFramerate(s)
 	return r.Num, r.Den, err == nil
 }
+
+// Borrowed reports whether e's runtime is one given to UseRuntime.
+func Borrowed(e *Engine) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.borrowed
+}

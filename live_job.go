@@ -36,7 +36,10 @@ type LiveJob struct {
 	// filled in by Live.
 	Live live.Config
 	// OnStart, if set, is called with the running engine (to send it
-	// commands) before its first frame.
+	// commands) before its first frame: what it sets and waits for (Do,
+	// SetStrength, SetStyle …) applies from the first frame on. It is
+	// live.Config.OnStart (called before Live.OnStart when both are
+	// set): Live waits for it to return.
 	OnStart func(*live.Engine)
 }
 
@@ -119,6 +122,17 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	if cfg.Log == nil {
 		cfg.Log = e.log
 	}
+	if job.OnStart != nil {
+		// Called by Run once its paint loop answers commands: called
+		// before Run, a command waited for ever.
+		then := cfg.OnStart
+		cfg.OnStart = func(l *live.Engine) {
+			job.OnStart(l)
+			if then != nil {
+				then(l)
+			}
+		}
+	}
 	eng, err := live.New(cfg)
 	if err != nil {
 		src.Close()
@@ -131,8 +145,5 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	}
 	e.log.Info(fmt.Sprintf("live: %s (%dx%d) with %s at %dx%d on %s%s", job.In, p.Width, p.Height, styles.Names()[0], w, h, styles.First().Device(), keys))
 	e.hintTemporalOnGPU(tempo, styles.First().Device())
-	if job.OnStart != nil {
-		job.OnStart(eng)
-	}
 	return outOfMemory(eng.Run(ctx))
 }

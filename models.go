@@ -215,10 +215,11 @@ func (e *Engine) put(ctx context.Context, name string, data []byte, src models.S
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	rt, err := e.Runtime()
+	rt, release, err := e.useRuntime()
 	if err != nil {
 		return "", err
 	}
+	defer release() // Close refuses until this call returns
 	prepared, err := e.anySize(ctx, rt, name, data, conv)
 	if err != nil {
 		return "", err
@@ -364,7 +365,7 @@ type StyleConfig struct {
 
 // Styles resolves and opens the styles of cfg.Model (pulling catalog
 // models on first use) for switching while frames are painted. The caller
-// closes the set after its last frame.
+// closes the set after its last frame; Engine.Close refuses until then.
 func (e *Engine) Styles(ctx context.Context, cfg StyleConfig) (*stylize.StyleSet, error) {
 	if cfg.FrameWidth < stylize.MinSize || cfg.FrameHeight < stylize.MinSize {
 		return nil, fmt.Errorf("frames are %dx%d, smaller than the %dx%d minimum", cfg.FrameWidth, cfg.FrameHeight, stylize.MinSize, stylize.MinSize)
@@ -377,15 +378,21 @@ func (e *Engine) Styles(ctx context.Context, cfg StyleConfig) (*stylize.StyleSet
 	if err != nil {
 		return nil, err
 	}
-	rt, err := e.Runtime()
+	rt, release, err := e.useRuntime()
 	if err != nil {
 		return nil, err
 	}
+	defer release() // Close refuses until this call returns
 	sc := e.sessionConfig(cfg.FrameWidth, cfg.FrameHeight, w, h)
 	sc.Temporal = cfg.Temporal
 	sc.Controls = &stylize.Controls{}
 	sc.Controls.SetKeepColors(cfg.KeepColors)
-	return stylize.NewStyleSet(rt, ms, sc, cfg.Preload)
+	set, err := stylize.NewStyleSet(rt, ms, sc, cfg.Preload)
+	if err != nil {
+		return nil, err
+	}
+	e.addSet(set) // Close refuses until it is closed
+	return set, nil
 }
 
 // firstLine keeps the first line of an error's text.

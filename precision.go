@@ -146,10 +146,11 @@ func (e *Engine) sessionDevice() string {
 // probeDevice opens a session of the built-in style at 32×32 with
 // -device auto and says where it landed.
 func (e *Engine) probeDevice() (string, error) {
-	rt, err := e.Runtime()
+	rt, release, err := e.useRuntime()
 	if err != nil {
 		return "", err
 	}
+	defer release() // Close refuses until this call returns
 	m, err := models.Resolve(models.DefaultStyle)
 	if err != nil {
 		return "", err

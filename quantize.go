@@ -127,10 +127,11 @@ func (e *Engine) Quantize(ctx context.Context, job QuantizeJob) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	rt, err := e.Runtime()
+	rt, release, err := e.useRuntime()
 	if err != nil {
 		return "", err
 	}
+	defer release() // Close refuses until this call returns
 	e.log.Info(fmt.Sprintf("quantizing %s: calibrating on %d frames from %s", m.Name, len(imgs), strings.Join(inputs, ", ")))
 	q, rep, err := models.Quantize(data, stylize.Evaluator{Runtime: rt}, models.QuantizeOptions{
 		Images: imgs, Source: strings.Join(inputs, ", "), Name: m.Name,

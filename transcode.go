@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -47,9 +49,10 @@ type Job struct {
 	Frames int64
 	// CRF is the encoder's quality (nil: 18 for H.264, 32 for VP9; 0 is
 	// lossless: the frames in RGB, decoded back exactly; FORMATS.md), e.g.
-	// new(23); Preset the x264 preset (default
-	// veryfast); EncodeThreads the encoder's threads (0: ffmpeg's choice;
-	// DefaultEncodeThreads is what vidstyle uses).
+	// new(23), at most 51 (H.264) or 63 (VP9); Preset the x264 preset
+	// (default veryfast); EncodeThreads the encoder's threads (0: ffmpeg's
+	// choice, up to MaxEncodeThreads; DefaultEncodeThreads is what
+	// vidstyle uses). Open refuses others (CheckEncoder).
 	CRF           *int
 	Preset        string
 	EncodeThreads int
@@ -110,7 +113,8 @@ type Result struct {
 	FileFrames int64
 	// Interrupted is set when the job's context ended before the input
 	// did: the file holds the frames done until then, and its audio is
-	// cut where they end.
+	// cut where they end. A context that ends once the input was all
+	// read is no interruption: the file is whole.
 	Interrupted bool
 	// Elapsed is the job's time from Open; Stats the time per stage.
 	Elapsed time.Duration
@@ -142,7 +146,8 @@ type output interface {
 }
 
 // Transcoder is a Job opened and ready to run: input, styles, output and
-// frame pools. Run it once, then Close it.
+// frame pools. Run it once, then Close it: a second Run, or a Run after
+// Close, is a UsageError.
 type Transcoder struct {
 	job     Job
 	start   time.Time
@@ -155,6 +160,11 @@ type Transcoder struct {
 	out     output
 	in, res *pipeline.Pool[*gocv.Mat]
 	closers []func()
+	aborted atomic.Bool // Abort was called
+
+	mu     sync.Mutex // guards ran and closed
+	ran    bool       // Run was called
+	closed bool       // Close was called
 }
 
 // Transcode runs a job to its end: Open, Run, Close. Ending ctx stops
@@ -223,6 +233,9 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	}
 	if job.Frames < 0 || job.CRF != nil && *job.CRF < 0 || job.EncodeThreads < 0 {
 		return nil, usagef("frames, CRF and encoder threads cannot be negative")
+	}
+	if err := job.CheckEncoder(); err != nil {
+		return nil, err
 	}
 	tempo, err := temporalBlend(job.Temporal)
 	if err != nil {
@@ -457,8 +470,22 @@ func (t *Transcoder) Styles() *stylize.StyleSet { return t.styles }
 // Run moves every frame through the styles into the output and closes the
 // output file. Ending ctx stops reading: the frames in flight are
 // finished, the file is closed with its audio cut where the video ends,
-// and the Result says Interrupted.
+// and the Result says Interrupted. When ctx ends before the first frame
+// is written, no output is left and the error wraps ctx.Err(); after
+// Abort, the error is ErrAborted (errors.Is). Run once: a second Run,
+// or a Run after Close, is a UsageError.
 func (t *Transcoder) Run(ctx context.Context) (Result, error) {
+	t.mu.Lock()
+	switch {
+	case t.closed:
+		t.mu.Unlock()
+		return Result{}, usagef("%s: Run after Close: open the job again", t.job.Out)
+	case t.ran:
+		t.mu.Unlock()
+		return Result{}, usagef("%s: Run called twice: a Transcoder runs once", t.job.Out)
+	}
+	t.ran = true
+	t.mu.Unlock()
 	if in, ok := t.raw.(capture.Interrupter); ok {
 		// A stream that sends nothing would hold the read stage, and so
 		// the stop, for ever: stopping ends the input too.
@@ -474,18 +501,32 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 		defer ka.Close()
 		styles = ka
 	}
-	st, err := pipeline.Run(ctx, pipeline.Config{Serial: t.job.Serial, OnFrame: t.job.OnFrame}, t.src, styles, sink, t.in, t.res)
+	src := &endSeen{Source: t.src, ctx: ctx}
+	st, err := pipeline.Run(ctx, pipeline.Config{Serial: t.job.Serial, OnFrame: t.job.OnFrame}, src, styles, sink, t.in, t.res)
+	if t.aborted.Load() {
+		return Result{}, t.abortError()
+	}
 	if err != nil {
 		return Result{}, outOfMemory(err)
 	}
+	// Interrupted: ctx ended before the input did (a Frames limit, or an
+	// input that ended first, is the job's end, not an interruption).
+	interrupted := ctx.Err() != nil && !src.ended.Load()
+	if interrupted && t.out.Frames() == 0 {
+		t.out.Abort()
+		return Result{}, fmt.Errorf("%s: stopped before any frame was written: no output left: %w", t.job.Out, ctx.Err())
+	}
 	closeOut := t.out.Close
 	cut, _ := t.raw.(capture.Truncation)
-	if ctx.Err() != nil || (t.job.Frames > 0 && t.out.Frames() >= t.job.Frames) || (cut != nil && cut.Truncated()) {
+	if interrupted || (t.job.Frames > 0 && t.out.Frames() >= t.job.Frames) || (cut != nil && cut.Truncated()) {
 		// Stopped before the input's end: the audio ends with the video.
 		closeOut = t.out.CloseEarly
 	}
 	if err := closeOut(); err != nil {
-		if t.out.Frames() == 0 && ctx.Err() == nil && errors.Is(err, stream.ErrOutput) && !errors.Is(err, stream.ErrFFmpeg) {
+		if t.aborted.Load() {
+			return Result{}, t.abortError()
+		}
+		if t.out.Frames() == 0 && !interrupted && errors.Is(err, stream.ErrOutput) && !errors.Is(err, stream.ErrFFmpeg) {
 			// Nothing came from the input (a video stream with no
 			// packets, a header whose frames are missing): say so of
 			// the input, not the output.
@@ -497,14 +538,61 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 	if v, ok := t.out.(interface{ Slots() int64 }); ok {
 		file = v.Slots()
 	}
-	return Result{Out: absPath(t.job.Out), Frames: t.out.Frames(), FileFrames: file, Interrupted: ctx.Err() != nil,
+	return Result{Out: absPath(t.job.Out), Frames: t.out.Frames(), FileFrames: file, Interrupted: interrupted,
 		Elapsed: time.Since(t.start), Stats: st}, nil
 }
 
+// endSeen is the job's source as the pipeline reads it: it notes whether
+// the input ended (a Read failed) while ctx was still going, so that a
+// stop that comes after the input's end is no interruption.
+type endSeen struct {
+	pipeline.Source[*gocv.Mat]
+	ctx   context.Context
+	ended atomic.Bool
+}
+
+// Read reads a frame, noting the input's end.
+func (s *endSeen) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	tm, err := s.Source.Read(dst)
+	if err != nil && s.ctx.Err() == nil {
+		s.ended.Store(true)
+	}
+	return tm, err
+}
+
+// abortError is what Run returns after Abort: ErrAborted, or for a
+// picture sequence that keeps pictures, an error that says how many and
+// matches ErrAborted.
+func (t *Transcoder) abortError() error {
+	if n := t.Kept(); n > 0 {
+		return &keptError{kept: n, out: t.job.Out}
+	}
+	return ErrAborted
+}
+
+// keptError is an abort that left a sequence's pictures.
+type keptError struct {
+	kept int64
+	out  string
+}
+
+// Error says how many pictures stay.
+func (e *keptError) Error() string {
+	return fmt.Sprintf("aborted: the %d pictures written so far are kept (%s)", e.kept, e.out)
+}
+
+// Is makes it match ErrAborted.
+func (e *keptError) Is(target error) bool { return target == ErrAborted }
+
 // Abort stops the encoder and deletes the unfinished output; it may be
-// called from another goroutine while Run goes on, which then fails. A
-// picture sequence keeps the pictures already written, each whole (Kept).
-func (t *Transcoder) Abort() { t.out.Abort() }
+// called from another goroutine while Run goes on, which then returns an
+// error that matches ErrAborted. A picture sequence keeps the pictures
+// already written, each whole (Kept). After Run returned, Abort leaves a
+// finished output as it is.
+func (t *Transcoder) Abort() {
+	t.aborted.Store(true)
+	t.out.Abort()
+}
 
 // Kept is how many pictures of a sequence output (-out name_%04d.png)
 // stay after Abort; 0 for a video or picture file, which Abort deletes.
@@ -519,6 +607,9 @@ func (t *Transcoder) Kept() int64 {
 // closed by Run is deleted (a picture sequence's pictures stay). Close is
 // idempotent.
 func (t *Transcoder) Close() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
 	for i := len(t.closers) - 1; i >= 0; i-- {
 		t.closers[i]()
 	}

@@ -61,12 +61,14 @@ type switchDone struct {
 
 // Do sends cmd to the paint loop and returns the state once it has taken
 // effect: for a style switch, once the new style is the one frames are
-// painted with. It waits for Run to be running.
+// painted with. It waits for Run to be running (Config.OnStart is the
+// place for commands that must apply before the first frame), and returns
+// ErrStopped once Run has stopped or Close ran.
 func (e *Engine) Do(ctx context.Context, cmd Command) (web.State, error) {
 	res := make(chan reply, 1)
 	select {
 	case e.requests <- request{cmd: cmd, res: res}:
-	case <-e.done:
+	case <-e.stopped:
 		return web.State{}, ErrStopped
 	case <-ctx.Done():
 		return web.State{}, ctx.Err()
@@ -74,7 +76,7 @@ func (e *Engine) Do(ctx context.Context, cmd Command) (web.State, error) {
 	select {
 	case r := <-res:
 		return r.state, r.err
-	case <-e.done:
+	case <-e.stopped:
 		return web.State{}, ErrStopped
 	case <-ctx.Done():
 		return web.State{}, ctx.Err()

@@ -76,7 +76,15 @@ type Config struct {
 	StopAtEnd bool
 	// OnListen, if set, gets the web preview's URL once it listens.
 	OnListen func(page string)
-	Log      *slog.Logger
+	// OnStart, if set, is called by Run, on a goroutine of its own, once
+	// the engine answers commands and before it paints its first frame:
+	// the commands it sends and waits for (Do, SetStrength, SetStyle …)
+	// have taken effect when the first frame is painted. No frame is
+	// painted until it returns (or Run stops), and Run returns only after
+	// it has: keep it short, and start a goroutine for commands sent
+	// later.
+	OnStart func(*Engine)
+	Log     *slog.Logger
 }
 
 // Engine is a running live preview.
@@ -94,7 +102,7 @@ type Engine struct {
 	requests chan request
 	switched chan switchDone
 	builds   sync.WaitGroup // style switches being built
-	done     chan struct{}  // closed when Run returns
+	stopped  chan struct{}  // closed when the paint loop has stopped (or Close ran): no command is answered any more
 	web      *web.Broadcaster
 	pub      *stream.Publisher
 	ended    chan struct{} // closed at the end of the input with StopAtEnd
@@ -107,11 +115,17 @@ type Engine struct {
 	notice    string
 	pubNotice string // the publisher's ("publish: reconnecting (…)")
 
+	life  sync.Mutex // guards ran and freed
+	ran   bool       // Run was called
+	freed bool       // Close freed what New made
+
 	// Owned by the paint loop.
 	p painter
 }
 
-// New makes an Engine; Run starts it.
+// New makes an Engine; Run starts it, and Close frees an Engine that is
+// not run. From New on the Engine owns cfg.Source; when New fails, the
+// source is still the caller's to close.
 func New(cfg Config) (*Engine, error) {
 	if cfg.Source == nil || cfg.Styles == nil {
 		return nil, errors.New("live: a source and styles are required")
@@ -132,7 +146,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg: cfg, log: cfg.Log, src: cfg.Source, styles: cfg.Styles, names: cfg.Styles.Names(), precs: cfg.Styles.Precisions(),
 		frames: pipeline.NewLatest[*gocv.Mat](), shown: pipeline.NewLatest[*gocv.Mat](),
 		in: capture.NewMatPool(), views: capture.NewMatPool(),
-		requests: make(chan request, 16), switched: make(chan switchDone, 1), done: make(chan struct{}),
+		requests: make(chan request, 16), switched: make(chan switchDone, 1), stopped: make(chan struct{}),
 		ended: make(chan struct{}),
 	}
 	e.p = painter{styled: gocv.NewMat(), strength: 1, hud: true, target: cfg.Styles.Current(), pending: map[int][]chan<- reply{}}
@@ -142,14 +156,34 @@ func New(cfg Config) (*Engine, error) {
 
 // Run captures, paints and shows frames until ctx ends, the Quit command,
 // or the window is closed. It returns once every goroutine it started has
-// stopped and the source is closed. Run an Engine once.
+// stopped (Config.OnStart's included) and the source is closed, on error
+// too. Run an Engine once: a second Run, or a Run after Close, is an
+// error.
 func (e *Engine) Run(ctx context.Context) error {
-	defer close(e.done)
+	e.life.Lock()
+	switch {
+	case e.freed:
+		e.life.Unlock()
+		return errors.New("live: Run after Close")
+	case e.ran:
+		e.life.Unlock()
+		return errors.New("live: Run called twice (run an Engine once)")
+	}
+	e.ran = true
+	e.life.Unlock()
 	defer e.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.p.quit = cancel
 	var wg sync.WaitGroup
+	stopped := sync.OnceFunc(func() { close(e.stopped) })
+	defer stopped()
+	// fail stops what was started before an error.
+	fail := func(err error) error {
+		cancel()
+		wg.Wait()
+		return err
+	}
 
 	// The source, decorated for live use.
 	props := e.src.Props()
@@ -202,12 +236,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	// Outputs: the web stream and the window.
 	if e.cfg.Web != nil {
 		if err := e.serve(ctx, &wg); err != nil {
-			return err
+			return fail(err)
 		}
 	}
 	if e.cfg.Publish != nil {
 		if err := e.startPublish(ctx, &wg); err != nil {
-			return err
+			return fail(err) // the web preview's goroutines stop first
 		}
 	}
 	winErr := make(chan error, 1)
@@ -231,11 +265,23 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.styles.Swap().OnFirstFrame(func(name string) { e.log.Info("showing " + e.styles.Label(name)) })
 
-	// capture ──► paint.
+	// capture ──► paint, after OnStart's commands.
+	started := make(chan struct{})
+	if e.cfg.OnStart != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(started)
+			e.cfg.OnStart(e)
+		}()
+	} else {
+		close(started)
+	}
 	wg.Add(2)
 	go func() { defer wg.Done(); e.capture(ctx) }()
 	go func() { defer wg.Done(); e.report(ctx) }()
-	e.paintLoop(ctx)
+	e.paintLoop(ctx, started)
+	stopped() // a command still waiting (OnStart's) is told
 	cancel()
 	wg.Wait()
 	e.builds.Wait()
@@ -280,10 +326,16 @@ func (e *Engine) capture(ctx context.Context) {
 }
 
 // paintLoop paints the newest frame, one at a time, and applies commands
-// between frames.
-func (e *Engine) paintLoop(ctx context.Context) {
+// between frames. Until started is closed (OnStart has returned) it
+// applies commands only.
+func (e *Engine) paintLoop(ctx context.Context, started <-chan struct{}) {
+	var frames <-chan struct{} // nil, never ready, until started
+	var ended chan struct{}
 	for {
 		select {
+		case <-started:
+			started = nil
+			frames, ended = e.frames.Ready(), e.ended
 		case <-ctx.Done():
 			e.p.failPending(ctx.Err())
 			return
@@ -291,13 +343,13 @@ func (e *Engine) paintLoop(ctx context.Context) {
 			e.apply(req)
 		case sw := <-e.switched:
 			e.finishSwitch(sw)
-		case <-e.ended: // StopAtEnd: the last frame, if it waits, then stop
+		case <-ended: // StopAtEnd: the last frame, if it waits, then stop
 			if f, ok := e.frames.TryTake(); ok && !e.p.paused && e.paint(f) == nil {
 				e.render()
 			}
 			e.p.failPending(ErrStopped)
 			return
-		case <-e.frames.Ready():
+		case <-frames:
 			f, ok := e.frames.TryTake()
 			if !ok {
 				continue
@@ -349,6 +401,21 @@ func (e *Engine) serve(ctx context.Context, wg *sync.WaitGroup) error {
 	}()
 	go func() { defer wg.Done(); <-ctx.Done(); srv.Close() }()
 	return nil
+}
+
+// Close frees an Engine that was made but not run: its source (an
+// ffmpeg child for a file) and its buffers; Do returns ErrStopped after
+// it, and Run an error. Once Run was called, Run frees everything itself
+// and Close does nothing. Close is idempotent.
+func (e *Engine) Close() {
+	e.life.Lock()
+	defer e.life.Unlock()
+	if e.ran || e.freed {
+		return
+	}
+	e.freed = true
+	close(e.stopped)
+	e.close()
 }
 
 // close frees what the Engine holds once its goroutines have stopped.

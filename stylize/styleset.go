@@ -197,6 +197,13 @@ func (s *StyleSet) switchLocked(i int) error {
 	return nil
 }
 
+// Closed reports whether Close was called.
+func (s *StyleSet) Closed() bool {
+	s.switching.Lock()
+	defer s.switching.Unlock()
+	return s.closed
+}
+
 // Close frees every session. Call it after the frames have stopped. A
 // switch being built when Close is called is finished first; switches
 // asked for after it are refused, so a switch started from another

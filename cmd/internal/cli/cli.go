@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -186,7 +185,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.stripMeta, "strip-metadata", false, "leave the input's metadata out of the output: where and when it was filmed (a phone's GPS position), the device, titles (track languages, chapters and the timecode stay)")
 	fs.StringVar(&o.audio, "audio", "auto", "audio tracks: auto (copy what plays everywhere the output type does, re-encode the rest), copy (copy every track), none")
 	fs.StringVar(&o.preset, "preset", "veryfast", "x264 speed preset")
-	fs.IntVar(&o.encThreads, "encode-threads", vidstyle.DefaultEncodeThreads(), "video encoder threads (0: ffmpeg's choice)")
+	fs.IntVar(&o.encThreads, "encode-threads", vidstyle.DefaultEncodeThreads(), "video encoder threads (0: ffmpeg's choice; at most 64)")
 	fs.BoolVar(&o.serial, "serial", false, "turn double buffering off (for benchmarks)")
 	fs.BoolVar(&o.live, "live", false, "play a video file through the live preview, paced at its frame rate, as if it were a camera")
 	fs.BoolVar(&o.loop, "loop", false, "with -live: start the file again at its end")
@@ -459,49 +458,20 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 	return size, nil
 }
 
-// x264Presets are the values x264 takes for -preset, fastest first.
-const x264Presets = "ultrafast superfast veryfast faster fast medium slow slower veryslow placebo"
-
 // checkEncoder refuses, before anything loads, an output type vidstyle
-// cannot write and encoder settings the encoder would refuse: -crf above
-// the codec's range (x264 0-51; VP9, for .webm, 0-63) and a -preset x264
-// does not know. Which video types there are is stream's to say (one
-// list): it is asked about the name alone, in a scratch folder, so that a
-// missing or read-only output folder stays an error of the run (exit 1),
-// not of the options.
+// cannot write and encoder settings the encoder would refuse: the
+// engine's own check (vidstyle.Job.CheckEncoder, which Open makes too),
+// so that the flags and the engine agree. A missing or read-only output
+// folder stays an error of the run (exit 1), not of the options.
 func (o *options) checkEncoder(set map[string]bool) error {
-	if presets := strings.Fields(x264Presets); set["preset"] && !slices.Contains(presets, o.preset) {
-		return fmt.Errorf("-preset %q: x264 takes %s", o.preset, strings.Join(presets, ", "))
+	job := vidstyle.Job{In: o.in, Out: o.out, EncodeThreads: o.encThreads}
+	if set["preset"] {
+		job.Preset = o.preset
 	}
-	if o.out == "" || capture.IsImagePath(o.out) || stream.SequencePattern(o.out) {
-		return nil // (a picture sequence: no encoder settings)
+	if o.crf >= 0 {
+		job.CRF = new(o.crf)
 	}
-	if st, err := os.Stat(o.in); err == nil && st.Mode().IsRegular() && capture.IsStillImage(o.in) {
-		// The advice a video type would get (.mp4, …) is wrong for a
-		// photo, whose output must be a picture.
-		return fmt.Errorf("input %s is an image: give an image output (.png, .jpg, .webp, .tif, …), not %s", o.in, o.out)
-	}
-	scratch, err := os.MkdirTemp("", "vidstyle-check-")
-	if err != nil {
-		return fmt.Errorf("checking -out: %w", err)
-	}
-	defer os.RemoveAll(scratch)
-	probe := filepath.Join(scratch, "out"+filepath.Ext(o.out))
-	if err := stream.CheckVideoPath(probe); err != nil {
-		// stream's own words, about the user's path.
-		return errors.New(strings.ReplaceAll(err.Error(), probe, o.out))
-	}
-	if strings.EqualFold(filepath.Ext(o.out), ".gif") {
-		return nil // no quality setting: said when it is written
-	}
-	codec, most, def := "x264", 51, 18
-	if strings.EqualFold(filepath.Ext(o.out), ".webm") {
-		codec, most, def = "VP9", 63, 32
-	}
-	if o.crf > most {
-		return fmt.Errorf("-crf %d: %s takes 0 to %d, lower is better (default %d)", o.crf, codec, most, def)
-	}
-	return nil
+	return job.CheckEncoder()
 }
 
 // indent puts two spaces before each line.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -183,6 +184,9 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 	}
 	pr.done()
 	if r.err != nil {
+		if ctx.Err() != nil && errors.Is(r.err, context.Canceled) { // stopped before the first frame
+			return exitInterrupted, r.err
+		}
 		return exitError, r.err
 	}
 	res := r.res
