@@ -186,7 +186,7 @@ func sequenceFirst(p string) string {
 // quarterTurned reports whether a picture stored w×h is h×w once its
 // EXIF orientation is applied (OpenCV applies it as ffmpeg does).
 func quarterTurned(path string, w, h int) bool {
-	m, err := imread(path, gocv.IMReadColor)
+	m, err := imread(path, gocv.IMReadColor, nil)
 	defer m.Close()
 	return err == nil && m.Cols() == h && m.Rows() == w
 }
@@ -612,7 +612,7 @@ func openImage(ctx context.Context, path string, checkSize func(w, h int) error,
 			return nil, err
 		}
 	}
-	m, err := imread(path, gocv.IMReadColor)
+	m, err := imread(path, gocv.IMReadColor, log)
 	if errors.Is(err, errTooBig) {
 		m.Close()
 		return nil, fmt.Errorf("%w %s: %w", ErrInput, path, err)

@@ -15,6 +15,7 @@ import (
 	_ "image/gif" // the headers DecodeConfig reads, to name a picture's size
 	_ "image/jpeg"
 	_ "image/png"
+	"log/slog"
 	"os"
 	"strings"
 	"unsafe"
@@ -34,12 +35,16 @@ var errTooBig = errors.New("the picture is bigger than vidstyle reads")
 // whose header claims more than maxImagePixels (its size named when Go can
 // read the header); another error, one a reader threw. The caller closes
 // the Mat.
-func imread(path string, flags gocv.IMReadFlag) (gocv.Mat, error) {
+func imread(path string, flags gocv.IMReadFlag, log *slog.Logger) (gocv.Mat, error) {
 	m := gocv.NewMat()
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
-	var buf [512]C.char
-	if C.vidstyle_imread(cpath, C.int(flags), unsafe.Pointer(m.Ptr()), &buf[0], C.int(len(buf))) == 0 {
+	var buf, said [512]C.char
+	rc := C.vidstyle_imread(cpath, C.int(flags), unsafe.Pointer(m.Ptr()), &buf[0], C.int(len(buf)), &said[0], C.int(len(said)))
+	if s := strings.TrimSpace(C.GoString(&said[0])); s != "" && log != nil {
+		log.Debug(fmt.Sprintf("input %s: the decoder said: %s", path, strings.ReplaceAll(s, "\n", "; ")))
+	}
+	if rc == 0 {
 		return m, nil
 	}
 	m.Close()

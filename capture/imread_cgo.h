@@ -9,8 +9,10 @@ extern "C" {
 // and an uncaught exception aborts the process (a picture whose header
 // claims more than CV_IO_MAX_IMAGE_PIXELS, a damaged file a decoder
 // throws on). It returns 0, or -1 with the exception's text in err (at
-// most n bytes, NUL-terminated).
-int vidstyle_imread(const char* path, int flags, void* dst, char* err, int n);
+// most n bytes, NUL-terminated). What the decoders print on their own
+// (libjpeg's "Premature end of JPEG file") is kept off the terminal and
+// copied into said (at most m bytes, NUL-terminated).
+int vidstyle_imread(const char* path, int flags, void* dst, char* err, int n, char* said, int m);
 
 #ifdef __cplusplus
 }

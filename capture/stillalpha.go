@@ -57,7 +57,7 @@ func alphaKind(path string) stillAlpha {
 // divided back by it. An alpha channel that cannot be matched to the
 // colour is left out with a warning.
 func readAlpha(ctx context.Context, path string, kind stillAlpha, colour, dst *gocv.Mat, log *slog.Logger) {
-	all, err := imread(path, gocv.IMReadUnchanged)
+	all, err := imread(path, gocv.IMReadUnchanged, log)
 	defer all.Close()
 	if err == nil && !all.Empty() && all.Channels() == 3 && kind == padded && bmpAlphaMask(path) {
 		// A BMP with an alpha mask (ffmpeg's bgra), whose alpha OpenCV
