@@ -38,7 +38,7 @@ func (j Job) CheckEncoder() error {
 	if j.Out == "" || capture.IsImagePath(j.Out) || stream.SequencePattern(j.Out) {
 		return nil // (a picture sequence: no encoder settings)
 	}
-	if st, err := os.Stat(j.In); err == nil && st.Mode().IsRegular() && capture.IsStillImage(j.In) {
+	if st, err := os.Stat(j.In); err == nil && st.Mode().IsRegular() && capture.IsStillImage(j.In) && !capture.StillGIF(j.In) {
 		// The advice a video type would get (.mp4, …) is wrong for a
 		// photo, whose output must be a picture.
 		return usagef("input %s is an image: give an image output (.png, .jpg, .webp, .tif, …), not %s", j.In, j.Out)

@@ -58,6 +58,8 @@ func (e *Engine) Live(ctx context.Context, job LiveJob) error {
 	if err != nil {
 		return err
 	}
+	// Published once and ended, a logo GIF is the one-frame video it was.
+	open.GIFAsVideo = job.Live.StopAtEnd
 	src, err := e.openSource(ctx, job.In, open)
 	if err != nil {
 		return err

@@ -192,6 +192,10 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		return nil, err
 	}
 	inImage, outImage := capture.IsStillImage(job.In), capture.IsImagePath(job.Out)
+	gifVideo := inImage && !outImage && capture.StillGIF(job.In) // a logo GIF into a GIF or a video: a video of one frame
+	if gifVideo {
+		inImage = false
+	}
 	// A numbered picture sequence out ("styled_%04d.png"): a video's
 	// frames, one picture each.
 	outSeq := stream.SequencePattern(job.Out) && !exists(job.Out)
@@ -252,6 +256,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if err != nil {
 		return nil, err
 	}
+	open.GIFAsVideo = gifVideo
 	if !outImage {
 		// A video's transparency goes to an output that can hold it.
 		if open.Alpha, open.Opaque, err = alphaMode(job.Alpha, job.Out, job.CRF != nil && *job.CRF == 0); err != nil {

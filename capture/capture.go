@@ -117,6 +117,23 @@ func IsImagePath(p string) bool {
 // apart (a JPEG named .jfif or without an extension is one, an animated
 // PNG is a video, a HEIC or AVIF photo is one), else by its name
 // (IsImagePath).
+// StillGIF reports whether p is a GIF of one picture (a logo, a sticker):
+// a still (IsStillImage) for a picture output, and, opened with
+// OpenOptions.GIFAsVideo, a video of one frame for a video output
+// (styled.gif), as before GIFs of one picture were stills.
+func StillGIF(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 6)
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != "GIF87a" && string(head) != "GIF89a" {
+		return false
+	}
+	return gifFrames(f) == 1
+}
+
 func IsStillImage(p string) bool {
 	switch sniff(p) {
 	case stillOpenCV, stillFFmpeg, stillHEIF, cmyk16:
@@ -250,6 +267,9 @@ type OpenOptions struct {
 	// few kilobytes can say 20000x20000, 1.2 GB decoded. Its error ends
 	// the open.
 	CheckSize func(w, h int) error
+	// GIFAsVideo opens a GIF of one picture (StillGIF) as a video of one
+	// frame, for a video output, instead of as a still.
+	GIFAsVideo bool
 }
 
 // AlphaMode says what an open does with a video's alpha channel.
@@ -328,6 +348,9 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 	s := sniff(spec)
 	if err := undecodable(spec, s); err != nil {
 		return nil, err
+	}
+	if s == stillFFmpeg && opts.GIFAsVideo && StillGIF(spec) {
+		s = video
 	}
 	switch {
 	case s == stillOpenCV:

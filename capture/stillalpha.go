@@ -254,8 +254,14 @@ func pictureSize(path string) (w, h int, ok bool) {
 		}
 		return 0, 0, false
 	case n >= 26 && string(b[:2]) == "BM":
-		w, h := int(int32(le.Uint32(b[18:]))), int(int32(le.Uint32(b[22:])))
-		return max(w, -w), max(h, -h), true
+		switch size := le.Uint32(b[14:]); {
+		case size == 12: // OS/2's BITMAPCOREHEADER: 16-bit sizes
+			return int(le.Uint16(b[18:])), int(le.Uint16(b[20:])), true
+		case size >= 40:
+			w, h := int64(int32(le.Uint32(b[18:]))), int64(int32(le.Uint32(b[22:])))
+			return int(max(w, -w)), int(max(h, -h)), true
+		}
+		return 0, 0, false
 	case n >= 8 && (string(b[:4]) == "II*\x00" || string(b[:4]) == "MM\x00*"):
 		return tiffSize(f, b)
 	}

@@ -1,6 +1,7 @@
 package capture_test
 
 import (
+	"context"
 	"log/slog"
 	"os/exec"
 	"path/filepath"
@@ -108,5 +109,14 @@ func TestOneFrameGIFIsAPicture(t *testing.T) {
 	}
 	if l, r := a.GetUCharAt(10, 5), a.GetUCharAt(10, 60); l != 0 || r != 255 {
 		t.Errorf("alpha %d left of x=30 and %d right of it, want 0 and 255", l, r)
+	}
+	// For a video output (a GIF, an MP4) it is the one-frame video it was.
+	v, err := capture.OpenWith(context.Background(), logo, capture.OpenOptions{GIFAsVideo: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if p := v.Props(); p.Kind != capture.KindFile || !capture.StillGIF(logo) || capture.StillGIF(anim) {
+		t.Errorf("opened as a video: kind %v; StillGIF %v, %v: want a file, true, false", p.Kind, capture.StillGIF(logo), capture.StillGIF(anim))
 	}
 }

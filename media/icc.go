@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bufio"
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
@@ -122,7 +123,7 @@ func profileName(p []byte) string {
 		switch string(t[:4]) {
 		case "desc":
 			l := int(binary.BigEndian.Uint32(t[8:]))
-			if l > len(t)-12 {
+			if l < 0 || l > len(t)-12 { // negative past 2 GB where int has 32 bits
 				return ""
 			}
 			s = string(bytes.TrimRight(t[12:12+l], "\x00"))
@@ -156,7 +157,7 @@ func profileName(p []byte) string {
 
 // jpegProfile joins a JPEG's APP2 "ICC_PROFILE" segments.
 func jpegProfile(r io.Reader) ([]byte, error) {
-	br := &byteReader{r: r}
+	br := &byteReader{r: bufio.NewReader(r)} // marker bytes are read one by one
 	if br.u16() != 0xFFD8 {
 		return nil, nil
 	}
@@ -511,8 +512,11 @@ func webpEmbed(pic, icc []byte) ([]byte, error) {
 	var vp8x []byte
 	for i := 12; i+8 <= len(pic); {
 		l := int(binary.LittleEndian.Uint32(pic[i+4:]))
+		if l < 0 || l > len(pic)-i-8 { // before adding: 32-bit ints wrap
+			return nil, errLayout
+		}
 		end := i + 8 + l + l&1
-		if l < 0 || end > len(pic) {
+		if end > len(pic) {
 			if i+8+l == len(pic) { // an odd last chunk without its pad
 				end = len(pic)
 			} else {

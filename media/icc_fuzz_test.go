@@ -3,6 +3,8 @@ package media
 import (
 	"bytes"
 	"testing"
+
+	"github.com/vidstyle/vidstyle/internal/testicc"
 )
 
 // FuzzProfile: any file given to the profile reader, and any picture given
@@ -18,6 +20,11 @@ func FuzzProfile(f *testing.F) {
 		"MM\x00*\x00\x00\x00\x08\x00\x01\x87\x73\x00\x07\x00\x00\x01\x00\x00\x00\x00\x08",
 	} {
 		f.Add([]byte(s))
+	}
+	for _, o := range []testicc.Options{{Name: "Display P3"}, {Name: "Wide", V4: true}} {
+		p := testicc.Profile(o)
+		seg := append([]byte("ICC_PROFILE\x00\x01\x01"), p...)
+		f.Add(append(append([]byte{0xff, 0xd8, 0xff, 0xe2, byte((len(seg) + 2) >> 8), byte(len(seg) + 2)}, seg...), 0xff, 0xd9))
 	}
 	icc := make([]byte, 200)
 	copy(icc, "\x00\x00\x00\xc8")

@@ -61,6 +61,7 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 		ext := strings.ToLower(filepath.Ext(name))
 		base := strings.TrimSuffix(name, filepath.Ext(name))
 		switch {
+		case capture.StillGIF(p): // a logo GIF stays a GIF (a video of one frame)
 		case capture.IsStillImage(p) && !capture.IsImagePath(name):
 			ext = ".png"
 		case capture.IsStillImage(p):
