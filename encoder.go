@@ -58,12 +58,22 @@ func (j Job) CheckEncoder() error {
 	if strings.EqualFold(filepath.Ext(j.Out), ".gif") {
 		return nil // no quality setting: said when it is written
 	}
+	if j.CRF != nil && strings.EqualFold(filepath.Ext(j.Out), ".mkv") && j.Alpha != "drop" && *j.CRF <= 63 {
+		return nil // VP9 if the input has transparency to keep, x264 if not: Open checks again once it knows
+	}
+	return checkCRF(j.CRF, filepath.Ext(j.Out), false)
+}
+
+// checkCRF checks a CRF against the range of the codec an output type is
+// written with: x264's 0 to 51, or VP9's 0 to 63 (.webm, and .mkv with
+// transparency).
+func checkCRF(crf *int, ext string, alpha bool) error {
 	codec, most, def := "x264", 51, 18
-	if strings.EqualFold(filepath.Ext(j.Out), ".webm") {
+	if strings.EqualFold(ext, ".webm") || alpha && strings.EqualFold(ext, ".mkv") {
 		codec, most, def = "VP9", 63, 32
 	}
-	if j.CRF != nil && *j.CRF > most {
-		return usagef("-crf %d: %s takes 0 to %d, lower is better (default %d)", *j.CRF, codec, most, def)
+	if crf != nil && *crf > most {
+		return usagef("-crf %d: %s takes 0 to %d, lower is better (default %d)", *crf, codec, most, def)
 	}
 	return nil
 }

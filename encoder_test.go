@@ -49,3 +49,22 @@ func TestOpenChecksTheEncoderSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestMKVWithTransparencyTakesVP9sCRF: an .mkv that keeps a video's
+// transparency is VP9, whose CRF goes to 63: -crf 55 is taken there, and
+// refused (x264's 0 to 51) for an opaque input into .mkv.
+func TestMKVWithTransparencyTakesVP9sCRF(t *testing.T) {
+	dir := t.TempDir()
+	alpha := filepath.Join(dir, "alpha.mov")
+	alphaClip(t, alpha, "-c:v", "qtrle")
+	e := newEngine(t, vidstyle.Config{})
+	crf := 55
+	job := vidstyle.Job{In: alpha, Out: filepath.Join(dir, "a.mkv"), Model: "toon", CRF: &crf, Frames: 2}
+	if _, err := e.Transcode(context.Background(), job); err != nil {
+		t.Errorf("-crf 55 into .mkv with transparency: %v", err)
+	}
+	job.In, job.Out = testmedia.SmallMP4(t), filepath.Join(dir, "b.mkv")
+	if _, err := e.Transcode(context.Background(), job); !vidstyle.IsUsage(err) || !strings.Contains(err.Error(), "x264 takes 0 to 51") {
+		t.Errorf("-crf 55 into .mkv of an opaque input: %v, want x264's range refused", err)
+	}
+}

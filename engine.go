@@ -268,12 +268,20 @@ type Size struct {
 // at the other orientation squashes every stroke by the square of the
 // aspect ratio and stretches it back. One log line says so.
 func (e *Engine) oriented(size Size, w, h int) Size {
+	turned := orientedSize(size, w, h)
+	if turned == size {
+		return size
+	}
+	e.log.Info(fmt.Sprintf("processing size %dx%d: the %dx%d asked for, turned to the picture's orientation (%dx%d)", turned.Width, turned.Height, size.Width, size.Height, w, h))
+	return turned
+}
+
+// orientedSize is oriented without its line.
+func orientedSize(size Size, w, h int) Size {
 	if size.Width == 0 || size.Height == 0 || size.Width == size.Height || w == h || (size.Width > size.Height) == (w > h) {
 		return size
 	}
-	turned := Size{Width: size.Height, Height: size.Width}
-	e.log.Info(fmt.Sprintf("processing size %dx%d: the %dx%d asked for, turned to the picture's orientation (%dx%d)", turned.Width, turned.Height, size.Width, size.Height, w, h))
-	return turned
+	return Size{Width: size.Height, Height: size.Width}
 }
 
 // ParseSize reads "WxH", e.g. 640x360.

@@ -286,7 +286,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	}()
 	open.CheckSize = func(w, h int) error {
 		// A picture's memory, checked before it is decoded.
-		return e.checkMemory(job.Model, w, h, e.oriented(job.Size, w, h), job.Preload, job.Force, false)
+		return e.checkMemory(job.Model, w, h, orientedSize(job.Size, w, h), job.Preload, job.Force, false)
 	}
 	src, err := e.openSource(ctx, job.In, open)
 	if err != nil {
@@ -294,6 +294,12 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	}
 	t.closers = append(t.closers, func() { src.Close() })
 	t.raw, t.props = src, src.Props()
+	if !outImage && !outSeq && !strings.EqualFold(filepath.Ext(job.Out), ".gif") {
+		// Now that the codec is known (.mkv: VP9 with transparency).
+		if err = checkCRF(job.CRF, filepath.Ext(job.Out), t.props.Alpha); err != nil {
+			return nil, err
+		}
+	}
 	r, err := e.resized(src, job.Resize, true)
 	if err != nil {
 		return nil, err

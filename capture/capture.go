@@ -200,9 +200,20 @@ func sequenceFirst(p string) string {
 	return ""
 }
 
-// quarterTurned reports whether a picture stored w×h is h×w once its
-// EXIF orientation is applied (OpenCV applies it as ffmpeg does).
+// quarterTurned reports whether a JPEG stored w×h is h×w once its EXIF
+// orientation is applied: ffmpeg's JPEG decoder turns it (as OpenCV
+// does); it does not turn other types (a PNG's eXIf), so they are not.
 func quarterTurned(path string, w, h int) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	head := make([]byte, 3)
+	_, err = io.ReadFull(f, head)
+	f.Close()
+	if err != nil || string(head) != "\xff\xd8\xff" {
+		return false
+	}
 	m, err := imread(path, gocv.IMReadColor, nil)
 	defer m.Close()
 	return err == nil && m.Cols() == h && m.Rows() == w
@@ -262,10 +273,13 @@ type OpenOptions struct {
 	// warning given when a video has some ("an MP4 cannot hold
 	// transparency").
 	Opaque string
-	// CheckSize, if not nil, is called with a still picture's size as
-	// its header (or ffprobe) gives it, before it is decoded: a file of a
-	// few kilobytes can say 20000x20000, 1.2 GB decoded. Its error ends
-	// the open.
+	// CheckSize, if not nil, is called with a still picture's size
+	// before it is decoded: from its header (PNG, JPEG, GIF, WebP, TIFF,
+	// BMP), or for the types ffmpeg decodes whose header vidstyle does not
+	// read, from ffprobe's description before the decoder starts (ffprobe
+	// may decode a picture to describe it). A file of a few kilobytes can
+	// say 20000x20000, 1.2 GB decoded. Its error ends the open. Videos
+	// are not asked.
 	CheckSize func(w, h int) error
 	// GIFAsVideo opens a GIF of one picture (StillGIF) as a video of one
 	// frame, for a video output, instead of as a still.
@@ -292,6 +306,8 @@ const (
 
 // OpenWith is OpenContext with options.
 func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logger) (Source, error) {
+	checkSize := opts.CheckSize
+	opts.CheckSize = nil // a still's: videos are checked by their caller
 	if err := ctx.Err(); err != nil {
 		return nil, stopped(spec, ctx)
 	}
@@ -354,13 +370,13 @@ func OpenWith(ctx context.Context, spec string, opts OpenOptions, log *slog.Logg
 	}
 	switch {
 	case s == stillOpenCV:
-		return openImage(ctx, spec, opts.CheckSize, log)
+		return openImage(ctx, spec, checkSize, log)
 	case s == stillFFmpeg:
-		return openFFmpegImage(ctx, spec, opts.CheckSize, log)
+		return openFFmpegImage(ctx, spec, checkSize, log)
 	case s != animatedPNG && s != video && IsImagePath(spec):
-		return openImage(ctx, spec, opts.CheckSize, log)
+		return openImage(ctx, spec, checkSize, log)
 	case s != animatedPNG && s != video && ffmpegImageExt(spec):
-		return openFFmpegImage(ctx, spec, opts.CheckSize, log)
+		return openFFmpegImage(ctx, spec, checkSize, log)
 	}
 	return openDecoded(ctx, spec, KindFile, log, opts)
 }
@@ -424,16 +440,19 @@ func ffmpegImageExt(name string) bool {
 // has that it cannot read (a 16-bit CMYK TIFF). Its transparency, if
 // any, is not kept.
 func openFFmpegImage(ctx context.Context, path string, checkSize func(w, h int) error, log *slog.Logger) (Source, error) {
-	src, err := openDecoded(ctx, path, KindFile, log, OpenOptions{Alpha: AlphaDrop}) // its alpha is read apart
+	if w, h, ok := pictureSize(path); ok && checkSize != nil {
+		if err := checkSize(w, h); err != nil { // before decoding
+			return nil, err
+		}
+		checkSize = nil
+	}
+	// Its alpha is read apart; the size of a type pictureSize does not
+	// read is checked from ffprobe's before the decoder starts.
+	src, err := openDecoded(ctx, path, KindFile, log, OpenOptions{Alpha: AlphaDrop, CheckSize: checkSize})
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	if p := src.Props(); checkSize != nil {
-		if err := checkSize(p.Width, p.Height); err != nil {
-			return nil, err
-		}
-	}
 	m := gocv.NewMat()
 	if _, err := src.Read(&m); err != nil {
 		m.Close()

@@ -154,7 +154,10 @@ func (l *looped) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 // that there is no second round to play).
 func (l *looped) keep(m *gocv.Mat, tm pipeline.Timing) {
 	size := m.Total() * m.ElemSize()
-	if _, ok := l.Source.(Rewinder); !ok || len(l.cache) >= loopCacheFrames || l.cacheBytes+size > loopCacheBytes {
+	_, ok := l.Source.(Rewinder)
+	// A source read before it was looped (its first frame here is not its
+	// frame 0) has a first round that is not the whole clip: it rewinds.
+	if !ok || len(l.cache) == 0 && tm.Index != 0 || len(l.cache) >= loopCacheFrames || l.cacheBytes+size > loopCacheBytes {
 		l.dropCache()
 		l.noCache = true
 		return
@@ -446,6 +449,13 @@ func (s *squared) Interrupt() {
 	if in, ok := s.Source.(Interrupter); ok {
 		in.Interrupt()
 	}
+}
+
+// Interrupted reports whether the source was interrupted (a loop over
+// this source ends then, even where it plays kept frames).
+func (s *squared) Interrupted() bool {
+	in, ok := s.Source.(interface{ Interrupted() bool })
+	return ok && in.Interrupted()
 }
 
 func (s *squared) Close() error {

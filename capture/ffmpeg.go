@@ -155,6 +155,11 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 	if int64(w)*int64(h) > maxImagePixels {
 		return nil, fmt.Errorf("%w %s: %w (%dx%d, %.1f gigapixels): at most %.2f gigapixels", ErrInput, spec, errTooBig, w, h, float64(w)*float64(h)/1e9, maxImagePixels/1e9)
 	}
+	if opts.CheckSize != nil {
+		if err := opts.CheckSize(w, h); err != nil {
+			return nil, err
+		}
+	}
 	rate, ok := v.Rate()
 	if !ok {
 		log.Warn("input declares no frame rate: assuming 30 fps", "input", spec)

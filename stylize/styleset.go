@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"gocv.io/x/gocv"
 
@@ -29,9 +30,9 @@ type StyleSet struct {
 	first   *Stylizer
 	active  *Stylizer // the one frames are prepared with; guarded by mu
 
-	switching sync.Mutex // serializes switches while they build, and Close
-	closed    bool       // guarded by switching
-	mu        sync.Mutex // guards current
+	switching sync.Mutex  // serializes switches while they build, and Close
+	closed    atomic.Bool // set under switching; read without it (Closed must not wait out a switch's build)
+	mu        sync.Mutex  // guards current
 	current   int
 
 	precisions []string // the models' ("fp32", "int8"), read once
@@ -168,7 +169,7 @@ func (s *StyleSet) step(by int) error {
 
 // switchLocked switches with s.switching held.
 func (s *StyleSet) switchLocked(i int) error {
-	if s.closed {
+	if s.closed.Load() {
 		return fmt.Errorf("switch to %s refused: %w: the styles", s.models[i].Name, ErrClosed)
 	}
 	if i == s.Current() {
@@ -197,11 +198,10 @@ func (s *StyleSet) switchLocked(i int) error {
 	return nil
 }
 
-// Closed reports whether Close was called.
+// Closed reports whether Close has freed the sessions. It does not wait
+// for a switch being built.
 func (s *StyleSet) Closed() bool {
-	s.switching.Lock()
-	defer s.switching.Unlock()
-	return s.closed
+	return s.closed.Load()
 }
 
 // Close frees every session. Call it after the frames have stopped. A
@@ -211,14 +211,14 @@ func (s *StyleSet) Closed() bool {
 func (s *StyleSet) Close() {
 	s.switching.Lock()
 	defer s.switching.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return
 	}
-	s.closed = true
 	if s.swap != nil {
 		s.swap.Close()
 	}
 	for _, st := range s.loaded {
 		st.Close()
 	}
+	s.closed.Store(true) // once every session is freed (Engine.Close asks)
 }
