@@ -522,7 +522,10 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 	}
 	// Interrupted: ctx ended before the input did (a Frames limit, or an
 	// input that ended first, is the job's end, not an interruption).
-	interrupted := ctx.Err() != nil && !src.ended.Load()
+	// Every frame the container declares read is the input's end too:
+	// its EOF may come later, once ffmpeg has exited, after ctx ended.
+	whole := t.props.Frames > 0 && !t.props.FramesEstimated && src.read.Load() >= t.props.Frames
+	interrupted := ctx.Err() != nil && !src.ended.Load() && !whole
 	if interrupted && t.out.Frames() == 0 {
 		t.out.Abort()
 		return Result{}, fmt.Errorf("%s: stopped before any frame was written: no output left: %w", t.job.Out, ctx.Err())
@@ -560,6 +563,7 @@ type endSeen struct {
 	pipeline.Source[*gocv.Mat]
 	ctx   context.Context
 	ended atomic.Bool
+	read  atomic.Int64 // frames read
 }
 
 // Read reads a frame, noting the input's end.
@@ -567,6 +571,9 @@ func (s *endSeen) Read(dst *gocv.Mat) (pipeline.Timing, error) {
 	tm, err := s.Source.Read(dst)
 	if err != nil && s.ctx.Err() == nil {
 		s.ended.Store(true)
+	}
+	if err == nil {
+		s.read.Add(1)
 	}
 	return tm, err
 }
