@@ -178,20 +178,11 @@ func gifFrames(f io.ReadSeeker) int {
 // tiffCMYK16 reports whether a TIFF's first image is CMYK (photometric
 // interpretation 5, "separated") at 16 bits a sample.
 func tiffCMYK16(f io.ReaderAt, order binary.ByteOrder) bool {
-	var hdr [8]byte
-	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+	ifd, ok := tiffDirectory(f, order)
+	if !ok {
 		return false
 	}
-	off := int64(order.Uint32(hdr[4:]))
-	var n [2]byte
-	if _, err := f.ReadAt(n[:], off); err != nil {
-		return false
-	}
-	count := min(int(order.Uint16(n[:])), 512)
-	ifd := make([]byte, 12*count)
-	if _, err := f.ReadAt(ifd, off+2); err != nil {
-		return false
-	}
+	count := len(ifd) / 12
 	photometric, bits := -1, -1
 	for i := range count {
 		e := ifd[12*i:]
@@ -214,6 +205,25 @@ func tiffCMYK16(f io.ReaderAt, order binary.ByteOrder) bool {
 		}
 	}
 	return photometric == 5 && bits == 16
+}
+
+// tiffDirectory reads the entries (12 bytes each, at most 512) of a
+// TIFF's first directory.
+func tiffDirectory(f io.ReaderAt, order binary.ByteOrder) ([]byte, bool) {
+	var hdr [8]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return nil, false
+	}
+	off := int64(order.Uint32(hdr[4:]))
+	var n [2]byte
+	if _, err := f.ReadAt(n[:], off); err != nil {
+		return nil, false
+	}
+	ifd := make([]byte, 12*min(int(order.Uint16(n[:])), 512))
+	if _, err := f.ReadAt(ifd, off+2); err != nil {
+		return nil, false
+	}
+	return ifd, true
 }
 
 // mjpegExt reports whether a name is a raw motion JPEG's (ffmpeg's mjpeg

@@ -276,21 +276,13 @@ func pictureSize(path string) (w, h int, ok bool) {
 }
 
 // tiffSize reads tags 256 and 257 of a TIFF's first page.
-func tiffSize(f io.ReadSeeker, head []byte) (w, h int, ok bool) {
+func tiffSize(f io.ReaderAt, head []byte) (w, h int, ok bool) {
 	var bo binary.ByteOrder = binary.LittleEndian
 	if head[0] == 'M' {
 		bo = binary.BigEndian
 	}
-	if _, err := f.Seek(int64(bo.Uint32(head[4:])), io.SeekStart); err != nil {
-		return 0, 0, false
-	}
-	var nb [2]byte
-	if _, err := io.ReadFull(f, nb[:]); err != nil {
-		return 0, 0, false
-	}
-	n := int(bo.Uint16(nb[:]))
-	e := make([]byte, 12*min(n, 1000))
-	if _, err := io.ReadFull(f, e); err != nil {
+	e, ok := tiffDirectory(f, bo)
+	if !ok {
 		return 0, 0, false
 	}
 	for i := 0; i+12 <= len(e); i += 12 {
