@@ -227,4 +227,86 @@ func TestTransparencyOfPicturesOpenCVReads(t *testing.T) {
 			t.Errorf("a BMP whose fourth bytes are all zero has an alpha plane: it would be invisible")
 		}
 	})
+	// Grey with alpha: OpenCV reads the grey alone.
+	grey := filepath.Join(dir, "grey.png")
+	ffmpeg(t, "-i", src, "-vf", "format=rgba,geq=r='r(X,Y)':g='r(X,Y)':b='r(X,Y)':a='alpha(X,Y)'", grey)
+	for _, c := range []struct {
+		name, pixFmt string
+		assoc        bool
+	}{{"ya8.tif", "ya8", false}, {"ya16.tif", "ya16le", false}, {"associated-ya8.tif", "ya8", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(dir, c.name)
+			ffmpeg(t, "-i", grey, "-pix_fmt", c.pixFmt, "-compression_algo", "raw", p)
+			if c.assoc {
+				associate(t, p)
+			}
+			s, err := capture.Open(p, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			frame := gocv.NewMat()
+			defer frame.Close()
+			if _, err := s.Read(&frame); err != nil {
+				t.Fatal(err)
+			}
+			a := s.(capture.AlphaSource).Alpha()
+			if a == nil || a.Cols() != w || a.Rows() != h {
+				t.Fatalf("alpha %v: want %dx%d (the grey TIFF's alpha was dropped)", a, w, h)
+			}
+			worst := 0
+			for y := 0; y < h; y += 5 {
+				for x := 0; x < w; x += 5 {
+					_, _, r, al := want(x, y, false)
+					v := frame.GetVecbAt(y, x)
+					for i, d := range []int{int(v[0]) - int(r), int(v[1]) - int(r), int(v[2]) - int(r), int(a.GetUCharAt(y, x)) - int(al)} {
+						if i < 3 && al < 60 && c.assoc {
+							continue
+						}
+						worst = max(worst, d, -d)
+					}
+				}
+			}
+			if worst > 2 {
+				t.Errorf("grey or alpha up to %d levels from the file's", worst)
+			}
+		})
+	}
+}
+
+// associate makes an uncompressed 8-bit grey-with-alpha TIFF of one strip
+// (ffmpeg's, little-endian) premultiplied: its grey is multiplied by its
+// alpha and ExtraSamples says associated alpha (1).
+func associate(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	off := int(le.Uint32(b[4:]))
+	strip, size := -1, -1
+	for i := range int(le.Uint16(b[off:])) {
+		e := b[off+2+12*i:]
+		switch le.Uint16(e) {
+		case 273:
+			strip = int(le.Uint32(e[8:]))
+		case 279:
+			size = int(le.Uint32(e[8:]))
+		case 338:
+			le.PutUint16(e[8:], 1)
+		}
+		if n := le.Uint32(e[4:]); (le.Uint16(e) == 273 || le.Uint16(e) == 279) && n != 1 {
+			t.Fatalf("%d strips: want one", n)
+		}
+	}
+	if strip < 0 || size < 0 || strip+size > len(b) {
+		t.Fatalf("no strip in %s", path)
+	}
+	for i := strip; i+1 < strip+size; i += 2 {
+		b[i] = byte((int(b[i])*int(b[i+1]) + 127) / 255)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -72,6 +72,12 @@ func readAlpha(ctx context.Context, path string, kind stillAlpha, colour, dst *g
 		}
 		return
 	}
+	if err == nil && !all.Empty() && all.Channels() != 4 && all.Channels() != 2 && kind == premultiplied {
+		if assoc, ok := tiffGreyAlpha(path); ok {
+			readGreyAlpha(ctx, path, assoc, all, colour, dst, log)
+			return
+		}
+	}
 	if err != nil || all.Empty() || all.Channels() != 4 && all.Channels() != 2 {
 		return
 	}
@@ -135,6 +141,92 @@ func readAlpha(ctx context.Context, path string, kind stillAlpha, colour, dst *g
 	case kind == premultiplied:
 		unpremultiply(colour, *dst)
 	}
+}
+
+// readGreyAlpha fills dst with a grey-with-alpha TIFF's alpha, which
+// OpenCV drops (it reads the grey alone, as it is stored): ffmpeg reads it
+// at the stored size, and it is turned as OpenCV turned the colour. An
+// associated (premultiplied) grey is divided back by it.
+func readGreyAlpha(ctx context.Context, path string, assoc bool, all gocv.Mat, colour, dst *gocv.Mat, log *slog.Logger) {
+	a, err := media.ReadAlpha(ctx, "", media.FileArg(path), 0, all.Cols(), all.Rows())
+	if err != nil {
+		log.Warn(fmt.Sprintf("input %s: its transparency could not be read (%v): the picture is taken as opaque", path, err))
+		return
+	}
+	if slices.Min(a) == 255 {
+		return
+	}
+	alpha, err := gocv.NewMatFromBytes(all.Rows(), all.Cols(), gocv.MatTypeCV8U, a)
+	if err != nil {
+		return
+	}
+	defer alpha.Close()
+	stored, grey := gocv.NewMat(), gocv.NewMat()
+	defer stored.Close()
+	defer grey.Close()
+	if all.Type()&7 == gocv.MatTypeCV16U {
+		all.ConvertToWithParams(&grey, gocv.MatTypeCV8U, 1.0/257, 0)
+	} else {
+		all.ConvertTo(&grey, gocv.MatTypeCV8U)
+	}
+	if grey.Channels() == 1 {
+		gocv.CvtColor(grey, &stored, gocv.ColorGrayToBGR)
+	} else {
+		grey.CopyTo(&stored)
+	}
+	turn, ok := findTurn(stored, *colour)
+	if !ok {
+		log.Warn(fmt.Sprintf("input %s: its transparency does not match its colour as read (an orientation vidstyle cannot tell): the picture is taken as opaque", path))
+		return
+	}
+	dst.Close()
+	*dst = gocv.NewMat()
+	applyTurn(alpha, dst, turn)
+	if assoc {
+		unpremultiply(colour, *dst)
+	}
+}
+
+// tiffGreyAlpha reports whether a TIFF's first image is grey with an
+// alpha sample (two samples a pixel, black or white is zero, an extra
+// sample that is alpha), and whether that alpha is associated.
+func tiffGreyAlpha(path string) (assoc, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, false
+	}
+	defer f.Close()
+	var head [2]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil {
+		return false, false
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if head[0] == 'M' {
+		bo = binary.BigEndian
+	}
+	e, found := tiffDirectory(f, bo)
+	if !found {
+		return false, false
+	}
+	samples, photometric, extra := 1, -1, -1
+	for i := 0; i+12 <= len(e); i += 12 {
+		if bo.Uint16(e[i+2:]) != 3 { // SHORT
+			continue
+		}
+		v := int(bo.Uint16(e[i+8:]))
+		switch bo.Uint16(e[i:]) {
+		case 277:
+			samples = v
+		case 262:
+			photometric = v
+		case 338:
+			extra = v
+		}
+	}
+	if samples != 2 || photometric != 0 && photometric != 1 || extra != 1 && extra != 2 {
+		return false, false
+	}
+	return extra == 1, true
 }
 
 // bmpAlphaMask reports whether a BMP is 32 bits a pixel with an alpha
