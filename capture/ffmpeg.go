@@ -524,6 +524,9 @@ func fitRate(ctx context.Context, ffmpeg, arg, spec string, index int, declared 
 	pk := packetCount{packets: read, segments: len(segs), complete: read < ratePackets}
 	rate, dropped := media.FitRate(segs, declared)
 	switch {
+	case rate != declared && dropped > 0:
+		log.Info(fmt.Sprintf("input %s has a variable frame rate: writing it at %.6g fps, not its declared %.6g, which drops %d of its first %d pictures (%d at this rate)",
+			spec, rate.Float(), declared.Float(), media.Collisions(segs, declared), n, dropped))
 	case rate != declared:
 		log.Info(fmt.Sprintf("input %s has a variable frame rate: writing it at %.6g fps, not its declared %.6g, so that no picture is dropped",
 			spec, rate.Float(), declared.Float()))
