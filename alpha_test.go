@@ -102,6 +102,12 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1,format=rgba", "-c:v", "png", opaqueAlpha).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
+	// One opaque but for a lossy coder's noise: 254 here and there, as a
+	// canvas recorded by Chromium's MediaRecorder (VP8 with alpha) has.
+	nearlyOpaque := filepath.Join(dir, "nearly-opaque-source.mov")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(mod(X*7+Y*13+N,97),3),254,255)'", "-c:v", "png", nearlyOpaque).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
 	// A GIF with transparency (a sticker, an emote): one bit.
 	gif := filepath.Join(dir, "sticker.gif")
 	alphaClip(t, gif, "-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse")
@@ -149,6 +155,8 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 		// unless asked to keep it.
 		{in: opaqueAlpha, out: "opaque-alpha.mov", model: identity, alpha: -1, colour: 14, codec: "h264"},
 		{in: opaqueAlpha, out: "opaque-alpha-kept.mov", model: identity, mode: "keep", colour: 1.5, alpha: 0.75, codec: "prores"},
+		{in: nearlyOpaque, out: "nearly-opaque.mov", model: identity, alpha: -1, colour: 14, codec: "h264"},
+		{in: nearlyOpaque, out: "nearly-opaque.mp4", model: identity, alpha: -1, colour: 14},
 	} {
 		t.Run(c.out, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -172,7 +180,7 @@ func TestVideoTransparencyIsKept(t *testing.T) {
 			}
 			w, h := 96, 64
 			want := src
-			if c.in == opaqueAlpha || c.in == gif {
+			if c.in == opaqueAlpha || c.in == nearlyOpaque || c.in == gif {
 				want = decodeBGRA(t, c.in, w, h)
 			}
 			if c.resize != "" {

@@ -62,7 +62,7 @@ type Place struct {
 // AlphaUsed reports whether stream index of arg (as ffmpeg is given it:
 // FileArg) shows any transparency in the frames read at places. before
 // goes before -i: the decoder that reads the alpha (libvpx for VP8 and
-// VP9), an image sequence's -framerate. A pixel less than fully opaque
+// VP9), an image sequence's -framerate. A pixel less than nearly opaque
 // anywhere in them is enough (the alpha plane is read as it comes, and
 // ffmpeg stopped at the first such pixel). Many files carry an alpha
 // channel that is opaque throughout (PNG in MOV, screen captures,
@@ -94,9 +94,15 @@ func AlphaUsed(ctx context.Context, ffmpeg, arg string, index int, places []Plac
 	return false, nil
 }
 
+// nearlyOpaque is the least alpha that hides nothing: 250 to 255 (2 %
+// transparent at most) is a lossy coder's noise on an opaque picture (a
+// canvas that Chromium's MediaRecorder records as VP8 with alpha comes
+// back 254 here and there), not transparency anyone made.
+const nearlyOpaque = 250
+
 // anyBelowOpaque runs ffmpeg with args, which write alpha planes (8 bits
-// a pixel) on stdout, and reports whether a pixel is below 255: at the
-// first, it stops ffmpeg.
+// a pixel) on stdout, and reports whether a pixel is below nearlyOpaque:
+// at the first, it stops ffmpeg.
 func anyBelowOpaque(ctx context.Context, ffmpeg string, args []string) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -116,7 +122,7 @@ func anyBelowOpaque(ctx context.Context, ffmpeg string, args []string) (bool, er
 		k, err := out.Read(buf)
 		read += k
 		for _, a := range buf[:k] {
-			if a != 255 {
+			if a < nearlyOpaque {
 				used = true
 				cancel() // seen: the rest need not be decoded
 				break
