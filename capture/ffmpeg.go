@@ -399,7 +399,7 @@ func alphaUsed(ctx context.Context, ffmpeg, arg string, v *media.Stream, d time.
 		places, looked = []media.Place{{Frames: -1}}, "every frame"
 	case d <= 0:
 		n := int(alphaReadPixels / pixels)
-		places, looked = []media.Place{{Frames: n}}, fmt.Sprintf("every frame (it reads as far as %d)", n)
+		places, looked = []media.Place{{Frames: n}}, fmt.Sprintf("every frame (up to %d frames)", n)
 	case thorough:
 		places = []media.Place{{Frames: 3}}
 		for k := 1; k <= 8; k++ {
