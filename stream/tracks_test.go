@@ -295,6 +295,43 @@ func TestCloseEarlyCutsAudio(t *testing.T) {
 	}
 }
 
+// TestCloseEarlyEndsTheSubtitles: a job stopped early ends where its
+// video ends even when the next subtitle cue is a minute later (the
+// empty sample MP4 and MOV put before it was kept whole: a 0.48 s file
+// lasted 60 s).
+func TestCloseEarlyEndsTheSubtitles(t *testing.T) {
+	dir := t.TempDir()
+	srt := filepath.Join(dir, "late.srt")
+	if err := os.WriteFile(srt, []byte("1\n00:00:00,100 --> 00:00:00,300\nHello\n\n2\n00:01:00,000 --> 00:01:02,000\nLate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ in, out string }{{"src.mkv", "o.mp4"}, {"src.mp4", "o.mov"}} {
+		t.Run(c.out, func(t *testing.T) {
+			src := filepath.Join(dir, c.in)
+			makeMedia(t, "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:d=2", "-f", "lavfi", "-i", "sine=d=2", "-i", srt,
+				"-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+				"-c:s", map[bool]string{true: "mov_text", false: "srt"}[strings.HasSuffix(c.in, ".mp4")], src)
+			in := probe(t, src)
+			r := pipeline.Rate{Num: 25, Den: 1}
+			var pts []time.Duration
+			var lv []uint8
+			for i := range 12 {
+				pts = append(pts, r.Time(int64(i)))
+				lv = append(lv, uint8(20*i))
+			}
+			path := filepath.Join(dir, c.out)
+			writeTimed(t, VideoConfig{Path: path, Width: 160, Height: 90, Rate: r, Retime: true, End: 2 * time.Second, Input: in}, pts, lv, true)
+			out := probe(t, path)
+			if len(out.OfType("subtitle")) != 1 {
+				t.Fatalf("%d subtitle tracks, want 1", len(out.OfType("subtitle")))
+			}
+			if video := out.Video().Duration; out.Duration > video+100*time.Millisecond {
+				t.Errorf("the file lasts %v, its video %v", out.Duration, video)
+			}
+		})
+	}
+}
+
 // TestTrackRules: what each container does with tracks vidstyle cannot
 // make with ffmpeg here (bitmap subtitles, TrueHD, PCM), from a made-up
 // description: which tracks are mapped, with which codec, what is said.

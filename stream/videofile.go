@@ -1185,6 +1185,18 @@ func (v *VideoFile) trimAudio() {
 		"-map", "0", "-c", "copy", "-t", fmt.Sprintf("%.6f", end.Seconds())}
 	if v.format == "mp4" || v.format == "mov" {
 		args = append(args, "-movflags", "+faststart")
+		// A mov_text track fills each gap between cues with an empty
+		// sample, which a copy keeps whole: one that starts before the
+		// cut and runs to a cue a minute later made a 1 s file last 60 s.
+		// Text is encoded again (as ffmpeg -t does, a cue shown at the
+		// cut keeps its length).
+		if in, err := media.Probe(v.ctx, v.ffmpeg, media.FileArg(v.tmp)); err == nil {
+			for _, s := range in.OfType("subtitle") {
+				if s.Codec == "mov_text" {
+					args = append(args, fmt.Sprintf("-c:%d", s.Index), "mov_text")
+				}
+			}
+		}
 	}
 	args = append(args, "-f", v.format, media.FileArg(trimmed))
 	// v.ctx: an Abort (a second Ctrl-C) ends this pass too.
