@@ -531,10 +531,28 @@ func fitRate(ctx context.Context, ffmpeg, arg, spec string, index int, declared 
 		log.Info(fmt.Sprintf("input %s has a variable frame rate: writing it at %.6g fps, not its declared %.6g, so that no picture is dropped",
 			spec, rate.Float(), declared.Float()))
 	case dropped > n/500:
-		log.Warn(fmt.Sprintf("input %s has a variable frame rate: at its %.6g fps, %d of its first %d pictures share a frame with another and are dropped",
-			spec, rate.Float(), dropped, n))
+		log.Warn(fmt.Sprintf("input %s has a variable frame rate: at its %.6g fps, %d of its first %d pictures share a frame with another and are dropped%s",
+			spec, rate.Float(), dropped, n, sameTimes(segs)))
 	}
 	return rate, pk
+}
+
+// sameTimes says how many pictures have the very time of the one before
+// them (dropped too, at any rate; media.Collisions leaves them out), or
+// nothing when none has.
+func sameTimes(segs [][]float64) string {
+	n := 0
+	for _, seg := range segs {
+		for i := 1; i < len(seg); i++ {
+			if seg[i] == seg[i-1] {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", and %d more with the very time of another", n)
 }
 
 // fieldFrames is how many frames detectWoven decodes: two seconds and a

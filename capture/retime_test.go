@@ -2,6 +2,7 @@ package capture
 
 import (
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +131,17 @@ func TestDecimate(t *testing.T) {
 	}
 	if src := (&timedSource{}); Decimate(src, 1) != Source(src) {
 		t.Error("one in one: wrapped")
+	}
+}
+
+// TestSameTimes: the rate line counts the pictures that have the very
+// time of the one before them, which media.Collisions leaves out (a file
+// said 3 of its pictures were dropped, and 9 were).
+func TestSameTimes(t *testing.T) {
+	if got := sameTimes([][]float64{{0, 0.1, 0.2}}); got != "" {
+		t.Errorf("no same times: %q", got)
+	}
+	if got := sameTimes([][]float64{{0, 0.1, 0.1, 0.2, 0.2}, {5, 5}}); !strings.Contains(got, "3 more") {
+		t.Errorf("three same times: %q", got)
 	}
 }
