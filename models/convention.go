@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vidstyle/vidstyle/internal/onnxgraph"
 )
@@ -180,15 +181,28 @@ func (c Convention) String() string {
 	return fmt.Sprintf("%s %s %s, sizes padded to a multiple of %d", layout, order, c.Range, c.Multiple)
 }
 
+// shortName is a name from a model (an input's, an output's) cut to 64
+// runes for a message: the file sets its length (20 KB made 20 KB lines).
+func shortName(s string) string {
+	if utf8.RuneCountInString(s) <= 64 {
+		return s
+	}
+	return string([]rune(s)[:63]) + "…"
+}
+
 // CheckImage checks the image contract on the graph alone (no ONNX
 // Runtime): one float32 image input and one float32 image output, each 4-D
 // with 3 channels. It returns the input's fixed height and width, or zeros
 // when they are symbolic.
 func (g *Graph) CheckImage() (h, w int64, err error) {
 	if len(g.Inputs) != 1 {
-		names := make([]string, 0, len(g.Inputs))
-		for _, in := range g.Inputs {
-			names = append(names, in.Name)
+		names := make([]string, 0, 4)
+		for i, in := range g.Inputs {
+			if i == 3 {
+				names = append(names, fmt.Sprintf("and %d more", len(g.Inputs)-3))
+				break
+			}
+			names = append(names, shortName(in.Name))
 		}
 		return 0, 0, fmt.Errorf("needs one image input, has %d (%s)", len(g.Inputs), strings.Join(names, ", "))
 	}
@@ -197,10 +211,10 @@ func (g *Graph) CheckImage() (h, w int64, err error) {
 	}
 	for _, v := range []Value{g.Inputs[0], g.Outputs[0]} {
 		if v.ElemType != onnxgraph.TensorFloat {
-			return 0, 0, fmt.Errorf("%q is %s; vidstyle runs float32 image models", v.Name, ElemTypeName(v.ElemType))
+			return 0, 0, fmt.Errorf("%q is %s; vidstyle runs float32 image models", shortName(v.Name), ElemTypeName(v.ElemType))
 		}
 		if _, _, _, err := SpatialAxes(v.Dims); err != nil {
-			return 0, 0, fmt.Errorf("%q: %w", v.Name, err)
+			return 0, 0, fmt.Errorf("%q: %w", shortName(v.Name), err)
 		}
 	}
 	in := g.Inputs[0].Dims

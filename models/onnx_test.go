@@ -3,6 +3,7 @@ package models
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -200,4 +201,21 @@ func valueInfoCount(t *testing.T, model []byte) int {
 		}
 	}
 	return n
+}
+
+// TestContractErrorsCutLongNames: an input name of 20 KB (the file sets
+// it) is cut in the contract's errors, which made lines of 20 KB.
+func TestContractErrorsCutLongNames(t *testing.T) {
+	long := strings.Repeat("A", 20000)
+	img := []Dim{{Value: 1}, {Value: 3}, {Param: "h"}, {Param: "w"}}
+	for _, g := range []Graph{
+		{Inputs: []Value{{Name: long, ElemType: onnxgraph.TensorInt64, Dims: img}}, Outputs: []Value{{Name: "out", ElemType: onnxgraph.TensorFloat, Dims: img}}},
+		{Inputs: []Value{{Name: long}, {Name: long}, {Name: long}, {Name: long}, {Name: long}}, Outputs: []Value{{Name: "out"}}},
+		{Inputs: []Value{{Name: long, ElemType: onnxgraph.TensorFloat, Dims: img[:2]}}, Outputs: []Value{{Name: "out", ElemType: onnxgraph.TensorFloat, Dims: img}}},
+	} {
+		_, _, err := g.CheckImage()
+		if err == nil || len(err.Error()) > 400 {
+			t.Errorf("CheckImage: an error of %d bytes: %.120v", len(fmt.Sprint(err)), err)
+		}
+	}
 }

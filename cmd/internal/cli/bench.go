@@ -196,7 +196,7 @@ func printSweep(w io.Writer, rows []vidstyle.SweepRow, rounds int) {
 		return
 	}
 	r := rows[0].Runs[0]
-	fmt.Fprintf(w, "model %s at %dx%d on %s, %d rounds (medians over the rounds)\n\n", r.Model, r.Width, r.Height, r.Device, rounds)
+	fmt.Fprintf(w, "model %s at %dx%d on %s, %d rounds (medians over the rounds)\n\n", printable(r.Model, false), r.Width, r.Height, r.Device, rounds)
 	fmt.Fprintln(w, "| setting | raw frames/s | pipeline frames/s | pipeline ÷ raw | range |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, row := range rows {
@@ -205,11 +205,11 @@ func printSweep(w io.Writer, rows []vidstyle.SweepRow, rounds int) {
 }
 
 func printBench(w io.Writer, r *vidstyle.BenchResult) {
-	fmt.Fprintf(w, "model %s (%s) at %dx%d on %s (%.3g GFLOP per frame)\n\n", r.Model, r.Precision, r.Width, r.Height, r.Device, r.GFLOPPerFrame)
+	fmt.Fprintf(w, "model %s (%s) at %dx%d on %s (%.3g GFLOP per frame)\n\n", printable(r.Model, false), r.Precision, r.Width, r.Height, r.Device, r.GFLOPPerFrame)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "raw inference\t%.2f frames/s\t(ONNX Runtime alone, %d frames, half before and half after the pipeline run)\n", r.RawFPS, r.RawFrames)
 	if o := r.Other; o != nil {
-		fmt.Fprintf(tw, "raw, %s\t%.2f frames/s\t(%s, interleaved with %s at %.2f frames/s: %.2fx)\n", o.Precision, o.RawFPS, o.Model, r.Precision, o.ThisRawFPS, o.Speedup)
+		fmt.Fprintf(tw, "raw, %s\t%.2f frames/s\t(%s, interleaved with %s at %.2f frames/s: %.2fx)\n", o.Precision, o.RawFPS, printable(o.Model, false), r.Precision, o.ThisRawFPS, o.Speedup)
 	}
 	fmt.Fprintf(tw, "full pipeline\t%.2f frames/s\t(decode → prepare → infer → finish → H.264, %d frames, double buffering %v, temporal %v)\n", r.PipelineFPS, r.Frames, !r.Serial, r.Temporal)
 	fmt.Fprintf(tw, "pipeline ÷ raw\t%.3f\t(medians of per-frame times; from the means: %.3f)\n", r.Ratio, r.RatioMean)

@@ -28,7 +28,7 @@ func (c *console) line(s string) {
 	if c.bar != "" {
 		fmt.Fprint(c.w, "\r\033[K")
 	}
-	fmt.Fprintln(c.w, printable(s, true))
+	fmt.Fprintln(c.w, printable(hidePasswords(s), true))
 	if c.bar != "" {
 		fmt.Fprint(c.w, c.bar)
 	}
@@ -69,9 +69,12 @@ func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	case r.Level >= slog.LevelWarn:
 		b.WriteString("warning: ")
 	}
-	b.WriteString(r.Message)
+	// A message is one line: a newline in a file name or a video's
+	// metadata it quotes would start a line of its own ("vidstyle: error:
+	// …" made up by the name).
+	b.WriteString(printable(r.Message, false))
 	write := func(a slog.Attr) bool {
-		v := a.Value.String()
+		v := printable(a.Value.String(), false)
 		if strings.ContainsAny(v, " \t\"") {
 			v = fmt.Sprintf("%q", v)
 		}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -64,8 +65,25 @@ func needsEscape(r rune) bool {
 // terminal would act on escaped (a file name with a newline or an escape
 // sequence in it stays on the line, as text).
 func errorf(w io.Writer, format string, args ...any) {
-	fmt.Fprintln(w, printable(strings.TrimSuffix(fmt.Sprintf(format, args...), "\n"), false))
+	fmt.Fprintln(w, printable(hidePasswords(strings.TrimSuffix(fmt.Sprintf(format, args...), "\n")), false))
 }
+
+// urlPassword is the password of a URL's userinfo (scheme://user:password@).
+var urlPassword = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^/\s@]+@`)
+
+// hidePasswords writes the password of each URL in s as "xxxxx", as Go's
+// url.URL.Redacted does: an input given as http://user:secret@host/… was
+// printed whole in every line that names it.
+func hidePasswords(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return urlPassword.ReplaceAllString(s, "${1}:xxxxx@")
+}
+
+// maxLine is the most runes of an error line: text a model or a file
+// brings (a 20 KB input name) is cut there, with "…".
+const maxLine = 2000
 
 // field is printable text from a model, cut to at most max runes ("…"
 // ends a cut one): a name or a metadata value on one line of output.

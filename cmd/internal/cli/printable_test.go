@@ -1,6 +1,16 @@
 package cli
 
-import "testing"
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/vidstyle/vidstyle"
+	"github.com/vidstyle/vidstyle/eval"
+)
 
 func TestPrintable(t *testing.T) {
 	for _, c := range []struct {
@@ -30,5 +40,36 @@ func TestPrintable(t *testing.T) {
 	}
 	if got := field("\x1b[2Jabc", 100); got != `\x1b[2Jabc` {
 		t.Errorf("field escapes: %q", got)
+	}
+}
+
+// TestOutsideTextStaysOnItsLine: what a file name, a video's metadata or a
+// model brings cannot start a line of its own (a name with "\nvidstyle:
+// error: …" made up error lines), act on the terminal from stdout (eval's
+// and bench's reports), run to 20 KB, or show a URL's password.
+func TestOutsideTextStaysOnItsLine(t *testing.T) {
+	const evil = "x\nvidstyle: error: FAKE\x1b]0;pwned\a"
+	var buf bytes.Buffer
+	log := slog.New(&handler{c: &console{w: &buf, minimum: slog.LevelDebug}})
+	log.Warn("stylizing "+evil, "input", evil)
+	if lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n"); len(lines) != 1 || strings.ContainsAny(buf.String(), "\x1b\a") {
+		t.Errorf("a log line of a name with a newline and escapes: %q", buf.String())
+	}
+	buf.Reset()
+	printEval(&buf, eval.Files{In: evil + ".mp4", Out: evil + ".mp4"}, eval.Result{})
+	printBench(&buf, &vidstyle.BenchResult{Model: evil, Other: &vidstyle.BenchOther{Model: evil}})
+	if strings.Contains(buf.String(), "\nvidstyle: error") || strings.ContainsAny(buf.String(), "\x1b\a") {
+		t.Errorf("eval's and bench's reports:\n%s", buf.String())
+	}
+	if got := oneLine(errors.New(strings.Repeat("A", 20000))); utf8.RuneCountInString(got) > maxLine {
+		t.Errorf("an error of 20000 runes is printed as %d", utf8.RuneCountInString(got))
+	}
+	buf.Reset()
+	c := &console{w: &buf}
+	c.line("vidstyle: error: input http://user:S3CRET@host:9001/a.mp4 and rtsp://u:p:q@cam/x: Server returned 404")
+	errorf(&buf, "vidstyle: error: %s", "https://me:pa55@example.test/v.mp4")
+	if strings.Contains(buf.String(), "S3CRET") || strings.Contains(buf.String(), "pa55") || strings.Contains(buf.String(), "p:q") ||
+		!strings.Contains(buf.String(), "http://user:xxxxx@host:9001/a.mp4") {
+		t.Errorf("a URL's password is shown:\n%s", buf.String())
 	}
 }
