@@ -227,7 +227,7 @@ func printBench(w io.Writer, r *vidstyle.BenchResult) {
 	if len(r.Ops) > 0 {
 		fmt.Fprintln(w, "\noperator (ONNX Runtime's profiler)   ms per frame   share   kernels")
 		for _, op := range r.Ops {
-			fmt.Fprintf(w, "%-36s %12.2f %6.1f %% %9d\n", op.Op, millis(op.PerRun), 100*op.Share, op.Kernels)
+			fmt.Fprintf(w, "%-36s %12.2f %6.1f %% %9d\n", field(op.Op, 36), millis(op.PerRun), 100*op.Share, op.Kernels)
 		}
 	}
 	if len(r.Scales) > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/eval"
+	"github.com/vidstyle/vidstyle/stylize"
 )
 
 func TestPrintable(t *testing.T) {
@@ -57,7 +58,7 @@ func TestOutsideTextStaysOnItsLine(t *testing.T) {
 	}
 	buf.Reset()
 	printEval(&buf, eval.Files{In: evil + ".mp4", Out: evil + ".mp4"}, eval.Result{})
-	printBench(&buf, &vidstyle.BenchResult{Model: evil, Other: &vidstyle.BenchOther{Model: evil}})
+	printBench(&buf, &vidstyle.BenchResult{Model: evil, Other: &vidstyle.BenchOther{Model: evil}, Ops: []stylize.OpTime{{Op: evil}}})
 	if strings.Contains(buf.String(), "\nvidstyle: error") || strings.ContainsAny(buf.String(), "\x1b\a") {
 		t.Errorf("eval's and bench's reports:\n%s", buf.String())
 	}
