@@ -3,6 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -272,6 +273,97 @@ func TestTransparencyOfPicturesOpenCVReads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTransparencyOfTurnedGreyTIFFs: a grey-with-alpha TIFF's alpha,
+// which ffmpeg reads as stored, is turned by its Orientation tag as OpenCV
+// turns its grey (it was squashed into the turned size, or left unflipped).
+func TestTransparencyOfTurnedGreyTIFFs(t *testing.T) {
+	dir := t.TempDir()
+	const w, h = 64, 32
+	grey := func(x, y int) (g, a uint8) { return uint8(4 * x), uint8(20 + 2*x + 3*y) }
+	for _, c := range []struct {
+		orientation int
+		// stored is where the picture's pixel (x, y), as shown, is stored.
+		stored func(x, y int) (int, int)
+	}{
+		{3, func(x, y int) (int, int) { return w - 1 - x, h - 1 - y }},
+		{6, func(x, y int) (int, int) { return y, h - 1 - x }},
+		{8, func(x, y int) (int, int) { return w - 1 - y, x }},
+	} {
+		t.Run(fmt.Sprint(c.orientation), func(t *testing.T) {
+			p := filepath.Join(dir, fmt.Sprintf("o%d.tif", c.orientation))
+			if err := os.WriteFile(p, greyAlphaTIFF(w, h, c.orientation, grey), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := capture.Open(p, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			frame := gocv.NewMat()
+			defer frame.Close()
+			if _, err := s.Read(&frame); err != nil {
+				t.Fatal(err)
+			}
+			ww, hh := w, h
+			if c.orientation >= 5 {
+				ww, hh = h, w
+			}
+			a := s.(capture.AlphaSource).Alpha()
+			if a == nil || a.Cols() != ww || a.Rows() != hh || frame.Cols() != ww || frame.Rows() != hh {
+				t.Fatalf("frame %dx%d, alpha %v: want %dx%d with alpha", frame.Cols(), frame.Rows(), a, ww, hh)
+			}
+			worst := 0
+			for y := 0; y < hh; y += 3 {
+				for x := 0; x < ww; x += 3 {
+					g, al := grey(c.stored(x, y))
+					d1, d2 := int(frame.GetVecbAt(y, x)[1])-int(g), int(a.GetUCharAt(y, x))-int(al)
+					worst = max(worst, d1, -d1, d2, -d2)
+				}
+			}
+			if worst > 2 {
+				t.Errorf("grey or alpha up to %d levels from the file's", worst)
+			}
+		})
+	}
+}
+
+// greyAlphaTIFF writes an uncompressed little-endian 8-bit grey TIFF
+// with unassociated alpha and an Orientation tag.
+func greyAlphaTIFF(w, h, orientation int, pix func(x, y int) (g, a uint8)) []byte {
+	le := binary.LittleEndian
+	type entry struct {
+		tag, typ uint16
+		value    uint32
+	}
+	const dataAt = 8 + 2 + 11*12 + 4
+	entries := []entry{
+		{256, 4, uint32(w)}, {257, 4, uint32(h)}, {258, 3, 8 | 8<<16}, {259, 3, 1}, {262, 3, 1},
+		{273, 4, dataAt}, {274, 3, uint32(orientation)}, {277, 3, 2}, {278, 4, uint32(h)},
+		{279, 4, uint32(2 * w * h)}, {338, 3, 2},
+	}
+	b := []byte("II*\x00")
+	b = le.AppendUint32(b, 8)
+	b = le.AppendUint16(b, uint16(len(entries)))
+	for _, e := range entries {
+		b = le.AppendUint16(b, e.tag)
+		b = le.AppendUint16(b, e.typ)
+		count := uint32(1)
+		if e.tag == 258 {
+			count = 2
+		}
+		b = le.AppendUint32(b, count)
+		b = le.AppendUint32(b, e.value)
+	}
+	b = le.AppendUint32(b, 0)
+	for y := range h {
+		for x := range w {
+			g, a := pix(x, y)
+			b = append(b, g, a)
+		}
+	}
+	return b
 }
 
 // associate makes an uncompressed 8-bit grey-with-alpha TIFF of one strip

@@ -73,8 +73,8 @@ func readAlpha(ctx context.Context, path string, kind stillAlpha, colour, dst *g
 		return
 	}
 	if err == nil && !all.Empty() && all.Channels() != 4 && all.Channels() != 2 && kind == premultiplied {
-		if assoc, ok := tiffGreyAlpha(path); ok {
-			readGreyAlpha(ctx, path, assoc, all, colour, dst, log)
+		if g, ok := tiffGreyAlpha(path); ok {
+			readGreyAlpha(ctx, path, g, colour, dst, log)
 			return
 		}
 	}
@@ -144,11 +144,12 @@ func readAlpha(ctx context.Context, path string, kind stillAlpha, colour, dst *g
 }
 
 // readGreyAlpha fills dst with a grey-with-alpha TIFF's alpha, which
-// OpenCV drops (it reads the grey alone, as it is stored): ffmpeg reads it
-// at the stored size, and it is turned as OpenCV turned the colour. An
+// OpenCV drops (it reads the grey alone): ffmpeg reads it at the stored
+// size, unturned, and it is turned by the file's Orientation tag, as
+// OpenCV turns the colour (with every flag, IMReadUnchanged too). An
 // associated (premultiplied) grey is divided back by it.
-func readGreyAlpha(ctx context.Context, path string, assoc bool, all gocv.Mat, colour, dst *gocv.Mat, log *slog.Logger) {
-	a, err := media.ReadAlpha(ctx, "", media.FileArg(path), 0, all.Cols(), all.Rows())
+func readGreyAlpha(ctx context.Context, path string, g tiffGrey, colour, dst *gocv.Mat, log *slog.Logger) {
+	a, err := media.ReadAlpha(ctx, "", media.FileArg(path), 0, g.w, g.h)
 	if err != nil {
 		log.Warn(fmt.Sprintf("input %s: its transparency could not be read (%v): the picture is taken as opaque", path, err))
 		return
@@ -156,49 +157,45 @@ func readGreyAlpha(ctx context.Context, path string, assoc bool, all gocv.Mat, c
 	if slices.Min(a) == 255 {
 		return
 	}
-	alpha, err := gocv.NewMatFromBytes(all.Rows(), all.Cols(), gocv.MatTypeCV8U, a)
+	alpha, err := gocv.NewMatFromBytes(g.h, g.w, gocv.MatTypeCV8U, a)
 	if err != nil {
 		return
 	}
 	defer alpha.Close()
-	stored, grey := gocv.NewMat(), gocv.NewMat()
-	defer stored.Close()
-	defer grey.Close()
-	if all.Type()&7 == gocv.MatTypeCV16U {
-		all.ConvertToWithParams(&grey, gocv.MatTypeCV8U, 1.0/257, 0)
-	} else {
-		all.ConvertTo(&grey, gocv.MatTypeCV8U)
-	}
-	if grey.Channels() == 1 {
-		gocv.CvtColor(grey, &stored, gocv.ColorGrayToBGR)
-	} else {
-		grey.CopyTo(&stored)
-	}
-	turn, ok := findTurn(stored, *colour)
-	if !ok {
+	turned := gocv.NewMat()
+	applyTurn(alpha, &turned, g.orientation-1)
+	if turned.Cols() != colour.Cols() || turned.Rows() != colour.Rows() {
+		turned.Close()
 		log.Warn(fmt.Sprintf("input %s: its transparency does not match its colour as read (an orientation vidstyle cannot tell): the picture is taken as opaque", path))
 		return
 	}
 	dst.Close()
-	*dst = gocv.NewMat()
-	applyTurn(alpha, dst, turn)
-	if assoc {
+	*dst = turned
+	if g.assoc {
 		unpremultiply(colour, *dst)
 	}
 }
 
+// A tiffGrey is what tiffGreyAlpha reads of a grey TIFF with alpha: its
+// stored size, its orientation (1 to 8) and whether its alpha is
+// associated.
+type tiffGrey struct {
+	w, h, orientation int
+	assoc             bool
+}
+
 // tiffGreyAlpha reports whether a TIFF's first image is grey with an
 // alpha sample (two samples a pixel, black or white is zero, an extra
-// sample that is alpha), and whether that alpha is associated.
-func tiffGreyAlpha(path string) (assoc, ok bool) {
+// sample that is alpha), and what it is.
+func tiffGreyAlpha(path string) (g tiffGrey, ok bool) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false, false
+		return g, false
 	}
 	defer f.Close()
 	var head [2]byte
 	if _, err := f.ReadAt(head[:], 0); err != nil {
-		return false, false
+		return g, false
 	}
 	var bo binary.ByteOrder = binary.LittleEndian
 	if head[0] == 'M' {
@@ -206,15 +203,28 @@ func tiffGreyAlpha(path string) (assoc, ok bool) {
 	}
 	e, found := tiffDirectory(f, bo)
 	if !found {
-		return false, false
+		return g, false
 	}
 	samples, photometric, extra := 1, -1, -1
+	g.orientation = 1
 	for i := 0; i+12 <= len(e); i += 12 {
-		if bo.Uint16(e[i+2:]) != 3 { // SHORT
+		v := int(bo.Uint32(e[i+8:]))
+		switch bo.Uint16(e[i+2:]) {
+		case 3: // SHORT
+			v = int(bo.Uint16(e[i+8:]))
+		case 4: // LONG
+		default:
 			continue
 		}
-		v := int(bo.Uint16(e[i+8:]))
 		switch bo.Uint16(e[i:]) {
+		case 256:
+			g.w = v
+		case 257:
+			g.h = v
+		case 274:
+			if v >= 1 && v <= 8 {
+				g.orientation = v
+			}
 		case 277:
 			samples = v
 		case 262:
@@ -223,10 +233,11 @@ func tiffGreyAlpha(path string) (assoc, ok bool) {
 			extra = v
 		}
 	}
-	if samples != 2 || photometric != 0 && photometric != 1 || extra != 1 && extra != 2 {
-		return false, false
+	if samples != 2 || photometric != 0 && photometric != 1 || extra != 1 && extra != 2 || g.w <= 0 || g.h <= 0 {
+		return g, false
 	}
-	return extra == 1, true
+	g.assoc = extra == 1
+	return g, true
 }
 
 // bmpAlphaMask reports whether a BMP is 32 bits a pixel with an alpha
