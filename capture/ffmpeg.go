@@ -523,24 +523,26 @@ func fitRate(ctx context.Context, ffmpeg, arg, spec string, index int, declared 
 	}
 	pk := packetCount{packets: read, segments: len(segs), complete: read < ratePackets}
 	rate, dropped := media.FitRate(segs, declared)
+	// Pictures with the very time of the one before are dropped at any
+	// rate (media.Collisions leaves them out).
+	same := sameTimes(segs)
 	switch {
-	case rate != declared && dropped > 0:
+	case rate != declared && dropped+same > 0:
 		log.Info(fmt.Sprintf("input %s has a variable frame rate: writing it at %.6g fps, not its declared %.6g, which drops %d of its first %d pictures (%d at this rate)",
-			spec, rate.Float(), declared.Float(), media.Collisions(segs, declared), n, dropped))
+			spec, rate.Float(), declared.Float(), media.Collisions(segs, declared)+same, n, dropped+same))
 	case rate != declared:
 		log.Info(fmt.Sprintf("input %s has a variable frame rate: writing it at %.6g fps, not its declared %.6g, so that no picture is dropped",
 			spec, rate.Float(), declared.Float()))
-	case dropped > n/500:
-		log.Warn(fmt.Sprintf("input %s has a variable frame rate: at its %.6g fps, %d of its first %d pictures share a frame with another and are dropped%s",
-			spec, rate.Float(), dropped, n, sameTimes(segs)))
+	case dropped+same > n/500:
+		log.Warn(fmt.Sprintf("input %s has a variable frame rate: at its %.6g fps, %d of its first %d pictures share a frame with another (%d of them its very time) and are dropped",
+			spec, rate.Float(), dropped+same, n, same))
 	}
 	return rate, pk
 }
 
-// sameTimes says how many pictures have the very time of the one before
-// them (dropped too, at any rate; media.Collisions leaves them out), or
-// nothing when none has.
-func sameTimes(segs [][]float64) string {
+// sameTimes counts the pictures that have the very time of the one
+// before them.
+func sameTimes(segs [][]float64) int {
 	n := 0
 	for _, seg := range segs {
 		for i := 1; i < len(seg); i++ {
@@ -549,10 +551,7 @@ func sameTimes(segs [][]float64) string {
 			}
 		}
 	}
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf(", and %d more with the very time of another", n)
+	return n
 }
 
 // fieldFrames is how many frames detectWoven decodes: two seconds and a

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"io"
-	"strings"
 	"testing"
 	"time"
 
@@ -134,14 +133,14 @@ func TestDecimate(t *testing.T) {
 	}
 }
 
-// TestSameTimes: the rate line counts the pictures that have the very
+// TestSameTimes: the rate lines count the pictures that have the very
 // time of the one before them, which media.Collisions leaves out (a file
 // said 3 of its pictures were dropped, and 9 were).
 func TestSameTimes(t *testing.T) {
-	if got := sameTimes([][]float64{{0, 0.1, 0.2}}); got != "" {
-		t.Errorf("no same times: %q", got)
+	if got := sameTimes([][]float64{{0, 0.1, 0.2}}); got != 0 {
+		t.Errorf("no same times: %d", got)
 	}
-	if got := sameTimes([][]float64{{0, 0.1, 0.1, 0.2, 0.2}, {5, 5}}); !strings.Contains(got, "3 more") {
-		t.Errorf("three same times: %q", got)
+	if got := sameTimes([][]float64{{0, 0.1, 0.1, 0.2, 0.2}, {5, 5}}); got != 3 {
+		t.Errorf("three same times: %d", got)
 	}
 }

@@ -77,6 +77,24 @@ func TestFitRate(t *testing.T) {
 		want     Ratio
 		dropped  int
 	}{"a browser's recording, its first pair 2 ms apart", browser, Ratio{456000, 14947}, Ratio{50, 1}, 1})
+	// A minute of the same, jittered 30 frames/s with 32 pairs 2 ms
+	// apart: the slowest rate that drops 2 % at most, not the 240 that
+	// drops fewest.
+	var long []float64
+	for i, at := 0, 0.0; i < 1800; i++ {
+		long = append(long, at)
+		if i%58 == 0 {
+			long = append(long, at+0.002)
+		}
+		at += []float64{0.0207, 0.0459}[i%2]
+	}
+	cases = append(cases, struct {
+		name     string
+		times    []float64
+		declared Ratio
+		want     Ratio
+		dropped  int
+	}{"a minute of a browser's recording, 32 pairs 2 ms apart", long, Ratio{30, 1}, Ratio{50, 1}, 32})
 	for _, c := range cases {
 		segs := [][]float64{c.times}
 		got, dropped := FitRate(segs, c.declared)
