@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // commonRates are the frame rates cameras, screen recorders and editors
@@ -53,6 +54,47 @@ func PacketTimes(ctx context.Context, ffmpeg, path string, index, packets int, i
 		}
 	}
 	return segments(ts), read, nil
+}
+
+// TextTail tells how many packets of a text subtitle stream (an MP4's
+// mov_text) to keep in a copy cut at end: those before end, less the
+// empty samples at their tail that run past it. MP4 fills each gap
+// between cues with an empty sample (2 bytes), which a copy cut with -t
+// keeps whole: one that starts before the cut and runs to a cue a minute
+// later made a 1 s file last 60 s. cut is false when none is left out.
+func TextTail(ctx context.Context, ffmpeg, path string, index int, end time.Duration) (keep int, cut bool, err error) {
+	cmd := command(ctx, probePath(ffmpeg), "-v", "error", "-hide_banner", "-select_streams", strconv.Itoa(index),
+		"-show_entries", "packet=pts_time,duration_time,size", "-of", "csv=p=0", "--", path)
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, false, fmt.Errorf("%w %s: subtitle packets: %w", ErrProbe, path, err)
+	}
+	type packet struct {
+		end  float64
+		size int
+	}
+	var before []packet
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(strings.TrimSpace(line), ",")
+		if len(f) < 3 {
+			continue
+		}
+		pts, err1 := strconv.ParseFloat(f[0], 64)
+		dur, err2 := strconv.ParseFloat(f[1], 64)
+		size, err3 := strconv.Atoi(f[2])
+		if err1 != nil || err3 != nil || pts >= end.Seconds() {
+			continue
+		}
+		if err2 != nil {
+			dur = 0
+		}
+		before = append(before, packet{pts + dur, size})
+	}
+	keep = len(before)
+	for keep > 0 && before[keep-1].size <= 2 && before[keep-1].end > end.Seconds() {
+		keep--
+	}
+	return keep, keep < len(before), nil
 }
 
 // CountPackets counts the packets of the first video stream of a file

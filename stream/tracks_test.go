@@ -298,15 +298,22 @@ func TestCloseEarlyCutsAudio(t *testing.T) {
 // TestCloseEarlyEndsTheSubtitles: a job stopped early ends where its
 // video ends even when the next subtitle cue is a minute later (the
 // empty sample MP4 and MOV put before it was kept whole: a 0.48 s file
-// lasted 60 s).
+// lasted 60 s), and the cues it keeps are copied as they were (encoding
+// mov_text again moved its bold and italics).
 func TestCloseEarlyEndsTheSubtitles(t *testing.T) {
 	dir := t.TempDir()
-	srt := filepath.Join(dir, "late.srt")
-	if err := os.WriteFile(srt, []byte("1\n00:00:00,100 --> 00:00:00,300\nHello\n\n2\n00:01:00,000 --> 00:01:02,000\nLate\n"), 0o600); err != nil {
-		t.Fatal(err)
+	cues := map[string]string{
+		"early": "1\n00:00:00,100 --> 00:00:00,300\n<b>Hello</b> <i>world</i> plain\n\n2\n00:01:00,000 --> 00:01:02,000\nLate\n",
+		"late":  "1\n00:01:00,000 --> 00:01:02,000\nLate\n",
 	}
-	for _, c := range []struct{ in, out string }{{"src.mkv", "o.mp4"}, {"src.mp4", "o.mov"}} {
+	for _, c := range []struct{ cues, in, out string }{
+		{"early", "src.mkv", "o.mp4"}, {"early", "src.mp4", "o.mov"}, {"late", "late.mp4", "late.mp4"},
+	} {
 		t.Run(c.out, func(t *testing.T) {
+			srt := filepath.Join(dir, c.cues+".srt")
+			if err := os.WriteFile(srt, []byte(cues[c.cues]), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			src := filepath.Join(dir, c.in)
 			makeMedia(t, "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:d=2", "-f", "lavfi", "-i", "sine=d=2", "-i", srt,
 				"-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
@@ -319,7 +326,7 @@ func TestCloseEarlyEndsTheSubtitles(t *testing.T) {
 				pts = append(pts, r.Time(int64(i)))
 				lv = append(lv, uint8(20*i))
 			}
-			path := filepath.Join(dir, c.out)
+			path := filepath.Join(dir, "out-"+c.out)
 			writeTimed(t, VideoConfig{Path: path, Width: 160, Height: 90, Rate: r, Retime: true, End: 2 * time.Second, Input: in}, pts, lv, true)
 			out := probe(t, path)
 			if len(out.OfType("subtitle")) != 1 {
@@ -327,6 +334,22 @@ func TestCloseEarlyEndsTheSubtitles(t *testing.T) {
 			}
 			if video := out.Video().Duration; out.Duration > video+100*time.Millisecond {
 				t.Errorf("the file lasts %v, its video %v", out.Duration, video)
+			}
+			if c.cues == "early" && strings.HasSuffix(c.in, ".mp4") {
+				first := func(p string) string {
+					b, err := exec.Command("ffmpeg", "-v", "error", "-i", p, "-map", "0:s", "-f", "srt", "-").Output()
+					if err != nil {
+						t.Fatalf("ffmpeg: %v", err)
+					}
+					lines := strings.Split(string(b), "\n")
+					if len(lines) < 3 {
+						t.Fatalf("no cue in %s: %q", p, b)
+					}
+					return strings.TrimSpace(lines[2])
+				}
+				if got, want := first(path), first(src); got != want {
+					t.Errorf("the first cue reads %q, the source's %q", got, want)
+				}
 			}
 		})
 	}

@@ -1185,15 +1185,17 @@ func (v *VideoFile) trimAudio() {
 		"-map", "0", "-c", "copy", "-t", fmt.Sprintf("%.6f", end.Seconds())}
 	if v.format == "mp4" || v.format == "mov" {
 		args = append(args, "-movflags", "+faststart")
-		// A mov_text track fills each gap between cues with an empty
-		// sample, which a copy keeps whole: one that starts before the
-		// cut and runs to a cue a minute later made a 1 s file last 60 s.
-		// Text is encoded again (as ffmpeg -t does, a cue shown at the
-		// cut keeps its length).
+		// A mov_text track's empty sample (the gap before the next cue)
+		// that runs past the cut is left out: copied, it kept its whole
+		// length (a 1 s file lasted 60 s). A cue shown at the cut keeps
+		// its length, as with ffmpeg -t.
 		if in, err := media.Probe(v.ctx, v.ffmpeg, media.FileArg(v.tmp)); err == nil {
 			for _, s := range in.OfType("subtitle") {
-				if s.Codec == "mov_text" {
-					args = append(args, fmt.Sprintf("-c:%d", s.Index), "mov_text")
+				if s.Codec != "mov_text" {
+					continue
+				}
+				if keep, cut, err := media.TextTail(v.ctx, v.ffmpeg, media.FileArg(v.tmp), s.Index, end); err == nil && cut {
+					args = append(args, fmt.Sprintf("-frames:%d", s.Index), strconv.Itoa(keep))
 				}
 			}
 		}
