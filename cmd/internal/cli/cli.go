@@ -482,5 +482,5 @@ func indent(s string) string {
 // oneLine is an error's text on one line: a newline in it (a file name
 // with one, errors joined) is written as \n, like the other controls.
 func oneLine(err error) string {
-	return field(strings.TrimSpace(err.Error()), maxLine)
+	return field(hidePasswords(strings.TrimSpace(err.Error())), maxLine)
 }

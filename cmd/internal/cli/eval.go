@@ -96,7 +96,7 @@ func evalMain(args []string, stdout, stderr io.Writer) int {
 }
 
 func printEval(w io.Writer, files eval.Files, r eval.Result) {
-	fmt.Fprintf(w, "%s against %s: %d frames at %dx%d, %.0f %% of pixels kept by the masks, structure %.2f\n\n", printable(files.Out, false), printable(files.In, false), r.Frames, r.Width, r.Height, 100*r.Valid, r.Structure)
+	fmt.Fprintf(w, "%s against %s: %d frames at %dx%d, %.0f %% of pixels kept by the masks, structure %.2f\n\n", printable(hidePasswords(files.Out), false), printable(hidePasswords(files.In), false), r.Frames, r.Width, r.Height, 100*r.Valid, r.Structure)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tE_warp (×10⁻³)\tstill-region flicker (levels)\ttexture")
 	fmt.Fprintf(tw, "output\t%.3f\t%.2f\t%.1f\n", 1e3*r.EWarp, r.StaticFlicker, r.Texture)

@@ -68,8 +68,10 @@ func errorf(w io.Writer, format string, args ...any) {
 	fmt.Fprintln(w, printable(hidePasswords(strings.TrimSuffix(fmt.Sprintf(format, args...), "\n")), false))
 }
 
-// urlPassword is the password of a URL's userinfo (scheme://user:password@).
-var urlPassword = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):[^/\s@]+@`)
+// urlPassword is the password of a URL's userinfo (scheme://user:password@),
+// to the last @ before the path, as ffmpeg splits it (a camera's password
+// may hold a raw @).
+var urlPassword = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^/?#\s:@]*):[^/?#\s]*@`)
 
 // hidePasswords writes the password of each URL in s as "xxxxx", as Go's
 // url.URL.Redacted does: an input given as http://user:secret@host/… was

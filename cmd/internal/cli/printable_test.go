@@ -69,6 +69,11 @@ func TestOutsideTextStaysOnItsLine(t *testing.T) {
 	c := &console{w: &buf}
 	c.line("vidstyle: error: input http://user:S3CRET@host:9001/a.mp4 and rtsp://u:p:q@cam/x: Server returned 404")
 	errorf(&buf, "vidstyle: error: %s", "https://me:pa55@example.test/v.mp4")
+	errorf(&buf, "vidstyle: error: %s", "rtsp://admin:p@ss@192.0.2.1:554/stream and http://host:8080/?a=b@c")
+	printEval(&buf, eval.Files{In: "http://u:evalpw@host/a.mp4", Out: "b.mp4"}, eval.Result{})
+	if !strings.Contains(buf.String(), "http://host:8080/?a=b@c") || strings.Contains(buf.String(), "ss@192") || strings.Contains(buf.String(), "evalpw") {
+		t.Errorf("a password with an @, or a query with one:\n%s", buf.String())
+	}
 	if strings.Contains(buf.String(), "S3CRET") || strings.Contains(buf.String(), "pa55") || strings.Contains(buf.String(), "p:q") ||
 		!strings.Contains(buf.String(), "http://user:xxxxx@host:9001/a.mp4") {
 		t.Errorf("a URL's password is shown:\n%s", buf.String())
