@@ -219,6 +219,11 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	if inImage && outSeq {
 		return nil, usagef("input %s is one picture: give a picture's name (out.png), not the numbered sequence %s, which is for a video's frames", job.In, job.Out)
 	}
+	if inImage && outImage && strings.Contains(filepath.Base(job.Out), "%%") {
+		// One picture's name, read as ffmpeg reads one: %% is a literal %
+		// (a folder job's 20%discount.jpg is written so).
+		job.Out = filepath.Join(filepath.Dir(job.Out), strings.ReplaceAll(filepath.Base(job.Out), "%%", "%"))
+	}
 	if inImage && !outImage {
 		return nil, usagef("input %s is an image: give an image output (.png, .jpg, …), not %s", job.In, job.Out)
 	}

@@ -104,11 +104,65 @@ func TestBatchFolder(t *testing.T) {
 	for _, name := range []string{"x.mp4", "x.MP4"} {
 		os.Link(clip, filepath.Join(twins, name))
 	}
-	if code, log := vidstyle(t, dir, nil, "-in", twins, "-out", filepath.Join(dir, "twins-out")); code != 1 || !strings.Contains(log, "would both be written as") {
-		t.Errorf("x.mp4 and x.MP4: exit %d, want 1 and the clash said:\n%s", code, log)
+	// On a folder that tells case apart (ext4 here), x.mp4 and x.MP4 are
+	// two outputs (the batch was refused, "both written as x.mp4").
+	if code, log := vidstyle(t, dir, nil, "-in", twins, "-out", filepath.Join(dir, "twins-out"), "-model", identityModel(t, dir)); code != 0 {
+		t.Errorf("x.mp4 and x.MP4: exit %d, want 0:\n%s", code, log)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "twins-out")); len(entries) != 2 {
+		t.Errorf("x.mp4 and x.MP4 made %d outputs, want 2", len(entries))
 	}
 	if entries, _ := os.ReadDir(dir); slices.ContainsFunc(entries, func(e os.DirEntry) bool { return e.Name() == "rtmp:" || e.Name() == "hls" }) {
 		t.Error("a folder was made for a stream or a playlist")
+	}
+}
+
+// TestBatchNames: the names a folder brings are written as they are: a %
+// in a picture's name (20%discount.jpg was taken for a numbered sequence
+// and refused), an extension's case (IMG_0001.JPG became .jpg); a name
+// too long for the output folder is said before its file is encoded
+// (after, at its rename); a setting one of the files' encoder refuses
+// stops the batch before anything is written, whichever file sorts first;
+// a file standing where -out's folder would be is said at once.
+func TestBatchNames(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	clip := rm.IndexedClip(t, in, rm.Opts{Name: "clip.mp4", W: 64, H: 48, Frames: 3})
+	rm.FFmpeg(t, "-i", clip, "-frames:v", "1", filepath.Join(in, "IMG_0001.JPG"))
+	os.Link(filepath.Join(in, "IMG_0001.JPG"), filepath.Join(in, "20%discount.jpg")) // ffmpeg would take the name for a pattern
+	rm.FFmpeg(t, "-i", clip, "-c", "copy", filepath.Join(in, strings.Repeat("b", 252)+".ts"))
+	out := filepath.Join(dir, "out")
+	code, log := vidstyle(t, dir, nil, "-in", in, "-out", out, "-model", identityModel(t, dir))
+	if code != 1 || !strings.Contains(log, "more than a file name can hold") {
+		t.Errorf("exit %d, want 1 with the long name said:\n%s", code, log)
+	}
+	var names []string
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"20%discount.jpg", "IMG_0001.JPG", "clip.mp4"}; !slices.Equal(names, want) {
+		t.Errorf("the output folder holds %v, want %v", names, want)
+	}
+
+	// -crf 60 is H.264's to refuse: said first (exit 2, nothing written)
+	// when the picture sorts before the video.
+	mixed := filepath.Join(dir, "mixed")
+	os.Mkdir(mixed, 0o755)
+	os.Link(filepath.Join(in, "IMG_0001.JPG"), filepath.Join(mixed, "a.jpg"))
+	os.Link(clip, filepath.Join(mixed, "b.mp4"))
+	mixedOut := filepath.Join(dir, "mixed-out")
+	if code, log := vidstyle(t, dir, nil, "-in", mixed, "-out", mixedOut, "-crf", "60"); code != 2 || !strings.Contains(log, "b.mp4") {
+		t.Errorf("-crf 60 with a picture first: exit %d, want 2 naming b.mp4:\n%s", code, log)
+	}
+	if _, err := os.Stat(mixedOut); err == nil {
+		t.Errorf("-crf 60 made the output folder")
+	}
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("x"), 0o600)
+	if code, log := vidstyle(t, dir, nil, "-in", in, "-out", file+"/"); code != 2 || !strings.Contains(log, "stands where its folder would be") {
+		t.Errorf("-out file/: exit %d, want 2:\n%s", code, log)
 	}
 }
 

@@ -31,6 +31,10 @@ type batchItem struct{ in, out string }
 // .png, .mp4, .gif, …), else .png for a picture and .mp4 for a video
 // (.avif, .tga, .heic; .avi, .ts, .mts). skipped counts the other files.
 func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
+	key := func(s string) string { return s }
+	if foldsCase(out) {
+		key = strings.ToLower // x.jpg and X.jpg are one file there
+	}
 	entries, err := os.ReadDir(in)
 	if err != nil {
 		return nil, 0, fmt.Errorf("input folder %s: %w", in, err)
@@ -68,7 +72,11 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 		case !slices.Contains([]string{".mp4", ".m4v", ".mov", ".mkv", ".webm", ".gif"}, ext):
 			ext = ".mp4"
 		}
-		plans = append(plans, plan{name: name, out: base + ext, converted: !strings.EqualFold(ext, filepath.Ext(name))})
+		converted := !strings.EqualFold(ext, filepath.Ext(name))
+		if !converted {
+			ext = filepath.Ext(name) // IMG_0001.JPG stays .JPG, as its name
+		}
+		plans = append(plans, plan{name: name, out: base + ext, converted: converted})
 	}
 	// A file written as its own type keeps its name; one converted to a
 	// name already taken (clip.avi beside clip.mp4) gets its old type in
@@ -76,32 +84,80 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 	taken := map[string]string{} // output name → the input it is for
 	for _, pl := range plans {
 		if !pl.converted {
-			if first, ok := taken[strings.ToLower(pl.out)]; ok {
-				// x.mp4 and x.MP4: one name on a folder that ignores case,
-				// and one output either way.
-				return nil, 0, fmt.Errorf("input folder %s: %s and %s would both be written as %s: rename one", in, first, pl.name, pl.out)
+			if first, ok := taken[key(pl.out)]; ok {
+				// x.mp4 and X.mp4, written in a folder that ignores case.
+				return nil, 0, fmt.Errorf("input folder %s: %s and %s would both be written as %s in %s, a folder that ignores case: rename one", in, first, pl.name, pl.out, out)
 			}
-			taken[strings.ToLower(pl.out)] = pl.name
+			taken[key(pl.out)] = pl.name
 		}
 	}
 	for i, pl := range plans {
 		if !pl.converted {
 			continue
 		}
-		if _, ok := taken[strings.ToLower(pl.out)]; ok {
+		if _, ok := taken[key(pl.out)]; ok {
 			ext := filepath.Ext(pl.out)
 			pl.out = strings.TrimSuffix(pl.name, filepath.Ext(pl.name)) + "-" + strings.TrimPrefix(strings.ToLower(filepath.Ext(pl.name)), ".") + ext
-			if first, again := taken[strings.ToLower(pl.out)]; again {
+			if first, again := taken[key(pl.out)]; again {
 				return nil, 0, fmt.Errorf("input folder %s: %s and %s would both be written as %s", in, first, pl.name, pl.out)
 			}
 			plans[i] = pl
 		}
-		taken[strings.ToLower(pl.out)] = pl.name
+		taken[key(pl.out)] = pl.name
 	}
 	for _, pl := range plans {
-		items = append(items, batchItem{in: filepath.Join(in, pl.name), out: filepath.Join(out, pl.out)})
+		name := pl.out
+		if capture.IsImagePath(name) {
+			// A picture's name is read as a numbered sequence's when it
+			// holds a %d (20%discount.jpg): its % are written %%.
+			name = strings.ReplaceAll(name, "%", "%%")
+		}
+		items = append(items, batchItem{in: filepath.Join(in, pl.name), out: filepath.Join(out, name)})
 	}
 	return items, skipped, nil
+}
+
+// foldsCase reports whether the folder out, or the nearest folder above it
+// that exists (out is made later), takes names that differ only in case
+// for one (a FAT or exFAT card, a Samba share): a file made in it with a
+// lower-case name is found by its upper-case one.
+func foldsCase(out string) bool {
+	dir := out
+	for !isFolder(dir) {
+		up := filepath.Dir(dir)
+		if up == dir {
+			return false
+		}
+		dir = up
+	}
+	f, err := os.CreateTemp(dir, ".vidstyle-case-*")
+	if err != nil {
+		return false
+	}
+	name := f.Name()
+	f.Close()
+	defer os.Remove(name)
+	_, err = os.Stat(filepath.Join(dir, strings.ToUpper(filepath.Base(name))))
+	return err == nil
+}
+
+// writableFolder says, before any work, why files cannot be made in the
+// folder out when it exists: one line, not one a file.
+func writableFolder(out string) error {
+	if !isFolder(out) {
+		return nil
+	}
+	f, err := os.CreateTemp(out, ".vidstyle-write-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("output folder %s: cannot write in it: %w", out, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }
 
 // checkBatchOut is the command line's mistakes in a folder job's -out,
@@ -115,6 +171,12 @@ func checkBatchOut(o options) error {
 		return fmt.Errorf("-framerate is an image sequence's (-in img_%%04d.png): -in %s is a folder, whose files are stylized one by one", o.in)
 	}
 	st, err := os.Stat(o.out)
+	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) {
+		return fmt.Errorf("-out %s: a file, or a link, stands where its folder would be: give a folder", o.out)
+	}
+	if lst, lerr := os.Lstat(o.out); err != nil && lerr == nil && lst.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("-out %s is a link to nothing: give a folder", o.out)
+	}
 	if err == nil && !st.IsDir() || err != nil && (capture.IsImagePath(o.out) || stream.IsVideoType(o.out) || stream.SequencePattern(o.out)) {
 		return fmt.Errorf("-in %s is a folder: -out must be a folder too, not the file %s", o.in, o.out)
 	}
@@ -140,12 +202,18 @@ func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, 
 	if len(items) == 0 {
 		return exitError, fmt.Errorf("input folder %s holds no picture or video", o.in)
 	}
-	// The options are checked once, on the first file: a wrong one stops
-	// the batch before anything is written.
-	first := o
-	first.in, first.out = items[0].in, items[0].out
-	if _, err := first.validate(set); err != nil {
-		return exitUsage, err
+	// The options are checked on every file (an encoder's settings
+	// depend on its output's type): a wrong one stops the batch before
+	// anything is written, whichever file comes first.
+	for _, it := range items {
+		one := o
+		one.in, one.out = it.in, it.out
+		if _, err := one.validate(set); err != nil {
+			return exitUsage, fmt.Errorf("%s: %w", filepath.Base(it.in), err)
+		}
+	}
+	if err := writableFolder(o.out); err != nil {
+		return exitError, err
 	}
 	if err := os.MkdirAll(o.out, 0o777); err != nil {
 		return exitError, fmt.Errorf("output folder: %w", err)
@@ -166,7 +234,13 @@ func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, 
 		log.Info(fmt.Sprintf("batch: %d of %d: %s", i+1, len(items), filepath.Base(it.in)))
 		one := o
 		one.in, one.out = it.in, it.out
-		code, err := batchOne(one, set, eng, c, log)
+		var code int
+		if n := len(filepath.Base(it.out)); n > nameMax {
+			// Said before the file is encoded, not at its rename.
+			code, err = exitError, fmt.Errorf("output name %s is %d bytes, more than a file name can hold (%d): rename the input shorter", filepath.Base(it.out), n, nameMax)
+		} else {
+			code, err = batchOne(one, set, eng, c, log)
+		}
 		switch {
 		case errors.Is(err, vidstyle.ErrAborted):
 			return exitInterrupted, err // a second Ctrl-C: at once
@@ -195,6 +269,9 @@ func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, 
 	log.Info(fmt.Sprintf("batch: all %d files done in %s%s", done, o.out, note))
 	return exitOK, nil
 }
+
+// nameMax is the longest file name in bytes (NAME_MAX of ext4, XFS, Btrfs).
+const nameMax = 255
 
 // batchOne checks one file's options as vidstyle checks a single job's,
 // then runs it.
