@@ -217,7 +217,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 		return nil, usagef("-alpha %q: use auto, keep or drop", job.Alpha)
 	}
 	if inImage && outSeq {
-		return nil, usagef("input %s is one picture: give a picture's name (out.png), not the numbered sequence %s, which is for a video's frames", job.In, job.Out)
+		return nil, usagef("input %s is one picture: give a picture's name (out.png; %%%% for a literal %%), not the numbered sequence %s, which is for a video's frames", job.In, job.Out)
 	}
 	if inImage && outImage && strings.Contains(filepath.Base(job.Out), "%%") {
 		// One picture's name, read as ffmpeg reads one: %% is a literal %

@@ -306,8 +306,14 @@ func TestCloseEarlyEndsTheSubtitles(t *testing.T) {
 		"early": "1\n00:00:00,100 --> 00:00:00,300\n<b>Hello</b> <i>world</i> plain\n\n2\n00:01:00,000 --> 00:01:02,000\nLate\n",
 		"late":  "1\n00:01:00,000 --> 00:01:02,000\nLate\n",
 	}
+	chapters := filepath.Join(dir, "chapters.txt")
+	if err := os.WriteFile(chapters, []byte(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=One\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Two\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A MOV with chapters holds a chapter track the cut copied, and the
+	// muxer refused: the cut failed, and the file kept its whole length.
 	for _, c := range []struct{ cues, in, out string }{
-		{"early", "src.mkv", "o.mp4"}, {"early", "src.mp4", "o.mov"}, {"late", "late.mp4", "late.mp4"},
+		{"early", "src.mkv", "o.mp4"}, {"early", "src.mp4", "o.mov"}, {"late", "late.mp4", "late.mp4"}, {"early", "chapters.mkv", "chapters.mov"},
 	} {
 		t.Run(c.out, func(t *testing.T) {
 			srt := filepath.Join(dir, c.cues+".srt")
@@ -315,8 +321,8 @@ func TestCloseEarlyEndsTheSubtitles(t *testing.T) {
 				t.Fatal(err)
 			}
 			src := filepath.Join(dir, c.in)
-			makeMedia(t, "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:d=2", "-f", "lavfi", "-i", "sine=d=2", "-i", srt,
-				"-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+			makeMedia(t, "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:d=2", "-f", "lavfi", "-i", "sine=d=2", "-i", srt, "-i", chapters,
+				"-map", "0", "-map", "1", "-map", "2", "-map_chapters", "3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
 				"-c:s", map[bool]string{true: "mov_text", false: "srt"}[strings.HasSuffix(c.in, ".mp4")], src)
 			in := probe(t, src)
 			r := pipeline.Rate{Num: 25, Den: 1}

@@ -1188,15 +1188,23 @@ func (v *VideoFile) trimAudio() {
 		// A mov_text track's empty sample (the gap before the next cue)
 		// that runs past the cut is left out: copied, it kept its whole
 		// length (a 1 s file lasted 60 s). A cue shown at the cut keeps
-		// its length, as with ffmpeg -t.
+		// its length, as with ffmpeg -t. The chapter track MOV made of
+		// the chapters (data, "text") is left to the muxer, which makes
+		// it again from the chapters copied: copied, the muxer refused
+		// it and the cut failed.
 		if in, err := media.Probe(v.ctx, v.ffmpeg, media.FileArg(v.tmp)); err == nil {
-			for _, s := range in.OfType("subtitle") {
-				if s.Codec != "mov_text" {
+			outIndex := 0
+			for _, s := range in.Streams {
+				switch {
+				case s.Type == "data" && s.Codec == "bin_data":
+					args = append(args, "-map", fmt.Sprintf("-0:%d", s.Index))
 					continue
+				case s.Type == "subtitle" && s.Codec == "mov_text":
+					if keep, cut, err := media.TextTail(v.ctx, v.ffmpeg, media.FileArg(v.tmp), s.Index, in.Start+end); err == nil && cut {
+						args = append(args, fmt.Sprintf("-frames:%d", outIndex), strconv.Itoa(keep))
+					}
 				}
-				if keep, cut, err := media.TextTail(v.ctx, v.ffmpeg, media.FileArg(v.tmp), s.Index, end); err == nil && cut {
-					args = append(args, fmt.Sprintf("-frames:%d", s.Index), strconv.Itoa(keep))
-				}
+				outIndex++
 			}
 		}
 	}

@@ -131,6 +131,8 @@ func TestBatchNames(t *testing.T) {
 	clip := rm.IndexedClip(t, in, rm.Opts{Name: "clip.mp4", W: 64, H: 48, Frames: 3})
 	rm.FFmpeg(t, "-i", clip, "-frames:v", "1", filepath.Join(in, "IMG_0001.JPG"))
 	os.Link(filepath.Join(in, "IMG_0001.JPG"), filepath.Join(in, "20%discount.jpg")) // ffmpeg would take the name for a pattern
+	long := "%" + strings.Repeat("a", 250) + ".jpg"                                  // 255 bytes: the most a name holds
+	os.Link(filepath.Join(in, "IMG_0001.JPG"), filepath.Join(in, long))
 	rm.FFmpeg(t, "-i", clip, "-c", "copy", filepath.Join(in, strings.Repeat("b", 252)+".ts"))
 	out := filepath.Join(dir, "out")
 	code, log := vidstyle(t, dir, nil, "-in", in, "-out", out, "-model", identityModel(t, dir))
@@ -142,7 +144,7 @@ func TestBatchNames(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := []string{"20%discount.jpg", "IMG_0001.JPG", "clip.mp4"}; !slices.Equal(names, want) {
+	if want := []string{long, "20%discount.jpg", "IMG_0001.JPG", "clip.mp4"}; !slices.Equal(names, want) {
 		t.Errorf("the output folder holds %v, want %v", names, want)
 	}
 
@@ -163,6 +165,13 @@ func TestBatchNames(t *testing.T) {
 	os.WriteFile(file, []byte("x"), 0o600)
 	if code, log := vidstyle(t, dir, nil, "-in", in, "-out", file+"/"); code != 2 || !strings.Contains(log, "stands where its folder would be") {
 		t.Errorf("-out file/: exit %d, want 2:\n%s", code, log)
+	}
+	dangling := filepath.Join(dir, "dangling")
+	os.Symlink(filepath.Join(dir, "nowhere", "folder"), dangling)
+	for _, o := range []string{dangling, dangling + "/"} {
+		if code, log := vidstyle(t, dir, nil, "-in", in, "-out", o); code != 2 || !strings.Contains(log, "is a link to nothing") {
+			t.Errorf("-out %s: exit %d, want 2:\n%s", o, code, log)
+		}
 	}
 }
 

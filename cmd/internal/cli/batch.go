@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -23,7 +24,10 @@ func isFolder(p string) bool {
 }
 
 // batchItem is one file of a folder given as -in, and where it goes.
-type batchItem struct{ in, out string }
+type batchItem struct {
+	in, out string
+	name    string // out's file name as written (out has a picture's % as %%)
+}
 
 // batchPlan lists the pictures and videos in folder in (not its
 // subfolders, not hidden files), by name, each with its output in out: the
@@ -112,7 +116,7 @@ func batchPlan(in, out string) (items []batchItem, skipped int, err error) {
 			// holds a %d (20%discount.jpg): its % are written %%.
 			name = strings.ReplaceAll(name, "%", "%%")
 		}
-		items = append(items, batchItem{in: filepath.Join(in, pl.name), out: filepath.Join(out, name)})
+		items = append(items, batchItem{in: filepath.Join(in, pl.name), out: filepath.Join(out, name), name: pl.out})
 	}
 	return items, skipped, nil
 }
@@ -174,7 +178,7 @@ func checkBatchOut(o options) error {
 	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) {
 		return fmt.Errorf("-out %s: a file, or a link, stands where its folder would be: give a folder", o.out)
 	}
-	if lst, lerr := os.Lstat(o.out); err != nil && lerr == nil && lst.Mode()&os.ModeSymlink != 0 {
+	if lst, lerr := os.Lstat(strings.TrimRight(o.out, "/")); errors.Is(err, fs.ErrNotExist) && lerr == nil && lst.Mode()&os.ModeSymlink != 0 {
 		return fmt.Errorf("-out %s is a link to nothing: give a folder", o.out)
 	}
 	if err == nil && !st.IsDir() || err != nil && (capture.IsImagePath(o.out) || stream.IsVideoType(o.out) || stream.SequencePattern(o.out)) {
@@ -235,9 +239,9 @@ func runBatch(o options, set map[string]bool, eng *vidstyle.Engine, c *console, 
 		one := o
 		one.in, one.out = it.in, it.out
 		var code int
-		if n := len(filepath.Base(it.out)); n > nameMax {
+		if n := len(it.name); n > nameMax {
 			// Said before the file is encoded, not at its rename.
-			code, err = exitError, fmt.Errorf("output name %s is %d bytes, more than a file name can hold (%d): rename the input shorter", filepath.Base(it.out), n, nameMax)
+			code, err = exitError, fmt.Errorf("output name %s is %d bytes, more than a file name can hold (%d): rename the input shorter", it.name, n, nameMax)
 		} else {
 			code, err = batchOne(one, set, eng, c, log)
 		}
