@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"gocv.io/x/gocv"
+
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/live"
+	"github.com/vidstyle/vidstyle/pipeline"
 	"github.com/vidstyle/vidstyle/stream"
 	"github.com/vidstyle/vidstyle/stream/web"
 )
@@ -157,5 +160,37 @@ func TestRunStopsTheWebPreviewWhenPublishFails(t *testing.T) {
 	}
 	if n := src.closes.Load(); n != 1 {
 		t.Errorf("source closed %d times, want 1", n)
+	}
+}
+
+// readCounted counts a source's reads.
+type readCounted struct {
+	capture.Source
+	reads atomic.Int64
+}
+
+func (r *readCounted) Read(dst *gocv.Mat) (pipeline.Timing, error) {
+	r.reads.Add(1)
+	return r.Source.Read(dst)
+}
+
+// TestFramesEndsTheInput: Frames ends the input after that many frames,
+// as its end does (-frames was ignored by every live path: a file
+// published once went out whole).
+func TestFramesEndsTheInput(t *testing.T) {
+	src := &readCounted{Source: openSmall(t)}
+	p := src.Props()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e, err := live.New(live.Config{Source: src, Styles: builtinStyles(t, p.Width, p.Height, 64, 36, "toon"),
+		Unpaced: true, StopAtEnd: true, StatsPeriod: time.Hour, Frames: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := src.reads.Load(); n != 7 {
+		t.Errorf("%d frames read, want 7", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -74,6 +75,10 @@ type Config struct {
 	// StopAtEnd ends Run after the last frame of a file played once
 	// (publishing a file), instead of waiting for q at its end.
 	StopAtEnd bool
+	// Frames ends the input after this many frames (0: all), as a file's
+	// end does: the last picture stays on show, or Run ends with
+	// StopAtEnd. A loop's rounds count on.
+	Frames int64
 	// OnListen, if set, gets the web preview's URL once it listens.
 	OnListen func(page string)
 	// OnStart, if set, is called by Run, on a goroutine of its own, once
@@ -296,9 +301,14 @@ func (e *Engine) Run(ctx context.Context) error {
 // capture reads frames into the mailbox until the source ends or ctx
 // does.
 func (e *Engine) capture(ctx context.Context) {
+	read := int64(0)
 	for ctx.Err() == nil {
 		ref := e.in.Get()
-		tm, err := e.src.Read(ref.V)
+		tm, err := pipeline.Timing{}, io.EOF
+		if e.cfg.Frames <= 0 || read < e.cfg.Frames {
+			tm, err = e.src.Read(ref.V)
+			read++
+		}
 		if err != nil {
 			ref.Release()
 			if ctx.Err() == nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 )
 
 // hasMediaType reports whether the request's Content-Type is want
@@ -86,14 +87,20 @@ func (s *Server) apiStyle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i := -1
-	if req.Index != nil {
-		i = *req.Index
-	} else {
-		for j, name := range s.cfg.Control.State().Styles {
-			if name == req.Name {
-				i = j
-			}
+	styles := s.cfg.Control.State().Styles
+	if req.Name != "" {
+		i = slices.Index(styles, req.Name) // the first of that name
+		if i < 0 || req.Index != nil && *req.Index != i && !(*req.Index >= 0 && *req.Index < len(styles) && styles[*req.Index] == req.Name) {
+			// A name that is no style, or an index that is not that
+			// name's, is a bad value: not the index's style, quietly.
+			http.Error(w, "give an existing style's index or name (both: the same style)", http.StatusBadRequest)
+			return
 		}
+		if req.Index != nil {
+			i = *req.Index
+		}
+	} else if req.Index != nil {
+		i = *req.Index
 	}
 	if i < 0 {
 		http.Error(w, "give an existing style's index or name", http.StatusBadRequest)

@@ -367,6 +367,9 @@ var casesAPI = []struct {
 	want       int
 }{
 	{"/api/style", `{"index":1}`, 200},
+	{"/api/style", `{"index":0,"name":"pencil"}`, 400}, // the index was taken, the name ignored
+	{"/api/style", `{"index":1,"name":"nope"}`, 400},
+	{"/api/style", `{"index":1,"name":"pencil"}`, 200},
 	{"/api/style", `{"name":"toon"}`, 200},
 	{"/api/style", `{"name":"nope"}`, 400},
 	{"/api/style", `{"index":-5}`, 400},

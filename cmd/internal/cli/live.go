@@ -44,7 +44,7 @@ func runLive(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, lo
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	cfg := live.Config{
-		Loop: o.loop, Window: window, Keys: keyCommand, Bitrate: o.bitrate, Snapshots: o.snapshots,
+		Loop: o.loop, Frames: int64(o.frames), Window: window, Keys: keyCommand, Bitrate: o.bitrate, Snapshots: o.snapshots,
 		StatsPeriod: o.statsPeriod, HelpLines: []string{"n/p style  1-9 pick  space pause  s snapshot", "o original/split  c colours  +/- strength  f HUD  q quit"}, OnHelp: func() { c.line(hotKeys) },
 	}
 	cfg.Web = o.webCfg // nil without -serve

@@ -15,6 +15,10 @@ import (
 // -publish or as -out. It goes out through the live engine beside the
 // window and -serve; a file input without -live is streamed once, at its
 // own pace, and vidstyle exits at its end.
+// maxKbps is the most -bitrate takes: 100 Mbit/s, past what any live
+// stream needs and below what the encoders refuse.
+const maxKbps = 100000
+
 func (o *options) checkPublish(set map[string]bool) error {
 	kind, err := stream.PublishTarget(o.out)
 	if err != nil {
@@ -25,6 +29,11 @@ func (o *options) checkPublish(set map[string]bool) error {
 			return errors.New("give one publish target: -out URL or -publish URL, not both")
 		}
 		o.publish, o.out = o.out, ""
+	}
+	// Checked with -serve too (its VP8 and H.264), and bounded: a rate the
+	// encoder refuses made the publisher reconnect for ever.
+	if o.bitrate < 0 || o.bitrate > maxKbps {
+		return fmt.Errorf("-bitrate %d: give 0 (from the frame size) to %d kbit/s", o.bitrate, maxKbps)
 	}
 	if o.publish == "" {
 		if set["publish-fps"] {
@@ -43,9 +52,6 @@ func (o *options) checkPublish(set map[string]bool) error {
 	}
 	if set["publish-fps"] && !(o.publishFPS > 0 && o.publishFPS <= 120) {
 		return fmt.Errorf("-publish-fps %v: must be above 0 and at most 120", o.publishFPS)
-	}
-	if o.bitrate < 0 {
-		return errors.New("-bitrate cannot be negative")
 	}
 	_, numErr := strconv.Atoi(o.in)
 	file := !strings.HasPrefix(o.in, "cam:") && !capture.IsURL(o.in) && numErr != nil

@@ -21,6 +21,10 @@ func TestPublishFlags(t *testing.T) {
 		{[]string{"-in", "a.mp4", "-out", "rtmp://h/app/k", "-publish", "srt://h:1"}, "give one publish target"},
 		{[]string{"-in", "a.mp4", "-out", "b.mp4", "-publish-fps", "30"}, "-publish-fps goes with -publish"},
 		{[]string{"-in", "cam:0", "-publish", "rtmp://h/app/k", "-publish-fps", "0"}, "-publish-fps 0: must be above 0"},
+		// Bounded (the encoder refused 999999999 and the publisher
+		// reconnected for ever), and checked with -serve too.
+		{[]string{"-in", "a.mp4", "-live", "-publish", "hls/s.m3u8", "-bitrate", "999999999"}, "-bitrate 999999999: give 0"},
+		{[]string{"-in", "a.mp4", "-live", "-serve", "-bitrate", "-5"}, "-bitrate -5: give 0"},
 	} {
 		var stderr strings.Builder
 		if code := Main(c.args, nil, &stderr); code != exitUsage || !strings.Contains(stderr.String(), c.want) || strings.Count(stderr.String(), "\n") != 1 {
