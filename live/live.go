@@ -110,6 +110,7 @@ type Engine struct {
 	stopped  chan struct{}  // closed when the paint loop has stopped (or Close ran): no command is answered any more
 	web      *web.Broadcaster
 	pub      *stream.Publisher
+	pubDone  chan struct{} // closed when the publisher's Run returned
 	ended    chan struct{} // closed at the end of the input with StopAtEnd
 	inputEnd atomic.Bool   // the source has ended (no new frame will come)
 	stats    stats
@@ -356,6 +357,15 @@ func (e *Engine) paintLoop(ctx context.Context, started <-chan struct{}) {
 		case <-ended: // StopAtEnd: the last frame, if it waits, then stop
 			if f, ok := e.frames.TryTake(); ok && !e.p.paused && e.paint(f) == nil {
 				e.render()
+			}
+			if e.pub != nil {
+				// Every frame sent is published and the stream ended as
+				// at its end: stopping it dropped the last ones.
+				e.pub.Finish()
+				select {
+				case <-e.pubDone:
+				case <-ctx.Done():
+				}
 			}
 			e.p.failPending(ErrStopped)
 			return

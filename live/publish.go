@@ -44,7 +44,8 @@ func (e *Engine) startPublish(ctx context.Context, wg *sync.WaitGroup) error {
 	}
 	e.log.Info(fmt.Sprintf("publish: %s, H.264 %dx%d at %v fps, %d kbit/s, %s", stream.Redact(cfg.Target), cfg.Width&^1, cfg.Height&^1, cfg.Rate, pub.Kbps(), audio))
 	wg.Add(1)
-	go func() { defer wg.Done(); pub.Run(ctx) }()
+	e.pubDone = make(chan struct{})
+	go func() { defer wg.Done(); defer close(e.pubDone); pub.Run(ctx) }()
 	return nil
 }
 

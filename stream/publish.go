@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -111,6 +113,9 @@ type Publisher struct {
 	reconnects atomic.Int64
 	writeNs    atomic.Int64
 
+	finish     chan struct{} // closed by Finish
+	finishOnce sync.Once
+
 	// Owned by Run.
 	cur    *pipeline.Ref[*gocv.Mat]
 	curPTS time.Duration
@@ -155,8 +160,18 @@ func NewPublisher(cfg PublishConfig) (*Publisher, error) {
 	if cfg.OnNotice == nil {
 		cfg.OnNotice = func(string) {}
 	}
-	return &Publisher{cfg: cfg, kind: kind, frames: pipeline.NewLatest[*gocv.Mat](), log: cfg.Log, even: gocv.NewMat()}, nil
+	return &Publisher{cfg: cfg, kind: kind, frames: pipeline.NewLatest[*gocv.Mat](), log: cfg.Log, even: gocv.NewMat(), finish: make(chan struct{})}, nil
 }
+
+// Finish says the input has ended (a file published once): Run publishes
+// the last frame sent, ends the stream as at its end (the HLS playlist's
+// end, the FLV trailer) once ffmpeg has encoded every frame it was given,
+// and returns. Ending ctx instead stops at once, and ffmpeg drops the
+// frames it had not encoded yet (the last 3 of a 75-frame file).
+func (p *Publisher) Finish() { p.finishOnce.Do(func() { close(p.finish) }) }
+
+// errFinished ends pump when Finish was called.
+var errFinished = errors.New("finished")
 
 // Kind is the target's kind (TargetRTMP …).
 func (p *Publisher) Kind() string { return p.kind }
@@ -208,6 +223,7 @@ func (p *Publisher) Run(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	case <-p.frames.Ready():
+	case <-p.finish: // a frame may have come with it: taken below
 	}
 	wait := p.cfg.Backoff
 	for attempt := 0; ctx.Err() == nil; attempt++ {
@@ -217,6 +233,10 @@ func (p *Publisher) Run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-p.frames.Ready():
+			case <-p.finish:
+				if !p.take() {
+					return // ended before any frame
+				}
 			}
 			continue
 		}
@@ -224,8 +244,8 @@ func (p *Publisher) Run(ctx context.Context) {
 			p.reconnects.Add(1)
 		}
 		t0 := time.Now()
-		reason, sent := p.session(ctx)
-		if ctx.Err() != nil {
+		reason, sent, finished := p.session(ctx)
+		if ctx.Err() != nil || finished {
 			return
 		}
 		if time.Since(t0) > 10*time.Second || sent > int64(10*p.cfg.Rate.FPS()) {
@@ -257,24 +277,72 @@ func (p *Publisher) take() bool {
 }
 
 // session runs one ffmpeg until it ends or ctx does, and returns why it
-// ended (ffmpeg's last words) and the frames it took.
-func (p *Publisher) session(ctx context.Context) (string, int64) {
+// ended (ffmpeg's last words), the frames it took and whether it ended by
+// Finish.
+func (p *Publisher) session(ctx context.Context) (string, int64, bool) {
 	cmd := exec.Command(p.cfg.FFmpeg, p.args(p.curPTS)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the terminal's Ctrl-C is vidstyle's alone
 	stderr := &lastLines{}
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return err.Error(), 0
+		return err.Error(), 0, false
 	}
+	// ffmpeg's progress (fd 3): how many frames it has encoded, for
+	// Finish to wait for before it interrupts an ffmpeg that reads sound.
+	progR, progW, err := os.Pipe()
+	if err != nil {
+		return err.Error(), 0, false
+	}
+	cmd.ExtraFiles = []*os.File{progW}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%w: %w", ErrFFmpeg, err).Error(), 0
+		progR.Close()
+		progW.Close()
+		return fmt.Errorf("%w: %w", ErrFFmpeg, err).Error(), 0, false
 	}
+	progW.Close()
+	encoded := make(chan int64, 1) // the newest count
+	go func() {
+		defer progR.Close()
+		sc := bufio.NewScanner(progR)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "frame="); ok {
+				if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+					select {
+					case <-encoded:
+					default:
+					}
+					encoded <- n
+				}
+			}
+		}
+	}()
 	p.log.Debug(fmt.Sprintf("publish: ffmpeg %s", strings.Join(redactArgs(cmd.Args[1:]), " ")))
 	// ctx ending closes ffmpeg's input, so that a blocked write returns.
 	stop := context.AfterFunc(ctx, func() { stdin.Close() })
-	sent, _ := p.pump(ctx, stdin)
+	sent, perr := p.pump(ctx, stdin)
 	stdin.Close()
+	finished := errors.Is(perr, errFinished)
+	if finished && p.cfg.Audio != "" {
+		// The video's end does not end an ffmpeg that reads sound (at its
+		// own pace, or looped): once it has encoded every frame it was
+		// given, its interrupt ends the stream as at an end.
+		deadline := time.After(5 * time.Second)
+	wait:
+		for {
+			select {
+			case n := <-encoded:
+				if n >= sent {
+					break wait
+				}
+			case <-deadline:
+				break wait
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		cmd.Process.Signal(syscall.SIGINT)
+	}
 	if ctx.Err() != nil && p.cfg.Audio != "" {
 		// The sound is read at its own pace (-re), and for ever when it
 		// loops, so the end of the video does not end ffmpeg: its
@@ -303,7 +371,7 @@ func (p *Publisher) session(ctx context.Context) (string, int64) {
 	default:
 		reason = "ffmpeg ended"
 	}
-	return reason, sent
+	return reason, sent, finished
 }
 
 // pump writes frames to w at the steady rate until a write fails or ctx
@@ -352,6 +420,17 @@ func (p *Publisher) pump(ctx context.Context, w interface{ Write([]byte) (int, e
 		select {
 		case <-ctx.Done():
 			return n, ctx.Err()
+		case <-p.finish:
+			// The input ended: its last frame, if it came since the last
+			// tick, goes out once.
+			if p.take() {
+				if err := p.write(w); err != nil {
+					return n, err
+				}
+				p.written.Add(1)
+				n++
+			}
+			return n, errFinished
 		case <-tick.C:
 		}
 	}
@@ -387,7 +466,7 @@ func (p *Publisher) args(pts time.Duration) []string {
 	w, h := c.Width&^1, c.Height&^1
 	gop := strconv.Itoa(max(1, int(2*c.Rate.FPS()+0.5)))
 	kb := strconv.Itoa(c.Kbps) + "k"
-	a := []string{"-hide_banner", "-nostats", "-loglevel", "error",
+	a := []string{"-hide_banner", "-nostats", "-loglevel", "error", "-progress", "pipe:3", "-stats_period", "0.1",
 		"-f", "rawvideo", "-pix_fmt", "bgr24", "-s", fmt.Sprintf("%dx%d", w, h), "-framerate", c.Rate.String(),
 		"-thread_queue_size", "64", "-i", "pipe:0"}
 	if c.Audio != "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,6 +141,54 @@ func TestPublisherEndsALoopedSoundWithTheVideo(t *testing.T) {
 	pl, err := os.ReadFile(target)
 	if err != nil || !strings.Contains(string(pl), "#EXT-X-ENDLIST") {
 		t.Fatalf("the playlist has no end (ffmpeg was killed, not finished): %v\n%s", err, pl)
+	}
+}
+
+// TestPublisherFinishKeepsEveryFrame: a file published once (Finish at
+// its end), with its sound: every frame written to ffmpeg is in the
+// stream, which ends with #EXT-X-ENDLIST (stopped by its context, ffmpeg
+// was interrupted with frames not yet encoded: a 75-frame file went out
+// as 72).
+func TestPublisherFinishKeepsEveryFrame(t *testing.T) {
+	dir := t.TempDir()
+	sound := filepath.Join(dir, "sound.wav")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "sine=d=1.5", sound).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	target := filepath.Join(dir, "s.m3u8")
+	p, err := NewPublisher(PublishConfig{Target: target, Width: 96, Height: 64, Rate: pipeline.Rate{Num: 10, Den: 1}, Audio: sound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pool := pipeline.NewPool(func() *gocv.Mat { m := gocv.NewMatWithSize(64, 96, gocv.MatTypeCV8UC3); return &m }, func(m *gocv.Mat) { m.Close() })
+	defer pool.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	for i := range 10 { // 1 s at 10 fps
+		ref := pool.Get()
+		ref.V.SetTo(gocv.NewScalar(float64(i*20), 100, 200, 0))
+		p.Send(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{PTS: time.Duration(i) * 100 * time.Millisecond}, Image: ref})
+		time.Sleep(100 * time.Millisecond) // the source's pace, not synchronisation
+	}
+	p.Finish()
+	<-done
+	if ctx.Err() != nil {
+		t.Fatal("Run did not return after Finish")
+	}
+	pl, err := os.ReadFile(target)
+	if err != nil || !strings.Contains(string(pl), "#EXT-X-ENDLIST") {
+		t.Fatalf("the playlist has no end: %v\n%s", err, pl)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", target).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(strings.Split(strings.TrimSpace(string(out)), "\n")[0]))
+	if written := p.Stats().Written; int64(n) != written {
+		t.Errorf("%d frames in the stream, %d written to ffmpeg", n, written)
 	}
 }
 
