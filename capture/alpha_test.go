@@ -180,17 +180,7 @@ func TestTransparencyOfPicturesOpenCVReads(t *testing.T) {
 				p = filepath.Join(dir, c.name)
 				ffmpeg(t, append(append([]string{"-i", src}, c.args...), p)...)
 			}
-			s, err := capture.Open(p, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			frame := gocv.NewMat()
-			defer frame.Close()
-			if _, err := s.Read(&frame); err != nil {
-				t.Fatal(err)
-			}
-			a := s.(capture.AlphaSource).Alpha()
+			frame, a := readPicture(t, p)
 			ww, hh := w, h
 			if c.turn {
 				ww, hh = h, w
@@ -241,17 +231,7 @@ func TestTransparencyOfPicturesOpenCVReads(t *testing.T) {
 			if c.assoc {
 				associate(t, p)
 			}
-			s, err := capture.Open(p, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			frame := gocv.NewMat()
-			defer frame.Close()
-			if _, err := s.Read(&frame); err != nil {
-				t.Fatal(err)
-			}
-			a := s.(capture.AlphaSource).Alpha()
+			frame, a := readPicture(t, p)
 			if a == nil || a.Cols() != w || a.Rows() != h {
 				t.Fatalf("alpha %v: want %dx%d (the grey TIFF's alpha was dropped)", a, w, h)
 			}
@@ -296,21 +276,11 @@ func TestTransparencyOfTurnedGreyTIFFs(t *testing.T) {
 			if err := os.WriteFile(p, greyAlphaTIFF(w, h, c.orientation, grey), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			s, err := capture.Open(p, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			frame := gocv.NewMat()
-			defer frame.Close()
-			if _, err := s.Read(&frame); err != nil {
-				t.Fatal(err)
-			}
+			frame, a := readPicture(t, p)
 			ww, hh := w, h
 			if c.orientation >= 5 {
 				ww, hh = h, w
 			}
-			a := s.(capture.AlphaSource).Alpha()
 			if a == nil || a.Cols() != ww || a.Rows() != hh || frame.Cols() != ww || frame.Rows() != hh {
 				t.Fatalf("frame %dx%d, alpha %v: want %dx%d with alpha", frame.Cols(), frame.Rows(), a, ww, hh)
 			}
@@ -327,6 +297,23 @@ func TestTransparencyOfTurnedGreyTIFFs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readPicture opens a picture and reads its frame (closed when the test
+// ends) and its alpha (nil when opaque; the source's, closed with it).
+func readPicture(t *testing.T, p string) (gocv.Mat, *gocv.Mat) {
+	t.Helper()
+	s, err := capture.Open(p, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	frame := gocv.NewMat()
+	t.Cleanup(func() { frame.Close() })
+	if _, err := s.Read(&frame); err != nil {
+		t.Fatal(err)
+	}
+	return frame, s.(capture.AlphaSource).Alpha()
 }
 
 // greyAlphaTIFF writes an uncompressed little-endian 8-bit grey TIFF

@@ -29,19 +29,23 @@ func times(tb float64, jitter float64, parts ...[2]float64) []float64 {
 	return ts
 }
 
+// fitCase is one of TestFitRate's: pictures at times, what FitRate
+// makes of their declared rate, and how many it drops.
+type fitCase struct {
+	name     string
+	times    []float64
+	declared Ratio
+	want     Ratio
+	dropped  int
+}
+
 // TestFitRate: a declared rate that shows every picture is kept, a
 // declared average of a variable-rate file is replaced by the base rate
 // the pictures fall on (not a multiple of it, not its NTSC neighbour),
 // and a file no common rate shows whole keeps the fewest drops.
 func TestFitRate(t *testing.T) {
 	ntsc := Ratio{30000, 1001}
-	cases := []struct {
-		name     string
-		times    []float64
-		declared Ratio
-		want     Ratio
-		dropped  int
-	}{
+	cases := []fitCase{
 		{"30 fps, declared 30", times(1000, 0, [2]float64{30, 300}), Ratio{30, 1}, Ratio{30, 1}, 0},
 		{"30 fps with ±4 ms of jitter, declared 30", times(1e6, 0.004, [2]float64{30, 300}), Ratio{30, 1}, Ratio{30, 1}, 0},
 		{"25 fps, declared 25", times(1000, 0, [2]float64{25, 100}), Ratio{25, 1}, Ratio{25, 1}, 0},
@@ -58,25 +62,13 @@ func TestFitRate(t *testing.T) {
 		doubled = append(doubled, doubled[i]+0.002)
 	}
 	slices.Sort(doubled)
-	cases = append(cases, struct {
-		name     string
-		times    []float64
-		declared Ratio
-		want     Ratio
-		dropped  int
-	}{"30 fps with a few doubled pictures", doubled, Ratio{30, 1}, Ratio{30, 1}, 6})
+	cases = append(cases, fitCase{"30 fps with a few doubled pictures", doubled, Ratio{30, 1}, Ratio{30, 1}, 6})
 	// A canvas recorded by Chromium's MediaRecorder as MP4 (declared
 	// 456000/14947, 30.5 frames/s): its first two pictures 1.7 ms apart,
 	// then 20 to 45 ms between pictures. The declared rate dropped 16 of
 	// its 76 pictures; 50 frames/s drops the first pair's second alone.
 	browser := []float64{0, 0.0017, 0.040733, 0.075533, 0.1063, 0.142233, 0.172267, 0.21, 0.240333, 0.2768, 0.3047, 0.3422, 0.3703, 0.4089, 0.436167, 0.4754, 0.502467, 0.5421, 0.568267, 0.608767, 0.634067, 0.675633, 0.7002, 0.7419, 0.7659, 0.808733, 0.831867, 0.875233, 0.897833, 0.942, 0.963967, 1.0085, 1.0299, 1.0751, 1.095667, 1.1419, 1.161667, 1.2086, 1.227733, 1.275233, 1.293667, 1.341767, 1.3598, 1.408433, 1.425533, 1.475267, 1.491933, 1.5246, 1.5576, 1.5914, 1.623567, 1.658067, 1.689667, 1.724733, 1.755767, 1.791367, 1.8215, 1.8581, 1.8875, 1.924667, 1.953467, 1.9914, 2.019833, 2.058433, 2.085433, 2.124633, 2.1512, 2.1913, 2.217367, 2.257933, 2.2834, 2.3245, 2.349133, 2.3912, 2.415167, 2.457867}
-	cases = append(cases, struct {
-		name     string
-		times    []float64
-		declared Ratio
-		want     Ratio
-		dropped  int
-	}{"a browser's recording, its first pair 2 ms apart", browser, Ratio{456000, 14947}, Ratio{50, 1}, 1})
+	cases = append(cases, fitCase{"a browser's recording, its first pair 2 ms apart", browser, Ratio{456000, 14947}, Ratio{50, 1}, 1})
 	// A minute of the same, jittered 30 frames/s with 32 pairs 2 ms
 	// apart: the slowest rate that drops 2 % at most, not the 240 that
 	// drops fewest.
@@ -88,13 +80,7 @@ func TestFitRate(t *testing.T) {
 		}
 		at += []float64{0.0207, 0.0459}[i%2]
 	}
-	cases = append(cases, struct {
-		name     string
-		times    []float64
-		declared Ratio
-		want     Ratio
-		dropped  int
-	}{"a minute of a browser's recording, 32 pairs 2 ms apart", long, Ratio{30, 1}, Ratio{50, 1}, 32})
+	cases = append(cases, fitCase{"a minute of a browser's recording, 32 pairs 2 ms apart", long, Ratio{30, 1}, Ratio{50, 1}, 32})
 	for _, c := range cases {
 		segs := [][]float64{c.times}
 		got, dropped := FitRate(segs, c.declared)

@@ -114,28 +114,8 @@ func TestPublisherSteadyRate(t *testing.T) {
 // an HLS playlist without its end. Stopped, the stream now ends at once
 // with #EXT-X-ENDLIST, as it does without sound.
 func TestPublisherEndsALoopedSoundWithTheVideo(t *testing.T) {
-	dir := t.TempDir()
-	sound := filepath.Join(dir, "sound.wav")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "sine=d=4", sound).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	target := filepath.Join(dir, "s.m3u8")
-	p, err := NewPublisher(PublishConfig{Target: target, Width: 96, Height: 64, Rate: pipeline.Rate{Num: 10, Den: 1}, Audio: sound, Loop: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	pool := pipeline.NewPool(func() *gocv.Mat { m := gocv.NewMatWithSize(64, 96, gocv.MatTypeCV8UC3); return &m }, func(m *gocv.Mat) { m.Close() })
-	defer pool.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); p.Run(ctx) }()
-	for i := range 10 { // 1 s at 10 fps
-		ref := pool.Get()
-		ref.V.SetTo(gocv.NewScalar(float64(i*20), 100, 200, 0))
-		p.Send(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{PTS: time.Duration(i) * 100 * time.Millisecond}, Image: ref})
-		time.Sleep(100 * time.Millisecond) // the source's pace, not synchronisation
-	}
+	_, target, done := publishASecond(t, ctx, "4", true)
 	cancel()
 	<-done
 	pl, err := os.ReadFile(target)
@@ -150,29 +130,9 @@ func TestPublisherEndsALoopedSoundWithTheVideo(t *testing.T) {
 // was interrupted with frames not yet encoded: a 75-frame file went out
 // as 72).
 func TestPublisherFinishKeepsEveryFrame(t *testing.T) {
-	dir := t.TempDir()
-	sound := filepath.Join(dir, "sound.wav")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "sine=d=1.5", sound).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	target := filepath.Join(dir, "s.m3u8")
-	p, err := NewPublisher(PublishConfig{Target: target, Width: 96, Height: 64, Rate: pipeline.Rate{Num: 10, Den: 1}, Audio: sound})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	pool := pipeline.NewPool(func() *gocv.Mat { m := gocv.NewMatWithSize(64, 96, gocv.MatTypeCV8UC3); return &m }, func(m *gocv.Mat) { m.Close() })
-	defer pool.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	done := make(chan struct{})
-	go func() { defer close(done); p.Run(ctx) }()
-	for i := range 10 { // 1 s at 10 fps
-		ref := pool.Get()
-		ref.V.SetTo(gocv.NewScalar(float64(i*20), 100, 200, 0))
-		p.Send(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{PTS: time.Duration(i) * 100 * time.Millisecond}, Image: ref})
-		time.Sleep(100 * time.Millisecond) // the source's pace, not synchronisation
-	}
+	p, target, done := publishASecond(t, ctx, "1.5", false)
 	p.Finish()
 	<-done
 	if ctx.Err() != nil {
@@ -190,6 +150,34 @@ func TestPublisherFinishKeepsEveryFrame(t *testing.T) {
 	if written := p.Stats().Written; int64(n) != written {
 		t.Errorf("%d frames in the stream, %d written to ffmpeg", n, written)
 	}
+}
+
+// publishASecond publishes a second of 10 frames at their pace to an HLS
+// playlist, with a sine of seconds as its sound (looped or not): done is
+// closed when Run returns. The publisher is closed when the test ends.
+func publishASecond(t *testing.T, ctx context.Context, seconds string, loop bool) (p *Publisher, target string, done chan struct{}) {
+	t.Helper()
+	dir := t.TempDir()
+	sound := filepath.Join(dir, "sound.wav")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "sine=d="+seconds, sound).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	target = filepath.Join(dir, "s.m3u8")
+	p, err := NewPublisher(PublishConfig{Target: target, Width: 96, Height: 64, Rate: pipeline.Rate{Num: 10, Den: 1}, Audio: sound, Loop: loop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := pipeline.NewPool(func() *gocv.Mat { m := gocv.NewMatWithSize(64, 96, gocv.MatTypeCV8UC3); return &m }, func(m *gocv.Mat) { m.Close() })
+	done = make(chan struct{})
+	t.Cleanup(func() { <-done; p.Close(); pool.Close() })
+	go func() { defer close(done); p.Run(ctx) }()
+	for i := range 10 { // 1 s at 10 fps
+		ref := pool.Get()
+		ref.V.SetTo(gocv.NewScalar(float64(i*20), 100, 200, 0))
+		p.Send(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{PTS: time.Duration(i) * 100 * time.Millisecond}, Image: ref})
+		time.Sleep(100 * time.Millisecond) // the source's pace, not synchronisation
+	}
+	return p, target, done
 }
 
 // TestPublishEncoderCost measures, for BENCHMARKS.md, the CPU time the
