@@ -271,15 +271,8 @@ func TestTracksCarriedAcross(t *testing.T) {
 func TestCloseEarlyCutsAudio(t *testing.T) {
 	dir := t.TempDir()
 	in := tracksSource(t, dir) // 2 s of video, 4 s of audio
-	r := pipeline.Rate{Num: 25, Den: 1}
-	var pts []time.Duration
-	var lv []uint8
-	for i := range 12 {
-		pts = append(pts, r.Time(int64(i)))
-		lv = append(lv, uint8(20*i))
-	}
 	path := filepath.Join(dir, "o.mp4")
-	writeTimed(t, VideoConfig{Path: path, Width: 160, Height: 90, Rate: r, Retime: true, End: 2 * time.Second, Input: in}, pts, lv, true)
+	stopEarly(t, path, in)
 	out := probe(t, path)
 	video := out.Video().Duration
 	if video != 480*time.Millisecond {
@@ -293,6 +286,20 @@ func TestCloseEarlyCutsAudio(t *testing.T) {
 	if len(out.OfType("audio")) != 2 || len(out.OfType("subtitle")) != 1 {
 		t.Errorf("tracks after the cut: %d audio, %d subtitle", len(out.OfType("audio")), len(out.OfType("subtitle")))
 	}
+}
+
+// stopEarly writes 12 frames at 25 fps of a 2 s input to path and closes
+// it early, as -frames 12 does.
+func stopEarly(t *testing.T, path string, in *media.Info) {
+	t.Helper()
+	r := pipeline.Rate{Num: 25, Den: 1}
+	var pts []time.Duration
+	var lv []uint8
+	for i := range 12 {
+		pts = append(pts, r.Time(int64(i)))
+		lv = append(lv, uint8(20*i))
+	}
+	writeTimed(t, VideoConfig{Path: path, Width: 160, Height: 90, Rate: r, Retime: true, End: 2 * time.Second, Input: in}, pts, lv, true)
 }
 
 // TestCloseEarlyEndsTheSubtitles: a job stopped early ends where its
@@ -325,15 +332,8 @@ func TestCloseEarlyEndsTheSubtitles(t *testing.T) {
 				"-map", "0", "-map", "1", "-map", "2", "-map_chapters", "3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
 				"-c:s", map[bool]string{true: "mov_text", false: "srt"}[strings.HasSuffix(c.in, ".mp4")], src)
 			in := probe(t, src)
-			r := pipeline.Rate{Num: 25, Den: 1}
-			var pts []time.Duration
-			var lv []uint8
-			for i := range 12 {
-				pts = append(pts, r.Time(int64(i)))
-				lv = append(lv, uint8(20*i))
-			}
 			path := filepath.Join(dir, "out-"+c.out)
-			writeTimed(t, VideoConfig{Path: path, Width: 160, Height: 90, Rate: r, Retime: true, End: 2 * time.Second, Input: in}, pts, lv, true)
+			stopEarly(t, path, in)
 			out := probe(t, path)
 			if len(out.OfType("subtitle")) != 1 {
 				t.Fatalf("%d subtitle tracks, want 1", len(out.OfType("subtitle")))
