@@ -178,33 +178,39 @@ func gifFrames(f io.ReadSeeker) int {
 // tiffCMYK16 reports whether a TIFF's first image is CMYK (photometric
 // interpretation 5, "separated") at 16 bits a sample.
 func tiffCMYK16(f io.ReaderAt, order binary.ByteOrder) bool {
+	tags, ok := tiffTags(f, order)
+	return ok && tags[262] == 5 && tags[258] == 16
+}
+
+// tiffTags reads the SHORT and LONG tags of a TIFF's first directory,
+// each its first value (read from where the file keeps it when they do
+// not fit in the entry: BitsPerSample of 3 or more samples).
+func tiffTags(f io.ReaderAt, order binary.ByteOrder) (map[uint16]int, bool) {
 	ifd, ok := tiffDirectory(f, order)
 	if !ok {
-		return false
+		return nil, false
 	}
-	count := len(ifd) / 12
-	photometric, bits := -1, -1
-	for i := range count {
-		e := ifd[12*i:]
+	tags := make(map[uint16]int, len(ifd)/12)
+	for i := 0; i+12 <= len(ifd); i += 12 {
+		e := ifd[i:]
 		tag, typ, cnt := order.Uint16(e), order.Uint16(e[2:]), order.Uint32(e[4:])
-		if typ != 3 { // SHORT
-			continue
-		}
-		switch tag {
-		case 262:
-			photometric = int(order.Uint16(e[8:]))
-		case 258:
-			if cnt <= 2 {
-				bits = int(order.Uint16(e[8:]))
-			} else { // the samples' sizes are kept elsewhere
-				var v [2]byte
-				if _, err := f.ReadAt(v[:], int64(order.Uint32(e[8:]))); err == nil {
-					bits = int(order.Uint16(v[:]))
+		switch {
+		case typ == 3 && cnt <= 2: // SHORT, in the entry
+			tags[tag] = int(order.Uint16(e[8:]))
+		case typ == 4 && cnt <= 1: // LONG, in the entry
+			tags[tag] = int(order.Uint32(e[8:]))
+		case typ == 3 || typ == 4: // kept elsewhere
+			var v [4]byte
+			if _, err := f.ReadAt(v[:], int64(order.Uint32(e[8:]))); err == nil {
+				if typ == 3 {
+					tags[tag] = int(order.Uint16(v[:]))
+				} else {
+					tags[tag] = int(order.Uint32(v[:]))
 				}
 			}
 		}
 	}
-	return photometric == 5 && bits == 16
+	return tags, true
 }
 
 // tiffDirectory reads the entries (12 bytes each, at most 512) of a

@@ -201,37 +201,20 @@ func tiffGreyAlpha(path string) (g tiffGrey, ok bool) {
 	if head[0] == 'M' {
 		bo = binary.BigEndian
 	}
-	e, found := tiffDirectory(f, bo)
+	tags, found := tiffTags(f, bo)
 	if !found {
 		return g, false
 	}
-	samples, photometric, extra := 1, -1, -1
-	g.orientation = 1
-	for i := 0; i+12 <= len(e); i += 12 {
-		v := int(bo.Uint32(e[i+8:]))
-		switch bo.Uint16(e[i+2:]) {
-		case 3: // SHORT
-			v = int(bo.Uint16(e[i+8:]))
-		case 4: // LONG
-		default:
-			continue
+	or := func(tag uint16, missing int) int {
+		if v, ok := tags[tag]; ok {
+			return v
 		}
-		switch bo.Uint16(e[i:]) {
-		case 256:
-			g.w = v
-		case 257:
-			g.h = v
-		case 274:
-			if v >= 1 && v <= 8 {
-				g.orientation = v
-			}
-		case 277:
-			samples = v
-		case 262:
-			photometric = v
-		case 338:
-			extra = v
-		}
+		return missing
+	}
+	samples, photometric, extra := or(277, 1), or(262, -1), or(338, -1)
+	g.w, g.h, g.orientation = tags[256], tags[257], or(274, 1)
+	if g.orientation < 1 || g.orientation > 8 {
+		g.orientation = 1
 	}
 	if samples != 2 || photometric != 0 && photometric != 1 || extra != 1 && extra != 2 || g.w <= 0 || g.h <= 0 {
 		return g, false
@@ -384,21 +367,7 @@ func tiffSize(f io.ReaderAt, head []byte) (w, h int, ok bool) {
 	if head[0] == 'M' {
 		bo = binary.BigEndian
 	}
-	e, ok := tiffDirectory(f, bo)
-	if !ok {
-		return 0, 0, false
-	}
-	for i := 0; i+12 <= len(e); i += 12 {
-		v := int(bo.Uint32(e[i+8:]))
-		if bo.Uint16(e[i+2:]) == 3 { // SHORT
-			v = int(bo.Uint16(e[i+8:]))
-		}
-		switch bo.Uint16(e[i:]) {
-		case 256:
-			w = v
-		case 257:
-			h = v
-		}
-	}
-	return w, h, w > 0 && h > 0
+	tags, ok := tiffTags(f, bo)
+	w, h = tags[256], tags[257]
+	return w, h, ok && w > 0 && h > 0
 }
