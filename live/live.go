@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -238,6 +237,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.src = capture.Pace(ctx, e.src)
 		}
 	}
+	e.src = capture.Limit(e.src, e.cfg.Frames) // as the transcoder's -frames
 
 	// Outputs: the web stream and the window.
 	if e.cfg.Web != nil {
@@ -302,14 +302,9 @@ func (e *Engine) Run(ctx context.Context) error {
 // capture reads frames into the mailbox until the source ends or ctx
 // does.
 func (e *Engine) capture(ctx context.Context) {
-	read := int64(0)
 	for ctx.Err() == nil {
 		ref := e.in.Get()
-		tm, err := pipeline.Timing{}, io.EOF
-		if e.cfg.Frames <= 0 || read < e.cfg.Frames {
-			tm, err = e.src.Read(ref.V)
-			read++
-		}
+		tm, err := e.src.Read(ref.V)
 		if err != nil {
 			ref.Release()
 			if ctx.Err() == nil {
