@@ -77,11 +77,26 @@ var urlPassword = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^/?#\s:@]*):[^
 // url.URL.Redacted does: an input given as http://user:secret@host/… was
 // printed whole in every line that names it.
 func hidePasswords(s string) string {
-	if !strings.Contains(s, "@") {
-		return s
+	if strings.Contains(s, "@") {
+		s = urlPassword.ReplaceAllString(s, "${1}:xxxxx@")
 	}
-	return urlPassword.ReplaceAllString(s, "${1}:xxxxx@")
+	if strings.Contains(s, "=") {
+		s = urlWithQuery.ReplaceAllStringFunc(s, func(u string) string {
+			end := strings.TrimRight(u, ":,.)")
+			return querySecret.ReplaceAllString(end, "${1}xxxxx") + u[len(end):]
+		})
+	}
+	return s
 }
+
+// urlWithQuery is a URL with a query, to the next space (a ":" or "," after
+// it is the message's).
+var urlWithQuery = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s?]*\?\S*`)
+
+// querySecret is the value of a query parameter that holds a secret: an
+// SRT passphrase or stream id (srt://host:9000?passphrase=…), a stream
+// key, a token or the signature of a signed link (X-Amz-Signature=…).
+var querySecret = regexp.MustCompile(`(?i)([?&;](?:[a-z0-9]+[-_])*(?:passphrase|password|passwd|pass|pwd|key|streamkey|token|auth|secret|sig|signature|credential|streamid)=)[^&;\s]*`)
 
 // maxLine is the most runes of an error line: text a model or a file
 // brings (a 20 KB input name) is cut there, with "…".

@@ -74,6 +74,16 @@ func TestOutsideTextStaysOnItsLine(t *testing.T) {
 	if !strings.Contains(buf.String(), "http://host:8080/?a=b@c") || strings.Contains(buf.String(), "ss@192") || strings.Contains(buf.String(), "evalpw") {
 		t.Errorf("a password with an @, or a query with one:\n%s", buf.String())
 	}
+	buf.Reset()
+	errorf(&buf, "vidstyle: error: input %s: Input/output error", "srt://192.0.2.1:9000?mode=caller&passphrase=Secret1234&latency=200 and https://cdn.test/v.mp4?X-Amz-Signature=abcdef&token=t0ken")
+	c.line("vidstyle: retrying srt://h:1?streamid=#!::r=live/k3y,m=publish&pbkeylen=16")
+	if s := buf.String(); strings.Contains(s, "Secret1234") || strings.Contains(s, "abcdef") || strings.Contains(s, "t0ken") || strings.Contains(s, "k3y") ||
+		!strings.Contains(s, "?mode=caller&passphrase=xxxxx&latency=200") || !strings.Contains(s, "&pbkeylen=16") {
+		t.Errorf("a passphrase, key or token in a URL's query is shown:\n%s", s)
+	}
+	buf.Reset()
+	c.line("vidstyle: error: input http://user:S3CRET@host:9001/a.mp4 and rtsp://u:p:q@cam/x: Server returned 404")
+	errorf(&buf, "vidstyle: error: %s", "https://me:pa55@example.test/v.mp4")
 	if strings.Contains(buf.String(), "S3CRET") || strings.Contains(buf.String(), "pa55") || strings.Contains(buf.String(), "p:q") ||
 		!strings.Contains(buf.String(), "http://user:xxxxx@host:9001/a.mp4") {
 		t.Errorf("a URL's password is shown:\n%s", buf.String())
