@@ -2,9 +2,12 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -242,9 +245,16 @@ func (e *Engine) snapshot() error {
 	if e.p.last == nil {
 		return fmt.Errorf("snapshot: nothing shown yet")
 	}
-	name := filepath.Join(e.cfg.Snapshots, "vidstyle-"+time.Now().Format("20060102-150405.000")+".png")
-	if !gocv.IMWrite(name, *e.p.last.V) {
-		err := fmt.Errorf("snapshot: could not write %s", name)
+	png, err := gocv.IMEncode(gocv.PNGFileExt, *e.p.last.V)
+	if err != nil {
+		err = fmt.Errorf("snapshot: %w", err)
+		e.log.Error(err.Error())
+		return err
+	}
+	defer png.Close()
+	name, err := newFile(filepath.Join(e.cfg.Snapshots, "vidstyle-"+time.Now().Format("20060102-150405.000")), ".png", png.GetBytes())
+	if err != nil {
+		err = fmt.Errorf("snapshot: %w", err)
 		e.log.Error(err.Error())
 		return err
 	}
@@ -355,4 +365,34 @@ func (e *Engine) Shown() int64 {
 	e.stats.mu.Lock()
 	defer e.stats.mu.Unlock()
 	return e.stats.shown
+}
+
+// newFile writes data to a file of a new name, stem+ext or, where that is
+// taken (two snapshots in one millisecond, a clock set back), stem-2+ext
+// and on: a snapshot never writes over another file.
+func newFile(stem, ext string, data []byte) (string, error) {
+	for i := 1; i <= 100; i++ {
+		name := stem + ext
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d%s", stem, i, ext)
+		}
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			os.Remove(name)
+			return "", err
+		}
+		if err := f.Close(); err != nil {
+			os.Remove(name)
+			return "", err
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("%s%s and 99 more names are taken", stem, ext)
 }

@@ -437,6 +437,11 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 	case !(o.temporal >= 0 && o.temporal < 1):
 		return vidstyle.Size{}, fmt.Errorf("-temporal %v: use 0 (off) or a blend below 1 (default %v)", o.temporal, vidstyle.DefaultTemporal)
 	}
+	if set["snapshots"] {
+		if err := checkSnapshots(o.snapshots); err != nil {
+			return vidstyle.Size{}, err
+		}
+	}
 	var err error
 	if o.webCfg, err = o.webConfig(set, o.envToken, o.envTokenSet); err != nil {
 		return vidstyle.Size{}, err
@@ -456,6 +461,19 @@ func (o *options) validate(set map[string]bool) (vidstyle.Size, error) {
 		return size, fmt.Errorf("-scale %v: must be above 0 and at most 8", o.scale)
 	}
 	return size, nil
+}
+
+// checkSnapshots says, before the window opens, that a -snapshots folder
+// the user named cannot take the snapshots: missing, a file, or read-only
+// (the first s would have said it, with the session under way).
+func checkSnapshots(dir string) error {
+	if !isFolder(dir) {
+		return fmt.Errorf("-snapshots %s: no such folder (the preview window's snapshots, key s, go there)", dir)
+	}
+	if err := writableFolder(dir); err != nil {
+		return fmt.Errorf("-snapshots %s: cannot write in it: %w", dir, errors.Unwrap(err))
+	}
+	return nil
 }
 
 // checkEncoder refuses, before anything loads, an output type vidstyle

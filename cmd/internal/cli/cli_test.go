@@ -2,6 +2,8 @@ package cli
 
 import (
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,5 +56,29 @@ func TestProgressPastAnEstimatedTotal(t *testing.T) {
 		if !strings.Contains(after, "80") || strings.Contains(after, "80/50") || strings.Contains(after, "160%") || strings.Contains(after, "-0:") {
 			t.Errorf("tty %v: past the total: %q", tty, after)
 		}
+	}
+}
+
+// TestSnapshotsFolder: a -snapshots folder that cannot take the window's
+// snapshots is refused before the window opens (exit 2, one line), not at
+// the first s of a session.
+func TestSnapshotsFolder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ folder, want string }{
+		{filepath.Join(dir, "missing"), "no such folder"},
+		{file, "no such folder"},
+	} {
+		var stderr strings.Builder
+		args := []string{"-in", "a.mp4", "-live", "-snapshots", c.folder}
+		if code := Main(args, nil, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "-snapshots "+c.folder+": "+c.want) || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d: %q, want exit 2 and %q", args, code, stderr.String(), c.want)
+		}
+	}
+	if err := checkSnapshots(dir); err != nil {
+		t.Errorf("a writable folder: %v", err)
 	}
 }
