@@ -126,15 +126,23 @@ func (s *Server) apiStrength(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiColors(w http.ResponseWriter, r *http.Request) {
+	// keep_colors is the state's name for it; keep is the page's.
 	var req struct {
-		Keep *bool `json:"keep"`
+		Keep       *bool `json:"keep"`
+		KeepColors *bool `json:"keep_colors"`
 	}
 	if !decode(w, r, &req) {
 		return
 	}
-	if req.Keep == nil {
-		http.Error(w, "give keep: true or false", http.StatusBadRequest)
+	switch {
+	case req.Keep != nil && req.KeepColors != nil && *req.Keep != *req.KeepColors:
+		http.Error(w, "give keep_colors or keep, not both with different values", http.StatusBadRequest)
 		return
+	case req.Keep == nil && req.KeepColors == nil:
+		http.Error(w, "give keep_colors: true or false", http.StatusBadRequest)
+		return
+	case req.Keep == nil:
+		req.Keep = req.KeepColors
 	}
 	st, err := s.cfg.Control.SetKeepColors(r.Context(), *req.Keep)
 	s.reply(w, st, err)

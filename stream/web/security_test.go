@@ -164,6 +164,8 @@ func TestCrossSiteRequests(t *testing.T) {
 		{"colours unknown field", "POST", "/api/colors", `{"keep":true,"x":1}`, hdrs{"Content-Type": "application/json"}, 400},
 		{"colours no value", "POST", "/api/colors", `{}`, hdrs{"Content-Type": "application/json"}, 400},
 		{"colours own Origin", "POST", "/api/colors", `{"keep":true}`, hdrs{"Content-Type": "application/json", "Origin": own}, 200},
+		{"colours both, differing", "POST", "/api/colors", `{"keep":false,"keep_colors":true}`, hdrs{"Content-Type": "application/json"}, 400},
+		{"colours as the state names them", "POST", "/api/colors", `{"keep_colors":false}`, hdrs{"Content-Type": "application/json"}, 200},
 		{"WHEP cross-site", "POST", "/whep", sdp, hdrs{"Content-Type": "application/sdp", "Sec-Fetch-Site": "cross-site"}, 403},
 		{"WHEP other Origin", "POST", "/whep", sdp, hdrs{"Content-Type": "application/sdp", "Origin": "http://evil.example"}, 403},
 		{"WHEP DELETE cross-site", "DELETE", "/whep/x", "", hdrs{"Sec-Fetch-Site": "cross-site"}, 403},
@@ -185,8 +187,8 @@ func TestCrossSiteRequests(t *testing.T) {
 			t.Errorf("%s: refused, but the connection is kept alive", c.name)
 		}
 	}
-	if st := ctl.State(); !st.Paused {
-		t.Errorf("a refused request got through: %+v", st)
+	if st := ctl.State(); !st.Paused || st.KeepColors {
+		t.Errorf("a refused request got through, or the last accepted one did not (want paused, colours not kept): %+v", st)
 	}
 	// No page can be framed, and none sends the token on as a Referer.
 	for _, path := range []string{"/", "/overlay", "/api/state"} {
