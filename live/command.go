@@ -148,14 +148,14 @@ func (e *Engine) apply(req request) {
 			i = req.cmd.Index
 		}
 		if i < 0 || i >= n {
-			err := fmt.Errorf("there is no style %s (index %d; the API counts from 0): there are %d", styleNumber(i), i, n)
 			if req.res == nil {
 				// A key, which nobody answers; a caller that is answered (the
 				// web API) reports the error itself, so that requests cannot
 				// flood the log.
-				e.log.Warn(err.Error())
+				e.log.Warn(fmt.Sprintf("key %s: there is no style %s, there are %d (keys 1 to %d; n and p go round)", styleNumber(i), styleNumber(i), n, min(n, 9)))
+				return
 			}
-			answer(err)
+			answer(fmt.Errorf("there is no style %s (index %d; the API counts from 0): there are %d", styleNumber(i), i, n))
 			return
 		}
 		e.startSwitch(i, req.res)

@@ -211,3 +211,23 @@ func TestTheRateFallsWhenThePictureStands(t *testing.T) {
 	}
 	t.Fatalf("the rate is still %.1f fps 6 s after the input ended (%.1f as it ended)", e.State().FPS, moving)
 }
+
+// TestAKeyForAMissingStyleSaysSo: key 9 with two styles is logged in the
+// keys' own terms, not in the web API's (an index counted from 0).
+func TestAKeyForAMissingStyleSaysSo(t *testing.T) {
+	src, err := capture.Open(testmedia.SmallMP4(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := src.Props()
+	e, ctx, logs := runUntil(t, live.Config{Source: src, Styles: builtinStyles(t, p.Width, p.Height, 64, 36, "toon", "pencil"), Loop: true}, "first frame painted")
+	e.KeyForTest(ctx, live.Command{Op: live.Pick, Index: 8})
+	select {
+	case <-logs.on("key 9: there is no style 9, there are 2 (keys 1 to 2; n and p go round)"):
+	case <-ctx.Done():
+		t.Fatalf("no line for key 9 of 2 styles:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "index 8") {
+		t.Errorf("a key's line speaks of the API's index:\n%s", logs.String())
+	}
+}
