@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/vidstyle/vidstyle/stream/web"
 )
@@ -214,6 +215,12 @@ func (e *Engine) apply(req request) {
 	default:
 		answer(fmt.Errorf("live: unknown command %d", req.cmd.Op))
 		return
+	}
+	if p.paused || e.inputEnd.Load() {
+		// The picture held is shown again for the change: its latency
+		// is the change's, not the time since it was captured (which
+		// grew for as long as the pause lasted).
+		p.captured = time.Now()
 	}
 	e.render() // show the change at once, also while paused
 	e.publish()

@@ -15,6 +15,7 @@ import (
 	"github.com/vidstyle/vidstyle/capture"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/live"
+	"github.com/vidstyle/vidstyle/stream/web"
 )
 
 // logEvents is a log sink that tells when a line holding a given text has
@@ -229,5 +230,31 @@ func TestAKeyForAMissingStyleSaysSo(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "index 8") {
 		t.Errorf("a key's line speaks of the API's index:\n%s", logs.String())
+	}
+}
+
+// TestLatencyWhilePaused: changes made while paused show the picture held
+// again, and its latency is the change's, not the pause's length (which
+// the HUD and /api/state showed growing for as long as the pause lasted).
+func TestLatencyWhilePaused(t *testing.T) {
+	src, err := capture.Open(testmedia.SmallMP4(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := src.Props()
+	e, ctx, _ := runUntil(t, live.Config{Source: src, Styles: builtinStyles(t, p.Width, p.Height, 64, 36, "toon"), Loop: true}, "first frame painted")
+	if _, err := e.Do(ctx, live.Command{Op: live.SetPaused, Value: 1}); err != nil {
+		t.Fatal(err)
+	}
+	const pause = 500 * time.Millisecond
+	time.Sleep(pause) // not a wait for an event: the time a pause lasts
+	var st web.State
+	for i := range 16 {
+		if st, err = e.Do(ctx, live.Command{Op: live.SetStrength, Value: 0.5 + float64(i%2)/2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.LatencyMS >= pause.Milliseconds()/2 {
+		t.Errorf("latency %d ms after 16 changes, %v into a pause", st.LatencyMS, pause)
 	}
 }
