@@ -17,6 +17,8 @@ func TestOneLineDropsSourceLocations(t *testing.T) {
 			"axis == 1 || axis == largest was false. Attempting to broadcast an axis by a dimension other than 1. 3 by 5"},
 		{"Non-zero status code returned while running Conv node. Name:'c1' Status Message: /onnxruntime_src/onnxruntime/core/providers/cpu/nn/conv_attributes.h:140 onnxruntime::common::Status onnxruntime::ConvAttributes::ValidateInputShape(const onnxruntime::TensorShape&, const onnxruntime::TensorShape&, bool, bool) const [with T = float] X num_dims does not match W num_dims. X: {1,3,64} W: {32,3,9,9}",
 			"Non-zero status code returned while running Conv node. Name:'c1' Status Message: X num_dims does not match W num_dims. X: {1,3,64} W: {32,3,9,9}"},
+		{"Error running network: [ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input: input for the following indices\n index: 2 Got: 120 Expected: 256\n Please fix either the inputs/outputs or the model.",
+			"Got invalid dimensions for input: input for the following indices; index: 2 Got: 120 Expected: 256"},
 		{"a plain message", "a plain message"},
 	} {
 		if got := oneLine(errors.New(c.in)); got != c.want {

@@ -6,6 +6,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidstyle/vidstyle/internal/testmedia"
 	"github.com/vidstyle/vidstyle/internal/testmodels"
 	"github.com/vidstyle/vidstyle/models"
 	"github.com/vidstyle/vidstyle/stylize"
@@ -91,5 +92,54 @@ func TestModelsThatPaintAnotherSize(t *testing.T) {
 	want := "paints 512x512 from its 32x32 input: vidstyle takes an output of at most 8 times the input's side, 8192 a side and 36 megapixels"
 	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("x16: %v, want one line with %q", err, want)
+	}
+	// ×1000 (a model of 80 bytes) is refused from ONNX Runtime's first
+	// answer, before a run of its own size: that run asked for 230 GB and
+	// failed, and its first, inner error was shown ("OrtValue shape
+	// verification failed"), or, where the memory was there, took it.
+	s = newStylizer(t, stylize.Model{Name: "x1000", ONNX: testmodels.ResizedGraph(1000)}, stylize.Config{FrameWidth: 160, FrameHeight: 120})
+	big := smoothBGR(t, 160, 120)
+	defer big.Close()
+	err = stylizeOne(s, 0, &big, &out)
+	want = "paints 160000x120000 from its 160x120 input: vidstyle takes an output of at most 8 times"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("x1000: %v, want %q", err, want)
+	}
+}
+
+// TestModelsOfOneFixedSide: a model that fixes its height and leaves its
+// width free (or the other way round) runs at that height, the width
+// following the frame's shape. Before, the fixed side was ignored and
+// ONNX Runtime refused every frame ("Got invalid dimensions for input").
+func TestModelsOfOneFixedSide(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		fixH, fixW   int64
+		wantW, wantH int
+	}{
+		{"height 90", 90, 0, 120, 90},
+		{"width 64", 0, 64, 64, 48},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStylizer(t, stylize.Model{Name: "half", ONNX: testmodels.HalfFixedGraph(c.fixH, c.fixW)}, stylize.Config{FrameWidth: 160, FrameHeight: 120})
+			if w, h := s.Size(); w != c.wantW || h != c.wantH {
+				t.Errorf("processing size %dx%d, want %dx%d", w, h, c.wantW, c.wantH)
+			}
+			frame := smoothBGR(t, 160, 120)
+			defer frame.Close()
+			out := gocv.NewMat()
+			defer out.Close()
+			for slot := range 2 {
+				if err := stylizeOne(s, slot, &frame, &out); err != nil {
+					t.Fatalf("slot %d: %v", slot, err)
+				}
+			}
+			if out.Cols() != 160 || out.Rows() != 120 {
+				t.Errorf("output %dx%d, want the frame's 160x120", out.Cols(), out.Rows())
+			}
+			if d := testmedia.MeanAbsDiff(frame, out); d > 3 {
+				t.Errorf("the identity model's output is %.1f levels from its frame", d)
+			}
+		})
 	}
 }

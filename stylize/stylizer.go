@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,9 +202,21 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		// 100000x100000 asked Go for 120 GB at once (a crash, not an error).
 		return nil, fmt.Errorf("model %s takes only %dx%d frames, more than vidstyle paints (%d a side at most): vidstyle models import makes a model size-free", model.Name, fixedW, fixedH, maxFixedSide)
 	}
-	if fixedW > 0 && (fixedW != cfg.Width || fixedH != cfg.Height) {
-		cfg.Log.Warn(fmt.Sprintf("model %s takes only %dx%d frames: processing at that size (vidstyle models import makes a model size-free)", model.Name, fixedW, fixedH))
-		cfg.Width, cfg.Height = fixedW, fixedH
+	switch {
+	case fixedW > 0 && fixedH > 0:
+		if fixedW != cfg.Width || fixedH != cfg.Height {
+			cfg.Log.Warn(fmt.Sprintf("model %s takes only %dx%d frames: processing at that size (vidstyle models import makes a model size-free)", model.Name, fixedW, fixedH))
+			cfg.Width, cfg.Height = fixedW, fixedH
+		}
+	case fixedH > 0 && fixedH != cfg.Height:
+		// One side fixed: the other follows the frame's shape.
+		w := min(maxFixedSide, max(1, (cfg.Width*fixedH+cfg.Height/2)/cfg.Height))
+		cfg.Log.Warn(fmt.Sprintf("model %s takes only frames %d high: processing at %dx%d (vidstyle models import makes a model size-free)", model.Name, fixedH, w, fixedH))
+		cfg.Width, cfg.Height = w, fixedH
+	case fixedW > 0 && fixedW != cfg.Width:
+		h := min(maxFixedSide, max(1, (cfg.Height*fixedW+cfg.Width/2)/cfg.Width))
+		cfg.Log.Warn(fmt.Sprintf("model %s takes only frames %d wide: processing at %dx%d (vidstyle models import makes a model size-free)", model.Name, fixedW, fixedW, h))
+		cfg.Width, cfg.Height = fixedW, h
 	}
 	s := &Stylizer{
 		name: model.Name, inName: inName, outName: outName, log: cfg.Log,
@@ -215,7 +228,10 @@ func New(rt *Runtime, model Model, cfg Config) (*Stylizer, error) {
 		resizeIn: gocv.InterpolationArea, resizeOut: gocv.InterpolationCubic,
 	}
 	if fixedW > 0 {
-		s.pw, s.ph = fixedW, fixedH
+		s.pw = fixedW
+	}
+	if fixedH > 0 {
+		s.ph = fixedH
 	}
 	if s.w > s.fw || s.h > s.fh {
 		s.resizeIn, s.resizeOut = gocv.InterpolationLinear, gocv.InterpolationArea
@@ -309,10 +325,12 @@ func checkContract(model Model, nhwc bool) (in, out string, fixedW, fixedH int, 
 		}
 	}
 	d := ins[0].Dimensions
-	if d[hAxis] > 0 && d[wAxis] > 0 {
-		fixedW, fixedH = int(d[wAxis]), int(d[hAxis])
+	if d[hAxis] == 0 || d[wAxis] == 0 {
+		return "", "", 0, 0, fmt.Errorf("%w %s: input %q has shape %s: an image with a side of 0", ErrModel, model.Name, ins[0].Name, shapeString(d))
 	}
-	return ins[0].Name, outs[0].Name, fixedW, fixedH, nil
+	// Each side on its own: a model may fix its height and leave its
+	// width free (or the other way round).
+	return ins[0].Name, outs[0].Name, int(max(0, d[wAxis])), int(max(0, d[hAxis])), nil
 }
 
 // elemName is the short name of a tensor element type ("float16").
@@ -325,7 +343,7 @@ func shapeString(d ort.Shape) string {
 	parts := make([]string, len(d))
 	for i, v := range d {
 		parts[i] = "?"
-		if v > 0 {
+		if v >= 0 {
 			parts[i] = strconv.FormatInt(v, 10)
 		}
 	}
@@ -504,15 +522,30 @@ const gpuNeeds = "install CUDA 13 and cuDNN 9, and TensorRT 10 for tensorrt"
 
 func (e *providerError) Unwrap() error { return ErrDevice }
 
-// oneLine keeps the first line of an error's text, without ONNX Runtime's
-// source location prefix.
+// oneLine is an error's text on one line, without ONNX Runtime's source
+// location prefix: the first line, and up to three short lines after it
+// that say what the first one means ("Got invalid dimensions for input:
+// input for the following indices" / "index: 2 Got: 120 Expected: 256").
 func oneLine(err error) string {
 	if err == nil {
 		return ""
 	}
 	s := strings.TrimSpace(err.Error())
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
+		line, rest := s[:i], strings.Split(s[i+1:], "\n")
+		n := 0
+		for _, l := range rest {
+			l = strings.TrimSpace(l)
+			if l == "" || strings.HasPrefix(l, "Please fix") {
+				continue
+			}
+			if n == 3 || len(l) > 200 {
+				break
+			}
+			line += "; " + l
+			n++
+		}
+		return oneLine(errors.New(line))
 	}
 	// "/onnxruntime_src/….cc:1957 … [ONNXRuntimeError] : 1 : FAIL : message"
 	if i := strings.Index(s, "[ONNXRuntimeError]"); i >= 0 {
@@ -605,7 +638,7 @@ func (s *Stylizer) afterRun(i int, err error, opts *ort.RunOptions) error {
 		return nil
 	}
 	if !s.ran {
-		if done, rerr := s.resized(i, opts); done || rerr != nil {
+		if done, rerr := s.resized(i, err, opts); done || rerr != nil {
 			return rerr
 		}
 	}
@@ -663,10 +696,26 @@ const maxOutPixels = 36e6
 // made that size and this run's result is kept. Finish scales results
 // to the processing size. done is false when the output is the input's
 // size after all (the first error stands).
-func (s *Stylizer) resized(i int, opts *ort.RunOptions) (done bool, err error) {
+func (s *Stylizer) resized(i int, first error, opts *ort.RunOptions) (done bool, err error) {
+	hAxis, wAxis, cAxis := 2, 3, 1
+	if s.conv.NHWC {
+		hAxis, wAxis, cAxis = 1, 2, 3
+	}
+	// ONNX Runtime's refusal names the shape the model asked for: one
+	// too big is refused before the rerun allocates it (a model of 80
+	// bytes that upscales 100 times took 5 GB, twice, as ONNX Runtime's
+	// output and Go's copy of it).
+	if d, ok := requestedShape(first); ok && len(d) == 4 {
+		if err := s.checkOutSize(int(d[wAxis]), int(d[hAxis])); err != nil {
+			return true, err
+		}
+	}
 	sl := &s.slots[i]
 	outs := []ort.Value{nil}
 	if err := s.sess.RunWithOptions([]ort.Value{sl.in}, outs, opts); err != nil {
+		if _, ok := requestedShape(first); ok {
+			return true, fmt.Errorf("%w %s: its output is not its input's size, and the run for its own size failed: %s", ErrModel, s.name, oneLine(err))
+		}
 		return false, nil
 	}
 	defer outs[0].Destroy()
@@ -675,10 +724,6 @@ func (s *Stylizer) resized(i int, opts *ort.RunOptions) (done bool, err error) {
 		return false, nil
 	}
 	d := got.GetShape()
-	hAxis, wAxis, cAxis := 2, 3, 1
-	if s.conv.NHWC {
-		hAxis, wAxis, cAxis = 1, 2, 3
-	}
 	if len(d) != 4 || d[0] != 1 || d[cAxis] != 3 {
 		return true, fmt.Errorf("%w %s: its output has shape %v, not a 3-channel image", ErrModel, s.name, []int64(d))
 	}
@@ -686,8 +731,8 @@ func (s *Stylizer) resized(i int, opts *ort.RunOptions) (done bool, err error) {
 	if ow == s.pw && oh == s.ph {
 		return false, nil
 	}
-	if ow < 1 || oh < 1 || ow > maxOutScale*s.pw || oh > maxOutScale*s.ph || ow > maxFixedSide || oh > maxFixedSide || ow*oh > maxOutPixels {
-		return true, fmt.Errorf("%w %s: paints %dx%d from its %dx%d input: vidstyle takes an output of at most %d times the input's side, %d a side and %.0f megapixels", ErrModel, s.name, ow, oh, s.pw, s.ph, maxOutScale, maxFixedSide, maxOutPixels/1e6)
+	if err := s.checkOutSize(ow, oh); err != nil {
+		return true, err
 	}
 	cw, ch := max(1, (s.w*ow+s.pw/2)/s.pw), max(1, (s.h*oh+s.ph/2)/s.ph)
 	shape := ort.NewShape(1, 3, int64(oh), int64(ow))
@@ -730,6 +775,43 @@ func (s *Stylizer) resized(i int, opts *ort.RunOptions) (done bool, err error) {
 	s.ran = true
 	s.log.Info(fmt.Sprintf("model %s paints %dx%d from its %dx%d input: its output is scaled to %dx%d", s.name, ow, oh, s.pw, s.ph, s.w, s.h))
 	return true, nil
+}
+
+// checkOutSize refuses an output of ow×oh from the processing input:
+// more than maxOutScale times its side, maxFixedSide a side or
+// maxOutPixels.
+func (s *Stylizer) checkOutSize(ow, oh int) error {
+	if ow < 1 || oh < 1 || ow > maxOutScale*s.pw || oh > maxOutScale*s.ph || ow > maxFixedSide || oh > maxFixedSide || ow*oh > maxOutPixels {
+		return fmt.Errorf("%w %s: paints %dx%d from its %dx%d input: vidstyle takes an output of at most %d times the input's side, %d a side and %.0f megapixels", ErrModel, s.name, ow, oh, s.pw, s.ph, maxOutScale, maxFixedSide, maxOutPixels/1e6)
+	}
+	return nil
+}
+
+// requestedShapeRE is the shape a model's output asked for, in ONNX
+// Runtime's refusal of a bound output of another shape ("OrtValue shape
+// verification failed. Current shape:{1,3,120,160} Requested
+// shape:{1,3,36000,48000}").
+var requestedShapeRE = regexp.MustCompile(`Requested shape:\{(-?[0-9]+(?:,-?[0-9]+)*)\}`)
+
+// requestedShape is the shape err (a run's refusal) says the model's
+// output asked for.
+func requestedShape(err error) ([]int64, bool) {
+	if err == nil {
+		return nil, false
+	}
+	m := requestedShapeRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil, false
+	}
+	var d []int64
+	for _, f := range strings.Split(m[1], ",") {
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		d = append(d, v)
+	}
+	return d, true
 }
 
 // Finish writes slot i's result into dst at the frame size, (re)allocating

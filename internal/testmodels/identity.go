@@ -28,3 +28,21 @@ func ScaledGraph(k float32) []byte {
 	x := g.Op("Mul", []string{"input1", g.Scalar(k)})
 	return g.Model("scaled", "input1", x, "output1", "Image model output = input × k, written by vidstyle for tests.", nil)
 }
+
+// HalfFixedGraph is IdentityGraph with one side fixed: its height when
+// height is above 0, else its width (a model exported with one dynamic
+// axis).
+func HalfFixedGraph(height, width int64) []byte {
+	g := &onnxgraph.Builder{Opset: 13}
+	h, w := onnxgraph.Dim{Param: "height"}, onnxgraph.Dim{Param: "width"}
+	if height > 0 {
+		h = onnxgraph.Dim{Value: height}
+	}
+	if width > 0 {
+		w = onnxgraph.Dim{Value: width}
+	}
+	g.InDims = []onnxgraph.Dim{{Value: 1}, {Value: 3}, h, w}
+	g.OutDims = g.InDims
+	x := g.Op("Mul", []string{"input1", g.Scalar(1)})
+	return g.Model("half-fixed", "input1", x, "output1", "Identity image model with one fixed side, written by vidstyle for tests.", nil)
+}
