@@ -258,3 +258,17 @@ func TestModelsInfoShowsFewMetadataEntries(t *testing.T) {
 		t.Errorf("models info: %d lines, want the first 40 entries and a count of the rest:\n%.2000s", n, out)
 	}
 }
+
+// TestModelsInfoOfOneFixedSide: a model that fixes only its height is
+// described so ("fixed height 90"), not as a size of 0x90.
+func TestModelsInfoOfOneFixedSide(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tall.onnx")
+	if err := os.WriteFile(p, testmodels.HalfFixedGraph(90, 0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := mustRun(t, dir, "models", "info", p)
+	if !strings.Contains(out, "fixed height 90 (frames are resized to it, keeping their shape") || strings.Contains(out, "0x90") {
+		t.Errorf("models info of a model 90 high:\n%s", out)
+	}
+}

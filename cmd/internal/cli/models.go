@@ -250,8 +250,12 @@ func (e *modelsCmd) info(what string, w io.Writer) error {
 		fmt.Fprintf(tw, "contract\tcannot run: %s\n", printable(cerr.Error(), false))
 	case verr != nil:
 		fmt.Fprintf(tw, "contract\tcannot run: %s\n", printable(verr.Error(), false))
-	case h > 0:
+	case h > 0 && wd > 0:
 		fmt.Fprintf(tw, "contract\t%s; fixed %dx%d (frames are resized to it; vidstyle models import makes it size-free)\n", conv, wd, h)
+	case h > 0:
+		fmt.Fprintf(tw, "contract\t%s; fixed height %d (frames are resized to it, keeping their shape; vidstyle models import makes it size-free)\n", conv, h)
+	case wd > 0:
+		fmt.Fprintf(tw, "contract\t%s; fixed width %d (frames are resized to it, keeping their shape; vidstyle models import makes it size-free)\n", conv, wd)
 	default:
 		fmt.Fprintf(tw, "contract\t%s; any frame size\n", conv)
 	}
