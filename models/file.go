@@ -158,8 +158,11 @@ func identify(head []byte) string {
 	return ""
 }
 
+// fileKind names what a path that is not a plain file is.
 func fileKind(m os.FileMode) string {
 	switch {
+	case m.IsDir():
+		return "a folder"
 	case m&os.ModeNamedPipe != 0:
 		return "a pipe"
 	case m&os.ModeSocket != 0:

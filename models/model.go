@@ -80,6 +80,11 @@ func (s Store) ResolveIn(spec string, catalog []CatalogEntry) (Model, error) {
 	if s.Has(spec) {
 		return Model{Name: spec, Path: s.Path(spec)}, nil
 	}
+	if s.Dir != "" && validName(spec) == nil {
+		if st, err := os.Stat(s.Path(spec)); err == nil {
+			return Model{}, fmt.Errorf("model %s in the models folder is %s, not a file", s.Path(spec), fileKind(st.Mode()))
+		}
+	}
 	for _, e := range catalog {
 		if e.Name == spec {
 			return Model{Name: e.Name, Catalog: &e}, nil

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/vidstyle/vidstyle/models"
@@ -214,5 +216,34 @@ func TestNoSharedFallbackFolder(t *testing.T) {
 	t.Setenv("HOME", "/home/someone")
 	if dir := models.DefaultStoreDir(); dir != "/home/someone/.cache/vidstyle/models" {
 		t.Fatalf("with HOME: %q", dir)
+	}
+}
+
+// TestStoreListsOnlyFiles: a folder, a named pipe or a link to a device
+// named like a model is not listed (it was, as "ready"), and -model names
+// what it is, instead of calling the name unknown and suggesting itself.
+func TestStoreListsOnlyFiles(t *testing.T) {
+	store := models.Store{Dir: t.TempDir()}
+	if err := os.WriteFile(store.Path("good"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(store.Path("folder"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(store.Path("pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", store.Path("zero")); err != nil {
+		t.Fatal(err)
+	}
+	names, err := store.Names()
+	if err != nil || !slices.Equal(names, []string{"good"}) {
+		t.Errorf("listed %q (%v), want only good", names, err)
+	}
+	for name, want := range map[string]string{"folder": "is a folder, not a file", "pipe": "is a pipe, not a file", "zero": "is a character device, not a file"} {
+		_, err := store.Resolve(name)
+		if err == nil || !strings.Contains(err.Error(), store.Path(name)+" in the models folder "+want) || strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("-model %s: %v, want %q", name, err, want)
+		}
 	}
 }

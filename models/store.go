@@ -73,7 +73,9 @@ func (s Store) Names() ([]string, error) {
 	for _, f := range files {
 		// A file under a name -model refuses (control characters, a
 		// newline) is not listed as one to use.
-		if n := strings.TrimSuffix(filepath.Base(f), ".onnx"); validName(n) == nil {
+		// Nor is what is not a file (a folder, a FIFO, a link to a
+		// device), which -model would not take either.
+		if n := strings.TrimSuffix(filepath.Base(f), ".onnx"); validName(n) == nil && s.Has(n) {
 			names = append(names, n)
 		}
 	}
