@@ -476,8 +476,15 @@ func TestBrokenWeightsAreRefused(t *testing.T) {
 		k    float32
 		want string
 	}{{float32(math.NaN()), "100% of its output is not a number"}, {float32(math.Inf(1)), "not a number"}, {0.5, ""},
-		{0, "its output is one flat value (0) whatever the picture"}, {1.0 / 255, `stays within 0.00..1.00, where a 0..255 model paints 0..255: for a model of 0..1 pixels, put scaled.json beside it with {"range": "0..1"}`}} {
-		s := newStylizer(t, stylize.Model{Name: "scaled", ONNX: testmodels.ScaledGraph(c.k)}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
+		{0, "its output is one flat value (0) whatever the picture"}, {1.0 / 255, `stays within 0.00..1.00, where a 0..255 model paints 0..255: for a model of 0..1 pixels, put scaled.json beside it with {"range": "0..1"}`},
+		// k 2 stands for a 0..1 model that clamps (ClampedGraph): flat,
+		// and the hint says why.
+		{2, `its output is one flat value (1) whatever the picture: for a model of 0..1 pixels, put scaled.json beside it with {"range": "0..1"}`}} {
+		graph := testmodels.ScaledGraph(c.k)
+		if c.k == 2 {
+			graph = testmodels.ClampedGraph()
+		}
+		s := newStylizer(t, stylize.Model{Name: "scaled", ONNX: graph}, stylize.Config{FrameWidth: 32, FrameHeight: 32})
 		in := testmedia.Texture(t, 32, 32, 3, 5)
 		out := gocv.NewMat()
 		if err := s.Prepare(0, &in); err != nil {
@@ -495,6 +502,16 @@ func TestBrokenWeightsAreRefused(t *testing.T) {
 		case c.want != "" && (err == nil || !errors.Is(err, stylize.ErrModel) || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("k %v: err = %v, want %q", c.k, err, c.want)
 		}
+	}
+}
+
+// TestAModelThatDoesNothingIsRefused: a graph whose output is its input
+// is refused when it loads; it was run, its output never written, and
+// blamed on zero weights.
+func TestAModelThatDoesNothingIsRefused(t *testing.T) {
+	_, err := stylize.New(sharedRT, stylize.Model{Name: "pass", ONNX: testmodels.PassThroughGraph()}, stylize.Config{FrameWidth: 32, FrameHeight: 32, Device: stylize.DeviceCPU})
+	if err == nil || !errors.Is(err, stylize.ErrModel) || !strings.Contains(err.Error(), `its output is its input "input": the model does nothing`) {
+		t.Errorf("a pass-through graph: %v", err)
 	}
 }
 

@@ -324,6 +324,9 @@ func checkContract(model Model, nhwc bool) (in, out string, fixedW, fixedH int, 
 			return "", "", 0, 0, fmt.Errorf("%w %s: %s %q has shape %s: not 3 channels in a %s image", ErrModel, model.Name, io.what, io.info.Name, shapeString(d), layout)
 		}
 	}
+	if ins[0].Name == outs[0].Name {
+		return "", "", 0, 0, fmt.Errorf("%w %s: its output is its input %q: the model does nothing", ErrModel, model.Name, ins[0].Name)
+	}
 	d := ins[0].Dimensions
 	if d[hAxis] == 0 || d[wAxis] == 0 {
 		return "", "", 0, 0, fmt.Errorf("%w %s: input %q has shape %s: an image with a side of 0", ErrModel, model.Name, ins[0].Name, shapeString(d))
@@ -935,6 +938,9 @@ func checkPainted(out, in []float32, name string) error {
 	switch {
 	case hi < lo:
 		return nil // no finite value: checkFinite's case
+	case hi-lo < 1e-3 && hi <= 1.5 && lo >= -1.5:
+		// A model of 0..1 pixels that clamps them is flat when fed 0..255.
+		return fmt.Errorf("its output is one flat value (%.3g) whatever the picture: for a model of 0..1 pixels, put %s.json beside it with {\"range\": \"0..1\"}; otherwise the model paints nothing (its weights are zero or broken)", lo, name)
 	case hi-lo < 1e-3, hi-lo < 1 && (hi > 1.5 || lo < -1.5):
 		return fmt.Errorf("its output is one flat value (%.3g) whatever the picture: the model paints nothing (its weights are zero or broken)", lo)
 	case hi <= 1.5 && lo >= -1.5:

@@ -46,3 +46,31 @@ func HalfFixedGraph(height, width int64) []byte {
 	x := g.Op("Mul", []string{"input1", g.Scalar(1)})
 	return g.Model("half-fixed", "input1", x, "output1", "Identity image model with one fixed side, written by vidstyle for tests.", nil)
 }
+
+// ClampedGraph is a model of 0..1 pixels that clamps them: its output is
+// clip(input + 1, 0, 1), one flat 1 for any 0..255 picture.
+func ClampedGraph() []byte {
+	g := &onnxgraph.Builder{Opset: 13}
+	h, w := onnxgraph.Dim{Param: "height"}, onnxgraph.Dim{Param: "width"}
+	g.InDims = []onnxgraph.Dim{{Value: 1}, {Value: 3}, h, w}
+	g.OutDims = g.InDims
+	x := g.Op("Add", []string{"input1", g.Scalar(1)})
+	x = g.Op("Clip", []string{x, g.Scalar(0), g.Scalar(1)})
+	return g.Model("clamped", "input1", x, "output1", "A clamping 0..1 image model, written by vidstyle for tests.", nil)
+}
+
+// PassThroughGraph is a graph of no nodes whose output is its input (one
+// value, both the graph's input and its output): a "model" that does
+// nothing.
+func PassThroughGraph() []byte {
+	v := onnxgraph.EncodeValue(onnxgraph.Value{Name: "input", ElemType: onnxgraph.TensorFloat, Dims: onnxgraph.ImageDims()})
+	var graph []byte
+	graph = onnxgraph.AppendString(graph, 2, "pass-through")
+	graph = onnxgraph.AppendBytes(graph, 11, v)
+	graph = onnxgraph.AppendBytes(graph, 12, v)
+	var m, opset []byte
+	m = onnxgraph.AppendVarint(m, 1, onnxgraph.IRVersion)
+	m = onnxgraph.AppendBytes(m, 7, graph)
+	opset = onnxgraph.AppendVarint(opset, 2, uint64(onnxgraph.DefaultOpset))
+	return onnxgraph.AppendBytes(m, 8, opset)
+}
