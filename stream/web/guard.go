@@ -121,11 +121,11 @@ func sameOrigin(r *http.Request) bool {
 // overlay alike: OBS opens the overlay as a top-level page), the token
 // out of Referer and every answer out of other sites' pages
 // (Cross-Origin-Resource-Policy). A request another site's page makes
-// for anything but a navigation (a script or image tag, a no-cors fetch)
-// is refused and its connection closed, so that such a page can neither
-// tell that vidstyle runs nor hold the connections the user's browser
-// and OBS share with it; following a link to the control page still
-// works.
+// for anything but a top-level navigation (a script or image tag, a
+// no-cors fetch, a frame) is refused and its connection closed, so that
+// such a page can neither tell that vidstyle runs nor hold the
+// connections the user's browser and OBS share with it; following a link
+// to the control page still works, on a connection that is then closed.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -139,12 +139,27 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			refuse(w, "this server does not answer to that host name", http.StatusMisdirectedRequest)
 			return
 		}
-		if !sameOrigin(r) && r.Header.Get("Sec-Fetch-Mode") != "navigate" {
-			refuse(w, "cross-site requests are refused", http.StatusForbidden)
-			return
+		if !sameOrigin(r) {
+			// A navigation into a frame (iframe, embed, object) is refused
+			// like the rest: no page may be framed anyway, and a hostile
+			// page's frames held the browser's six connections a site
+			// (and their keep-alive) for every site it hopped to.
+			if r.Header.Get("Sec-Fetch-Mode") != "navigate" || !topLevel(r.Header.Get("Sec-Fetch-Dest")) {
+				refuse(w, "cross-site requests are refused", http.StatusForbidden)
+				return
+			}
+			// A link followed from another site: answered, and its
+			// connection not kept.
+			h.Set("Connection", "close")
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// topLevel reports whether a navigation's Sec-Fetch-Dest is a top-level
+// page ("document"; none from a browser that does not send it).
+func topLevel(dest string) bool {
+	return dest == "" || dest == "document"
 }
 
 // refuse answers a refused request and closes its connection: a

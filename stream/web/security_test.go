@@ -152,6 +152,13 @@ func TestCrossSiteRequests(t *testing.T) {
 		{"cross-site", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403},
 		{"same-site", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Sec-Fetch-Site": "same-site"}, 403},
 		{"cross-site GET", "GET", "/api/state", "", hdrs{"Sec-Fetch-Site": "cross-site"}, 403},
+		// Frames are refused outright (a page's frames held the
+		// browser's connections to vidstyle, six a site).
+		{"cross-site iframe", "GET", "/", "", hdrs{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe"}, 403},
+		{"same-site iframe of the overlay", "GET", "/overlay", "", hdrs{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe"}, 403},
+		{"cross-site embed", "GET", "/assets/whep.js", "", hdrs{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "embed"}, 403},
+		{"cross-site object", "GET", "/", "", hdrs{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "object"}, 403},
+		{"cross-site link followed", "GET", "/", "", hdrs{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, 200},
 		{"own Origin with a query", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Origin": own + "?x"}, 403},
 		{"own Origin with a fragment", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Origin": own + "#x"}, 403},
 		{"own Origin with a path", "POST", "/api/pause", `{"paused":false}`, hdrs{"Content-Type": "application/json", "Origin": own + "/x"}, 403},
@@ -185,6 +192,9 @@ func TestCrossSiteRequests(t *testing.T) {
 		}
 		if res.StatusCode == http.StatusForbidden && !res.Close {
 			t.Errorf("%s: refused, but the connection is kept alive", c.name)
+		}
+		if c.h["Sec-Fetch-Site"] == "cross-site" && !res.Close {
+			t.Errorf("%s: %s, and the connection another site's page opened is kept alive", c.name, res.Status)
 		}
 	}
 	if st := ctl.State(); !st.Paused || st.KeepColors {
