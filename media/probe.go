@@ -128,6 +128,11 @@ type Stream struct {
 	Channels      int
 	ChannelLayout string
 	SampleRate    int
+	// Bits is how many bits a sample holds (bits_per_raw_sample, else
+	// bits_per_sample), 0 when ffprobe does not say; SampleFmt is the
+	// decoder's sample format ("s16", "s32", "fltp").
+	Bits      int
+	SampleFmt string
 }
 
 // Interlaced reports whether the stream's fields are stored interlaced.
@@ -289,6 +294,9 @@ func Parse(path string, data []byte) (*Info, error) {
 			Channels      int               `json:"channels"`
 			ChannelLayout string            `json:"channel_layout"`
 			SampleRate    string            `json:"sample_rate"`
+			SampleFmt     string            `json:"sample_fmt"`
+			RawBits       string            `json:"bits_per_raw_sample"`
+			SampleBits    int               `json:"bits_per_sample"`
 			Tags          map[string]string `json:"tags"`
 			Disposition   map[string]int    `json:"disposition"`
 			SideData      []struct {
@@ -334,6 +342,12 @@ func Parse(path string, data []byte) (*Info, error) {
 		}
 		s.Frames, _ = strconv.ParseInt(r.NbFrames, 10, 64)
 		s.SampleRate, _ = strconv.Atoi(r.SampleRate)
+		if s.Type == "audio" {
+			s.SampleFmt = r.SampleFmt
+			if s.Bits, _ = strconv.Atoi(r.RawBits); s.Bits <= 0 {
+				s.Bits = max(r.SampleBits, 0)
+			}
+		}
 		rot := 0.0
 		for _, sd := range r.SideData {
 			if sd.Type == "Display Matrix" {

@@ -56,6 +56,9 @@ type trackRules struct {
 	plays func(codec string) bool
 	// encoder is the audio a track is re-encoded to, named for messages.
 	encoder string
+	// pcm: a PCM track the container cannot hold is converted to PCM
+	// it holds (pcmEncode), not encoded to encoder.
+	pcm bool
 	// encode gives the codec options for output audio track n.
 	encode func(n int, s media.Stream) []string
 	// subtitle is the codec a subtitle track is written with ("copy", a
@@ -131,13 +134,14 @@ func rulesFor(format string) trackRules {
 			subtitleNote: "MP4 holds text subtitles only (as mov_text); .mkv keeps them", titleTag: "handler_name"}
 	case "mov":
 		return trackRules{name: "MOV", holds: func(c string) bool {
-			return c != "opus" && mp4Holds[c] || strings.HasPrefix(c, "pcm_")
+			// QuickTime's own IMA ADPCM ("ima4", old cameras) too.
+			return c != "opus" && mp4Holds[c] || movPCM[c] || c == "adpcm_ima_qt"
 		}, plays: func(c string) bool {
 			// MOV is the editors' container: uncompressed PCM is its
 			// native audio (QuickTime, Resolve, Premiere, Final Cut), kept
 			// as it is; AAC and MP3 too.
-			return browser(c) || strings.HasPrefix(c, "pcm_")
-		}, encoder: "AAC", encode: aacEncode, subtitle: movText,
+			return browser(c) || movPCM[c]
+		}, encoder: "AAC", encode: aacEncode, pcm: true, subtitle: movText,
 			subtitleNote: "MOV holds text subtitles only (as mov_text); .mkv keeps them", titleTag: "handler_name"}
 	case "webm":
 		vorbisOpus := func(c string) bool { return c == "opus" || c == "vorbis" }
@@ -153,8 +157,8 @@ func rulesFor(format string) trackRules {
 			},
 			subtitleNote: "WebM holds WebVTT subtitles only (text ones are converted); .mkv keeps them", titleTag: "title"}
 	default: // matroska
-		all := func(string) bool { return true }
-		return trackRules{name: "MKV", holds: all, plays: all, encoder: "AAC", encode: aacEncode,
+		holds := func(c string) bool { return mkvHolds[c] }
+		return trackRules{name: "MKV", holds: holds, plays: holds, encoder: "AAC", encode: aacEncode, pcm: true,
 			subtitle: func(c string) string {
 				switch {
 				case c == "subrip" || c == "ass" || c == "ssa" || c == "webvtt" ||
@@ -169,9 +173,60 @@ func rulesFor(format string) trackRules {
 	}
 }
 
+// movPCM are the PCM codecs MOV has a sample entry for (sowt, twos,
+// in24, in32, fl32, fl64, raw, alaw, ulaw). Others, Blu-ray's and DVD's
+// LPCM among them, ffmpeg wrote into MOV under a tag no player knows
+// (and the job "succeeded" without sound), or refused after the job had
+// started.
+var movPCM = map[string]bool{
+	"pcm_s16le": true, "pcm_s16be": true, "pcm_s24le": true, "pcm_s24be": true, "pcm_s32le": true, "pcm_s32be": true,
+	"pcm_f32le": true, "pcm_f32be": true, "pcm_f64le": true, "pcm_f64be": true, "pcm_u8": true, "pcm_s8": true,
+	"pcm_alaw": true, "pcm_mulaw": true,
+}
+
+// mkvHolds are the audio codecs Matroska holds as they are: those of its
+// own codec IDs, and those of a WAV format tag (A_MS/ACM) that players
+// read. ffmpeg refuses others (Blu-ray and DVD LPCM, SMPTE 302M from
+// broadcast TS, QuickTime's IMA ADPCM, big-endian float PCM, …) once the
+// job has started ("Error initializing output stream"): they are
+// re-encoded, or refused by -audio copy before anything is done.
+var mkvHolds = map[string]bool{
+	"aac": true, "mp3": true, "mp2": true, "mp1": true, "ac3": true, "eac3": true, "dts": true, "truehd": true, "mlp": true,
+	"flac": true, "alac": true, "opus": true, "vorbis": true, "tta": true, "wavpack": true,
+	"cook": true, "ra_144": true, "ra_288": true, "atrac3": true, "wmav1": true, "wmav2": true, "wmapro": true,
+	"adpcm_ms": true, "adpcm_ima_wav": true, "adpcm_yamaha": true,
+	"pcm_s16le": true, "pcm_s24le": true, "pcm_s32le": true, "pcm_f32le": true, "pcm_f64le": true,
+	"pcm_s16be": true, "pcm_s24be": true, "pcm_s32be": true, "pcm_u8": true, "pcm_alaw": true, "pcm_mulaw": true,
+}
+
+// isPCM reports whether an audio codec is uncompressed samples: any of
+// ffmpeg's pcm_ codecs, and SMPTE 302M (PCM in broadcast TS).
+func isPCM(c string) bool { return strings.HasPrefix(c, "pcm_") || c == "s302m" }
+
+// pcmEncode converts a PCM track to little-endian PCM of its depth,
+// which MOV and Matroska both hold: 16 bits for up to 16, else 24 (a
+// 20- or 24-bit Blu-ray track loses nothing).
+func pcmEncode(n int, s media.Stream) []string {
+	codec := "pcm_s24le"
+	if s.Bits > 0 && s.Bits <= 16 || s.Bits == 0 && (s.SampleFmt == "s16" || s.SampleFmt == "s16p" || s.SampleFmt == "u8" || s.SampleFmt == "u8p") {
+		codec = "pcm_s16le"
+	}
+	return []string{fmt.Sprintf("-c:a:%d", n), codec}
+}
+
 // codecLabel names an audio codec as people know it.
 func codecLabel(c string) string {
-	if strings.HasPrefix(c, "pcm_") {
+	switch c {
+	case "pcm_bluray":
+		return "Blu-ray LPCM"
+	case "pcm_dvd":
+		return "DVD LPCM"
+	case "s302m":
+		return "SMPTE 302M PCM"
+	case "adpcm_ima_qt":
+		return "QuickTime IMA ADPCM"
+	}
+	if movPCM[c] {
 		return "PCM"
 	}
 	switch c {
@@ -274,16 +329,29 @@ func trackArgs(format, path string, in *media.Info, audio Audio, strip bool, rat
 			case r.plays(c) || audio == AudioCopy && r.holds(c):
 				codecs = append(codecs, fmt.Sprintf("-c:a:%d", na), "copy")
 			case audio == AudioCopy:
-				return nil, fmt.Errorf("%w %s: -audio copy: %s cannot hold audio track %d (%s): use .mkv, or -audio auto to re-encode it to %s", ErrOutput, path, ext, i+1, c, r.encoder)
+				to := r.encoder
+				if r.pcm && isPCM(c) {
+					to = "PCM"
+				}
+				use := "use .mkv, or "
+				if format == "matroska" || !rulesFor("matroska").holds(c) {
+					use = ""
+				}
+				return nil, fmt.Errorf("%w %s: -audio copy: %s cannot hold audio track %d (%s): %s-audio auto to re-encode it to %s", ErrOutput, path, ext, i+1, c, use, to)
 			default:
 				why := fmt.Sprintf("%s cannot hold %s", r.name, codecLabel(c))
 				if r.holds(c) {
 					why = fmt.Sprintf("browsers play %s in %s silent; -audio copy keeps it", codecLabel(c), r.name)
-				} else if format != "matroska" {
+				} else if format != "matroska" && rulesFor("matroska").holds(c) {
 					why += "; .mkv keeps it"
 				}
-				log.Info(fmt.Sprintf("audio track %d (%s) re-encoded to %s: %s", i+1, c, r.encoder, why))
-				codecs = append(codecs, r.encode(na, s)...)
+				to, encode := r.encoder, r.encode
+				if r.pcm && isPCM(c) {
+					// Lossless: samples stay samples.
+					to, encode = "PCM", pcmEncode
+				}
+				log.Info(fmt.Sprintf("audio track %d (%s) re-encoded to %s: %s", i+1, c, to, why))
+				codecs = append(codecs, encode(na, s)...)
 			}
 			args = append(args, "-map", fmt.Sprintf("1:%d", s.Index))
 			tags = append(tags, streamTags("a", na, s.Tags, r.titleTag)...)

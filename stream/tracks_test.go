@@ -658,3 +658,56 @@ func TestStripMetadataOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscAndBroadcastAudio: audio that Matroska or MOV cannot hold as it
+// is (Blu-ray LPCM from an .m2ts, DVD LPCM from a .vob, SMPTE 302M from a
+// broadcast TS, QuickTime's IMA ADPCM from an old camera's MOV) is made
+// into a track each output plays: PCM of its depth for .mov and .mkv,
+// AAC for .mp4 (and for ADPCM). Before, .mov got Blu-ray LPCM under a tag
+// nothing decodes (the job "succeeded" without sound), and .mkv and DVD
+// LPCM into .mov failed after the job had started.
+func TestDiscAndBroadcastAudio(t *testing.T) {
+	dir := t.TempDir()
+	video := []string{"-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:d=1", "-f", "lavfi", "-i", "sine=d=1:sample_rate=48000"}
+	for _, c := range []struct {
+		name string
+		make []string
+		want map[string]string // output extension → its audio codec
+	}{
+		{"bluray24.m2ts", []string{"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_bluray", "-sample_fmt", "s32", "-ac", "2", "-f", "mpegts", "-mpegts_m2ts_mode", "1"},
+			map[string]string{".mov": "pcm_s24le", ".mkv": "pcm_s24le", ".mp4": "aac"}},
+		{"dvd.vob", []string{"-c:v", "mpeg2video", "-c:a", "pcm_dvd", "-ac", "2", "-f", "vob"},
+			map[string]string{".mov": "pcm_s16le", ".mkv": "pcm_s16le", ".mp4": "aac"}},
+		{"broadcast.ts", []string{"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "s302m", "-strict", "-2", "-ac", "2"},
+			map[string]string{".mov": "pcm_s16le", ".mkv": "pcm_s16le"}},
+		{"camera.mov", []string{"-c:v", "mjpeg", "-c:a", "adpcm_ima_qt", "-ar", "11025", "-ac", "1"},
+			map[string]string{".mkv": "aac", ".mov": "aac"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := filepath.Join(dir, c.name)
+			makeMedia(t, append(append(append([]string{}, video...), c.make...), src)...)
+			in := probe(t, src)
+			for ext, want := range c.want {
+				path := filepath.Join(dir, strings.TrimSuffix(c.name, filepath.Ext(c.name))+"-out"+ext)
+				if err := CheckTracks(path, in, AudioAuto); err != nil {
+					t.Fatalf("%s: %v", ext, err)
+				}
+				stopEarly(t, path, in)
+				a := probe(t, path).OfType("audio")
+				if len(a) != 1 || a[0].Codec != want {
+					t.Errorf("%s: audio %+v, want one %s track", ext, a, want)
+					continue
+				}
+				if out, err := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-i", path, "-map", "0:a", "-f", "null", "-").CombinedOutput(); err != nil || len(out) > 0 {
+					t.Errorf("%s: its audio does not decode: %v %s", ext, err, out)
+				}
+			}
+			// -audio copy is refused before anything is done, and does
+			// not send the user to .mkv when .mkv cannot hold it either.
+			err := CheckTracks(filepath.Join(dir, "copy.mkv"), in, AudioCopy)
+			if err == nil || strings.Contains(err.Error(), "use .mkv") {
+				t.Errorf("-audio copy into .mkv: %v", err)
+			}
+		})
+	}
+}
