@@ -194,7 +194,7 @@ var mkvHolds = map[string]bool{
 	"aac": true, "mp3": true, "mp2": true, "mp1": true, "ac3": true, "eac3": true, "dts": true, "truehd": true, "mlp": true,
 	"flac": true, "alac": true, "opus": true, "vorbis": true, "tta": true, "wavpack": true,
 	"cook": true, "ra_144": true, "ra_288": true, "atrac3": true, "wmav1": true, "wmav2": true, "wmapro": true,
-	"adpcm_ms": true, "adpcm_ima_wav": true, "adpcm_yamaha": true,
+	"adpcm_ms": true, "adpcm_ima_wav": true, "adpcm_yamaha": true, "adpcm_g722": true, "adpcm_g726": true, "gsm_ms": true, "speex": true,
 	"pcm_s16le": true, "pcm_s24le": true, "pcm_s32le": true, "pcm_f32le": true, "pcm_f64le": true,
 	"pcm_s16be": true, "pcm_s24be": true, "pcm_s32be": true, "pcm_u8": true, "pcm_alaw": true, "pcm_mulaw": true,
 }
