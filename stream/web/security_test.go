@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -569,6 +570,61 @@ func TestOfferWithADataChannelIsRefused(t *testing.T) {
 	}
 	if res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(o.SDP)); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("offer with a data channel: %s, want 400", res.Status)
+	}
+	if n := srv.Pending() + srv.Viewers(); n != 0 {
+		t.Errorf("%d sessions left", n)
+	}
+}
+
+// TestOfferWithoutVideoIsRefused: an offer that cannot receive the
+// video (audio only, its video sendonly or inactive) gets 400 saying why;
+// it was answered 201, a viewer that never gets a picture.
+func TestOfferWithoutVideoIsRefused(t *testing.T) {
+	srv, base := testServer(t, Config{})
+	offers := map[string]string{}
+	for _, c := range []struct {
+		name string
+		kind webrtc.RTPCodecType
+		dir  webrtc.RTPTransceiverDirection
+	}{
+		{"audio only", webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverDirectionRecvonly},
+		{"video sendonly", webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverDirectionSendonly},
+	} {
+		pc, err := webrtc.NewPeerConnection(webrtc.Configuration{}) // a browser's codecs, Opus among them
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.dir == webrtc.RTPTransceiverDirectionSendonly {
+			track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "v", "s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: c.dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := pc.AddTransceiverFromKind(c.kind, webrtc.RTPTransceiverInit{Direction: c.dir}); err != nil {
+			t.Fatal(err)
+		}
+		o, err := pc.CreateOffer(nil)
+		pc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		offers[c.name] = o.SDP
+	}
+	_, sdp := offer(t) // a viewer's: video, recvonly
+	offers["video inactive"] = strings.Replace(sdp, "a=recvonly", "a=inactive", 1)
+	offers["video rejected (port 0)"] = regexp.MustCompile(`m=video [0-9]+ `).ReplaceAllString(sdp, "m=video 0 ")
+	for name, o := range offers {
+		if o == sdp {
+			t.Fatalf("%s: the offer was not changed", name)
+		}
+		res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(o))
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "no video section that receives") {
+			t.Errorf("%s: %s %q, want 400 saying why", name, res.Status, body)
+		}
 	}
 	if n := srv.Pending() + srv.Viewers(); n != 0 {
 		t.Errorf("%d sessions left", n)

@@ -136,6 +136,7 @@ func (s *Server) open(ss *session, offer string) (answer string, err error) {
 	}
 	// No data channel: then pion never starts SCTP, and DTLS carries only
 	// its handshake (see SECURITY.md on pion/dtls v2's GCM nonces).
+	video := false
 	for _, m := range parsed.MediaDescriptions {
 		if m.MediaName.Media == "application" {
 			return "", errDataChannel
@@ -143,6 +144,17 @@ func (s *Server) open(ss *session, offer string) (answer string, err error) {
 		if _, lite := m.Attribute("ice-lite"); lite {
 			return "", errICELite
 		}
+		// A video section that can receive: not rejected (port 0), not
+		// sendonly or inactive. An audio-only offer was answered 201, a
+		// viewer that could never get a picture.
+		if m.MediaName.Media == "video" && m.MediaName.Port.Value != 0 {
+			_, sendOnly := m.Attribute("sendonly")
+			_, inactive := m.Attribute("inactive")
+			video = video || !sendOnly && !inactive
+		}
+	}
+	if !video {
+		return "", errNoVideo
 	}
 	if _, lite := parsed.Attribute("ice-lite"); lite {
 		return "", errICELite
