@@ -124,7 +124,7 @@ type Server struct {
 	cfg      Config
 	api      *webrtc.API
 	track    *webrtc.TrackLocalStaticRTP
-	keyframe func() // asks the encoder for a keyframe
+	keyframe *keyframes // asks the encoder for a keyframe, at a bounded rate
 	loopback bool
 	hosts    *hostGuard
 
@@ -170,7 +170,7 @@ func NewServer(cfg Config, track *webrtc.TrackLocalStaticRTP, keyframe func()) (
 		return nil, err
 	}
 	hosts.setPort(port)
-	s := &Server{cfg: cfg, track: track, keyframe: keyframe, loopback: loopback, hosts: hosts, sessions: map[string]*session{}}
+	s := &Server{cfg: cfg, track: track, keyframe: &keyframes{ask: keyframe, every: keyframeEvery}, loopback: loopback, hosts: hosts, sessions: map[string]*session{}}
 	s.api, err = newAPI(loopback)
 	if err != nil {
 		return nil, err

@@ -242,7 +242,7 @@ func (s *Server) connected(ss *session) {
 	ss.connected = true
 	close(ss.up)
 	s.mu.Unlock()
-	s.keyframe()
+	s.keyframe.request()
 	s.cfg.Log.Info(fmt.Sprintf("viewer %s connected (%d watching)", ss.id[:6], s.Viewers()))
 }
 
@@ -257,7 +257,7 @@ func (s *Server) readRTCP(sender *webrtc.RTPSender) {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				s.keyframe()
+				s.keyframe.request()
 			}
 		}
 	}
