@@ -235,6 +235,17 @@ func (e *Engine) put(ctx context.Context, name string, data []byte, src models.S
 	return path, nil
 }
 
+// declaresSize reports whether a model's input declares a fixed height
+// or width.
+func declaresSize(data []byte) bool {
+	g, err := models.ParseGraph(data)
+	if err != nil {
+		return false
+	}
+	h, w, err := g.CheckImage()
+	return err == nil && (h > 0 || w > 0)
+}
+
 // anySize returns a version of the model that runs at any frame size, shown
 // by running it at two sizes. A graph that really depends on its declared
 // size is kept as it is, with a warning: frames will be resized to it.
@@ -270,6 +281,11 @@ func (e *Engine) anySize(ctx context.Context, rt *stylize.Runtime, name string, 
 			e.log.Info(fmt.Sprintf("%s declared a fixed input size; rewritten to take any size (checked at 96x64 and 72x120)", name))
 		}
 		return free, nil
+	case errors.Is(err, errNotOneScale) && !declaresSize(data):
+		// It takes any size as it says, and paints one of its own (a
+		// rewrite of its shapes, if any, changed nothing of that).
+		free = data
+		fallthrough
 	case !changed && errors.Is(err, errNotOneScale):
 		// It takes any size as it says, and paints one of its own.
 		e.log.Warn(fmt.Sprintf("%s paints one size whatever its input's (%s): its output is scaled to the frame", name, firstLine(err)))

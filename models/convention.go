@@ -45,9 +45,11 @@ func SidecarPath(model string) string {
 }
 
 // ParseSidecar reads a sidecar's JSON strictly: unknown keys are errors.
+// A UTF-8 byte order mark before it (Windows Notepad saves one) is
+// skipped.
 func ParseSidecar(data []byte) (Sidecar, error) {
 	var s Sidecar
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		return Sidecar{}, fmt.Errorf("%w: %w", ErrSidecar, err)

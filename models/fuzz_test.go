@@ -154,3 +154,12 @@ func TestRewritesRefuseImpossibleWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestSidecarWithAByteOrderMark: a sidecar saved by Windows Notepad (a
+// UTF-8 BOM, CRLF line ends) reads as the same JSON without them.
+func TestSidecarWithAByteOrderMark(t *testing.T) {
+	s, err := ParseSidecar([]byte("\xef\xbb\xbf{\r\n  \"range\": \"0..1\"\r\n}\r\n"))
+	if err != nil || s.Range != "0..1" {
+		t.Errorf("a sidecar with a BOM: %+v, %v", s, err)
+	}
+}

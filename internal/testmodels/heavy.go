@@ -64,3 +64,12 @@ func FixedOutputGraph(out, fixed int64) []byte {
 	x := g.Op("Resize", []string{"input", "", "", sizes}, onnxgraph.StringAttr("mode", "linear"))
 	return g.Model("fixed-output", "input", x, "output", "An image model of one output size, written by vidstyle for tests.", nil)
 }
+
+// PooledGraph is a size-free image model that paints one pixel whatever
+// its input (GlobalAveragePool), its output declared [1,3,1,1].
+func PooledGraph() []byte {
+	g := &onnxgraph.Builder{Opset: 13}
+	g.OutDims = []onnxgraph.Dim{{Value: 1}, {Value: 3}, {Value: 1}, {Value: 1}}
+	x := g.Op("GlobalAveragePool", []string{"input"})
+	return g.Model("pooled", "input", x, "output", "An image model of one output pixel, written by vidstyle for tests.", nil)
+}
