@@ -137,6 +137,7 @@ func (e *Engine) apply(req request) {
 		}
 	}
 	n := e.styles.Len()
+	held := p.paused || e.inputEnd.Load() // before the command: a resume shows the held picture too
 	switch req.cmd.Op {
 	case Next, Prev, Pick:
 		i := p.target
@@ -216,7 +217,7 @@ func (e *Engine) apply(req request) {
 		answer(fmt.Errorf("live: unknown command %d", req.cmd.Op))
 		return
 	}
-	if p.paused || e.inputEnd.Load() {
+	if held || p.paused {
 		// The picture held is shown again for the change: its latency
 		// is the change's, not the time since it was captured (which
 		// grew for as long as the pause lasted).

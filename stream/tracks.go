@@ -157,7 +157,7 @@ func rulesFor(format string) trackRules {
 			},
 			subtitleNote: "WebM holds WebVTT subtitles only (text ones are converted); .mkv keeps them", titleTag: "title"}
 	default: // matroska
-		holds := func(c string) bool { return mkvHolds[c] }
+		holds := func(c string) bool { return !mkvRefuses(c) }
 		return trackRules{name: "MKV", holds: holds, plays: holds, encoder: "AAC", encode: aacEncode, pcm: true,
 			subtitle: func(c string) string {
 				switch {
@@ -184,31 +184,37 @@ var movPCM = map[string]bool{
 	"pcm_alaw": true, "pcm_mulaw": true,
 }
 
-// mkvHolds are the audio codecs Matroska holds as they are: those of its
-// own codec IDs, and those of a WAV format tag (A_MS/ACM) that players
-// read. ffmpeg refuses others (Blu-ray and DVD LPCM, SMPTE 302M from
-// broadcast TS, QuickTime's IMA ADPCM, big-endian float PCM, …) once the
-// job has started ("Error initializing output stream"): they are
-// re-encoded, or refused by -audio copy before anything is done.
-var mkvHolds = map[string]bool{
-	"aac": true, "mp3": true, "mp2": true, "mp1": true, "ac3": true, "eac3": true, "dts": true, "truehd": true, "mlp": true,
-	"flac": true, "alac": true, "opus": true, "vorbis": true, "tta": true, "wavpack": true,
-	"cook": true, "ra_144": true, "ra_288": true, "atrac3": true, "wmav1": true, "wmav2": true, "wmapro": true,
-	"adpcm_ms": true, "adpcm_ima_wav": true, "adpcm_yamaha": true, "adpcm_g722": true, "adpcm_g726": true, "gsm_ms": true, "speex": true,
-	"pcm_s16le": true, "pcm_s24le": true, "pcm_s32le": true, "pcm_f32le": true, "pcm_f64le": true,
-	"pcm_s16be": true, "pcm_s24be": true, "pcm_s32be": true, "pcm_u8": true, "pcm_alaw": true, "pcm_mulaw": true,
+// mkvRefuses are the audio codecs ffmpeg's Matroska muxer has no codec ID
+// or WAV format tag for: it refused them once the job had started ("No
+// wav codec tag found", "Error initializing output stream"). They are
+// re-encoded, or refused by -audio copy before anything is done; every
+// other codec is copied, as before (AMR from phones' .3gp among them).
+func mkvRefuses(c string) bool {
+	switch c {
+	case "pcm_bluray", "pcm_dvd", "s302m", "adpcm_ima_qt", "pcm_f32be", "pcm_f64be", "pcm_s8", "pcm_s64be",
+		"pcm_s24daud", "pcm_lxf", "pcm_vidc", "pcm_sga", "pcm_f16le", "pcm_f24le", "comfortnoise", "dfpwm":
+		return true
+	}
+	return strings.HasPrefix(c, "pcm_") && (strings.HasSuffix(c, "_planar") || strings.HasPrefix(c, "pcm_u") && c != "pcm_u8")
 }
 
 // isPCM reports whether an audio codec is uncompressed samples: any of
 // ffmpeg's pcm_ codecs, and SMPTE 302M (PCM in broadcast TS).
 func isPCM(c string) bool { return strings.HasPrefix(c, "pcm_") || c == "s302m" }
 
-// pcmEncode converts a PCM track to little-endian PCM of its depth,
-// which MOV and Matroska both hold: 16 bits for up to 16, else 24 (a
-// 20- or 24-bit Blu-ray track loses nothing).
+// pcmEncode converts a PCM track to little-endian PCM of its kind, which
+// MOV and Matroska both hold: 32-bit float for float samples (nothing
+// above full scale is clipped), else integers of 16 bits for up to 16,
+// 24 for up to 24 (a 20- or 24-bit Blu-ray track loses nothing), 32
+// above.
 func pcmEncode(n int, s media.Stream) []string {
 	codec := "pcm_s24le"
-	if s.Bits > 0 && s.Bits <= 16 || s.Bits == 0 && (s.SampleFmt == "s16" || s.SampleFmt == "s16p" || s.SampleFmt == "u8" || s.SampleFmt == "u8p") {
+	switch {
+	case strings.HasPrefix(s.SampleFmt, "flt") || strings.HasPrefix(s.SampleFmt, "dbl") || strings.HasPrefix(s.Codec, "pcm_f"):
+		codec = "pcm_f32le"
+	case s.Bits > 24:
+		codec = "pcm_s32le"
+	case s.Bits > 0 && s.Bits <= 16 || s.Bits == 0 && (strings.HasPrefix(s.SampleFmt, "s16") || strings.HasPrefix(s.SampleFmt, "u8")):
 		codec = "pcm_s16le"
 	}
 	return []string{fmt.Sprintf("-c:a:%d", n), codec}

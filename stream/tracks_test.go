@@ -429,6 +429,22 @@ func TestTrackRules(t *testing.T) {
 	}
 }
 
+// TestMatroskaCopiesWhatItHolds: a phone .3gp's AMR goes into .mkv as it
+// is, under -audio auto and copy (Matroska holds it with a WAV tag);
+// Blu-ray LPCM does not, and -audio copy says so before anything is done.
+func TestMatroskaCopiesWhatItHolds(t *testing.T) {
+	for codec, copied := range map[string]bool{"amr_nb": true, "amr_wb": true, "g723_1": true, "pcm_s64le": true, "pcm_bluray": false, "pcm_u16le": false, "pcm_s16le_planar": false} {
+		in := &media.Info{Path: "in.3gp", Streams: []media.Stream{{Index: 0, Type: "video", Codec: "h264", Default: true}, {Index: 1, Type: "audio", Codec: codec, Channels: 1, ChannelLayout: "mono"}}}
+		for _, audio := range []Audio{AudioAuto, AudioCopy} {
+			args, err := trackArgs("matroska", "o.mkv", in, audio, false, pipeline.Rate{Num: 25, Den: 1}, slog.New(slog.DiscardHandler))
+			got := err == nil && strings.Contains(strings.Join(args, " "), "-c:a:0 copy")
+			if got != copied || (audio == AudioAuto && err != nil) || (audio == AudioCopy && !copied && err == nil) {
+				t.Errorf("%s into .mkv, -audio %s: %v %v, want copied %v", codec, audio, args, err, copied)
+			}
+		}
+	}
+}
+
 // TestSampleAspectKept: a 720×576 picture with 16:15 pixels is written
 // with that sample aspect, so players show it 4:3.
 func TestSampleAspectKept(t *testing.T) {
@@ -682,6 +698,9 @@ func TestDiscAndBroadcastAudio(t *testing.T) {
 			map[string]string{".mov": "pcm_s16le", ".mkv": "pcm_s16le"}},
 		{"camera.mov", []string{"-c:v", "mjpeg", "-c:a", "adpcm_ima_qt", "-ar", "11025", "-ac", "1"},
 			map[string]string{".mkv": "aac", ".mov": "aac"}},
+		// Float samples stay float (nothing above full scale clipped).
+		{"float.mov", []string{"-c:v", "mjpeg", "-c:a", "pcm_f64be", "-ac", "2"},
+			map[string]string{".mkv": "pcm_f32le", ".mov": "pcm_f64be"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := filepath.Join(dir, c.name)

@@ -20,6 +20,8 @@ func TestOneLineDropsSourceLocations(t *testing.T) {
 		{"Error running network: [ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input: input for the following indices\n index: 2 Got: 120 Expected: 256\n Please fix either the inputs/outputs or the model.",
 			"Got invalid dimensions for input: input for the following indices; index: 2 Got: 120 Expected: 256"},
 		{"a plain message", "a plain message"},
+		// The prefix is the first line's only: a later line is kept.
+		{"first line\nsecond\n[ONNXRuntimeError] : 1 : FAIL : third", "first line; second; [ONNXRuntimeError] : 1 : FAIL : third"},
 	} {
 		if got := oneLine(errors.New(c.in)); got != c.want {
 			t.Errorf("oneLine:\n got %q\nwant %q", got, c.want)

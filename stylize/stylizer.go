@@ -534,21 +534,19 @@ func oneLine(err error) string {
 		return ""
 	}
 	s := strings.TrimSpace(err.Error())
+	var more []string
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		line, rest := s[:i], strings.Split(s[i+1:], "\n")
-		n := 0
-		for _, l := range rest {
+		for _, l := range strings.Split(s[i+1:], "\n") {
 			l = strings.TrimSpace(l)
 			if l == "" || strings.HasPrefix(l, "Please fix") {
 				continue
 			}
-			if n == 3 || len(l) > 200 {
+			if len(more) == 3 || len(l) > 200 {
 				break
 			}
-			line += "; " + l
-			n++
+			more = append(more, stripSourceLocations(l))
 		}
-		return oneLine(errors.New(line))
+		s = s[:i]
 	}
 	// "/onnxruntime_src/….cc:1957 … [ONNXRuntimeError] : 1 : FAIL : message"
 	if i := strings.Index(s, "[ONNXRuntimeError]"); i >= 0 {
@@ -560,7 +558,7 @@ func oneLine(err error) string {
 		}
 		s = rest
 	}
-	return stripSourceLocations(s)
+	return strings.Join(append([]string{stripSourceLocations(s)}, more...), "; ")
 }
 
 // Name is the model's name.

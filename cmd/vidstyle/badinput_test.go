@@ -35,7 +35,7 @@ type badInput struct {
 
 // badInputFixtures writes the broken files the table refers to into dir.
 type badInputFixtures struct {
-	dir, small, photo, tiny, textMP4, newlineMP4, notONNX, audioOnly, song, badPNG, cutMP4, nanModel, unitModel string
+	dir, small, photo, tiny, textMP4, newlineMP4, notONNX, audioOnly, song, badPNG, cutMP4, nanModel, unitModel, upModel string
 	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg                                           string
 	apng, animWebP, heic                                                                                        string
 	fifo, hugePPM, cutPNG                                                                                       string
@@ -125,6 +125,7 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	f.oldORT = filepath.Join(repoRoot, "lib", "test", "libonnxruntime.so.1.16.3")
 	f.nanModel = write("nan.onnx", testmodels.ScaledGraph(float32(math.NaN())))
 	f.unitModel = write("unit.onnx", testmodels.ScaledGraph(1.0/255))
+	f.upModel = write("x100.onnx", testmodels.ResizedGraph(100))
 	f.external = write("evil.onnx", testmodels.ExternalDataGraph("../../../../etc/passwd"))
 	f.fifo = filepath.Join(dir, "stream.ts")
 	if err := syscall.Mkfifo(f.fifo, 0o644); err != nil {
@@ -174,6 +175,8 @@ func badInputs(f badInputFixtures) []badInput {
 		{"model whose output is NaN (broken weights)", nil, []string{"-in", photo, "-out", "o.png", "-model", f.nanModel, "-q"}, 1, "100% of its output is not a number (NaN or infinite): its weights are broken", 0},
 		{"models import of that model", nil, []string{"models", "import", "-q", "-models-dir", filepath.Join(f.dir, "nan-store"), f.nanModel}, 1, "its weights are broken", 0},
 		{"model of 0..1 pixels with no sidecar", nil, []string{"-in", photo, "-out", "o.png", "-model", f.unitModel, "-q"}, 1, `where a 0..255 model paints 0..255: for a model of 0..1 pixels, put unit.json beside it with {"range": "0..1"}`, 0},
+		{"model of 80 bytes that paints 100 times its input's size", nil, []string{"-in", photo, "-out", "o.png", "-model", f.upModel, "-q"}, 1, "vidstyle takes an output of at most 8 times the input's side, 8192 a side and 36 megapixels", 0},
+		{"-snapshots folder missing", nil, []string{"-in", small, "-live", "-snapshots", "no/such/dir"}, 2, "-snapshots no/such/dir: no such folder", 0},
 		{"MP4 cut before its index (moov atom)", nil, []string{"-in", f.cutMP4, "-out", "o.mp4"}, 1, "without its index (the moov atom): cut short or still being written", 0},
 		{"video with no video stream (audio only)", nil, []string{"-in", f.audioOnly, "-out", "o.mp4"}, 1, "cannot decode as video", 0},
 		{"a song with cover art", nil, []string{"-in", f.song, "-out", "o.mp4"}, 1, "it is sound with a cover picture", 0},

@@ -16,7 +16,7 @@ var (
 	ErrRTPWrite = errors.New("RTP write failed for a viewer")
 
 	errDataChannel = errors.New("the offer asks for a data channel: only video is served")
-	errNoVideo     = errors.New("the offer has no video section that receives (m=video, recvonly): the stream is video")
+	errNoVideo     = errors.New("the offer has no video section that receives (m=video, recvonly or sendrecv): the stream is video")
 	// errICELite: browsers never send an ICE-lite offer; one makes this
 	// side start the checks with the peer's own credentials, so that a
 	// peer that never read the answer could still connect.

@@ -41,6 +41,9 @@ func (k *keyframes) request() {
 	}
 	k.pending = true
 	k.mu.Unlock()
+	// It may fire after the server has closed: ask must not block then
+	// (the broadcaster's RequestKeyframe sets a flag and kicks a channel
+	// without waiting).
 	time.AfterFunc(wait, func() {
 		k.mu.Lock()
 		k.pending, k.last = false, time.Now()

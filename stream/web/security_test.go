@@ -616,6 +616,16 @@ func TestOfferWithoutVideoIsRefused(t *testing.T) {
 	_, sdp := offer(t) // a viewer's: video, recvonly
 	offers["video inactive"] = strings.Replace(sdp, "a=recvonly", "a=inactive", 1)
 	offers["video rejected (port 0)"] = regexp.MustCompile(`m=video [0-9]+ `).ReplaceAllString(sdp, "m=video 0 ")
+	// Port 0 with bundle-only (a max-bundle offer's later sections) is
+	// no rejection: such an offer is answered.
+	bundled := regexp.MustCompile(`m=video [0-9]+ ([^\r]*)\r\n`).ReplaceAllString(sdp, "m=video 0 $1\r\na=bundle-only\r\n")
+	if !strings.Contains(bundled, "m=video 0 ") || !strings.Contains(bundled, "a=bundle-only") {
+		t.Fatalf("the offer was not made bundle-only:\n%s", bundled)
+	}
+	if res := post(t, base+"/whep", "application/sdp", "", strings.NewReader(bundled)); res.StatusCode != http.StatusCreated {
+		body, _ := io.ReadAll(res.Body)
+		t.Errorf("a bundle-only video section: %s %q, want 201", res.Status, body)
+	}
 	for name, o := range offers {
 		if o == sdp {
 			t.Fatalf("%s: the offer was not changed", name)
@@ -626,8 +636,8 @@ func TestOfferWithoutVideoIsRefused(t *testing.T) {
 			t.Errorf("%s: %s %q, want 400 saying why", name, res.Status, body)
 		}
 	}
-	if n := srv.Pending() + srv.Viewers(); n != 0 {
-		t.Errorf("%d sessions left", n)
+	if n := srv.Pending() + srv.Viewers(); n != 1 {
+		t.Errorf("%d sessions left, want the bundle-only one", n)
 	}
 }
 

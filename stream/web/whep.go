@@ -144,10 +144,13 @@ func (s *Server) open(ss *session, offer string) (answer string, err error) {
 		if _, lite := m.Attribute("ice-lite"); lite {
 			return "", errICELite
 		}
-		// A video section that can receive: not rejected (port 0), not
-		// sendonly or inactive. An audio-only offer was answered 201, a
-		// viewer that could never get a picture.
-		if m.MediaName.Media == "video" && m.MediaName.Port.Value != 0 {
+		// A video section that can receive: not rejected (port 0 without
+		// bundle-only, which Firefox's and GStreamer's max-bundle offers
+		// give every section after the first), not sendonly or inactive.
+		// An audio-only offer was answered 201, a viewer that could never
+		// get a picture.
+		_, bundleOnly := m.Attribute("bundle-only")
+		if m.MediaName.Media == "video" && (m.MediaName.Port.Value != 0 || bundleOnly) {
 			_, sendOnly := m.Attribute("sendonly")
 			_, inactive := m.Attribute("inactive")
 			video = video || !sendOnly && !inactive

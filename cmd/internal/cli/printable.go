@@ -82,7 +82,7 @@ func hidePasswords(s string) string {
 	}
 	if strings.Contains(s, "=") {
 		s = urlWithQuery.ReplaceAllStringFunc(s, func(u string) string {
-			end := strings.TrimRight(u, ":,.)")
+			end := strings.TrimRight(u, ":,.)'\"")
 			return querySecret.ReplaceAllString(end, "${1}xxxxx") + u[len(end):]
 		})
 	}
@@ -95,8 +95,9 @@ var urlWithQuery = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s?]*\?\S*`)
 
 // querySecret is the value of a query parameter that holds a secret: an
 // SRT passphrase or stream id (srt://host:9000?passphrase=…), a stream
-// key, a token or the signature of a signed link (X-Amz-Signature=…).
-var querySecret = regexp.MustCompile(`(?i)([?&;](?:[a-z0-9]+[-_])*(?:passphrase|password|passwd|pass|pwd|key|streamkey|token|auth|secret|sig|signature|credential|streamid)=)[^&;\s]*`)
+// key, a token or the signature of a signed link (X-Amz-Signature=…,
+// apikey=, hdnts=), to a quote that ends a quoted URL.
+var querySecret = regexp.MustCompile(`(?i)([?&;][a-z0-9_-]*(?:passphrase|password|passwd|pass|pwd|key|token|auth|secret|sig|signature|credential|streamid|hdnts|hmac)=)[^&;\s'"]*`)
 
 // maxLine is the most runes of an error line: text a model or a file
 // brings (a 20 KB input name) is cut there, with "…".

@@ -77,7 +77,9 @@ func TestOutsideTextStaysOnItsLine(t *testing.T) {
 	buf.Reset()
 	errorf(&buf, "vidstyle: error: input %s: Input/output error", "srt://192.0.2.1:9000?mode=caller&passphrase=Secret1234&latency=200 and https://cdn.test/v.mp4?X-Amz-Signature=abcdef&token=t0ken")
 	c.line("vidstyle: retrying srt://h:1?streamid=#!::r=live/k3y,m=publish&pbkeylen=16")
+	c.line("[https @ 0x1] Opening 'https://cdn.test/v.mp4?apikey=K1&accesstoken=K2&hdnts=exp=1~hmac=K3' for reading")
 	if s := buf.String(); strings.Contains(s, "Secret1234") || strings.Contains(s, "abcdef") || strings.Contains(s, "t0ken") || strings.Contains(s, "k3y") ||
+		strings.Contains(s, "K1") || strings.Contains(s, "K2") || strings.Contains(s, "K3") || !strings.Contains(s, "&hdnts=xxxxx' for reading") ||
 		!strings.Contains(s, "?mode=caller&passphrase=xxxxx&latency=200") || !strings.Contains(s, "&pbkeylen=16") {
 		t.Errorf("a passphrase, key or token in a URL's query is shown:\n%s", s)
 	}
