@@ -36,9 +36,9 @@ type badInput struct {
 // badInputFixtures writes the broken files the table refers to into dir.
 type badInputFixtures struct {
 	dir, small, photo, tiny, textMP4, newlineMP4, notONNX, audioOnly, song, badPNG, cutMP4, nanModel, unitModel, upModel string
-	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg                                           string
-	apng, animWebP, heic                                                                                        string
-	fifo, hugePPM, cutPNG                                                                                       string
+	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg                                                    string
+	apng, animWebP, heic                                                                                                 string
+	fifo, hugePPM, cutPNG                                                                                                string
 	// othersToken is a 0600 token file another user (nobody) owns; ""
 	// when not root (it cannot be made).
 	othersToken string
