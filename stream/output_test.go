@@ -171,3 +171,45 @@ func TestLongOutputNamesCanBeWritten(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputOntoAPipeOrDeviceIsRefused: an output that is a named pipe, a
+// device node, or a link to one is refused before anything is written,
+// and stays what it was. Before, the finished file was renamed onto it:
+// a FIFO a reader waited on, or a link to a null device (as root,
+// /dev/null itself), became an MP4. The device node is made in the test's
+// folder (as root), never /dev's.
+func TestOutputOntoAPipeOrDeviceIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.mp4")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]os.FileMode{fifo: os.ModeNamedPipe, filepath.Join(dir, "to-fifo.mkv"): os.ModeNamedPipe}
+	if err := os.Symlink("fifo.mp4", filepath.Join(dir, "to-fifo.mkv")); err != nil {
+		t.Fatal(err)
+	}
+	if os.Getuid() == 0 {
+		null := filepath.Join(dir, "null")
+		if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(null, filepath.Join(dir, "to-null.mp4")); err != nil {
+			t.Fatal(err)
+		}
+		paths[filepath.Join(dir, "to-null.mp4")] = os.ModeDevice | os.ModeCharDevice
+	} else {
+		t.Log("not root: no device node made, the pipe only")
+	}
+	for path, kind := range paths {
+		err := CheckVideoPath(path)
+		if err == nil || !errors.Is(err, ErrOutput) || !strings.Contains(err.Error(), "vidstyle writes files") {
+			t.Errorf("%s: %v, want a refusal", filepath.Base(path), err)
+		}
+		if st, err := os.Stat(path); err != nil || st.Mode().Type() != kind {
+			t.Errorf("%s is no longer what it was: %v %v", filepath.Base(path), st.Mode(), err)
+		}
+	}
+	if names, _ := filepath.Glob(filepath.Join(dir, ".*part*")); len(names) > 0 {
+		t.Errorf("left %v", names)
+	}
+}

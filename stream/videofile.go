@@ -641,6 +641,21 @@ func tempPattern(base string) string {
 	return "." + base + ".*.part" + ext
 }
 
+// modeKind names what a path that is no file or folder is.
+func modeKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
+}
+
 // tempBeside creates the hidden file a writer fills before renaming it to
 // path (finish). Creating it is also the check that the folder is
 // writable; an existing file the user may not write is refused, as
@@ -658,6 +673,15 @@ func createTemp(path string, lock bool) (string, *os.File, error) {
 	target := outputTarget(path)
 	if st, err := os.Stat(target); err == nil && st.Mode().IsRegular() && unix.Access(target, unix.W_OK) != nil {
 		return "", nil, fmt.Errorf("%w %s: the file is read-only: make it writable (chmod u+w) or write another", ErrOutput, path)
+	} else if err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		// The finished file is renamed onto it: a link to /dev/null, a
+		// FIFO a reader waits on, a device node were replaced by an MP4
+		// (as root, /dev/null itself).
+		via := ""
+		if target != path {
+			via = " (through a link to " + target + ")"
+		}
+		return "", nil, fmt.Errorf("%w %s is %s%s: vidstyle writes files (each is finished beside it and renamed onto it); give a file name", ErrOutput, path, modeKind(st.Mode()), via)
 	}
 	dir, base := filepath.Split(target)
 	if dir == "" {
