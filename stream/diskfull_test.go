@@ -43,7 +43,7 @@ func TestFullDiskIsAnErrorAndKeepsTheOldFile(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		early bool
-	}{{"o.mkv", false}, {"o.mkv", true}, {"o.mp4", false}, {"o.mp4", true}, {"o.webm", true}} {
+	}{{"o.mkv", false}, {"o.mkv", true}, {"o.mp4", false}, {"o.mp4", true}, {"o.webm", true}, {"o.mov", false}} {
 		dir := smallDisk(t, 96<<10)
 		path := filepath.Join(dir, c.name)
 		old := bytes.Repeat([]byte("an older file the user keeps\n"), 100)
@@ -73,6 +73,12 @@ func TestFullDiskIsAnErrorAndKeepsTheOldFile(t *testing.T) {
 			t.Errorf("%s (early %v): a file that did not fit on the disk was called written", c.name, c.early)
 		} else {
 			t.Logf("%s (early %v): %v", c.name, c.early, err)
+			// The reason in vidstyle's words, with the output's name (it
+			// was ffmpeg's text, naming the hidden temporary file, for
+			// MP4, MOV and GIF).
+			if !strings.Contains(err.Error(), "the disk is full (no space left on device)") || strings.Contains(err.Error(), ".part") {
+				t.Errorf("%s (early %v): %v, want the full disk named", c.name, c.early, err)
+			}
 		}
 		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, old) {
 			t.Errorf("%s (early %v): the file already there was changed (%d bytes, %v)", c.name, c.early, len(got), err)
@@ -80,6 +86,44 @@ func TestFullDiskIsAnErrorAndKeepsTheOldFile(t *testing.T) {
 		if left, _ := filepath.Glob(filepath.Join(dir, ".*part*")); len(left) > 0 {
 			t.Errorf("%s (early %v): temporary files left: %v", c.name, c.early, left)
 		}
+	}
+}
+
+// TestFullDiskWhileFramesAreSent: a disk that fills while frames are
+// still being sent (ffmpeg's GIF muxer gives up at once, and its pipe
+// closes) is named as a full disk with the output's name, as at the end.
+// It was ffmpeg's text, naming the hidden temporary file ("ffmpeg stopped
+// after 11 frames: Error writing trailer of file:.o.gif.….part.gif").
+func TestFullDiskWhileFramesAreSent(t *testing.T) {
+	in := tracksSource(t, t.TempDir())
+	a, b := testmedia.Texture(t, 320, 240, 3, 7), testmedia.Texture(t, 320, 240, 3, 8)
+	defer a.Close()
+	defer b.Close()
+	dir := smallDisk(t, 512<<10)
+	path := filepath.Join(dir, "o.gif")
+	r := pipeline.Rate{Num: 25, Den: 1}
+	v, err := CreateVideo(VideoConfig{Path: path, Width: 320, Height: 240, Rate: r, Retime: true, End: 12 * time.Second, Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Abort()
+	sent := 0
+	for i := range 300 {
+		m := &a
+		if i%2 == 1 {
+			m = &b
+		}
+		if err = v.Write(pipeline.Frame[*gocv.Mat]{Timing: pipeline.Timing{Index: int64(i), PTS: r.Time(int64(i))}, Image: &pipeline.Ref[*gocv.Mat]{V: m}}); err != nil {
+			break
+		}
+		sent++
+	}
+	if err == nil {
+		err = v.Close()
+	}
+	t.Logf("%d frames sent: %v", sent, err)
+	if err == nil || !strings.Contains(err.Error(), "output "+path+": the disk is full (no space left on device)") || strings.Contains(err.Error(), ".part") {
+		t.Errorf("%v, want the full disk named, with the output's name", err)
 	}
 }
 

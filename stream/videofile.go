@@ -807,7 +807,10 @@ func (v *VideoFile) send(data []byte, n int64) error {
 				}
 			case <-time.After(5 * time.Second):
 			}
-			return fmt.Errorf("%w stopped after %d frames: %s", ErrFFmpeg, v.slots, v.stderr.summary(fallback))
+			if err := v.diskFull(); err != nil {
+				return err
+			}
+			return fmt.Errorf("%w stopped after %d frames: %s", ErrFFmpeg, v.slots, v.ownName(v.stderr.summary(fallback)))
 		}
 		v.slots++
 	}
@@ -868,7 +871,10 @@ func (v *VideoFile) close(early bool) error {
 		if v.waitErr == nil {
 			return padErr
 		}
-		return fmt.Errorf("%w failed: %s", ErrFFmpeg, v.stderr.summary(v.waitErr.Error()))
+		if err := v.diskFull(); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w failed: %s", ErrFFmpeg, v.ownName(v.stderr.summary(v.waitErr.Error())))
 	}
 	if v.slots == 0 {
 		os.Remove(v.tmp)
@@ -916,11 +922,9 @@ const verifyTimeout = 2 * time.Minute
 // and may still exit 0 (a full disk: Matroska's muxer at the trailer).
 var writeFailures = []string{"Error writing trailer", "Error closing file", "av_interleaved_write_frame()"}
 
-// verify checks a finished file before it replaces anything: ffmpeg said
-// nothing of a failed write, and the file reads back with a video packet
-// for every frame sent. A full disk left files that ffmpeg had called
-// finished: an empty Matroska file, an MP4 without its index.
-func (v *VideoFile) verify(path string) error {
+// diskFull is the error for a full disk or quota that ffmpeg reported,
+// whenever it did (a write of a frame, the trailer, the close), or nil.
+func (v *VideoFile) diskFull() error {
 	said := v.stderr.String()
 	switch {
 	case strings.Contains(said, "No space left on device"):
@@ -928,10 +932,29 @@ func (v *VideoFile) verify(path string) error {
 	case strings.Contains(said, "Disk quota exceeded"):
 		return fmt.Errorf("%w %s: over the disk quota: the file could not be finished", ErrOutput, v.cfg.Path)
 	}
+	return nil
+}
+
+// ownName writes the hidden file's name in ffmpeg's text as the output's.
+func (v *VideoFile) ownName(s string) string {
+	if v.tmp == "" {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, media.FileArg(v.tmp), v.cfg.Path), v.tmp, v.cfg.Path)
+}
+
+// verify checks a finished file before it replaces anything: ffmpeg said
+// nothing of a failed write, and the file reads back with a video packet
+// for every frame sent. A full disk left files that ffmpeg had called
+// finished: an empty Matroska file, an MP4 without its index.
+func (v *VideoFile) verify(path string) error {
+	if err := v.diskFull(); err != nil {
+		return err
+	}
+	said := v.stderr.String()
 	for _, f := range writeFailures {
 		if strings.Contains(said, f) {
-			msg := strings.ReplaceAll(v.stderr.summary(f), media.FileArg(v.tmp), v.cfg.Path)
-			return fmt.Errorf("%w %s: the file could not be finished: %s", ErrOutput, v.cfg.Path, msg)
+			return fmt.Errorf("%w %s: the file could not be finished: %s", ErrOutput, v.cfg.Path, v.ownName(v.stderr.summary(f)))
 		}
 	}
 	ctx, cancel := context.WithTimeout(v.ctx, verifyTimeout)
