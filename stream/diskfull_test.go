@@ -3,6 +3,7 @@ package stream
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,7 +52,8 @@ func TestFullDiskIsAnErrorAndKeepsTheOldFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := pipeline.Rate{Num: 25, Den: 1}
-		v, err := CreateVideo(VideoConfig{Path: path, Width: 320, Height: 240, Rate: r, Retime: true, End: 2 * time.Second, Input: in, CRF: new(0)})
+		var logs bytes.Buffer
+		v, err := CreateVideo(VideoConfig{Path: path, Width: 320, Height: 240, Rate: r, Retime: true, End: 2 * time.Second, Input: in, CRF: new(0), Log: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,6 +87,10 @@ func TestFullDiskIsAnErrorAndKeepsTheOldFile(t *testing.T) {
 		}
 		if left, _ := filepath.Glob(filepath.Join(dir, ".*part*")); len(left) > 0 {
 			t.Errorf("%s (early %v): temporary files left: %v", c.name, c.early, left)
+		}
+		// No word about the audio of a file that is not kept.
+		if strings.Contains(logs.String(), "could not cut the audio") {
+			t.Errorf("%s (early %v): a warning about the audio of a file not written: %s", c.name, c.early, logs.String())
 		}
 	}
 }

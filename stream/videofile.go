@@ -1261,9 +1261,14 @@ func (v *VideoFile) trimAudio() {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out := &tailBuffer{max: 8 << 10}
 	cmd.Stdout, cmd.Stderr = out, out
+	// No word of a cut when the file is not going to be kept: an abort,
+	// or a full disk that verify then reports.
+	quiet := func() bool { return v.ctx.Err() != nil || v.diskFull() != nil }
 	if err := cmd.Run(); err != nil {
 		os.Remove(trimmed)
-		v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", out.summary(err.Error()))
+		if !quiet() {
+			v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", out.summary(err.Error()))
+		}
 		return
 	}
 	if n, err := media.CountPackets(v.ctx, v.ffmpeg, media.FileArg(trimmed)); err != nil || n < v.slots {
@@ -1274,7 +1279,9 @@ func (v *VideoFile) trimAudio() {
 		if err != nil {
 			why = "the cut copy does not read back: " + lastPart(err.Error())
 		}
-		v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", why)
+		if !quiet() {
+			v.cfg.Log.Warn("could not cut the audio at the end of the video; it plays to the input's end", "error", why)
+		}
 		return
 	}
 	if err := os.Rename(trimmed, v.tmp); err != nil {
