@@ -185,7 +185,7 @@ func transcode(o options, size vidstyle.Size, eng *vidstyle.Engine, c *console, 
 	pr.done()
 	if r.err != nil {
 		if ctx.Err() != nil && errors.Is(r.err, context.Canceled) { // stopped before the first frame
-			return exitInterrupted, r.err
+			return exitInterrupted, fmt.Errorf("interrupted before the first frame: nothing written (%s)", o.out)
 		}
 		return exitError, r.err
 	}
