@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -216,14 +217,19 @@ func newFlagSet(o *options) *flag.FlagSet {
 // process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	quietLibraries()
-	if len(args) > 0 && args[0] == "models" {
-		return modelsMain(args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "bench" {
-		return benchMain(args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "eval" {
-		return evalMain(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		// A report on stdout whose reader went away (vidstyle models
+		// list | head -1) ends as other tools' do, quietly: it was an
+		// error line, "write /dev/stdout: broken pipe", and exit 1.
+		out := &pipeOut{w: stdout}
+		switch args[0] {
+		case "models":
+			return modelsMain(args[1:], out, stderr)
+		case "bench":
+			return benchMain(args[1:], out, stderr)
+		case "eval":
+			return evalMain(args[1:], out, stderr)
+		}
 	}
 	var o options
 	// The token's variable is read once and removed, so that the programs
@@ -271,6 +277,25 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return withEngine(o, stderr, func(eng *vidstyle.Engine, c *console, log *slog.Logger) (int, error) {
 		return run(o, size, eng, c, log)
 	})
+}
+
+// pipeOut is stdout for reports: once its reader has gone (EPIPE), what
+// is written is dropped.
+type pipeOut struct {
+	w      io.Writer
+	broken bool
+}
+
+func (p *pipeOut) Write(b []byte) (int, error) {
+	if p.broken {
+		return len(b), nil
+	}
+	n, err := p.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		p.broken = true
+		return len(b), nil
+	}
+	return n, err
 }
 
 // withEngine makes the console, the log and the engine the options ask

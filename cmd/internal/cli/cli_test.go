@@ -82,3 +82,19 @@ func TestSnapshotsFolder(t *testing.T) {
 		t.Errorf("a writable folder: %v", err)
 	}
 }
+
+// TestReportIntoAClosedPipe: vidstyle models list | head -1 ends quietly
+// (exit 0, nothing on stderr) once head has gone; it said "error: write
+// /dev/stdout: broken pipe" and exited 1.
+func TestReportIntoAClosedPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the reader is gone: writes meet EPIPE
+	defer w.Close()
+	var stderr strings.Builder
+	if code := Main([]string{"models", "list"}, w, &stderr); code != exitOK || stderr.Len() > 0 {
+		t.Errorf("models list into a closed pipe: exit %d, %q", code, stderr.String())
+	}
+}
