@@ -2,6 +2,7 @@ package capture_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -10,6 +11,7 @@ import (
 	"image/png"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidstyle/vidstyle/capture"
+	"github.com/vidstyle/vidstyle/media"
 )
 
 // TestTransparencyOfAPictureOnlyFFmpegReads: a Targa and a QOI with
@@ -387,5 +390,40 @@ func associate(t *testing.T, path string) {
 	}
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTransparencyLateInAClipOfNoLength: a WebM that says no length (a
+// browser's MediaRecorder recording, one written to a pipe), transparent
+// only in its last half second and longer than the whole-clip read
+// budget, is read as transparent: its length is taken from its packets,
+// and its start, places in it and its last second are read. Before, only
+// its first 230 megapixels were, and the transparency was lost.
+func TestTransparencyLateInAClipOfNoLength(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "recording.webm")
+	// 320x180 at 200 fps for 21 s: 4200 frames, 242 megapixels.
+	enc := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i",
+		"color=c=gray:s=320x180:r=200:d=20.5,format=yuva420p[a];color=c=gray@0.0:s=320x180:r=200:d=0.5,format=yuva420p[b];[a][b]concat=n=2:v=1",
+		"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k", "-auto-alt-ref", "0", "-f", "webm", "-")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	enc.Stdout, enc.Stderr = out, &stderr
+	if err := enc.Run(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, stderr.String())
+	}
+	out.Close()
+	if info, err := media.Probe(context.Background(), "", path); err != nil || info.Duration > 0 || info.Video().Duration > 0 {
+		t.Fatalf("the recording has a length (%v) or does not probe: %v", info, err)
+	}
+	src, err := capture.OpenWith(context.Background(), path, capture.OpenOptions{Alpha: capture.AlphaIfUsed}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if !src.Props().Alpha {
+		t.Error("the transparency of the clip's last half second was not seen: read as opaque")
 	}
 }

@@ -204,7 +204,22 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 			if kind != KindFile {
 				return true
 			}
-			u, l, err := alphaUsed(ctx, ffmpeg, arg, v, cmp.Or(v.Duration, info.Duration), append(slices.Clip(inArgs), decoder...), thorough, log)
+			length := cmp.Or(v.Duration, info.Duration)
+			if packets := int64(pk.packets); length <= 0 && kind == KindFile && declared.Num > 0 {
+				// A file that says no length (a browser's MediaRecorder
+				// WebM, one written to a pipe) has one from its packets
+				// (counted to its end, a demux without decoding, when the
+				// rate check stopped short): without it only the first
+				// 230 megapixels were read, and transparency after them
+				// was lost without a word.
+				if !pk.complete {
+					cctx, cancel := context.WithTimeout(ctx, probeTimeout)
+					packets, _ = media.CountPackets(cctx, ffmpeg, arg)
+					cancel()
+				}
+				length = time.Duration(float64(packets) / declared.Float() * float64(time.Second))
+			}
+			u, l, err := alphaUsed(ctx, ffmpeg, arg, v, length, append(slices.Clip(inArgs), decoder...), thorough, log)
 			looked, stop = l, err
 			return u
 		}
