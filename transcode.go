@@ -329,7 +329,7 @@ func (e *Engine) Open(ctx context.Context, job Job) (_ *Transcoder, err error) {
 	var tracks *media.Info
 	if outSeq {
 		if n := otherTracks(p.Media); n > 0 {
-			e.log.Info(fmt.Sprintf("%s: pictures hold no sound or subtitles: the input's %d such tracks are left out", job.Out, n))
+			e.log.Info(fmt.Sprintf("%s: pictures hold no sound or subtitles: %s", job.Out, stream.TracksLeftOut(n)))
 		}
 		if job.CRF != nil {
 			e.log.Info(fmt.Sprintf("%s: -crf does not apply to a picture sequence (%s pictures are written as OpenCV encodes them)", job.Out, strings.TrimPrefix(filepath.Ext(job.Out), ".")))

@@ -565,3 +565,13 @@ func languageTag(kind string, n int, tags map[string]string) []string {
 	}
 	return nil
 }
+
+// TracksLeftOut says that an output that holds only pictures leaves out
+// the input's n sound and subtitle tracks ("one such track" for
+// one).
+func TracksLeftOut(n int) string {
+	if n == 1 {
+		return "the input's one such track is left out"
+	}
+	return fmt.Sprintf("the input's %d such tracks are left out", n)
+}

@@ -730,3 +730,13 @@ func TestDiscAndBroadcastAudio(t *testing.T) {
 		})
 	}
 }
+
+// TestTracksLeftOutCounts: "one such track", not "1 such tracks".
+func TestTracksLeftOutCounts(t *testing.T) {
+	if got := TracksLeftOut(1); got != "the input's one such track is left out" {
+		t.Errorf("1: %q", got)
+	}
+	if got := TracksLeftOut(3); got != "the input's 3 such tracks are left out" {
+		t.Errorf("3: %q", got)
+	}
+}

@@ -451,7 +451,7 @@ func OutputRate(path string, rate pipeline.Rate) pipeline.Rate {
 func gifConfig(cfg VideoConfig) VideoConfig {
 	if in := cfg.Input; in != nil {
 		if n := len(in.OfType("audio")) + len(in.OfType("subtitle")); n > 0 {
-			cfg.Log.Info(fmt.Sprintf("%s: a GIF holds no sound or subtitles: the input's %d such tracks are left out", cfg.Path, n))
+			cfg.Log.Info(fmt.Sprintf("%s: a GIF holds no sound or subtitles: %s", cfg.Path, TracksLeftOut(n)))
 		}
 		cfg.Input = nil
 	}
