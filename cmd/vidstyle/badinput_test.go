@@ -38,7 +38,7 @@ type badInputFixtures struct {
 	dir, small, photo, tiny, textMP4, newlineMP4, notONNX, audioOnly, song, badPNG, cutMP4, nanModel, unitModel, upModel string
 	withSidecar, truncated, rank, channels, float16, oldORT, noFFmpeg                                                    string
 	apng, animWebP, heic                                                                                                 string
-	fifo, hugePPM, cutPNG                                                                                                string
+	fifo, fifoOut, hugePPM, cutPNG                                                                                       string
 	// othersToken is a 0600 token file another user (nobody) owns; ""
 	// when not root (it cannot be made).
 	othersToken string
@@ -131,6 +131,10 @@ func makeBadInputFixtures(t *testing.T) badInputFixtures {
 	if err := syscall.Mkfifo(f.fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	f.fifoOut = filepath.Join(dir, "to-a-player.mp4")
+	if err := syscall.Mkfifo(f.fifoOut, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if os.Getuid() == 0 {
 		f.othersToken = filepath.Join(dir, "others-token.txt")
 		if err := os.WriteFile(f.othersToken, []byte("sixteen-chars-xx-yy\n"), 0o600); err != nil {
@@ -186,6 +190,7 @@ func badInputs(f badInputFixtures) []badInput {
 		{"unsupported image", nil, []string{"-in", f.badPNG, "-out", "o.png"}, 1, "not an image OpenCV or ffmpeg can read", 0},
 		{"PNG cut short (a download that stopped)", nil, []string{"-in", f.cutPNG, "-out", "o.png"}, 1, "is cut short (a PNG without its end", 0},
 		{"camera index that does not exist", nil, []string{"-in", "cam:7", "-out", "o.mp4"}, 1, "camera 7: cannot open", 0},
+		{"a pipe (FIFO) as output", nil, []string{"-in", small, "-out", f.fifoOut}, 1, "is a named pipe (FIFO): vidstyle writes files", 0},
 		{"output folder missing", nil, []string{"-in", small, "-out", "no/such/dir/o.mp4"}, 1, "folder no/such/dir/", 0},
 		{"output folder read-only", nil, []string{"-in", small, "-out", "/proc/o.mp4"}, 1, "cannot write in /proc/", 0},
 		{"output disk full (ulimit -f 200)", nil, []string{"-in", small, "-out", "o.mp4", "-q"}, 1, "file size limit exceeded", 200},
