@@ -213,9 +213,13 @@ func openDecoded(ctx context.Context, spec string, kind Kind, log *slog.Logger, 
 				// 230 megapixels were read, and transparency after them
 				// was lost without a word.
 				if !pk.complete {
-					cctx, cancel := context.WithTimeout(ctx, probeTimeout)
-					packets, _ = media.CountPackets(cctx, ffmpeg, arg)
+					cctx, cancel := context.WithTimeout(ctx, probeTimeout/2)
+					n, err := media.CountStreamPackets(cctx, ffmpeg, arg, v.Index)
 					cancel()
+					if err != nil {
+						log.Debug("the alpha check could not count the packets of a clip that says no length: its start is read", "input", arg, "err", err)
+					}
+					packets = n
 				}
 				length = time.Duration(float64(packets) / declared.Float() * float64(time.Second))
 			}

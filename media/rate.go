@@ -100,7 +100,17 @@ func TextTail(ctx context.Context, ffmpeg, path string, index int, end time.Dura
 // CountPackets counts the packets of the first video stream of a file
 // (ffprobe -count_packets: a demux of the whole file, no decoding).
 func CountPackets(ctx context.Context, ffmpeg, path string) (int64, error) {
-	cmd := command(ctx, probePath(ffmpeg), "-v", "error", "-hide_banner", "-select_streams", "v:0",
+	return countPackets(ctx, ffmpeg, path, "v:0")
+}
+
+// CountStreamPackets is CountPackets for the stream of index (ffmpeg's
+// 0:N).
+func CountStreamPackets(ctx context.Context, ffmpeg, path string, index int) (int64, error) {
+	return countPackets(ctx, ffmpeg, path, strconv.Itoa(index))
+}
+
+func countPackets(ctx context.Context, ffmpeg, path, stream string) (int64, error) {
+	cmd := command(ctx, probePath(ffmpeg), "-v", "error", "-hide_banner", "-select_streams", stream,
 		"-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", "--", path)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -175,3 +175,18 @@ func TestFullDiskImage(t *testing.T) {
 		back.Close()
 	}
 }
+
+// TestFullDiskIsNotReadInAName: an output named with the words of a full
+// disk is not taken for one when ffmpeg's error names the file.
+func TestFullDiskIsNotReadInAName(t *testing.T) {
+	path := "/x/No space left on device.mp4"
+	v := &VideoFile{cfg: VideoConfig{Path: path}, tmp: "/x/.No space left on device.mp4.1.part.mp4", stderr: &tailBuffer{max: 4 << 10}}
+	v.stderr.Write([]byte("[mp4 @ 0x1] Could not open file:" + v.tmp + ": Permission denied\n"))
+	if err := v.diskFull(); err != nil {
+		t.Errorf("%v, from a name", err)
+	}
+	v.stderr.Write([]byte("Error writing trailer of file:" + v.tmp + ": No space left on device\n"))
+	if err := v.diskFull(); err == nil {
+		t.Error("a full disk not seen")
+	}
+}

@@ -808,7 +808,7 @@ func (v *VideoFile) send(data []byte, n int64) error {
 			case <-time.After(5 * time.Second):
 			}
 			if err := v.diskFull(); err != nil {
-				return err
+				return fmt.Errorf("%w (after %d frames)", err, v.slots)
 			}
 			return fmt.Errorf("%w stopped after %d frames: %s", ErrFFmpeg, v.slots, v.ownName(v.stderr.summary(fallback)))
 		}
@@ -925,7 +925,16 @@ var writeFailures = []string{"Error writing trailer", "Error closing file", "av_
 // diskFull is the error for a full disk or quota that ffmpeg reported,
 // whenever it did (a write of a frame, the trailer, the close), or nil.
 func (v *VideoFile) diskFull() error {
+	// Without the names of the files, which could hold the words.
 	said := v.stderr.String()
+	for _, name := range []string{v.tmp, v.cfg.Path} {
+		if name != "" {
+			said = strings.ReplaceAll(said, name, "")
+		}
+	}
+	if v.cfg.Input != nil && v.cfg.Input.Path != "" {
+		said = strings.ReplaceAll(said, v.cfg.Input.Path, "")
+	}
 	switch {
 	case strings.Contains(said, "No space left on device"):
 		return fmt.Errorf("%w %s: the disk is full (no space left on device): the file could not be finished", ErrOutput, v.cfg.Path)

@@ -219,16 +219,26 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	quietLibraries()
 	if len(args) > 0 {
 		// A report on stdout whose reader went away (vidstyle models
-		// list | head -1) ends as other tools' do, quietly: it was an
-		// error line, "write /dev/stdout: broken pipe", and exit 1.
+		// list | head -1) ends as other tools' do when SIGPIPE stops
+		// them: quietly, exit 141 (it was an error line, "write
+		// /dev/stdout: broken pipe", and exit 1).
 		out := &pipeOut{w: stdout}
+		code, sub := 0, true
 		switch args[0] {
 		case "models":
-			return modelsMain(args[1:], out, stderr)
+			code = modelsMain(args[1:], out, stderr)
 		case "bench":
-			return benchMain(args[1:], out, stderr)
+			code = benchMain(args[1:], out, stderr)
 		case "eval":
-			return evalMain(args[1:], out, stderr)
+			code = evalMain(args[1:], out, stderr)
+		default:
+			sub = false
+		}
+		if sub {
+			if out.broken {
+				return exitBrokenPipe
+			}
+			return code
 		}
 	}
 	var o options
@@ -278,6 +288,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return run(o, size, eng, c, log)
 	})
 }
+
+// exitBrokenPipe is the exit code of a program that SIGPIPE stopped.
+const exitBrokenPipe = 128 + int(syscall.SIGPIPE)
 
 // pipeOut is stdout for reports: once its reader has gone (EPIPE), what
 // is written is dropped.

@@ -84,8 +84,8 @@ func TestSnapshotsFolder(t *testing.T) {
 }
 
 // TestReportIntoAClosedPipe: vidstyle models list | head -1 ends quietly
-// (exit 0, nothing on stderr) once head has gone; it said "error: write
-// /dev/stdout: broken pipe" and exited 1.
+// once head has gone (exit 141, as a program SIGPIPE stopped; nothing on
+// stderr); it said "error: write /dev/stdout: broken pipe" and exited 1.
 func TestReportIntoAClosedPipe(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -94,7 +94,7 @@ func TestReportIntoAClosedPipe(t *testing.T) {
 	r.Close() // the reader is gone: writes meet EPIPE
 	defer w.Close()
 	var stderr strings.Builder
-	if code := Main([]string{"models", "list"}, w, &stderr); code != exitOK || stderr.Len() > 0 {
+	if code := Main([]string{"models", "list"}, w, &stderr); code != exitBrokenPipe || stderr.Len() > 0 {
 		t.Errorf("models list into a closed pipe: exit %d, %q", code, stderr.String())
 	}
 }
