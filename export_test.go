@@ -1,5 +1,7 @@
 package vidstyle
 
+import "github.com/vidstyle/vidstyle/models"
+
 // SessionDevice is where e's sessions run (Engine.sessionDevice).
 func SessionDevice(e *Engine) string { return e.sessionDevice() }
 
@@ -15,3 +17,6 @@ func Borrowed(e *Engine) bool {
 	defer e.mu.Unlock()
 	return e.borrowed
 }
+
+// Mirrored is Engine.mirrored.
+func Mirrored(e *Engine, entry models.CatalogEntry) models.CatalogEntry { return e.mirrored(entry) }

@@ -61,7 +61,7 @@ func (e *Engine) Models(ctx context.Context, spec string) ([]stylize.Model, erro
 		}
 		if m.Catalog != nil { // first use of a catalog model: pull it
 			e.log.Info(fmt.Sprintf("%s is not downloaded yet: pulling it into %s", m.Name, e.store.Dir))
-			if _, err := e.Pull(ctx, m.Catalog.WithMirror(e.cfg.CatalogMirror)); err != nil {
+			if _, err := e.Pull(ctx, *m.Catalog); err != nil {
 				return nil, err
 			}
 			if m, err = e.resolve(m.Name); err != nil {
@@ -120,12 +120,24 @@ func (e *Engine) StoredModels() ([]string, error) {
 	return out, nil
 }
 
+// mirrored is a catalog entry as Config.CatalogMirror has it fetched: from
+// the mirror, where one is set and entry is the catalog's own (a URL the
+// caller gave is fetched from there).
+func (e *Engine) mirrored(entry models.CatalogEntry) models.CatalogEntry {
+	if c, ok := models.LookupCatalog(entry.Name); ok && e.cfg.CatalogMirror != "" && c.URL == entry.URL && c.File == entry.File {
+		return entry.WithMirror(e.cfg.CatalogMirror)
+	}
+	return entry
+}
+
 // Pull downloads a model, makes it run at any frame size, and stores it in
 // the models folder; it returns the stored file. A model already stored
 // from the same bytes (by sha256) is left alone. The name is checked
 // before anything is downloaded, and the download goes to a temporary file
-// in the folder, never whole into memory (see models.Fetch).
+// in the folder, never whole into memory (see models.Fetch). A catalog
+// entry is fetched from Config.CatalogMirror when one is set.
 func (e *Engine) Pull(ctx context.Context, entry models.CatalogEntry) (string, error) {
+	entry = e.mirrored(entry)
 	if err := e.store.CheckNew(entry.Name); err != nil {
 		return "", err
 	}

@@ -419,3 +419,18 @@ func TestImportOfAModelOfOneOutputSize(t *testing.T) {
 		}
 	}
 }
+
+// TestPullUsesTheCatalogMirror: Engine.Pull of a catalog entry fetches it
+// from Config.CatalogMirror, as pulls inside Models did (it went to the
+// entry's own source); a URL entry of the caller's is left as it is.
+func TestPullUsesTheCatalogMirror(t *testing.T) {
+	e := newEngine(t, vidstyle.Config{CatalogMirror: "http://127.0.0.1:1/mirror/"})
+	c := models.Catalog()[0]
+	if got := vidstyle.Mirrored(e, c); got.URL != "http://127.0.0.1:1/mirror/"+c.File || got.SHA256 != c.SHA256 {
+		t.Errorf("catalog %s fetched from %s, want the mirror", c.Name, got.URL)
+	}
+	own := models.CatalogEntry{Name: c.Name, URL: "https://example.test/mine.onnx", File: "mine.onnx"}
+	if got := vidstyle.Mirrored(e, own); got.URL != own.URL {
+		t.Errorf("the caller's URL became %s", got.URL)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vidstyle/vidstyle"
@@ -159,5 +160,43 @@ func TestTranscoderRunsOnce(t *testing.T) {
 	tr.Close()
 	if _, err := tr.Run(context.Background()); !vidstyle.IsUsage(err) || !strings.Contains(err.Error(), "after Close") {
 		t.Errorf("Run after Close: %v", err)
+	}
+}
+
+// TestCloseWhileRunning: Close from another goroutine while Run goes on
+// aborts the job and frees everything once Run has returned (ErrAborted,
+// nothing left at the output); several Closes at once free it once. It
+// freed the frames and the model under the running pipeline: a panic in
+// stylize.Pack on a library goroutine, which took the process down.
+func TestCloseWhileRunning(t *testing.T) {
+	e := newEngine(t, vidstyle.Config{})
+	dir := t.TempDir()
+	job := smallJob(t, dir, "o.mp4")
+	closed := make(chan struct{})
+	var tr *vidstyle.Transcoder
+	job.OnFrame = func(n int64) {
+		if n == 3 {
+			go func() {
+				var wg sync.WaitGroup
+				for range 4 {
+					wg.Add(1)
+					go func() { defer wg.Done(); tr.Close() }()
+				}
+				wg.Wait()
+				close(closed)
+			}()
+		}
+	}
+	tr, err := e.Open(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tr.Run(context.Background())
+	<-closed
+	if !errors.Is(err, vidstyle.ErrAborted) {
+		t.Errorf("Run while closed: %v, want ErrAborted", err)
+	}
+	if _, err := os.Stat(job.Out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the output of a job closed while it ran is there: %v", err)
 	}
 }

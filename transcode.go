@@ -162,9 +162,11 @@ type Transcoder struct {
 	closers []func()
 	aborted atomic.Bool // Abort was called
 
-	mu     sync.Mutex // guards ran and closed
-	ran    bool       // Run was called
-	closed bool       // Close was called
+	mu      sync.Mutex    // guards ran, closed, closers and running
+	ran     bool          // Run was called
+	closed  bool          // Close was called
+	running chan struct{} // closed when the Run going on returns; nil when none is
+	freed   chan struct{} // closed when Close has freed everything
 }
 
 // Transcode runs a job to its end: Open, Run, Close. Ending ctx stops
@@ -501,7 +503,15 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 		return Result{}, usagef("%s: Run called twice: a Transcoder runs once", t.job.Out)
 	}
 	t.ran = true
+	running := make(chan struct{})
+	t.running = running
 	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.running = nil
+		t.mu.Unlock()
+		close(running)
+	}()
 	if in, ok := t.raw.(capture.Interrupter); ok {
 		// A stream that sends nothing would hold the read stage, and so
 		// the stop, for ever: stopping ends the input too.
@@ -627,16 +637,36 @@ func (t *Transcoder) Kept() int64 {
 }
 
 // Close frees what Open opened, in reverse order; an output not yet
-// closed by Run is deleted (a picture sequence's pictures stay). Close is
-// idempotent.
+// closed by Run is deleted (a picture sequence's pictures stay). Called
+// while Run goes on (from another goroutine), it aborts the job and waits
+// for Run to return first: freeing the frames and the model under the
+// running pipeline crashed the process. (Not from Job.OnFrame itself,
+// which runs inside Run: Close would wait for it; use Abort there.) Close
+// is idempotent and safe to call from several goroutines at once.
 func (t *Transcoder) Close() {
 	t.mu.Lock()
-	t.closed = true
-	t.mu.Unlock()
-	for i := len(t.closers) - 1; i >= 0; i-- {
-		t.closers[i]()
+	if t.closed {
+		freed := t.freed
+		t.mu.Unlock()
+		<-freed // a Close at the same time: done when it is
+		return
 	}
-	t.closers = nil
+	t.closed = true
+	closers, running := t.closers, t.running
+	t.closers, t.freed = nil, make(chan struct{})
+	freed := t.freed
+	t.mu.Unlock()
+	defer close(freed)
+	if running != nil {
+		t.Abort()
+		if in, ok := t.raw.(capture.Interrupter); ok {
+			in.Interrupt() // a stalled stream would hold the read stage
+		}
+		<-running
+	}
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
+	}
 }
 
 // teeSink writes each frame and also offers it to a preview.
