@@ -95,9 +95,10 @@ var urlWithQuery = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s?]*\?\S*`)
 
 // querySecret is the value of a query parameter that holds a secret: an
 // SRT passphrase or stream id (srt://host:9000?passphrase=…), a stream
-// key, a token or the signature of a signed link (X-Amz-Signature=…,
-// apikey=, hdnts=), to a quote that ends a quoted URL.
-var querySecret = regexp.MustCompile(`(?i)([?&;][a-z0-9_-]*(?:passphrase|password|passwd|pass|pwd|key|token|auth|secret|sig|signature|credential|streamid|hdnts|hmac)=)[^&;\s'"]*`)
+// key or the signature of a signed link (X-Amz-Signature=…, apikey=,
+// hdnts=), to a quote that ends a quoted URL. Not token=: the web
+// preview's own link carries its token for the user to open, on purpose.
+var querySecret = regexp.MustCompile(`(?i)([?&;][a-z0-9_-]*(?:passphrase|password|passwd|pass|pwd|key|auth|secret|sig|signature|credential|streamid|hdnts|hmac)=)[^&;\s'"]*`)
 
 // maxLine is the most runes of an error line: text a model or a file
 // brings (a 20 KB input name) is cut there, with "…".
