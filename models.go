@@ -125,7 +125,7 @@ func (e *Engine) StoredModels() ([]string, error) {
 // caller gave is fetched from there).
 func (e *Engine) mirrored(entry models.CatalogEntry) models.CatalogEntry {
 	if c, ok := models.LookupCatalog(entry.Name); ok && e.cfg.CatalogMirror != "" && c.URL == entry.URL && c.File == entry.File {
-		return entry.WithMirror(e.cfg.CatalogMirror)
+		return c.WithMirror(e.cfg.CatalogMirror) // the catalog's size and hash, whatever entry says
 	}
 	return entry
 }

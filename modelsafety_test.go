@@ -429,6 +429,12 @@ func TestPullUsesTheCatalogMirror(t *testing.T) {
 	if got := vidstyle.Mirrored(e, c); got.URL != "http://127.0.0.1:1/mirror/"+c.File || got.SHA256 != c.SHA256 {
 		t.Errorf("catalog %s fetched from %s, want the mirror", c.Name, got.URL)
 	}
+	// The catalog's hash goes with it, whatever the entry given says.
+	unhashed := c
+	unhashed.SHA256 = ""
+	if got := vidstyle.Mirrored(e, unhashed); got.SHA256 != c.SHA256 || got.Size != c.Size {
+		t.Errorf("an entry without its hash is fetched from the mirror with hash %q", got.SHA256)
+	}
 	own := models.CatalogEntry{Name: c.Name, URL: "https://example.test/mine.onnx", File: "mine.onnx"}
 	if got := vidstyle.Mirrored(e, own); got.URL != own.URL {
 		t.Errorf("the caller's URL became %s", got.URL)

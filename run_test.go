@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vidstyle/vidstyle"
 	"github.com/vidstyle/vidstyle/internal/testmedia"
@@ -199,4 +200,33 @@ func TestCloseWhileRunning(t *testing.T) {
 	if _, err := os.Stat(job.Out); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the output of a job closed while it ran is there: %v", err)
 	}
+}
+
+// TestCloseFromOnFrame: Close called inside Job.OnFrame (the run's own
+// goroutine) aborts the job and Run returns; waiting there for Run to end
+// would hang for good.
+func TestCloseFromOnFrame(t *testing.T) {
+	e := newEngine(t, vidstyle.Config{})
+	job := smallJob(t, t.TempDir(), "o.mp4")
+	var tr *vidstyle.Transcoder
+	job.OnFrame = func(n int64) {
+		if n == 2 {
+			tr.Close()
+		}
+	}
+	tr, err := e.Open(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := tr.Run(context.Background()); done <- err }()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return after a Close from OnFrame")
+	}
+	if !errors.Is(err, vidstyle.ErrAborted) {
+		t.Errorf("Run: %v, want ErrAborted", err)
+	}
+	tr.Close() // again: nothing to do
 }

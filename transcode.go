@@ -166,7 +166,6 @@ type Transcoder struct {
 	ran     bool          // Run was called
 	closed  bool          // Close was called
 	running chan struct{} // closed when the Run going on returns; nil when none is
-	freed   chan struct{} // closed when Close has freed everything
 }
 
 // Transcode runs a job to its end: Open, Run, Close. Ending ctx stops
@@ -509,8 +508,18 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 	defer func() {
 		t.mu.Lock()
 		t.running = nil
+		closers := t.closers
+		if t.closed {
+			t.closers = nil // a Close during the run left them to its end
+		}
+		closed := t.closed
 		t.mu.Unlock()
 		close(running)
+		if closed {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
 	}()
 	if in, ok := t.raw.(capture.Interrupter); ok {
 		// A stream that sends nothing would hold the read stage, and so
@@ -638,32 +647,31 @@ func (t *Transcoder) Kept() int64 {
 
 // Close frees what Open opened, in reverse order; an output not yet
 // closed by Run is deleted (a picture sequence's pictures stay). Called
-// while Run goes on (from another goroutine), it aborts the job and waits
-// for Run to return first: freeing the frames and the model under the
-// running pipeline crashed the process. (Not from Job.OnFrame itself,
-// which runs inside Run: Close would wait for it; use Abort there.) Close
-// is idempotent and safe to call from several goroutines at once.
+// while Run goes on (from another goroutine, or from Job.OnFrame), it
+// aborts the job and returns: Run then returns an error that matches
+// ErrAborted, and frees what Open opened as it ends (freeing the frames
+// and the model under the running pipeline crashed the process; until
+// then Engine.Close says ErrInUse). A source that cannot be interrupted
+// (a camera read by OpenCV) ends the run at its next frame. Close is
+// idempotent and safe to call from several goroutines at once.
 func (t *Transcoder) Close() {
 	t.mu.Lock()
 	if t.closed {
-		freed := t.freed
 		t.mu.Unlock()
-		<-freed // a Close at the same time: done when it is
 		return
 	}
 	t.closed = true
-	closers, running := t.closers, t.running
-	t.closers, t.freed = nil, make(chan struct{})
-	freed := t.freed
-	t.mu.Unlock()
-	defer close(freed)
-	if running != nil {
+	if t.running != nil {
+		t.mu.Unlock()
 		t.Abort()
 		if in, ok := t.raw.(capture.Interrupter); ok {
 			in.Interrupt() // a stalled stream would hold the read stage
 		}
-		<-running
+		return
 	}
+	closers := t.closers
+	t.closers = nil
+	t.mu.Unlock()
 	for i := len(closers) - 1; i >= 0; i-- {
 		closers[i]()
 	}

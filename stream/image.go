@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"gocv.io/x/gocv"
@@ -19,6 +20,11 @@ import (
 // by the path's extension). Like VideoFile, the image appears at its path
 // only once it is complete.
 type ImageFile struct {
+	// mu serialises Write, Close and Abort: Abort may come from another
+	// goroutine (a Transcoder closed while it runs) while Write is
+	// encoding; it freed bgra under Write's Merge (a crash).
+	mu     sync.Mutex
+	done   bool // closed or aborted: Write refuses
 	path   string
 	tmp    string
 	lock   *os.File // holds tmp's flock until the image is done (lockedTemp)
@@ -137,6 +143,11 @@ func embedProfile(ext string, pic []byte, p *media.Profile, failed *bool, log *s
 
 // Write is the pipeline.Sink method: the first frame becomes the image.
 func (w *ImageFile) Write(f pipeline.Frame[*gocv.Mat]) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return fmt.Errorf("%w %s: written after close", ErrOutput, w.path)
+	}
 	if w.frames > 0 {
 		return fmt.Errorf("%w %s: an image holds one frame", ErrOutput, w.path)
 	}
@@ -176,10 +187,17 @@ func (w *ImageFile) Write(f pipeline.Frame[*gocv.Mat]) error {
 }
 
 // Frames counts the frames written (0 or 1).
-func (w *ImageFile) Frames() int64 { return w.frames }
+func (w *ImageFile) Frames() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.frames
+}
 
 // Close moves the finished image to its path.
 func (w *ImageFile) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
 	w.bgra.Close()
 	defer func() { closeLock(w.lock); w.lock = nil }()
 	if w.tmp == "" {
@@ -199,6 +217,9 @@ func (w *ImageFile) CloseEarly() error { return w.Close() }
 
 // Abort removes the unfinished image.
 func (w *ImageFile) Abort() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
 	w.bgra.Close()
 	defer func() { closeLock(w.lock); w.lock = nil }()
 	if w.tmp != "" {

@@ -172,3 +172,30 @@ func TestTIFFSaysItsFourthSampleIsAlpha(t *testing.T) {
 		}
 	}
 }
+
+// TestPictureWrittenAfterAbort: a frame that reaches a picture output
+// after Abort (a Transcoder closed from another goroutine while the frame
+// was being painted) is refused with an error; Write merged it into the
+// transparency buffer Abort had freed (a crash), and raced Abort for the
+// temporary file.
+func TestPictureWrittenAfterAbort(t *testing.T) {
+	dir := t.TempDir()
+	alpha := gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8U)
+	defer alpha.Close()
+	w, err := CreateImage(filepath.Join(dir, "o.png"), &alpha, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := gocv.NewMatWithSize(48, 64, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	w.Abort()
+	if err := w.Write(pipeline.Frame[*gocv.Mat]{Image: &pipeline.Ref[*gocv.Mat]{V: &frame}}); !errors.Is(err, ErrOutput) {
+		t.Errorf("a frame after Abort: %v, want ErrOutput", err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(dir, "*")); len(names) > 0 {
+		t.Errorf("left %v", names)
+	}
+	if names, _ := filepath.Glob(filepath.Join(dir, ".*")); len(names) > 0 {
+		t.Errorf("left %v", names)
+	}
+}
