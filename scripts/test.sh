@@ -45,7 +45,8 @@ step "go test -tags matprofile (Mat leaks)"
 # Without -race: it also runs the binary's tests of what it makes of media
 # and models (TestRealWorld, TestModelsQuantize…), which the -race pass
 # skips (cmd/vidstyle's notUnderRace).
-in_netns go test -tags matprofile -count=1 "$@" . ./capture ./stylize ./live ./flow ./eval ./temporal ./cmd/vidstyle
+# -timeout as above: cmd/vidstyle's tests run past 10 minutes here too.
+in_netns go test -tags matprofile -count=1 -timeout 30m "$@" . ./capture ./stylize ./live ./flow ./eval ./temporal ./cmd/vidstyle
 if [ $# -eq 0 ]; then
 	step "fuzzing, a few seconds per target (make fuzz runs them longer)"
 	# New inputs are minimized for at most 50 runs: with Go's default (60 s
