@@ -162,10 +162,10 @@ type Transcoder struct {
 	closers []func()
 	aborted atomic.Bool // Abort was called
 
-	mu      sync.Mutex    // guards ran, closed, closers and running
-	ran     bool          // Run was called
-	closed  bool          // Close was called
-	running chan struct{} // closed when the Run going on returns; nil when none is
+	mu      sync.Mutex // guards ran, closed, closers and running
+	ran     bool       // Run was called
+	closed  bool       // Close was called
+	running bool       // a Run is going on
 }
 
 // Transcode runs a job to its end: Open, Run, Close. Ending ctx stops
@@ -502,23 +502,19 @@ func (t *Transcoder) Run(ctx context.Context) (Result, error) {
 		return Result{}, usagef("%s: Run called twice: a Transcoder runs once", t.job.Out)
 	}
 	t.ran = true
-	running := make(chan struct{})
-	t.running = running
+	t.running = true
 	t.mu.Unlock()
 	defer func() {
 		t.mu.Lock()
-		t.running = nil
+		t.running = false
 		closers := t.closers
 		if t.closed {
 			t.closers = nil // a Close during the run left them to its end
 		}
 		closed := t.closed
 		t.mu.Unlock()
-		close(running)
 		if closed {
-			for i := len(closers) - 1; i >= 0; i-- {
-				closers[i]()
-			}
+			closeAll(closers)
 		}
 	}()
 	if in, ok := t.raw.(capture.Interrupter); ok {
@@ -661,7 +657,7 @@ func (t *Transcoder) Close() {
 		return
 	}
 	t.closed = true
-	if t.running != nil {
+	if t.running {
 		t.mu.Unlock()
 		t.Abort()
 		if in, ok := t.raw.(capture.Interrupter); ok {
@@ -672,6 +668,11 @@ func (t *Transcoder) Close() {
 	closers := t.closers
 	t.closers = nil
 	t.mu.Unlock()
+	closeAll(closers)
+}
+
+// closeAll runs closers in reverse order: what was opened last first.
+func closeAll(closers []func()) {
 	for i := len(closers) - 1; i >= 0; i-- {
 		closers[i]()
 	}
