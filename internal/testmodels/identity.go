@@ -9,13 +9,24 @@ import "github.com/vidstyle/vidstyle/internal/onnxgraph"
 // must know which source frame landed where, or that compare colours and
 // alpha, run the binary with it: the output is the input as decoded.
 func IdentityGraph() []byte {
+	return identity("identity", "Identity image model (output = input), written by vidstyle for tests.", 0, 0)
+}
+
+// identity writes an image model whose output is its input (Mul by 1),
+// of height and width fixed where above 0, symbolic otherwise.
+func identity(name, doc string, height, width int64) []byte {
 	g := &onnxgraph.Builder{Opset: 13}
 	h, w := onnxgraph.Dim{Param: "height"}, onnxgraph.Dim{Param: "width"}
+	if height > 0 {
+		h = onnxgraph.Dim{Value: height}
+	}
+	if width > 0 {
+		w = onnxgraph.Dim{Value: width}
+	}
 	g.InDims = []onnxgraph.Dim{{Value: 1}, {Value: 3}, h, w}
 	g.OutDims = g.InDims
 	x := g.Op("Mul", []string{"input1", g.Scalar(1)})
-	return g.Model("identity", "input1", x, "output1",
-		"Identity image model (output = input), written by vidstyle for tests.", nil)
+	return g.Model(name, "input1", x, "output1", doc, nil)
 }
 
 // ScaledGraph is an image model whose output is its input times k: with
@@ -33,18 +44,7 @@ func ScaledGraph(k float32) []byte {
 // height is above 0, else its width (a model exported with one dynamic
 // axis).
 func HalfFixedGraph(height, width int64) []byte {
-	g := &onnxgraph.Builder{Opset: 13}
-	h, w := onnxgraph.Dim{Param: "height"}, onnxgraph.Dim{Param: "width"}
-	if height > 0 {
-		h = onnxgraph.Dim{Value: height}
-	}
-	if width > 0 {
-		w = onnxgraph.Dim{Value: width}
-	}
-	g.InDims = []onnxgraph.Dim{{Value: 1}, {Value: 3}, h, w}
-	g.OutDims = g.InDims
-	x := g.Op("Mul", []string{"input1", g.Scalar(1)})
-	return g.Model("half-fixed", "input1", x, "output1", "Identity image model with one fixed side, written by vidstyle for tests.", nil)
+	return identity("half-fixed", "Identity image model with one fixed side, written by vidstyle for tests.", height, width)
 }
 
 // ClampedGraph is a model of 0..1 pixels that clamps them: its output is
